@@ -1,0 +1,1002 @@
+//! Frame-exact decoding: frame *i* (presentation order, as numbered by the packet index) or the
+//! frame shown at time *t*, as packed RGB24 with optional resize and the display rotation
+//! applied.
+//!
+//! How a batch is served: targets are sorted; for each, the decoder starts at the last keyframe
+//! at or before it (presentation order), or simply keeps going when that is cheaper, so several
+//! targets in one GOP share one decode pass. Decoded pictures are matched to the index by pts,
+//! never by counting. Pictures no target needs are not converted, and non-reference pictures
+//! no target needs are not decoded at all (`skip_frame = NONREF`, set per packet).
+
+use crate::error::{Result, VdxError};
+use crate::index::{self, IndexOptions, VideoIndex};
+use crate::media::{self, cstr, ProbeBudget};
+use ffmpeg_next as ffmpeg;
+use ffmpeg_next::ffi;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How frames are brought to a requested size. The size is in display orientation (after
+/// rotation), and the display aspect (sample aspect ratio) is respected by the modes that keep
+/// aspect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ResizeMode {
+    /// Stretch to exactly W×H, ignoring aspect.
+    Squash,
+    /// Scale so the picture covers W×H, then crop the centre (the usual training resize).
+    #[default]
+    ShortSideCrop,
+    /// Scale so the picture fits inside W×H, pad the rest with black.
+    Letterbox,
+}
+
+impl std::str::FromStr for ResizeMode {
+    type Err = VdxError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "squash" => Ok(ResizeMode::Squash),
+            "crop" | "short_side_crop" | "center_crop" | "centre_crop" => {
+                Ok(ResizeMode::ShortSideCrop)
+            }
+            "letterbox" | "pad" => Ok(ResizeMode::Letterbox),
+            _ => Err(VdxError::param(
+                "resize mode",
+                format!("'{s}' is not one of squash, crop, letterbox"),
+            )),
+        }
+    }
+}
+
+/// A requested output size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resize {
+    pub width: u32,
+    pub height: u32,
+    pub mode: ResizeMode,
+}
+
+/// Options of a decoder.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// None: the stored picture size (rotated when rotation is applied).
+    pub resize: Option<Resize>,
+    /// Rotate pictures upright according to the display matrix.
+    pub apply_rotation: bool,
+    /// Decoder threads (0: FFmpeg picks, one per core).
+    pub threads: usize,
+    /// Skip decoding non-reference pictures that no target needs.
+    pub skip_nonref: bool,
+    pub budget: ProbeBudget,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            resize: None,
+            apply_rotation: true,
+            threads: 0,
+            skip_nonref: true,
+            budget: ProbeBudget::default(),
+        }
+    }
+}
+
+/// One decoded frame as packed RGB24 (row stride = width × 3).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RgbFrame {
+    /// Frame index in presentation order.
+    pub index: usize,
+    /// Presentation timestamp in the stream's time base.
+    pub pts: i64,
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for RgbFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RgbFrame {{ index: {}, pts: {}, {}x{} }}",
+            self.index, self.pts, self.width, self.height
+        )
+    }
+}
+
+/// Geometry of one conversion: what swscale produces, then rotation, then crop or pad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    /// Size swscale scales the stored picture to (unrotated orientation).
+    pub scale_w: u32,
+    pub scale_h: u32,
+    /// Clockwise rotation applied after scaling.
+    pub rotate_cw: u32,
+    /// Final size.
+    pub out_w: u32,
+    pub out_h: u32,
+    /// Offset of the crop (positive) or pad (negative) in the rotated, scaled picture.
+    pub off_x: i64,
+    pub off_y: i64,
+}
+
+/// Plan the conversion of a stored `w`×`h` picture with sample aspect `sar` and clockwise
+/// rotation `rot` to the requested size.
+pub(crate) fn plan_geometry(
+    w: u32,
+    h: u32,
+    sar: f64,
+    rot: u32,
+    resize: Option<Resize>,
+) -> Geometry {
+    let swapped = rot % 180 == 90;
+    let Some(r) = resize else {
+        let (ow, oh) = if swapped { (h, w) } else { (w, h) };
+        return Geometry {
+            scale_w: w,
+            scale_h: h,
+            rotate_cw: rot,
+            out_w: ow,
+            out_h: oh,
+            off_x: 0,
+            off_y: 0,
+        };
+    };
+    let sar = if sar.is_finite() && sar > 0.0 { sar } else { 1.0 };
+    // Display size (rotated orientation).
+    let (dw, dh) = {
+        let dw = (w as f64 * sar).max(1.0);
+        let dh = h as f64;
+        if swapped {
+            (dh, dw)
+        } else {
+            (dw, dh)
+        }
+    };
+    let (tw, th) = (r.width.max(1), r.height.max(1));
+    let (sw_rot, sh_rot) = match r.mode {
+        ResizeMode::Squash => (tw, th),
+        ResizeMode::ShortSideCrop => {
+            let s = (tw as f64 / dw).max(th as f64 / dh);
+            (
+                ((dw * s).round() as u32).max(tw),
+                ((dh * s).round() as u32).max(th),
+            )
+        }
+        ResizeMode::Letterbox => {
+            let s = (tw as f64 / dw).min(th as f64 / dh);
+            (
+                ((dw * s).round() as u32).clamp(1, tw),
+                ((dh * s).round() as u32).clamp(1, th),
+            )
+        }
+    };
+    let (scale_w, scale_h) = if swapped {
+        (sh_rot, sw_rot)
+    } else {
+        (sw_rot, sh_rot)
+    };
+    Geometry {
+        scale_w,
+        scale_h,
+        rotate_cw: rot,
+        out_w: tw,
+        out_h: th,
+        off_x: (sw_rot as i64 - tw as i64) / 2,
+        off_y: (sh_rot as i64 - th as i64) / 2,
+    }
+}
+
+/// Rotate a packed RGB24 picture clockwise by 0/90/180/270 degrees.
+pub(crate) fn rotate_rgb(src: &[u8], w: usize, h: usize, rot: u32) -> (Vec<u8>, usize, usize) {
+    match rot {
+        90 => {
+            let (ow, oh) = (h, w);
+            let mut out = vec![0u8; ow * oh * 3];
+            for y in 0..h {
+                for x in 0..w {
+                    // (x, y) -> (h-1-y, x)
+                    let (nx, ny) = (h - 1 - y, x);
+                    let s = (y * w + x) * 3;
+                    let d = (ny * ow + nx) * 3;
+                    out[d..d + 3].copy_from_slice(&src[s..s + 3]);
+                }
+            }
+            (out, ow, oh)
+        }
+        180 => {
+            let mut out = vec![0u8; w * h * 3];
+            for y in 0..h {
+                for x in 0..w {
+                    let s = (y * w + x) * 3;
+                    let d = ((h - 1 - y) * w + (w - 1 - x)) * 3;
+                    out[d..d + 3].copy_from_slice(&src[s..s + 3]);
+                }
+            }
+            (out, w, h)
+        }
+        270 => {
+            let (ow, oh) = (h, w);
+            let mut out = vec![0u8; ow * oh * 3];
+            for y in 0..h {
+                for x in 0..w {
+                    // (x, y) -> (y, w-1-x)
+                    let (nx, ny) = (y, w - 1 - x);
+                    let s = (y * w + x) * 3;
+                    let d = (ny * ow + nx) * 3;
+                    out[d..d + 3].copy_from_slice(&src[s..s + 3]);
+                }
+            }
+            (out, ow, oh)
+        }
+        _ => (src.to_vec(), w, h),
+    }
+}
+
+/// Crop (offset >= 0) or pad with black (offset < 0) a packed RGB24 picture to `ow`×`oh`.
+pub(crate) fn crop_or_pad(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    off_x: i64,
+    off_y: i64,
+    ow: usize,
+    oh: usize,
+) -> Vec<u8> {
+    if off_x == 0 && off_y == 0 && ow == w && oh == h {
+        return src.to_vec();
+    }
+    let mut out = vec![0u8; ow * oh * 3];
+    for oy in 0..oh {
+        let sy = oy as i64 + off_y;
+        if sy < 0 || sy >= h as i64 {
+            continue;
+        }
+        // Columns of the output row that map inside the source.
+        let x0 = (-off_x).max(0) as usize;
+        let x1 = ((w as i64 - off_x).min(ow as i64)).max(0) as usize;
+        if x0 >= x1 {
+            continue;
+        }
+        let sx0 = (x0 as i64 + off_x) as usize;
+        let s = (sy as usize * w + sx0) * 3;
+        let d = (oy * ow + x0) * 3;
+        let n = (x1 - x0) * 3;
+        out[d..d + n].copy_from_slice(&src[s..s + n]);
+    }
+    out
+}
+
+/// A cached swscale context for one (input format, size, colour) -> (RGB24, size) conversion.
+struct Scaler {
+    ctx: *mut ffi::SwsContext,
+    key: (i32, i32, i32, i32, i32, u32, u32),
+}
+
+impl Drop for Scaler {
+    fn drop(&mut self) {
+        // SAFETY: allocated by sws_getContext, freed once.
+        unsafe { ffi::sws_freeContext(self.ctx) }
+    }
+}
+
+// SAFETY: an SwsContext is only used by the thread that owns the decoder holding it.
+unsafe impl Send for Scaler {}
+
+/// A frame-exact decoder over one video file.
+pub struct VideoDecoder {
+    path: PathBuf,
+    index: Arc<VideoIndex>,
+    ictx: ffmpeg::format::context::Input,
+    decoder: ffmpeg::decoder::Video,
+    stream_index: usize,
+    opts: DecodeOptions,
+    rotate_cw: u32,
+    sar: f64,
+    scaler: Option<Scaler>,
+    /// Decode index of the next packet the demuxer will return, when the decoder is in a
+    /// continuous state (fed every packet since a keyframe).
+    next_decode: Option<u32>,
+    /// Decode index of the keyframe the current continuous run started from.
+    run_start: u32,
+    /// What the pixel conversion does, for display ("yuv420p10le 10-bit -> rgb24, bt709 tv").
+    conversion_note: Option<String>,
+    frame: ffmpeg::frame::Video,
+    last_error: Option<String>,
+}
+
+/// A decode pass gives up on a target after this many packets past it in decode order
+/// without the decoder returning it (codec delay is far smaller than this).
+const MAX_REORDER_PACKETS: u32 = 64;
+
+impl VideoDecoder {
+    /// Open `path`, build its packet index, and prepare a decoder.
+    pub fn open(path: &Path, opts: DecodeOptions) -> Result<Self> {
+        let index = index::build_index(
+            path,
+            &IndexOptions {
+                frame_types: false,
+                budget: opts.budget,
+            },
+        )?;
+        Self::with_index(path, Arc::new(index), opts)
+    }
+
+    /// Prepare a decoder over `path` reusing an index built earlier.
+    pub fn with_index(path: &Path, index: Arc<VideoIndex>, opts: DecodeOptions) -> Result<Self> {
+        let ictx = media::open_input(path, &opts.budget)?;
+        let si = index.stream_index;
+        let st = ictx
+            .stream(si)
+            .ok_or_else(|| VdxError::decode(path, "the indexed video stream is missing"))?;
+        let (rotate_cw, sar) = stream_geometry(&st);
+        let mut cctx = ffmpeg::codec::context::Context::from_parameters(st.parameters())
+            .map_err(|e| VdxError::decode(path, format!("cannot set up the decoder: {e}")))?;
+        // SAFETY: plain settings on a codec context not yet opened.
+        unsafe {
+            let c = cctx.as_mut_ptr();
+            (*c).thread_count = opts.threads as i32;
+            (*c).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
+            (*c).pkt_timebase = (*st.as_ptr()).time_base;
+        }
+        let decoder = cctx.decoder().video().map_err(|e| {
+            VdxError::decode(
+                path,
+                format!(
+                    "no decoder for codec {:?} in this FFmpeg build: {e}",
+                    st.parameters().id()
+                ),
+            )
+        })?;
+        drop(st);
+        let mut d = VideoDecoder {
+            path: path.to_path_buf(),
+            index,
+            ictx,
+            decoder,
+            stream_index: si,
+            opts,
+            rotate_cw: if opts.apply_rotation { rotate_cw } else { 0 },
+            sar,
+            scaler: None,
+            next_decode: None,
+            run_start: 0,
+            conversion_note: None,
+            frame: ffmpeg::frame::Video::empty(),
+            last_error: None,
+        };
+        d.discard_other_streams();
+        Ok(d)
+    }
+
+    fn discard_other_streams(&mut self) {
+        // SAFETY: setting `discard` on streams of the open context.
+        unsafe {
+            let ctx = self.ictx.as_mut_ptr();
+            for j in 0..(*ctx).nb_streams as usize {
+                if j != self.stream_index {
+                    (**(*ctx).streams.add(j)).discard = ffi::AVDiscard::AVDISCARD_ALL;
+                }
+            }
+        }
+    }
+
+    pub fn index(&self) -> &Arc<VideoIndex> {
+        &self.index
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn frame_count(&self) -> usize {
+        self.index.len()
+    }
+    /// Clockwise rotation applied to every picture (0 when rotation is off).
+    pub fn rotate_cw(&self) -> u32 {
+        self.rotate_cw
+    }
+    /// What the pixel conversion did, once a frame has been converted.
+    pub fn conversion_note(&self) -> Option<&str> {
+        self.conversion_note.as_deref()
+    }
+    /// Output size of converted frames.
+    pub fn output_size(&self) -> (u32, u32) {
+        // SAFETY: plain field reads of the open codec context.
+        let (w, h) = unsafe {
+            let c = self.decoder.as_ptr();
+            ((*c).width.max(1) as u32, (*c).height.max(1) as u32)
+        };
+        let g = plan_geometry(w, h, self.sar, self.rotate_cw, self.opts.resize);
+        (g.out_w, g.out_h)
+    }
+
+    /// Change the output size for frames converted from now on.
+    pub fn set_resize(&mut self, resize: Option<Resize>) {
+        self.opts.resize = resize;
+    }
+
+    /// Frame `i` (presentation order).
+    pub fn frame(&mut self, i: usize) -> Result<RgbFrame> {
+        self.frames_partial(&[i])
+            .pop()
+            .unwrap_or_else(|| Err(VdxError::decode(&self.path, "no frame returned")))
+    }
+
+    /// The frame shown at `t_secs` (the last frame whose pts time is at or before t).
+    pub fn frame_at_time(&mut self, t_secs: f64) -> Result<RgbFrame> {
+        let i = self
+            .index
+            .frame_at_time(t_secs)
+            .ok_or_else(|| VdxError::decode(&self.path, "the video has no frames"))?;
+        self.frame(i)
+    }
+
+    /// Frames at `indices`, in the order asked (duplicates allowed); fails on the first
+    /// frame that cannot be decoded.
+    pub fn frames(&mut self, indices: &[usize]) -> Result<Vec<RgbFrame>> {
+        self.frames_partial(indices).into_iter().collect()
+    }
+
+    /// Frames at `indices`, in the order asked, each a frame or the reason it could not be
+    /// decoded (a truncated file yields what it holds).
+    pub fn frames_partial(&mut self, indices: &[usize]) -> Vec<Result<RgbFrame>> {
+        let n = self.index.len();
+        let mut wanted: Vec<usize> = indices.iter().copied().filter(|&i| i < n).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut got: BTreeMap<usize, Result<RgbFrame>> = BTreeMap::new();
+        let run = self.decode_sorted(&wanted, &mut |i, r| {
+            got.insert(i, r);
+            true
+        });
+        if let Err(e) = run {
+            let msg = e.to_string();
+            for &i in &wanted {
+                got.entry(i).or_insert_with(|| {
+                    Err(VdxError::FrameUndecodable {
+                        path: self.path.clone(),
+                        index: i,
+                        reason: msg.clone(),
+                    })
+                });
+            }
+        }
+        indices
+            .iter()
+            .map(|&i| {
+                if i >= n {
+                    return Err(VdxError::FrameOutOfRange {
+                        path: self.path.clone(),
+                        index: i,
+                        count: n,
+                    });
+                }
+                match got.get(&i) {
+                    Some(Ok(f)) => Ok(f.clone()),
+                    Some(Err(e)) => Err(VdxError::FrameUndecodable {
+                        path: self.path.clone(),
+                        index: i,
+                        reason: e.to_string(),
+                    }),
+                    None => Err(VdxError::FrameUndecodable {
+                        path: self.path.clone(),
+                        index: i,
+                        reason: "the decoder produced no picture for it".into(),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// Decode every frame in presentation order and hand each to `sink` (return false to
+    /// stop). This is the sequential decode that tests use as the oracle.
+    pub fn for_each_frame(&mut self, sink: &mut dyn FnMut(RgbFrame) -> bool) -> Result<usize> {
+        let all: Vec<usize> = (0..self.index.len()).collect();
+        let mut count = 0usize;
+        let mut first_err = None;
+        self.decode_sorted(&all, &mut |_, r| match r {
+            Ok(f) => {
+                count += 1;
+                sink(f)
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+                true
+            }
+        })?;
+        if let Some(e) = first_err {
+            if count == 0 {
+                return Err(e);
+            }
+        }
+        Ok(count)
+    }
+
+    /// The core loop: serve sorted, unique targets, calling `sink(i, frame)` as each arrives
+    /// (arrival is in presentation order within a pass). `sink` returns false to stop.
+    fn decode_sorted(
+        &mut self,
+        targets: &[usize],
+        sink: &mut dyn FnMut(usize, Result<RgbFrame>) -> bool,
+    ) -> Result<()> {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let index = Arc::clone(&self.index);
+        let frames = &index.frames;
+        // Targets still to deliver, keyed by frame index.
+        let mut pending: std::collections::BTreeSet<usize> = targets.iter().copied().collect();
+        let is_target = |i: usize, pending: &std::collections::BTreeSet<usize>| pending.contains(&i);
+        while let Some(&t) = pending.iter().next() {
+            let key = index.keyframe_before(t).unwrap_or(0);
+            let key_dec = frames[key].decode_index;
+            let t_dec = frames[t].decode_index;
+            // Keep decoding forward when the decoder is continuous and the keyframe is not far
+            // ahead; else seek.
+            // `t` may already be inside the decoder (fed, not yet output: B-frame reordering and
+            // frame threads delay output), which also means continuing.
+            let continue_ok = match self.next_decode {
+                Some(nd) => {
+                    self.run_start <= key_dec
+                        && (t_dec < nd || key_dec <= nd || key_dec - nd <= 8)
+                }
+                None => false,
+            };
+            if !continue_ok {
+                self.drain(&index, &mut pending, sink)?;
+                self.seek_to_keyframe(key)?;
+            }
+            // Feed packets until `t` is delivered, or we have gone far past it.
+            let mut eof = false;
+            loop {
+                if !pending.contains(&t) {
+                    break;
+                }
+                let nd = self.next_decode.unwrap_or(0);
+                if nd > t_dec + MAX_REORDER_PACKETS {
+                    break;
+                }
+                let mut pkt = ffmpeg::Packet::empty();
+                match pkt.read(&mut self.ictx) {
+                    Ok(()) => {}
+                    Err(ffmpeg::Error::Eof) => {
+                        eof = true;
+                        break;
+                    }
+                    Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                        continue
+                    }
+                    Err(ffmpeg::Error::InvalidData) => continue,
+                    Err(e) => {
+                        self.last_error = Some(format!("reading packets failed: {e}"));
+                        eof = true;
+                        break;
+                    }
+                }
+                if pkt.stream() != self.stream_index {
+                    continue;
+                }
+                let pkt_frame = pkt.pts().or(pkt.dts()).and_then(|p| index.frame_of_pts(p));
+                if let Some(fi) = pkt_frame {
+                    self.next_decode = Some(frames[fi].decode_index + 1);
+                }
+                let needed = pkt_frame.map(|fi| is_target(fi, &pending)).unwrap_or(true);
+                self.set_skip(if needed || !self.opts.skip_nonref {
+                    ffi::AVDiscard::AVDISCARD_DEFAULT
+                } else {
+                    ffi::AVDiscard::AVDISCARD_NONREF
+                });
+                match self.decoder.send_packet(&pkt) {
+                    Ok(()) => {}
+                    Err(ffmpeg::Error::InvalidData) => {
+                        self.last_error = Some("the decoder rejected a corrupt packet".into());
+                    }
+                    Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                        // Cannot happen with the receive loop below; keep going.
+                    }
+                    Err(e) => self.last_error = Some(format!("decoder error: {e}")),
+                }
+                if !self.receive_all(&index, &mut pending, sink)? {
+                    return Ok(());
+                }
+            }
+            if eof {
+                // End of data: drain what the decoder holds, then the rest is undecodable.
+                self.drain(&index, &mut pending, sink)?;
+                let reason = if index.truncated {
+                    "the file's data ends before this frame".to_string()
+                } else {
+                    self.last_error
+                        .clone()
+                        .unwrap_or_else(|| "the stream ended before this frame".into())
+                };
+                for i in std::mem::take(&mut pending) {
+                    if !sink(
+                        i,
+                        Err(VdxError::decode(&self.path, reason.clone())),
+                    ) {
+                        return Ok(());
+                    }
+                }
+                return Ok(());
+            }
+            if pending.contains(&t) {
+                // Went far past without getting it: drain and give up on this one.
+                self.drain(&index, &mut pending, sink)?;
+                if pending.remove(&t) {
+                    let reason = self
+                        .last_error
+                        .clone()
+                        .unwrap_or_else(|| "the decoder produced no picture for it".into());
+                    if !sink(t, Err(VdxError::decode(&self.path, reason))) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn set_skip(&mut self, d: ffi::AVDiscard) {
+        // SAFETY: `skip_frame` is read by the decoder at each packet; changing it between
+        // packets is supported (frame threads copy it per packet).
+        unsafe { (*self.decoder.as_mut_ptr()).skip_frame = d }
+    }
+
+    /// Receive every picture the decoder has ready; deliver targets. Returns false if the
+    /// sink asked to stop.
+    fn receive_all(
+        &mut self,
+        index: &VideoIndex,
+        pending: &mut std::collections::BTreeSet<usize>,
+        sink: &mut dyn FnMut(usize, Result<RgbFrame>) -> bool,
+    ) -> Result<bool> {
+        loop {
+            match self.decoder.receive_frame(&mut self.frame) {
+                Ok(()) => {
+                    let pts = self.frame.timestamp().or(self.frame.pts());
+                    let Some(fi) = pts.and_then(|p| index.frame_of_pts(p)) else {
+                        continue;
+                    };
+                    if pending.remove(&fi) {
+                        let pts = index.frames[fi].pts;
+                        let r = self.convert(fi, pts);
+                        if !sink(fi, r) {
+                            return Ok(false);
+                        }
+                    }
+                }
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    return Ok(true)
+                }
+                Err(ffmpeg::Error::Eof) => return Ok(true),
+                Err(e) => {
+                    self.last_error = Some(format!("decoder error: {e}"));
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// Flush the decoder: deliver every picture it still holds, then reset it.
+    fn drain(
+        &mut self,
+        index: &VideoIndex,
+        pending: &mut std::collections::BTreeSet<usize>,
+        sink: &mut dyn FnMut(usize, Result<RgbFrame>) -> bool,
+    ) -> Result<()> {
+        if self.next_decode.is_some() {
+            let _ = self.decoder.send_eof();
+            self.receive_all(index, pending, sink)?;
+        }
+        self.decoder.flush();
+        self.next_decode = None;
+        Ok(())
+    }
+
+    /// Position the demuxer so the next packet read is keyframe `key` (or an earlier keyframe).
+    fn seek_to_keyframe(&mut self, key: usize) -> Result<()> {
+        let index = Arc::clone(&self.index);
+        let kf = index.frames[key];
+        let ts = kf.dts.unwrap_or(kf.pts);
+        // SAFETY: seeking an open context on its own stream index.
+        let r = unsafe {
+            ffi::av_seek_frame(
+                self.ictx.as_mut_ptr(),
+                self.stream_index as i32,
+                ts,
+                ffi::AVSEEK_FLAG_BACKWARD,
+            )
+        };
+        if r < 0 {
+            self.seek_to_start()?;
+            return Ok(());
+        }
+        // Find the first packet at or before the keyframe that is a keyframe; if the demuxer
+        // landed after it, start over from the beginning of the file.
+        loop {
+            let mut pkt = ffmpeg::Packet::empty();
+            match pkt.read(&mut self.ictx) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    continue
+                }
+                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(_) => {
+                    self.seek_to_start()?;
+                    return Ok(());
+                }
+            }
+            if pkt.stream() != self.stream_index {
+                continue;
+            }
+            let Some(fi) = pkt.pts().or(pkt.dts()).and_then(|p| index.frame_of_pts(p)) else {
+                continue;
+            };
+            let f = index.frames[fi];
+            if f.decode_index > kf.decode_index {
+                self.seek_to_start()?;
+                return Ok(());
+            }
+            if f.keyframe {
+                // Feed this packet now; the loop in decode_sorted continues after it.
+                self.next_decode = Some(f.decode_index + 1);
+                self.run_start = f.decode_index;
+                self.set_skip(ffi::AVDiscard::AVDISCARD_DEFAULT);
+                let _ = self.decoder.send_packet(&pkt);
+                return Ok(());
+            }
+        }
+    }
+
+    fn seek_to_start(&mut self) -> Result<()> {
+        // SAFETY: seeking an open context.
+        let r = unsafe {
+            let c = self.ictx.as_mut_ptr();
+            let mut r = ffi::av_seek_frame(c, self.stream_index as i32, i64::MIN, ffi::AVSEEK_FLAG_BACKWARD);
+            if r < 0 {
+                r = ffi::avformat_seek_file(c, -1, i64::MIN, i64::MIN, i64::MAX, 0);
+            }
+            if r < 0 {
+                r = ffi::av_seek_frame(c, -1, 0, ffi::AVSEEK_FLAG_BYTE);
+            }
+            r
+        };
+        if r < 0 {
+            return Err(VdxError::decode(&self.path, "cannot seek back to the start of the file"));
+        }
+        self.decoder.flush();
+        // Decoding from the very start is continuous by construction.
+        self.next_decode = Some(0);
+        self.run_start = 0;
+        Ok(())
+    }
+
+    /// Convert the decoder's current picture to RGB24 with the configured geometry.
+    fn convert(&mut self, index: usize, pts: i64) -> Result<RgbFrame> {
+        let (w, h) = (self.frame.width(), self.frame.height());
+        if w == 0 || h == 0 {
+            return Err(VdxError::decode(&self.path, "decoded picture has no size"));
+        }
+        let g = plan_geometry(w, h, self.sar, self.rotate_cw, self.opts.resize);
+        // SAFETY: reading the decoded frame's fields; sws_* calls on a context we own, with
+        // source planes from the frame and a destination buffer of exactly the size swscale
+        // writes (stride scale_w*3, scale_h rows).
+        unsafe {
+            let f = self.frame.as_ptr();
+            let fmt = (*f).format;
+            let cs = (*f).colorspace as i32;
+            let range = (*f).color_range as i32;
+            let key = (fmt, w as i32, h as i32, cs, range, g.scale_w, g.scale_h);
+            if self.scaler.as_ref().map(|s| s.key) != Some(key) {
+                self.scaler = None;
+                let src_fmt: ffi::AVPixelFormat = std::mem::transmute(fmt);
+                let flags = if g.scale_w == w && g.scale_h == h {
+                    ffi::SWS_POINT
+                } else {
+                    ffi::SWS_BILINEAR
+                };
+                let ctx = ffi::sws_getContext(
+                    w as i32,
+                    h as i32,
+                    src_fmt,
+                    g.scale_w as i32,
+                    g.scale_h as i32,
+                    ffi::AVPixelFormat::AV_PIX_FMT_RGB24,
+                    flags as i32,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                );
+                if ctx.is_null() {
+                    return Err(VdxError::decode(
+                        &self.path,
+                        format!(
+                            "cannot convert pixel format {} to RGB",
+                            cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default()
+                        ),
+                    ));
+                }
+                let sws_cs = match (*f).colorspace {
+                    ffi::AVColorSpace::AVCOL_SPC_BT709 => ffi::SWS_CS_ITU709,
+                    ffi::AVColorSpace::AVCOL_SPC_BT2020_NCL
+                    | ffi::AVColorSpace::AVCOL_SPC_BT2020_CL => ffi::SWS_CS_BT2020,
+                    ffi::AVColorSpace::AVCOL_SPC_SMPTE240M => ffi::SWS_CS_SMPTE240M,
+                    ffi::AVColorSpace::AVCOL_SPC_FCC => ffi::SWS_CS_FCC,
+                    _ => ffi::SWS_CS_DEFAULT,
+                } as i32;
+                let full_in = i32::from((*f).color_range == ffi::AVColorRange::AVCOL_RANGE_JPEG);
+                let coefs = ffi::sws_getCoefficients(sws_cs);
+                ffi::sws_setColorspaceDetails(ctx, coefs, full_in, coefs, 1, 0, 1 << 16, 1 << 16);
+                let d = ffi::av_pix_fmt_desc_get(src_fmt);
+                let depth = if d.is_null() { 8 } else { (*d).comp[0].depth };
+                self.conversion_note = Some(format!(
+                    "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}",
+                    cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default(),
+                    depth,
+                    match sws_cs {
+                        ffi::SWS_CS_ITU709 => "BT.709 matrix",
+                        ffi::SWS_CS_BT2020 => "BT.2020 matrix",
+                        _ => "BT.601 matrix",
+                    },
+                    if full_in == 1 { "full" } else { "limited" },
+                    if self.rotate_cw != 0 {
+                        format!(", rotated {} degrees clockwise", self.rotate_cw)
+                    } else {
+                        String::new()
+                    }
+                ));
+                self.scaler = Some(Scaler { ctx, key });
+            }
+            let sc = self.scaler.as_ref().map(|s| s.ctx).unwrap_or(std::ptr::null_mut());
+            let stride = g.scale_w as usize * 3;
+            let mut buf = vec![0u8; stride * g.scale_h as usize];
+            let dst = [buf.as_mut_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()];
+            let dst_stride = [stride as i32, 0, 0, 0];
+            let rows = ffi::sws_scale(
+                sc,
+                (*f).data.as_ptr() as *const *const u8,
+                (*f).linesize.as_ptr(),
+                0,
+                h as i32,
+                dst.as_ptr(),
+                dst_stride.as_ptr(),
+            );
+            if rows <= 0 {
+                return Err(VdxError::decode(&self.path, "pixel conversion failed"));
+            }
+            let (rot, rw, rh) = if g.rotate_cw == 0 {
+                (buf, g.scale_w as usize, g.scale_h as usize)
+            } else {
+                rotate_rgb(&buf, g.scale_w as usize, g.scale_h as usize, g.rotate_cw)
+            };
+            let data = crop_or_pad(&rot, rw, rh, g.off_x, g.off_y, g.out_w as usize, g.out_h as usize);
+            Ok(RgbFrame {
+                index,
+                pts,
+                width: g.out_w,
+                height: g.out_h,
+                data,
+            })
+        }
+    }
+}
+
+/// Clockwise rotation and sample aspect ratio of a video stream.
+fn stream_geometry(st: &ffmpeg::format::stream::Stream<'_>) -> (u32, f64) {
+    // SAFETY: reads the stream's side data and codec parameters, owned by the context.
+    unsafe {
+        let p = st.as_ptr();
+        let mut size = 0usize;
+        let sd = ffi::av_stream_get_side_data(
+            p,
+            ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+            &mut size,
+        );
+        let rot = if !sd.is_null() && size >= 36 {
+            let r = ffi::av_display_rotation_get(sd as *const i32);
+            if r.is_finite() {
+                crate::probe::rotate_cw_from_ccw(r)
+            } else {
+                0
+            }
+        } else {
+            0
+        };
+        let sar = (*(*p).codecpar).sample_aspect_ratio;
+        let sar = if sar.num > 0 && sar.den > 0 {
+            sar.num as f64 / sar.den as f64
+        } else {
+            1.0
+        };
+        (rot, sar)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_native_swaps_for_quarter_turns() {
+        let g = plan_geometry(640, 360, 1.0, 90, None);
+        assert_eq!((g.scale_w, g.scale_h, g.out_w, g.out_h), (640, 360, 360, 640));
+    }
+
+    #[test]
+    fn geometry_short_side_crop_covers_target() {
+        let g = plan_geometry(
+            1920,
+            1080,
+            1.0,
+            0,
+            Some(Resize { width: 224, height: 224, mode: ResizeMode::ShortSideCrop }),
+        );
+        assert_eq!((g.scale_w, g.scale_h), (398, 224));
+        assert_eq!((g.out_w, g.out_h, g.off_x, g.off_y), (224, 224, 87, 0));
+    }
+
+    #[test]
+    fn geometry_letterbox_fits_inside() {
+        let g = plan_geometry(
+            1920,
+            1080,
+            1.0,
+            0,
+            Some(Resize { width: 224, height: 224, mode: ResizeMode::Letterbox }),
+        );
+        assert_eq!((g.scale_w, g.scale_h), (224, 126));
+        assert_eq!((g.off_x, g.off_y), (0, -49));
+    }
+
+    #[test]
+    fn geometry_rotated_crop_scales_unrotated_picture() {
+        // 640x360 stored, shown portrait 360x640; target 100x200 (portrait).
+        let g = plan_geometry(
+            640,
+            360,
+            1.0,
+            90,
+            Some(Resize { width: 100, height: 200, mode: ResizeMode::ShortSideCrop }),
+        );
+        // Display 360x640 scaled by max(100/360, 200/640)=0.3125 -> 113x200 (rotated),
+        // so swscale makes 200x113 before the rotation.
+        assert_eq!((g.scale_w, g.scale_h), (200, 113));
+        assert_eq!((g.out_w, g.out_h), (100, 200));
+    }
+
+    #[test]
+    fn rotations_compose_to_identity() {
+        let (w, h) = (5usize, 3usize);
+        let src: Vec<u8> = (0..w * h * 3).map(|v| v as u8).collect();
+        let (r90, w1, h1) = rotate_rgb(&src, w, h, 90);
+        assert_eq!((w1, h1), (3, 5));
+        let (r180, w2, h2) = rotate_rgb(&r90, w1, h1, 90);
+        assert_eq!(r180, rotate_rgb(&src, w, h, 180).0);
+        let (r270, w3, h3) = rotate_rgb(&r180, w2, h2, 90);
+        assert_eq!(r270, rotate_rgb(&src, w, h, 270).0);
+        let (back, w4, h4) = rotate_rgb(&r270, w3, h3, 90);
+        assert_eq!((back, w4, h4), (src, w, h));
+    }
+
+    #[test]
+    fn rotate_90_moves_top_left_to_top_right() {
+        // 2x1 picture: pixel A at (0,0), B at (1,0). Rotated clockwise: 1x2, A on top.
+        let src = [1, 1, 1, 2, 2, 2];
+        let (r, w, h) = rotate_rgb(&src, 2, 1, 90);
+        assert_eq!((w, h), (1, 2));
+        assert_eq!(r, vec![1, 1, 1, 2, 2, 2]);
+    }
+
+    #[test]
+    fn crop_and_pad() {
+        let src: Vec<u8> = (0..4 * 2 * 3).map(|v| v as u8).collect(); // 4x2
+        let c = crop_or_pad(&src, 4, 2, 1, 0, 2, 2);
+        assert_eq!(&c[..6], &src[3..9]);
+        let p = crop_or_pad(&src, 4, 2, 0, -1, 4, 4);
+        assert!(p[..12].iter().all(|&v| v == 0));
+        assert_eq!(&p[12..36], &src[..]);
+        assert!(p[36..].iter().all(|&v| v == 0));
+    }
+}

@@ -1,0 +1,87 @@
+//! The one error type of the vdx core: every variant says what failed, on which path, and
+//! (where it helps) what to do about it.
+
+use std::path::{Path, PathBuf};
+
+/// Everything the vdx core can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum VdxError {
+    /// The file does not exist or cannot be read.
+    #[error("{path}: cannot read file: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A zero-byte file.
+    #[error("{path}: file is empty (0 bytes); nothing to read")]
+    EmptyFile { path: PathBuf },
+    /// FFmpeg could not recognise or open the container.
+    #[error("{path}: not a readable video file: {reason}")]
+    NotVideo { path: PathBuf, reason: String },
+    /// The container opened but holds no video stream.
+    #[error("{path}: no video stream in this file (streams: {streams})")]
+    NoVideoStream { path: PathBuf, streams: String },
+    /// The container has a video stream with no decodable packets.
+    #[error("{path}: the video stream has no packets that can be read ({reason})")]
+    NoPackets { path: PathBuf, reason: String },
+    /// The container has no audio stream.
+    #[error("{path}: no audio stream in this file")]
+    NoAudioStream { path: PathBuf },
+    /// A decoder could not be opened or failed.
+    #[error("{path}: decode failed: {reason}")]
+    Decode { path: PathBuf, reason: String },
+    /// A requested frame index does not exist.
+    #[error("{path}: frame {index} is out of range (the video has {count} frames)")]
+    FrameOutOfRange {
+        path: PathBuf,
+        index: usize,
+        count: usize,
+    },
+    /// A requested frame exists in the index but could not be decoded (e.g. its data is cut off).
+    #[error("{path}: frame {index} could not be decoded: {reason}")]
+    FrameUndecodable {
+        path: PathBuf,
+        index: usize,
+        reason: String,
+    },
+    /// A parameter given by the caller is invalid.
+    #[error("invalid parameter {name}: {reason}")]
+    InvalidParameter { name: String, reason: String },
+    /// Writing an output file failed.
+    #[error("{path}: cannot write: {reason}")]
+    Write { path: PathBuf, reason: String },
+    /// The user cancelled the work.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Result alias for the vdx core.
+pub type Result<T, E = VdxError> = std::result::Result<T, E>;
+
+impl VdxError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        VdxError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+    pub(crate) fn decode(path: &Path, reason: impl Into<String>) -> Self {
+        VdxError::Decode {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+    pub(crate) fn param(name: &str, reason: impl Into<String>) -> Self {
+        VdxError::InvalidParameter {
+            name: name.to_string(),
+            reason: reason.into(),
+        }
+    }
+    pub(crate) fn write(path: &Path, reason: impl std::fmt::Display) -> Self {
+        VdxError::Write {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
+}

@@ -1,0 +1,737 @@
+//! The packet index: a demux-only scan of one video stream that records every packet's pts,
+//! dts, duration, size, byte position and keyframe flag, in presentation order.
+//!
+//! Frame *i* everywhere in vdx means the *i*-th entry of [`VideoIndex::frames`]: the *i*-th
+//! frame in presentation order. The index is exact even when the header lies; what the header
+//! claims (frame count, duration, frame rate) is kept beside what was counted, and any
+//! disagreement becomes a warning.
+
+use crate::error::{Result, VdxError};
+use crate::media::{self, ProbeBudget, Ratio};
+use ffmpeg_next as ffmpeg;
+use ffmpeg_next::ffi;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A frame's picture type, from the codec's bitstream parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum FrameType {
+    I,
+    P,
+    B,
+    /// The parser could not tell (or the codec has no parser).
+    #[serde(rename = "?")]
+    Unknown,
+}
+
+impl FrameType {
+    pub fn as_char(self) -> char {
+        match self {
+            FrameType::I => 'I',
+            FrameType::P => 'P',
+            FrameType::B => 'B',
+            FrameType::Unknown => '?',
+        }
+    }
+}
+
+/// One frame (one video packet) of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FrameEntry {
+    /// Presentation timestamp in the stream's time base.
+    pub pts: i64,
+    /// Decode timestamp in the stream's time base, when the container has one.
+    pub dts: Option<i64>,
+    /// Packet duration in the stream's time base (0: unknown).
+    pub duration: i64,
+    pub size_bytes: u32,
+    /// Byte position of the packet in the file (-1: unknown).
+    pub pos: i64,
+    pub keyframe: bool,
+    pub frame_type: FrameType,
+    /// Position of this packet in decode (file) order.
+    pub decode_index: u32,
+}
+
+/// What the container header claims, kept beside what the scan counted.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HeaderClaims {
+    pub nb_frames: Option<i64>,
+    pub duration_secs: Option<f64>,
+    pub avg_frame_rate: Option<f64>,
+    pub r_frame_rate: Option<f64>,
+}
+
+/// The packet index of one video stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct VideoIndex {
+    pub path: PathBuf,
+    pub stream_index: usize,
+    pub codec_name: String,
+    pub time_base: Ratio,
+    /// Frames in presentation order.
+    pub frames: Vec<FrameEntry>,
+    /// Indices into `frames` of the keyframes, ascending.
+    pub keyframes: Vec<usize>,
+    pub header: HeaderClaims,
+    /// True when the data ended before the container's index said it would.
+    pub truncated: bool,
+    /// Packets that were dropped (e.g. discarded by an edit list), not counted as frames.
+    pub discarded_packets: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Options of the scan.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexOptions {
+    /// Run the bitstream parser on every packet to learn I/P/B frame types (cheap; no decode).
+    pub frame_types: bool,
+    pub budget: ProbeBudget,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            frame_types: true,
+            budget: ProbeBudget::default(),
+        }
+    }
+}
+
+/// Summary numbers derived from the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexSummary {
+    pub frame_count: usize,
+    pub keyframe_count: usize,
+    pub duration_secs: f64,
+    pub mean_fps: f64,
+    pub min_gop: usize,
+    pub max_gop: usize,
+    pub mean_gop: f64,
+    pub is_vfr: bool,
+    pub total_bytes: u64,
+}
+
+impl VideoIndex {
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Presentation time of frame `i` in seconds (as ffprobe's `pts_time`).
+    pub fn time_secs(&self, i: usize) -> f64 {
+        self.pts_to_secs(self.frames[i].pts)
+    }
+
+    pub fn pts_to_secs(&self, pts: i64) -> f64 {
+        pts as f64 * self.time_base.num as f64 / self.time_base.den.max(1) as f64
+    }
+
+    /// The frame shown at time `t_secs`: the last frame whose pts time is <= t (frame 0 for
+    /// times before the first frame). None for an empty index.
+    pub fn frame_at_time(&self, t_secs: f64) -> Option<usize> {
+        if self.frames.is_empty() {
+            return None;
+        }
+        let n = self
+            .frames
+            .partition_point(|f| self.pts_to_secs(f.pts) <= t_secs + 1e-9);
+        Some(n.saturating_sub(1))
+    }
+
+    /// The frame whose pts equals `pts`, if any.
+    pub fn frame_of_pts(&self, pts: i64) -> Option<usize> {
+        let i = self.frames.partition_point(|f| f.pts < pts);
+        (i < self.frames.len() && self.frames[i].pts == pts).then_some(i)
+    }
+
+    /// The keyframe to start decoding from to reach frame `i`: the last keyframe at or before
+    /// `i` in presentation order. For a leading B-frame of an open GOP (shown before its GOP's
+    /// keyframe) this is the previous GOP's keyframe, whose decode covers the references.
+    pub fn keyframe_before(&self, i: usize) -> Option<usize> {
+        let k = self.keyframes.partition_point(|&k| k <= i);
+        if k == 0 {
+            None
+        } else {
+            Some(self.keyframes[k - 1])
+        }
+    }
+
+    /// How many frames must be decoded to show frame `i` after a seek (its decode cost).
+    pub fn decode_cost(&self, i: usize) -> usize {
+        match self.keyframe_before(i) {
+            Some(k) => {
+                let start = self.frames[k].decode_index;
+                let end = self.frames[i].decode_index;
+                end.saturating_sub(start) as usize + 1
+            }
+            None => self.frames[i].decode_index as usize + 1,
+        }
+    }
+
+    /// GOP lengths in frames (presentation order), from each keyframe to the next.
+    pub fn gop_lengths(&self) -> Vec<usize> {
+        let mut v = Vec::with_capacity(self.keyframes.len());
+        for (j, &k) in self.keyframes.iter().enumerate() {
+            let next = self
+                .keyframes
+                .get(j + 1)
+                .copied()
+                .unwrap_or(self.frames.len());
+            v.push(next - k);
+        }
+        v
+    }
+
+    /// Duration covered by the frames, in seconds: last pts + last duration - first pts.
+    pub fn duration_secs(&self) -> f64 {
+        match (self.frames.first(), self.frames.last()) {
+            (Some(a), Some(b)) => {
+                let last_dur = if b.duration > 0 {
+                    b.duration
+                } else {
+                    self.typical_frame_duration()
+                };
+                self.pts_to_secs(b.pts + last_dur - a.pts)
+            }
+            _ => 0.0,
+        }
+    }
+
+    fn typical_frame_duration(&self) -> i64 {
+        let mut d: Vec<i64> = self
+            .frames
+            .windows(2)
+            .map(|w| w[1].pts - w[0].pts)
+            .filter(|d| *d > 0)
+            .collect();
+        if d.is_empty() {
+            return 0;
+        }
+        d.sort_unstable();
+        d[d.len() / 2]
+    }
+
+    /// True when frame intervals vary by more than 1% (beyond timestamp rounding).
+    pub fn is_vfr(&self) -> bool {
+        let d: Vec<i64> = self
+            .frames
+            .windows(2)
+            .map(|w| w[1].pts - w[0].pts)
+            .collect();
+        let (Some(&min), Some(&max)) = (d.iter().min(), d.iter().max()) else {
+            return false;
+        };
+        // One tick of slack covers time bases that cannot represent the rate exactly.
+        max - min > 1 && (max - min) as f64 > 0.01 * max as f64
+    }
+
+    pub fn summary(&self) -> IndexSummary {
+        let gops = self.gop_lengths();
+        let dur = self.duration_secs();
+        IndexSummary {
+            frame_count: self.frames.len(),
+            keyframe_count: self.keyframes.len(),
+            duration_secs: dur,
+            mean_fps: if dur > 0.0 {
+                self.frames.len() as f64 / dur
+            } else {
+                0.0
+            },
+            min_gop: gops.iter().copied().min().unwrap_or(0),
+            max_gop: gops.iter().copied().max().unwrap_or(0),
+            mean_gop: if gops.is_empty() {
+                0.0
+            } else {
+                gops.iter().sum::<usize>() as f64 / gops.len() as f64
+            },
+            is_vfr: self.is_vfr(),
+            total_bytes: self.frames.iter().map(|f| f.size_bytes as u64).sum(),
+        }
+    }
+}
+
+/// The codec's bitstream parser, used only to read picture types and coded sizes from
+/// complete packets (no decoding).
+pub(crate) struct FrameParser {
+    parser: *mut ffi::AVCodecParserContext,
+    ctx: *mut ffi::AVCodecContext,
+}
+
+impl FrameParser {
+    /// A parser for the stream's codec, or None when FFmpeg has none for it.
+    pub(crate) fn new(params: &ffmpeg::codec::Parameters) -> Option<Self> {
+        // SAFETY: plain FFmpeg allocation calls; every pointer is checked and freed in Drop.
+        unsafe {
+            let par = params.as_ptr();
+            let parser = ffi::av_parser_init((*par).codec_id as i32);
+            if parser.is_null() {
+                return None;
+            }
+            let ctx = ffi::avcodec_alloc_context3(std::ptr::null());
+            if ctx.is_null() {
+                ffi::av_parser_close(parser);
+                return None;
+            }
+            if ffi::avcodec_parameters_to_context(ctx, par) < 0 {
+                ffi::avcodec_free_context(&mut { ctx });
+                ffi::av_parser_close(parser);
+                return None;
+            }
+            // Packets from a demuxer are whole frames: no buffering across calls.
+            (*parser).flags |= ffi::PARSER_FLAG_COMPLETE_FRAMES;
+            Some(FrameParser { parser, ctx })
+        }
+    }
+
+    /// Parse one complete packet; returns the picture type the parser saw.
+    pub(crate) fn parse(&mut self, data: &[u8], pts: Option<i64>, dts: Option<i64>) -> FrameType {
+        if data.is_empty() {
+            return FrameType::Unknown;
+        }
+        // SAFETY: the parser only reads `data` for the duration of the call; out/out_size
+        // point into the parser's own buffer (or into `data`) and are not kept.
+        unsafe {
+            let mut out: *mut u8 = std::ptr::null_mut();
+            let mut out_size: i32 = 0;
+            (*self.parser).pict_type = ffi::AVPictureType::AV_PICTURE_TYPE_NONE as i32;
+            let len = data.len().min(i32::MAX as usize) as i32;
+            ffi::av_parser_parse2(
+                self.parser,
+                self.ctx,
+                &mut out,
+                &mut out_size,
+                data.as_ptr(),
+                len,
+                pts.unwrap_or(ffi::AV_NOPTS_VALUE),
+                dts.unwrap_or(ffi::AV_NOPTS_VALUE),
+                -1,
+            );
+            let t = (*self.parser).pict_type;
+            if t == ffi::AVPictureType::AV_PICTURE_TYPE_I as i32
+                || t == ffi::AVPictureType::AV_PICTURE_TYPE_SI as i32
+            {
+                FrameType::I
+            } else if t == ffi::AVPictureType::AV_PICTURE_TYPE_P as i32
+                || t == ffi::AVPictureType::AV_PICTURE_TYPE_SP as i32
+            {
+                FrameType::P
+            } else if t == ffi::AVPictureType::AV_PICTURE_TYPE_B as i32
+                || t == ffi::AVPictureType::AV_PICTURE_TYPE_BI as i32
+            {
+                FrameType::B
+            } else {
+                FrameType::Unknown
+            }
+        }
+    }
+
+    /// Coded picture size, when the parser found one.
+    pub(crate) fn coded_size(&self) -> Option<(u32, u32)> {
+        // SAFETY: reads plain fields of the live parser context.
+        unsafe {
+            let (w, h) = ((*self.parser).coded_width, (*self.parser).coded_height);
+            (w > 0 && h > 0).then_some((w as u32, h as u32))
+        }
+    }
+}
+
+impl Drop for FrameParser {
+    fn drop(&mut self) {
+        // SAFETY: both pointers were allocated in `new` and are freed exactly once.
+        unsafe {
+            ffi::av_parser_close(self.parser);
+            ffi::avcodec_free_context(&mut self.ctx);
+        }
+    }
+}
+
+/// Pick the video stream to index: FFmpeg's best video stream.
+pub(crate) fn best_video_stream(
+    ictx: &ffmpeg::format::context::Input,
+    path: &Path,
+) -> Result<usize> {
+    ictx.streams()
+        .best(ffmpeg::media::Type::Video)
+        .map(|s| s.index())
+        .ok_or_else(|| VdxError::NoVideoStream {
+            path: path.to_path_buf(),
+            streams: media::stream_summary(ictx),
+        })
+}
+
+/// Build the packet index of the best video stream of `path`.
+pub fn build_index(path: &Path, opts: &IndexOptions) -> Result<VideoIndex> {
+    build_index_cancellable(path, opts, &AtomicBool::new(false), &mut |_, _| {})
+}
+
+/// Build the packet index, reporting progress as (bytes read, file size) and stopping with
+/// [`VdxError::Cancelled`] when `cancel` is set.
+pub fn build_index_cancellable(
+    path: &Path,
+    opts: &IndexOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VideoIndex> {
+    let mut ictx = media::open_input(path, &opts.budget)?;
+    let file_size = std::fs::metadata(path)
+        .map_err(|e| VdxError::io(path, e))?
+        .len();
+    let si = best_video_stream(&ictx, path)?;
+    let (time_base, header, codec_name, mut parser, index_entries) = {
+        let st = ictx
+            .stream(si)
+            .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
+        let tb = Ratio::from_av(st.time_base().into());
+        // SAFETY: reads plain fields of a stream owned by the open context.
+        let (nb_frames, dur_ts, avg, rfr, n_index) = unsafe {
+            let p = st.as_ptr();
+            (
+                (*p).nb_frames,
+                (*p).duration,
+                (*p).avg_frame_rate,
+                (*p).r_frame_rate,
+                ffi::avformat_index_get_entries_count(p),
+            )
+        };
+        let header = HeaderClaims {
+            nb_frames: Some(nb_frames).filter(|n| *n > 0),
+            duration_secs: if dur_ts != ffi::AV_NOPTS_VALUE && dur_ts > 0 && tb.den != 0 {
+                Some(dur_ts as f64 * tb.num as f64 / tb.den as f64)
+            } else {
+                // SAFETY: plain field read.
+                let d = unsafe { (*ictx.as_ptr()).duration };
+                (d != ffi::AV_NOPTS_VALUE && d > 0).then(|| d as f64 / ffi::AV_TIME_BASE as f64)
+            },
+            avg_frame_rate: Ratio::from_av(avg).is_valid().then(|| Ratio::from_av(avg).as_f64()).flatten(),
+            r_frame_rate: Ratio::from_av(rfr).is_valid().then(|| Ratio::from_av(rfr).as_f64()).flatten(),
+        };
+        let codec_name = format!("{:?}", st.parameters().id()).to_lowercase();
+        let parser = if opts.frame_types {
+            FrameParser::new(&st.parameters())
+        } else {
+            None
+        };
+        (tb, header, codec_name, parser, n_index)
+    };
+    if time_base.den <= 0 || time_base.num <= 0 {
+        return Err(VdxError::decode(
+            path,
+            format!("the video stream's time base {time_base} is invalid"),
+        ));
+    }
+
+    // Read only the chosen stream's packets; others are skipped by the demuxer cheaply.
+    // SAFETY: setting `discard` on streams of the open context is how FFmpeg is told to skip
+    // them; the context outlives this loop.
+    unsafe {
+        let ctx = ictx.as_mut_ptr();
+        for j in 0..(*ctx).nb_streams as usize {
+            if j != si {
+                (**(*ctx).streams.add(j)).discard = ffi::AVDiscard::AVDISCARD_ALL;
+            }
+        }
+    }
+
+    let mut warnings = Vec::new();
+    let mut frames: Vec<FrameEntry> = Vec::new();
+    let mut discarded = 0usize;
+    let mut truncated = false;
+    let mut missing_pts = 0usize;
+    let mut last_dts: Option<i64> = None;
+    let mut decode_index: u32 = 0;
+    let mut pkt = ffmpeg::Packet::empty();
+    let mut n_read: u64 = 0;
+    let mut eagain = 0u32;
+    loop {
+        if n_read % 256 == 0 {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(VdxError::Cancelled);
+            }
+            // SAFETY: `pb` may be null for some demuxers; checked.
+            let pos = unsafe {
+                let pb = (*ictx.as_ptr()).pb;
+                if pb.is_null() {
+                    0
+                } else {
+                    ffi::avio_seek(pb, 0, 1 /* SEEK_CUR */).max(0) as u64
+                }
+            };
+            progress(pos.min(file_size), file_size);
+        }
+        n_read += 1;
+        match pkt.read(&mut ictx) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                eagain += 1;
+                if eagain > 10_000 {
+                    truncated = true;
+                    warnings.push("the demuxer kept asking to retry; stopped scanning".into());
+                    break;
+                }
+                continue;
+            }
+            Err(ffmpeg::Error::InvalidData) => {
+                // A corrupt packet: the demuxer can resync past it; count and go on. Bounded by
+                // the file size since each read advances.
+                warnings.push(format!(
+                    "corrupt data near byte {} skipped by the demuxer",
+                    unsafe {
+                        let pb = (*ictx.as_ptr()).pb;
+                        if pb.is_null() { -1 } else { ffi::avio_seek(pb, 0, 1 /* SEEK_CUR */) }
+                    }
+                ));
+                if warnings.len() > 1000 {
+                    warnings.push("too many corrupt packets; stopped scanning".into());
+                    truncated = true;
+                    break;
+                }
+                continue;
+            }
+            Err(e) => {
+                truncated = true;
+                warnings.push(format!(
+                    "reading stopped after {} frames: {e}",
+                    frames.len()
+                ));
+                break;
+            }
+        }
+        if pkt.stream() != si {
+            continue;
+        }
+        let size = pkt.size();
+        let pos = pkt.position() as i64;
+        // A faststart MP4 cut short keeps its full sample table: packets past the end of the
+        // data are listed but absent. Stop where the data ends.
+        if pos >= 0 && (pos as u64).saturating_add(size as u64) > file_size {
+            truncated = true;
+            break;
+        }
+        // SAFETY: plain field read of the packet just returned.
+        let flags = unsafe { (*ffmpeg::packet::Ref::as_ptr(&pkt)).flags };
+        if flags & ffi::AV_PKT_FLAG_DISCARD != 0 {
+            discarded += 1;
+            continue;
+        }
+        if flags & ffi::AV_PKT_FLAG_CORRUPT != 0 {
+            warnings.push(format!("packet at byte {pos} is flagged corrupt by the demuxer"));
+        }
+        let dts = pkt.dts();
+        let pts = match pkt.pts().or(dts) {
+            Some(p) => p,
+            None => {
+                missing_pts += 1;
+                // No timestamp at all: place it one frame after the previous packet.
+                last_dts.map(|d| d + pkt.duration().max(1)).unwrap_or(0)
+            }
+        };
+        if dts.is_some() {
+            last_dts = dts;
+        } else {
+            last_dts = Some(pts);
+        }
+        let frame_type = match (&mut parser, pkt.data()) {
+            (Some(p), Some(data)) => p.parse(data, pkt.pts(), pkt.dts()),
+            _ => FrameType::Unknown,
+        };
+        let keyframe = pkt.is_key();
+        let frame_type = if frame_type == FrameType::Unknown && keyframe {
+            FrameType::I
+        } else {
+            frame_type
+        };
+        frames.push(FrameEntry {
+            pts,
+            dts,
+            duration: pkt.duration(),
+            size_bytes: size.min(u32::MAX as usize) as u32,
+            pos,
+            keyframe,
+            frame_type,
+            decode_index,
+        });
+        decode_index = decode_index.saturating_add(1);
+    }
+    progress(file_size, file_size);
+
+    if frames.is_empty() {
+        return Err(VdxError::NoPackets {
+            path: path.to_path_buf(),
+            reason: if truncated {
+                "the file ends before the first video packet".into()
+            } else {
+                "the container lists a video stream but it holds no data".into()
+            },
+        });
+    }
+    if missing_pts > 0 {
+        warnings.push(format!(
+            "{missing_pts} packets had no timestamps; their times were inferred"
+        ));
+    }
+
+    // Presentation order; a stable sort keeps decode order for duplicate pts.
+    frames.sort_by_key(|f| f.pts);
+    let dup = frames.windows(2).filter(|w| w[0].pts == w[1].pts).count();
+    if dup > 0 {
+        warnings.push(format!("{dup} frames share a pts with another frame"));
+    }
+    let keyframes: Vec<usize> = frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.keyframe)
+        .map(|(i, _)| i)
+        .collect();
+    if keyframes.is_empty() {
+        warnings.push("no keyframe in the stream: frames cannot be decoded exactly".into());
+    } else if keyframes[0] != 0 {
+        warnings.push(format!(
+            "the first {} frames precede the first keyframe and may not decode",
+            keyframes[0]
+        ));
+    }
+
+    let mut index = VideoIndex {
+        path: path.to_path_buf(),
+        stream_index: si,
+        codec_name,
+        time_base,
+        frames,
+        keyframes,
+        header,
+        truncated,
+        discarded_packets: discarded,
+        warnings,
+    };
+    if truncated {
+        let expected = index
+            .header
+            .nb_frames
+            .map(|n| n.to_string())
+            .or_else(|| (index_entries > 0).then(|| index_entries.to_string()))
+            .unwrap_or_else(|| "?".into());
+        index.warnings.insert(
+            0,
+            format!(
+                "file is truncated: the data ends after {} of {} frames; indexed up to there",
+                index.frames.len(),
+                expected
+            ),
+        );
+    }
+    check_header(&mut index);
+    Ok(index)
+}
+
+/// Compare the header's claims to the counted facts and add warnings where they disagree.
+fn check_header(index: &mut VideoIndex) {
+    let s = index.summary();
+    let h = index.header.clone();
+    if let Some(n) = h.nb_frames {
+        if n as usize != s.frame_count && !index.truncated {
+            index.warnings.push(format!(
+                "header says {n} frames, the stream holds {}",
+                s.frame_count
+            ));
+        }
+    }
+    if let Some(d) = h.duration_secs {
+        let frame_secs = if s.mean_fps > 0.0 { 1.0 / s.mean_fps } else { 0.0 };
+        if !index.truncated && (d - s.duration_secs).abs() > frame_secs.max(0.05) * 1.5 {
+            index.warnings.push(format!(
+                "header says duration {d:.3} s, the frames span {:.3} s",
+                s.duration_secs
+            ));
+        }
+    }
+    if let Some(fps) = h.avg_frame_rate {
+        if s.mean_fps > 0.0 && (fps - s.mean_fps).abs() / s.mean_fps > 0.02 {
+            index.warnings.push(format!(
+                "header says {fps:.3} fps on average, the timestamps give {:.3} fps",
+                s.mean_fps
+            ));
+        }
+    }
+    if s.is_vfr {
+        let r = h.r_frame_rate.map(|r| format!(" (header frame rate {r:.3})")).unwrap_or_default();
+        index.warnings.push(format!(
+            "variable frame rate: frame intervals vary{r}; vdx uses timestamps, not fps"
+        ));
+    }
+}
+
+/// The index as CSV: one row per frame in presentation order.
+pub fn to_csv(index: &VideoIndex) -> String {
+    use std::fmt::Write;
+    let mut s = String::from(
+        "frame,pts,pts_time,dts,duration,size,pos,key,type,decode_index\n",
+    );
+    for (i, f) in index.frames.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{i},{},{:.6},{},{},{},{},{},{},{}",
+            f.pts,
+            index.pts_to_secs(f.pts),
+            f.dts.map(|d| d.to_string()).unwrap_or_default(),
+            f.duration,
+            f.size_bytes,
+            f.pos,
+            u8::from(f.keyframe),
+            f.frame_type.as_char(),
+            f.decode_index
+        );
+    }
+    s
+}
+
+/// A readable summary of the index, for the CLI.
+pub fn format_summary(index: &VideoIndex) -> String {
+    use std::fmt::Write;
+    let s = index.summary();
+    let mut out = String::new();
+    let _ = writeln!(out, "{} (stream #{}, {})", index.path.display(), index.stream_index, index.codec_name);
+    let _ = writeln!(
+        out,
+        "  frames     {} ({} keyframes), {:.3} s, {:.3} fps mean{}",
+        s.frame_count,
+        s.keyframe_count,
+        s.duration_secs,
+        s.mean_fps,
+        if s.is_vfr { ", variable frame rate" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "  GOP        min {} max {} mean {:.1} frames; {} bytes of video",
+        s.min_gop, s.max_gop, s.mean_gop, s.total_bytes
+    );
+    let mut counts = [0usize; 4];
+    for f in &index.frames {
+        counts[match f.frame_type {
+            FrameType::I => 0,
+            FrameType::P => 1,
+            FrameType::B => 2,
+            FrameType::Unknown => 3,
+        }] += 1;
+    }
+    let _ = writeln!(
+        out,
+        "  types      I {}  P {}  B {}  ? {}",
+        counts[0], counts[1], counts[2], counts[3]
+    );
+    let kf: Vec<String> = index.keyframes.iter().take(20).map(|k| k.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "  keyframes  {}{}",
+        kf.join(" "),
+        if index.keyframes.len() > 20 { " ..." } else { "" }
+    );
+    for w in &index.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
+    out
+}

@@ -1,0 +1,154 @@
+//! Thin, safe helpers over FFmpeg: one-time initialisation, opening an input with an explicit
+//! probe budget, and turning FFmpeg's C enums and rationals into plain Rust values.
+
+use crate::error::{Result, VdxError};
+use ffmpeg_next as ffmpeg;
+use ffmpeg_next::ffi;
+use std::ffi::CStr;
+use std::path::Path;
+use std::sync::Once;
+
+static INIT: Once = Once::new();
+
+/// Initialise FFmpeg once per process and keep its own logging quiet: vdx reports problems
+/// through its own errors and warnings. Set `VDX_FFMPEG_LOG=warning` (or `info`, `debug`) to
+/// see FFmpeg's messages.
+pub fn init() {
+    INIT.call_once(|| {
+        let _ = ffmpeg::init();
+        let level = match std::env::var("VDX_FFMPEG_LOG").as_deref() {
+            Ok("debug") => ffmpeg::util::log::Level::Debug,
+            Ok("info") => ffmpeg::util::log::Level::Info,
+            Ok("warning") => ffmpeg::util::log::Level::Warning,
+            Ok("error") => ffmpeg::util::log::Level::Error,
+            _ => ffmpeg::util::log::Level::Quiet,
+        };
+        ffmpeg::util::log::set_level(level);
+    });
+}
+
+/// How much of a file FFmpeg may read while guessing stream parameters.
+///
+/// Bounded on purpose: the metadata panel must appear at once, even for a 100 GB file or a
+/// file whose streams start late; the packet index refines the facts afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProbeBudget {
+    /// Bytes read to detect the container and stream parameters (FFmpeg's `probesize`).
+    pub probesize_bytes: u64,
+    /// Media time analysed to find stream parameters, in microseconds (`analyzeduration`).
+    pub analyze_duration_us: u64,
+}
+
+impl Default for ProbeBudget {
+    fn default() -> Self {
+        ProbeBudget {
+            probesize_bytes: 1 << 20,
+            analyze_duration_us: 1_000_000,
+        }
+    }
+}
+
+impl ProbeBudget {
+    /// FFmpeg's own defaults (5 MB, 5 s): slower but closer to what ffprobe reports.
+    pub fn ffmpeg_default() -> Self {
+        ProbeBudget {
+            probesize_bytes: 5_000_000,
+            analyze_duration_us: 5_000_000,
+        }
+    }
+}
+
+/// Open `path` for demuxing with the given budget. Errors name the path and the reason.
+pub fn open_input(path: &Path, budget: &ProbeBudget) -> Result<ffmpeg::format::context::Input> {
+    init();
+    let meta = std::fs::metadata(path).map_err(|e| VdxError::io(path, e))?;
+    if meta.is_dir() {
+        return Err(VdxError::NotVideo {
+            path: path.to_path_buf(),
+            reason: "this is a directory, not a file".into(),
+        });
+    }
+    if meta.len() == 0 {
+        return Err(VdxError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut opts = ffmpeg::Dictionary::new();
+    // FFmpeg rejects a probesize below 32 bytes.
+    opts.set("probesize", &budget.probesize_bytes.max(32).to_string());
+    opts.set("analyzeduration", &budget.analyze_duration_us.to_string());
+    ffmpeg::format::input_with_dictionary(path, opts).map_err(|e| VdxError::NotVideo {
+        path: path.to_path_buf(),
+        reason: describe_open_error(&e),
+    })
+}
+
+fn describe_open_error(e: &ffmpeg::Error) -> String {
+    match e {
+        ffmpeg::Error::InvalidData => {
+            "FFmpeg found no known container format or the container header is corrupt \
+             (Invalid data found when processing input)"
+                .into()
+        }
+        other => format!("FFmpeg: {other}"),
+    }
+}
+
+/// A C string from FFmpeg, or `None` for a null pointer.
+pub(crate) fn cstr(p: *const std::os::raw::c_char) -> Option<String> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: FFmpeg returns NUL-terminated static or context-owned strings.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+/// A rational as (num, den).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Ratio {
+    pub num: i32,
+    pub den: i32,
+}
+
+impl Ratio {
+    pub fn from_av(r: ffi::AVRational) -> Self {
+        Ratio {
+            num: r.num,
+            den: r.den,
+        }
+    }
+    /// The value as f64, or None when the denominator is 0 (FFmpeg's "unknown").
+    pub fn as_f64(&self) -> Option<f64> {
+        if self.den == 0 {
+            None
+        } else {
+            Some(self.num as f64 / self.den as f64)
+        }
+    }
+    pub fn is_valid(&self) -> bool {
+        self.den != 0 && self.num != 0
+    }
+}
+
+impl std::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.num, self.den)
+    }
+}
+
+/// Names of a file's streams, for error messages ("0:audio aac, 1:subtitle mov_text").
+pub(crate) fn stream_summary(ictx: &ffmpeg::format::context::Input) -> String {
+    let parts: Vec<String> = ictx
+        .streams()
+        .map(|s| {
+            let p = s.parameters();
+            format!("{}:{:?} {:?}", s.index(), p.medium(), p.id()).to_lowercase()
+        })
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
