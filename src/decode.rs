@@ -528,24 +528,35 @@ impl VideoDecoder {
         // Targets still to deliver, keyed by frame index.
         let mut pending: std::collections::BTreeSet<usize> = targets.iter().copied().collect();
         let is_target = |i: usize, pending: &std::collections::BTreeSet<usize>| pending.contains(&i);
+        // Packets from `fed_floor` up to the current position were fed during this call, in
+        // one continuous run: a target among them is still inside the decoder.
+        let mut fed_floor = self.next_decode.unwrap_or(0);
         while let Some(&t) = pending.iter().next() {
             let key = index.keyframe_before(t).unwrap_or(0);
             let key_dec = frames[key].decode_index;
             let t_dec = frames[t].decode_index;
             // Keep decoding forward when the decoder is continuous and the keyframe is not far
             // ahead; else seek.
-            // `t` may already be inside the decoder (fed, not yet output: B-frame reordering and
-            // frame threads delay output), which also means continuing.
+            // `t` may already be inside the decoder (fed during this call, not yet output:
+            // B-frame reordering and frame threads delay output), which also means continuing.
             let continue_ok = match self.next_decode {
-                Some(nd) => {
-                    self.run_start <= key_dec
-                        && (t_dec < nd || key_dec <= nd || key_dec - nd <= 8)
+                Some(nd) if self.run_start <= key_dec => {
+                    if t_dec < nd {
+                        t_dec >= fed_floor
+                    } else {
+                        key_dec <= nd || key_dec - nd <= 8
+                    }
                 }
-                None => false,
+                _ => false,
             };
             if !continue_ok {
+                // Pictures still inside the decoder come out first; `t` may be among them.
                 self.drain(&index, &mut pending, sink)?;
+                if !pending.contains(&t) {
+                    continue;
+                }
                 self.seek_to_keyframe(key)?;
+                fed_floor = self.run_start;
             }
             // Feed packets until `t` is delivered, or we have gone far past it.
             let mut eof = false;
@@ -738,6 +749,9 @@ impl VideoDecoder {
             if f.decode_index > kf.decode_index {
                 self.seek_to_start()?;
                 return Ok(());
+            }
+            if std::env::var_os("VDX_DEBUG").is_some() {
+                eprintln!("seek for key {key} (dec {}): read frame {fi} dec {} key {}", kf.decode_index, f.decode_index, f.keyframe);
             }
             if f.keyframe {
                 // Feed this packet now; the loop in decode_sorted continues after it.

@@ -558,6 +558,11 @@ pub fn build_index_cancellable(
         decode_index = decode_index.saturating_add(1);
     }
     progress(file_size, file_size);
+    // The demuxer may report a plain end of file where the data stops short of what the
+    // container's own sample table lists (a faststart MP4 cut short).
+    if !truncated && index_entries > 0 && frames.len() + discarded < index_entries as usize {
+        truncated = true;
+    }
 
     if frames.is_empty() {
         return Err(VdxError::NoPackets {

@@ -1,0 +1,243 @@
+//! Shared test fixtures: small videos made with the ffmpeg CLI once per test process, in a
+//! temporary folder, plus ffprobe-based oracles.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The folder holding this process's fixtures (kept for the process lifetime).
+fn fixture_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+}
+
+fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg CLI must be installed (apt-get install ffmpeg)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Whether this FFmpeg build has an encoder.
+pub fn has_encoder(name: &str) -> bool {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-encoders"])
+        .output()
+        .expect("ffmpeg");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(name))
+}
+
+/// A named fixture, generated on first use.
+pub fn fixture(name: &str) -> PathBuf {
+    // Derived fixtures need their source first (made before taking the lock).
+    match name {
+        "truncated_faststart.mp4" | "zeroed_moov.mp4" => {
+            fixture("h264_bframes.mp4");
+        }
+        "truncated_moov_end.mp4" => {
+            fixture("h264_moov_end.mp4");
+        }
+        _ => {}
+    }
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let p = fixture_dir().join(name);
+    if p.exists() {
+        return p;
+    }
+    let o = p.to_str().unwrap();
+    let src = "testsrc2=s=192x108:r=30:d=3,format=yuv420p";
+    let noise = "testsrc2=s=192x108:r=30:d=3,noise=alls=20:allf=t,format=yuv420p";
+    match name {
+        // H.264 with B-frames (pyramid) in MP4, closed GOP of 24, AAC audio.
+        "h264_bframes.mp4" => ffmpeg(&[
+            "-f", "lavfi", "-i", noise, "-f", "lavfi", "-i", "sine=f=440:d=3:r=16000",
+            "-c:v", "libx264", "-preset", "fast", "-g", "24", "-keyint_min", "24", "-sc_threshold", "0",
+            "-bf", "3", "-threads", "1",
+            "-c:a", "aac", "-b:a", "32k", "-shortest", "-movflags", "+faststart", o,
+        ]),
+        // Open GOP with leading B-frames (non-IDR keyframes).
+        "h264_opengop.mp4" => ffmpeg(&[
+            "-f", "lavfi", "-i", noise, "-c:v", "libx264", "-preset", "fast", "-threads", "1",
+            "-x264-params", "keyint=20:min-keyint=20:scenecut=0:open-gop=1:bframes=3:b-pyramid=normal:b-adapt=0",
+            o,
+        ]),
+        // Long GOP (all 90 frames in one GOP) with B-frames.
+        "h264_longgop.mp4" => ffmpeg(&[
+            "-f", "lavfi", "-i", noise, "-c:v", "libx264", "-preset", "fast", "-g", "250",
+            "-bf", "2", "-threads", "1", o,
+        ]),
+        // Same picture as h264_bframes but moov at the end (ffmpeg's default layout).
+        "h264_moov_end.mp4" => ffmpeg(&[
+            "-f", "lavfi", "-i", src, "-c:v", "libx264", "-preset", "fast", "-g", "15",
+            "-threads", "1", o,
+        ]),
+        "hevc.mp4" => ffmpeg(&[
+            "-f", "lavfi", "-i", src, "-c:v", "libx265", "-preset", "fast",
+            "-x265-params", "log-level=error:pools=1:frame-threads=1:keyint=30", "-tag:v", "hvc1", o,
+        ]),
+        "hevc_10bit.mkv" => ffmpeg(&[
+            "-f", "lavfi", "-i", "testsrc2=s=192x108:r=25:d=2,format=yuv420p10le",
+            "-c:v", "libx265", "-preset", "fast", "-pix_fmt", "yuv420p10le",
+            "-x265-params", "log-level=error:pools=1:frame-threads=1:keyint=20", o,
+        ]),
+        "vp9.webm" => ffmpeg(&[
+            "-f", "lavfi", "-i", src, "-c:v", "libvpx-vp9", "-b:v", "200k", "-deadline",
+            "realtime", "-cpu-used", "8", "-g", "30", "-threads", "1", o,
+        ]),
+        "av1.mp4" => ffmpeg(&[
+            "-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=2,format=yuv420p",
+            "-c:v", "libsvtav1", "-preset", "12", "-crf", "40", "-g", "30", o,
+        ]),
+        // Variable frame rate: 60 fps source, 30 fps for 1 s, 60 fps for 1 s, 15 fps for 1 s.
+        "vfr.mp4" => ffmpeg(&[
+            "-f", "lavfi", "-i", "testsrc2=s=192x108:r=60:d=3,format=yuv420p", "-vf",
+            "select='if(lt(n\\,60)\\,not(mod(n\\,2))\\,if(lt(n\\,120)\\,1\\,not(mod(n\\,4))))'",
+            "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "fast", "-g", "30", "-threads", "1",
+            "-video_track_timescale", "600", o,
+        ]),
+        // Display matrix says rotate 90 degrees.
+        "rotate90.mp4" => {
+            let tmp = fixture_dir().join("norot.mp4");
+            ffmpeg(&[
+                "-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=2,format=yuv420p", "-c:v",
+                "libx264", "-preset", "fast", "-g", "30", "-threads", "1", tmp.to_str().unwrap(),
+            ]);
+            ffmpeg(&["-i", tmp.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=90", o]);
+        }
+        // MKV with audio and a subtitle stream.
+        "subs.mkv" => {
+            let srt = fixture_dir().join("subs.srt");
+            std::fs::write(&srt, "1\n00:00:00,500 --> 00:00:01,500\nhello\n\n").unwrap();
+            ffmpeg(&[
+                "-f", "lavfi", "-i", "testsrc2=s=192x108:r=25:d=2,format=yuv420p", "-f", "lavfi",
+                "-i", "sine=f=660:d=2:r=22050", "-i", srt.to_str().unwrap(), "-map", "0:v",
+                "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "fast", "-g", "25",
+                "-threads", "1", "-c:a", "libopus", "-c:s", "srt", o,
+            ]);
+        }
+        // Audio only.
+        "audio_only.m4a" => ffmpeg(&["-f", "lavfi", "-i", "sine=f=440:d=1", "-c:a", "aac", o]),
+        // Broken files.
+        "empty.mp4" => std::fs::write(&p, b"").unwrap(),
+        "text.mp4" => std::fs::write(&p, "This is not a video file.\n".repeat(20)).unwrap(),
+        "truncated_faststart.mp4" => {
+            let src = std::fs::read(fixture_dir().join("h264_bframes.mp4")).unwrap();
+            std::fs::write(&p, &src[..src.len() * 40 / 100]).unwrap();
+        }
+        "truncated_moov_end.mp4" => {
+            let src = std::fs::read(fixture_dir().join("h264_moov_end.mp4")).unwrap();
+            std::fs::write(&p, &src[..src.len() * 40 / 100]).unwrap();
+        }
+        "zeroed_moov.mp4" => {
+            let mut data = std::fs::read(fixture_dir().join("h264_bframes.mp4")).unwrap();
+            let mut off = 0usize;
+            while off + 8 <= data.len() {
+                let size = u32::from_be_bytes(data[off..off + 4].try_into().unwrap()) as usize;
+                if &data[off + 4..off + 8] == b"moov" {
+                    for b in &mut data[off + 8..off + size] {
+                        *b = 0;
+                    }
+                    break;
+                }
+                assert!(size >= 8);
+                off += size;
+            }
+            std::fs::write(&p, &data).unwrap();
+        }
+        other => panic!("unknown fixture {other}"),
+    }
+    p
+}
+
+/// The playable fixtures every capability is checked on (AV1 only where the encoder exists).
+pub fn video_fixtures() -> Vec<PathBuf> {
+    let mut v = vec![
+        fixture("h264_bframes.mp4"),
+        fixture("h264_opengop.mp4"),
+        fixture("h264_longgop.mp4"),
+        fixture("hevc.mp4"),
+        fixture("hevc_10bit.mkv"),
+        fixture("vp9.webm"),
+        fixture("vfr.mp4"),
+        fixture("rotate90.mp4"),
+        fixture("subs.mkv"),
+    ];
+    if has_encoder("libsvtav1") {
+        v.push(fixture("av1.mp4"));
+    }
+    v
+}
+
+/// The shared corpus, when `VDX_CORPUS` points at it (developer checks, not CI).
+pub fn corpus_files() -> Vec<PathBuf> {
+    let Ok(dir) = std::env::var("VDX_CORPUS") else {
+        return vec![];
+    };
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && !p.to_string_lossy().ends_with(".tsv"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn ffprobe(args: &[&str], file: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("ffprobe");
+    assert!(out.status.success(), "ffprobe failed on {}", file.display());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// ffprobe's decoded frame count of the first video stream.
+pub fn ffprobe_frame_count(file: &Path) -> usize {
+    ffprobe(
+        &["-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"],
+        file,
+    )
+    .trim()
+    .trim_end_matches(',')
+    .parse()
+    .unwrap()
+}
+
+/// ffprobe's video packets as (pts, keyframe), sorted by pts, discarded packets left out.
+pub fn ffprobe_packets(file: &Path) -> Vec<(i64, bool)> {
+    let s = ffprobe(
+        &["-select_streams", "v:0", "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0"],
+        file,
+    );
+    let mut v: Vec<(i64, bool)> = s
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let parts: Vec<&str> = l.split(',').collect();
+            let pts = parts[0].parse::<i64>().or_else(|_| parts[1].parse::<i64>()).ok()?;
+            let flags = parts.get(2).copied().unwrap_or("");
+            if flags.contains('D') {
+                return None;
+            }
+            Some((pts, flags.contains('K')))
+        })
+        .collect();
+    v.sort_by_key(|x| x.0);
+    v
+}

@@ -1,0 +1,200 @@
+//! Frame-exact decoding: frames fetched in any order, alone or in batches, equal the same
+//! frames from one sequential decode, pixel for pixel; and the sequential decode itself
+//! matches the ffmpeg CLI's frames.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use vdx::decode::{DecodeOptions, Resize, ResizeMode, RgbFrame, VideoDecoder};
+
+/// Small deterministic PRNG for test orders (no extra dependency).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn sequential(file: &Path, opts: DecodeOptions) -> Vec<RgbFrame> {
+    let mut d = VideoDecoder::open(file, opts).unwrap();
+    let mut v = Vec::new();
+    let n = d.for_each_frame(&mut |f| {
+        v.push(f);
+        true
+    })
+    .unwrap();
+    assert_eq!(n, d.frame_count(), "{}: sequential decode yields every indexed frame", file.display());
+    for (i, f) in v.iter().enumerate() {
+        assert_eq!(f.index, i, "{}: sequential order", file.display());
+    }
+    v
+}
+
+fn check_random_access(file: &Path, opts: DecodeOptions, seed: u64) {
+    let name = file.display().to_string();
+    let oracle = sequential(file, opts);
+    let n = oracle.len();
+    let mut rng = Lcg(seed);
+    // Single frames in random order, on one long-lived decoder.
+    let mut d = VideoDecoder::open(file, opts).unwrap();
+    for _ in 0..12 {
+        let i = rng.below(n);
+        let f = d.frame(i).unwrap_or_else(|e| panic!("{name}: frame {i}: {e}"));
+        assert!(f == oracle[i], "{name}: frame {i} alone differs from the sequential decode");
+    }
+    // Random batches (unsorted, with duplicates).
+    for _ in 0..3 {
+        let k = 1 + rng.below(10);
+        let idx: Vec<usize> = (0..k).map(|_| rng.below(n)).collect();
+        let got = d.frames(&idx).unwrap();
+        for (j, &i) in idx.iter().enumerate() {
+            assert!(got[j] == oracle[i], "{name}: batch {idx:?}: frame {i} differs");
+        }
+    }
+    // A clip of consecutive frames starting mid-GOP, and backwards single steps.
+    let start = n / 3;
+    let clip: Vec<usize> = (start..(start + 16).min(n)).collect();
+    let got = d.frames(&clip).unwrap();
+    for (j, &i) in clip.iter().enumerate() {
+        assert!(got[j] == oracle[i], "{name}: clip frame {i} differs");
+    }
+    for i in (n.saturating_sub(5)..n).rev() {
+        assert!(d.frame(i).unwrap() == oracle[i], "{name}: backward step {i}");
+    }
+    // Without non-reference skipping the result is the same.
+    let mut d2 = VideoDecoder::open(file, DecodeOptions { skip_nonref: false, ..opts }).unwrap();
+    let i = rng.below(n);
+    assert!(d2.frame(i).unwrap() == oracle[i], "{name}: frame {i} without skipping");
+}
+
+#[test]
+fn random_access_equals_sequential_decode_on_every_fixture() {
+    for (k, f) in video_fixtures().iter().enumerate() {
+        check_random_access(f, DecodeOptions::default(), 17 + k as u64);
+    }
+}
+
+#[test]
+fn random_access_equals_sequential_decode_on_the_corpus_when_available() {
+    let opts = DecodeOptions {
+        resize: Some(Resize { width: 224, height: 224, mode: ResizeMode::ShortSideCrop }),
+        ..Default::default()
+    };
+    for (k, f) in corpus_files().iter().enumerate() {
+        if f.to_string_lossy().contains("/broken/") {
+            continue;
+        }
+        check_random_access(f, opts, 99 + k as u64);
+    }
+}
+
+#[test]
+fn resized_frames_are_exact_too_and_have_the_asked_size() {
+    for mode in [ResizeMode::Squash, ResizeMode::ShortSideCrop, ResizeMode::Letterbox] {
+        let opts = DecodeOptions {
+            resize: Some(Resize { width: 64, height: 48, mode }),
+            ..Default::default()
+        };
+        check_random_access(&fixture("h264_opengop.mp4"), opts, 5);
+        let mut d = VideoDecoder::open(&fixture("rotate90.mp4"), opts).unwrap();
+        let f = d.frame(3).unwrap();
+        assert_eq!((f.width, f.height, f.data.len()), (64, 48, 64 * 48 * 3));
+        if mode == ResizeMode::Letterbox {
+            // Portrait picture in a landscape box: black bars left and right.
+            assert_eq!(&f.data[..3], &[0, 0, 0]);
+        }
+    }
+}
+
+/// The ffmpeg CLI's frames as RGB24, native size, no frame-rate conversion.
+fn ffmpeg_rgb(file: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout.chunks(w * h * 3).map(|c| c.to_vec()).collect()
+}
+
+fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (*x as i32 - *y as i32).abs() as f64).sum::<f64>() / a.len() as f64
+}
+
+#[test]
+fn frame_i_is_the_ffmpeg_clis_frame_i() {
+    for name in ["h264_bframes.mp4", "h264_opengop.mp4", "vfr.mp4", "vp9.webm", "hevc_10bit.mkv"] {
+        let f = fixture(name);
+        let ours = sequential(&f, DecodeOptions { apply_rotation: false, ..Default::default() });
+        let (w, h) = (ours[0].width as usize, ours[0].height as usize);
+        let theirs = ffmpeg_rgb(&f, w, h);
+        assert_eq!(ours.len(), theirs.len(), "{name}: frame count vs ffmpeg");
+        for i in [0, 1, ours.len() / 2, ours.len() - 1] {
+            let d = mean_abs_diff(&ours[i].data, &theirs[i]);
+            // 10-bit sources: ffmpeg dithers to 8 bits, vdx rounds.
+            let limit = if name.contains("10bit") { 3.0 } else { 2.0 };
+            assert!(d < limit, "{name}: frame {i} differs from ffmpeg's frame {i} by {d}");
+            // ...and it is not merely similar to a neighbour: the neighbours differ more.
+            if i + 1 < ours.len() {
+                let dn = mean_abs_diff(&ours[i].data, &theirs[i + 1]);
+                assert!(dn > d, "{name}: frame {i} is closer to ffmpeg's frame {}", i + 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn rotation_is_applied() {
+    let f = fixture("rotate90.mp4");
+    let mut d = VideoDecoder::open(&f, DecodeOptions::default()).unwrap();
+    assert_eq!(d.rotate_cw(), 270);
+    let r = d.frame(10).unwrap();
+    assert_eq!((r.width, r.height), (108, 192));
+    let mut u = VideoDecoder::open(&f, DecodeOptions { apply_rotation: false, ..Default::default() }).unwrap();
+    let s = u.frame(10).unwrap();
+    assert_eq!((s.width, s.height), (192, 108));
+    // Turned 90 degrees counter-clockwise: stored pixel (x, y) lands at (y, w-1-x).
+    let (w, h) = (192usize, 108usize);
+    for (x, y) in [(0usize, 0usize), (5, 7), (191, 107), (100, 20)] {
+        let sp = &s.data[(y * w + x) * 3..][..3];
+        let (nx, ny) = (y, w - 1 - x);
+        let rp = &r.data[(ny * h + nx) * 3..][..3];
+        assert_eq!(sp, rp);
+    }
+    assert!(d.conversion_note().unwrap().contains("rotated 270"));
+    // And it looks like what ffmpeg's autorotate shows.
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(&f)
+        .args(["-frames:v", "11", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"])
+        .output()
+        .unwrap();
+    let theirs = &out.stdout[10 * w * h * 3..];
+    assert!(mean_abs_diff(&r.data, theirs) < 2.0);
+}
+
+#[test]
+fn ten_bit_is_converted_and_said_so() {
+    let mut d = VideoDecoder::open(&fixture("hevc_10bit.mkv"), DecodeOptions::default()).unwrap();
+    d.frame(7).unwrap();
+    let note = d.conversion_note().unwrap();
+    assert!(note.contains("yuv420p10le") && note.contains("10-bit"), "{note}");
+}
+
+#[test]
+fn frame_at_time_uses_timestamps() {
+    let f = fixture("vfr.mp4");
+    let mut d = VideoDecoder::open(&f, DecodeOptions::default()).unwrap();
+    let idx = d.index().clone();
+    // At 2.5 s the 15 fps part plays: frame 90 + floor(0.5 * 15) = 97.
+    let fr = d.frame_at_time(2.5 + 1e-6).unwrap();
+    assert_eq!(fr.index, 97);
+    assert_eq!(fr.pts, idx.frames[97].pts);
+    assert!(fr == d.frame(97).unwrap());
+}

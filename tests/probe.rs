@@ -1,0 +1,112 @@
+//! Probe: container and stream facts, compared with ffprobe where it has the same key.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use vdx::{probe, ProbeBudget};
+
+fn ffprobe_json(file: &std::path::Path) -> serde_json::Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_format", "-show_streams", "-of", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn probe_agrees_with_ffprobe_on_every_fixture() {
+    for f in video_fixtures().into_iter().chain(corpus_files()) {
+        let p = probe(&f, &ProbeBudget::default()).unwrap_or_else(|e| panic!("{e}"));
+        let ff = ffprobe_json(&f);
+        let name = f.display();
+        assert_eq!(p.format.format_name, ff["format"]["format_name"].as_str().unwrap(), "{name}");
+        assert_eq!(p.streams.len(), ff["streams"].as_array().unwrap().len(), "{name}");
+        for (ours, theirs) in p.streams.iter().zip(ff["streams"].as_array().unwrap()) {
+            assert_eq!(ours.codec_type, theirs["codec_type"].as_str().unwrap(), "{name}");
+            assert_eq!(ours.codec_name, theirs["codec_name"].as_str().unwrap(), "{name}");
+            assert_eq!(ours.time_base, theirs["time_base"].as_str().unwrap(), "{name}");
+            if ours.codec_type == "video" {
+                assert_eq!(ours.width, theirs["width"].as_u64().map(|v| v as u32), "{name}");
+                assert_eq!(ours.height, theirs["height"].as_u64().map(|v| v as u32), "{name}");
+                assert_eq!(ours.pix_fmt.as_deref(), theirs["pix_fmt"].as_str(), "{name}");
+                assert_eq!(ours.r_frame_rate.as_deref(), theirs["r_frame_rate"].as_str(), "{name}");
+                assert_eq!(ours.profile.as_deref(), theirs["profile"].as_str(), "{name}");
+                assert_eq!(ours.color_range.as_deref(), theirs["color_range"].as_str(), "{name}");
+                assert_eq!(ours.color_space.as_deref(), theirs["color_space"].as_str(), "{name}");
+            }
+            if ours.codec_type == "audio" {
+                assert_eq!(
+                    ours.sample_rate.map(|r| r.to_string()).as_deref(),
+                    theirs["sample_rate"].as_str(),
+                    "{name}"
+                );
+                assert_eq!(ours.channels, theirs["channels"].as_u64().map(|v| v as u32), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn probe_reports_bit_depth_rotation_and_streams() {
+    let p = probe(&fixture("hevc_10bit.mkv"), &ProbeBudget::default()).unwrap();
+    let v = p.best_video().unwrap();
+    assert_eq!(v.pix_fmt.as_deref(), Some("yuv420p10le"));
+    assert_eq!(v.bit_depth, Some(10));
+    assert_eq!(v.profile.as_deref(), Some("Main 10"));
+
+    let p = probe(&fixture("rotate90.mp4"), &ProbeBudget::default()).unwrap();
+    let v = p.best_video().unwrap();
+    // `-metadata:s:v:0 rotate=90` gives a display matrix that ffprobe reports as rotation=90
+    // (counter-clockwise) and that ffmpeg's autorotate shows turned 90 degrees counter-clockwise.
+    assert_eq!(v.rotation, Some(90.0));
+    assert_eq!(v.rotate_cw, Some(270));
+    assert_eq!((v.width, v.height), (Some(192), Some(108)));
+    assert_eq!((v.display_width, v.display_height), (Some(108), Some(192)));
+
+    let p = probe(&fixture("subs.mkv"), &ProbeBudget::default()).unwrap();
+    let kinds: Vec<&str> = p.streams.iter().map(|s| s.codec_type.as_str()).collect();
+    assert_eq!(kinds, ["video", "audio", "subtitle"]);
+    assert_eq!(p.streams[1].codec_name, "opus");
+    assert_eq!(p.streams[2].codec_name, "subrip");
+    assert_eq!(p.streams[1].channel_layout.as_deref(), Some("mono"));
+
+    let p = probe(&fixture("h264_bframes.mp4"), &ProbeBudget::default()).unwrap();
+    let v = p.best_video().unwrap();
+    assert_eq!((v.coded_width, v.coded_height), (Some(192), Some(112)));
+    assert_eq!(v.nb_frames, Some(90));
+    assert!((p.format.duration.unwrap() - 3.0).abs() < 0.05);
+}
+
+#[test]
+fn probe_budget_is_bounded_and_reported() {
+    let b = ProbeBudget { probesize_bytes: 4096, analyze_duration_us: 100_000 };
+    let p = probe(&fixture("h264_bframes.mp4"), &b).unwrap();
+    assert_eq!(p.probe_budget, b);
+    assert_eq!(p.best_video().unwrap().width, Some(192));
+}
+
+#[test]
+fn cli_probe_json_uses_ffprobe_keys_and_reports_each_failure() {
+    let good = fixture("h264_bframes.mp4");
+    let bad = fixture("text.mp4");
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["probe", "--json"])
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "one file failed, so the exit code says so");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["streams"][0]["codec_name"], "h264");
+    assert_eq!(v[0]["format"]["nb_streams"], 2);
+    assert!(v[1]["error"].as_str().unwrap().contains("text.mp4"));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("text.mp4") && err.contains("not a readable video file"), "{err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx")).arg("probe").arg(&good).output().unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("h264 (High)") && table.contains("192x108"), "{table}");
+}
