@@ -750,9 +750,6 @@ impl VideoDecoder {
                 self.seek_to_start()?;
                 return Ok(());
             }
-            if std::env::var_os("VDX_DEBUG").is_some() {
-                eprintln!("seek for key {key} (dec {}): read frame {fi} dec {} key {}", kf.decode_index, f.decode_index, f.keyframe);
-            }
             if f.keyframe {
                 // Feed this packet now; the loop in decode_sorted continues after it.
                 self.next_decode = Some(f.decode_index + 1);

@@ -361,6 +361,15 @@ pub(crate) fn best_video_stream(
             path: path.to_path_buf(),
             streams: media::stream_summary(ictx),
         })
+        .map_err(|e| match e {
+            VdxError::NoVideoStream { path, streams } if streams == "none" => VdxError::NotVideo {
+                path,
+                reason: "the container lists no streams at all: its header (e.g. the MP4 moov \
+                         atom) is empty or damaged"
+                    .into(),
+            },
+            other => other,
+        })
 }
 
 /// Build the packet index of the best video stream of `path`.
@@ -519,6 +528,12 @@ pub fn build_index_cancellable(
             continue;
         }
         if flags & ffi::AV_PKT_FLAG_CORRUPT != 0 {
+            // MOV flags a packet cut short by the end of the file as corrupt: the data ends
+            // here. Elsewhere it is a damaged packet: keep it, with a warning.
+            if pos >= 0 && pos as u64 + size as u64 >= file_size.saturating_sub(1) {
+                truncated = true;
+                break;
+            }
             warnings.push(format!("packet at byte {pos} is flagged corrupt by the demuxer"));
         }
         let dts = pkt.dts();
@@ -662,7 +677,8 @@ fn check_header(index: &mut VideoIndex) {
             ));
         }
     }
-    if s.is_vfr {
+    // A truncated file can lose a frame in the middle of a B-frame group; its gap is not VFR.
+    if s.is_vfr && !index.truncated {
         let r = h.r_frame_rate.map(|r| format!(" (header frame rate {r:.3})")).unwrap_or_default();
         index.warnings.push(format!(
             "variable frame rate: frame intervals vary{r}; vdx uses timestamps, not fps"
