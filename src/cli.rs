@@ -1,6 +1,7 @@
 //! The `vdx` command line: each subcommand parses its arguments and calls the same core
 //! functions the GUI uses; it holds no logic of its own beyond formatting.
 
+use crate::decode::{DecodeOptions, Resize, VideoDecoder};
 use crate::error::{Result, VdxError};
 use crate::index::{self, IndexOptions};
 use crate::media::ProbeBudget;
@@ -27,6 +28,144 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Packet index of the video stream: every frame's pts, size, keyframe flag and type.
     Index(IndexArgs),
+    /// Write exact frames (by index or time) as PNG or JPEG.
+    Frames(FramesArgs),
+    /// Sample clips and write them as a .npy tensor plus a JSON of frame indices and pts.
+    Clips(ClipsArgs),
+    /// The audio track as mono float32 at a chosen rate (.wav or .npy).
+    Audio(AudioArgs),
+    /// Measure vdx against the ffmpeg CLI on a folder of videos (see scripts/bench.sh).
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SizeArgs {
+    /// Output size: N (N×N) or WxH; omitted: the video's own size.
+    #[arg(long)]
+    pub size: Option<String>,
+    /// How to reach the size: crop (short side + centre crop), squash, letterbox.
+    #[arg(long, default_value = "crop")]
+    pub resize_mode: String,
+    /// Keep the stored orientation (ignore the display matrix).
+    #[arg(long)]
+    pub no_rotate: bool,
+    /// Decoder threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl SizeArgs {
+    pub fn decode_options(&self) -> Result<DecodeOptions> {
+        let resize = match &self.size {
+            None => None,
+            Some(s) => {
+                let (w, h) = parse_size(s)?;
+                Some(Resize { width: w, height: h, mode: self.resize_mode.parse()? })
+            }
+        };
+        Ok(DecodeOptions {
+            resize,
+            apply_rotation: !self.no_rotate,
+            threads: self.threads,
+            ..Default::default()
+        })
+    }
+}
+
+/// Parse "224" or "320x240".
+pub fn parse_size(s: &str) -> Result<(u32, u32)> {
+    let bad = || VdxError::param("size", format!("'{s}' is not N or WxH (e.g. 224 or 320x240)"));
+    let (w, h) = match s.split_once(['x', 'X']) {
+        Some((a, b)) => (a.trim().parse::<u32>().map_err(|_| bad())?, b.trim().parse::<u32>().map_err(|_| bad())?),
+        None => {
+            let n = s.trim().parse::<u32>().map_err(|_| bad())?;
+            (n, n)
+        }
+    };
+    if w == 0 || h == 0 || w > 16384 || h > 16384 {
+        return Err(VdxError::param("size", format!("{w}x{h} is outside 1..=16384")));
+    }
+    Ok((w, h))
+}
+
+fn parse_list<T: std::str::FromStr>(s: &str, what: &str) -> Result<Vec<T>> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.trim()
+                .parse::<T>()
+                .map_err(|_| VdxError::param(what, format!("'{p}' is not a valid value")))
+        })
+        .collect()
+}
+
+#[derive(Args, Debug)]
+pub struct FramesArgs {
+    pub file: PathBuf,
+    /// Frame indices (presentation order), comma separated: 0,10,250.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Times in seconds, comma separated: the frame shown at each time.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Output folder (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// png or jpg.
+    #[arg(long, default_value = "png")]
+    pub format: String,
+    /// JPEG quality.
+    #[arg(long, default_value_t = 95)]
+    pub quality: i32,
+    #[command(flatten)]
+    pub size: SizeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ClipsArgs {
+    pub file: PathBuf,
+    /// uniform, regular or random.
+    #[arg(long, default_value = "uniform")]
+    pub sampler: String,
+    /// T: frames per clip.
+    #[arg(long, default_value_t = 16)]
+    pub frames: usize,
+    /// Frames (or seconds with --by-time) between frames of a clip.
+    #[arg(long, default_value_t = 1.0)]
+    pub stride: f64,
+    /// K: number of clips (uniform, random).
+    #[arg(long, default_value_t = 1)]
+    pub clips: usize,
+    /// Distance between clip starts (regular); 0: one clip span.
+    #[arg(long, default_value_t = 0.0)]
+    pub step: f64,
+    /// Stride and step are in seconds, and times map to the frame shown then.
+    #[arg(long)]
+    pub by_time: bool,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// repeat_last, wrap, drop or error.
+    #[arg(long, default_value = "repeat_last")]
+    pub tail: String,
+    /// u8 (K,T,H,W,3) or f32 (K,1,T,H,W,3) in [0,1].
+    #[arg(long, default_value = "u8")]
+    pub dtype: String,
+    /// Output .npy; the JSON of indices and pts goes beside it (same name, .json).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub size: SizeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct AudioArgs {
+    pub file: PathBuf,
+    /// Sample rate in Hz.
+    #[arg(long, default_value_t = 16000)]
+    pub rate: u32,
+    /// Output .wav (float32) or .npy (float32, 1-D).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -100,6 +239,10 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Probe(a) => cmd_probe(a),
         Command::Index(a) => cmd_index(a),
+        Command::Frames(a) => cmd_frames(a),
+        Command::Clips(a) => cmd_clips(a),
+        Command::Audio(a) => cmd_audio(a),
+        Command::Bench(a) => crate::bench::run(a),
     }
 }
 
@@ -174,5 +317,130 @@ fn cmd_index(a: IndexArgs) -> Result<ExitCode> {
     } else {
         print!("{}", index::format_summary(&idx));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_frames(a: FramesArgs) -> Result<ExitCode> {
+    let fmt = match a.format.as_str() {
+        "png" => "png",
+        "jpg" | "jpeg" => "jpg",
+        other => return Err(VdxError::param("format", format!("'{other}' is not png or jpg"))),
+    };
+    let mut dec = VideoDecoder::open(&a.file, a.size.decode_options()?)?;
+    let mut wanted: Vec<usize> = match &a.at {
+        Some(s) => parse_list(s, "at")?,
+        None => vec![],
+    };
+    if let Some(t) = &a.time {
+        for secs in parse_list::<f64>(t, "time")? {
+            wanted.push(dec.index().frame_at_time(secs).unwrap_or(0));
+        }
+    }
+    if wanted.is_empty() {
+        return Err(VdxError::param("at", "give frame indices with --at or times with --time"));
+    }
+    std::fs::create_dir_all(&a.out).map_err(|e| VdxError::write(&a.out, e))?;
+    let mut failed = 0;
+    for r in dec.frames_partial(&wanted) {
+        match r {
+            Ok(f) => {
+                let bytes = if fmt == "png" {
+                    crate::jpeg::encode_png(&f.data, f.width, f.height)?
+                } else {
+                    crate::jpeg::encode_rgb(&f.data, f.width, f.height, a.quality)?
+                };
+                let p = a.out.join(format!("frame_{:06}.{fmt}", f.index));
+                crate::npy::write_atomic(&p, &bytes)?;
+                println!("{}  frame {} pts {} t={:.6}s", p.display(), f.index, f.pts, dec.index().pts_to_secs(f.pts));
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("vdx: error: {e}");
+            }
+        }
+    }
+    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
+    use crate::sample::{self, SamplerConfig, Units};
+    let cfg = SamplerConfig {
+        kind: a.sampler.parse()?,
+        frames_per_clip: a.frames,
+        stride: a.stride,
+        num_clips: a.clips,
+        step: a.step,
+        units: if a.by_time { Units::Seconds } else { Units::Frames },
+        seed: a.seed,
+        tail: a.tail.parse()?,
+    };
+    let f32_out = match a.dtype.as_str() {
+        "u8" => false,
+        "f32" => true,
+        other => return Err(VdxError::param("dtype", format!("'{other}' is not u8 or f32"))),
+    };
+    let mut dec = VideoDecoder::open(&a.file, a.size.decode_options()?)?;
+    let clips = sample::sample_clips(dec.index(), &cfg)?;
+    if clips.is_empty() {
+        return Err(VdxError::param("tail", "no clip fits in the video (all were dropped)"));
+    }
+    let frames = sample::decode_clips(&mut dec, &clips)?;
+    let (w, h) = (frames[0][0].width as usize, frames[0][0].height as usize);
+    let (k, t) = (clips.len(), cfg.frames_per_clip);
+    let mut npy = if f32_out {
+        crate::npy::NpyWriter::create(&a.out, crate::npy::Dtype::F32, &[k, 1, t, h, w, 3])?
+    } else {
+        crate::npy::NpyWriter::create(&a.out, crate::npy::Dtype::U8, &[k, t, h, w, 3])?
+    };
+    for clip in &frames {
+        if f32_out {
+            npy.write_f32(&sample::clip_to_f32(clip))?;
+        } else {
+            for f in clip {
+                npy.write(&f.data)?;
+            }
+        }
+    }
+    npy.finish()?;
+    let idx = dec.index();
+    let meta = serde_json::json!({
+        "video": a.file.display().to_string(),
+        "frame_count": idx.len(),
+        "time_base": format!("{}/{}", idx.time_base.num, idx.time_base.den),
+        "sampler": cfg,
+        "shape": if f32_out { vec![k, 1, t, h, w, 3] } else { vec![k, t, h, w, 3] },
+        "dtype": a.dtype,
+        "conversion": dec.conversion_note(),
+        "clips": clips,
+    });
+    let json_path = a.out.with_extension("json");
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| VdxError::write(&json_path, e))?;
+    crate::npy::write_atomic(&json_path, text.as_bytes())?;
+    println!("{}: {k} clips of {t} frames at {w}x{h} ({}); indices and pts in {}", a.out.display(), a.dtype, json_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_audio(a: AudioArgs) -> Result<ExitCode> {
+    let audio = crate::audio::decode_mono(&a.file, a.rate)?;
+    for w in &audio.warnings {
+        eprintln!("vdx: warning: {}: {w}", a.file.display());
+    }
+    let ext = a.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "wav" => crate::audio::write_wav(&a.out, &audio)?,
+        "npy" => {
+            let mut w = crate::npy::NpyWriter::create(&a.out, crate::npy::Dtype::F32, &[audio.samples.len()])?;
+            w.write_f32(&audio.samples)?;
+            w.finish()?;
+        }
+        _ => return Err(VdxError::param("out", "must end in .wav or .npy")),
+    }
+    println!(
+        "{}: {} samples, mono float32 at {} Hz ({:.3} s)",
+        a.out.display(),
+        audio.samples.len(),
+        audio.sample_rate,
+        audio.samples.len() as f64 / audio.sample_rate as f64
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -3,12 +3,18 @@
 //! The core library: probe, packet index, frame-exact decode, clip samplers, audio. The GUI and
 //! the `vdx` command line are thin layers over these functions; no egui type appears here.
 
+pub mod audio;
+pub mod bench;
 pub mod cli;
 pub mod decode;
 pub mod error;
 pub mod index;
+pub mod jpeg;
 pub mod media;
+pub mod npy;
 pub mod probe;
+pub mod rng;
+pub mod sample;
 
 pub use error::{Result, VdxError};
 pub use index::{build_index, FrameEntry, FrameType, IndexOptions, VideoIndex};

@@ -1,0 +1,128 @@
+//! `vdx bench`: vdx's side of the benchmarks, as medians over repeated runs, printed as JSON
+//! so `scripts/bench.py` can put them beside the ffmpeg CLI and the Python peers measured in
+//! the same run.
+
+use crate::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
+use crate::error::Result;
+use crate::index::{self, IndexOptions};
+use crate::media::ProbeBudget;
+use crate::sample::{self, SamplerConfig, SamplerKind};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The video to measure (e.g. the corpus's long-GOP 1080p file).
+    pub file: PathBuf,
+    /// Repetitions per measurement (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Decoder threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Which measurements: probe,index,uniform,random,decode_all (comma separated).
+    #[arg(long, default_value = "probe,index,uniform,random,decode_all")]
+    pub what: String,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[v.len() / 2]
+}
+
+fn time<F: FnMut() -> Result<()>>(reps: usize, mut f: F) -> Result<f64> {
+    let mut v = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        f()?;
+        v.push(t.elapsed().as_secs_f64());
+    }
+    Ok(median(v))
+}
+
+/// Run the measurements and print one JSON object.
+pub fn run(a: BenchArgs) -> Result<ExitCode> {
+    let what: Vec<&str> = a.what.split(',').map(|s| s.trim()).collect();
+    let mut out = serde_json::Map::new();
+    out.insert("file".into(), a.file.display().to_string().into());
+    out.insert("threads".into(), a.threads.into());
+    out.insert("reps".into(), a.reps.into());
+    let size = Some(Resize { width: 224, height: 224, mode: ResizeMode::Squash });
+    let opts = DecodeOptions { resize: size, threads: a.threads, ..Default::default() };
+
+    if what.contains(&"probe") {
+        let mut frames = 0;
+        let s = time(a.reps * 4, || {
+            let p = crate::probe::probe(&a.file, &ProbeBudget::default())?;
+            frames = p.best_video().and_then(|v| v.nb_frames).unwrap_or(0);
+            Ok(())
+        })?;
+        out.insert("probe_secs".into(), s.into());
+        out.insert("probe_header_frames".into(), frames.into());
+    }
+    if what.contains(&"index") {
+        let mut n = 0;
+        let s = time(a.reps, || {
+            n = index::build_index(&a.file, &IndexOptions::default())?.len();
+            Ok(())
+        })?;
+        let s_raw = time(a.reps, || {
+            index::build_index(&a.file, &IndexOptions { frame_types: false, ..Default::default() })?;
+            Ok(())
+        })?;
+        out.insert("index_secs".into(), s.into());
+        out.insert("index_no_types_secs".into(), s_raw.into());
+        out.insert("index_frames".into(), n.into());
+    }
+    if what.contains(&"uniform") {
+        // Open (with index) + 16 uniform frames at 224x224: what a data loader does per video.
+        let s = time(a.reps, || {
+            let mut d = VideoDecoder::open(&a.file, opts)?;
+            let clips = sample::sample_clips(d.index(), &SamplerConfig::default())?;
+            let f = sample::decode_clips(&mut d, &clips)?;
+            assert_eq!(f[0].len(), 16);
+            Ok(())
+        })?;
+        out.insert("uniform16_secs".into(), s.into());
+    }
+    if what.contains(&"random") {
+        // 8 random clips of 16 consecutive frames, each from a freshly opened file (as a
+        // loader does); reported per clip.
+        let mut per_clip = Vec::new();
+        for c in 0..8u64 {
+            let cfg = SamplerConfig {
+                kind: SamplerKind::Random,
+                frames_per_clip: 16,
+                num_clips: 1,
+                seed: 1000 + c,
+                ..Default::default()
+            };
+            let s = time(a.reps.min(3), || {
+                let mut d = VideoDecoder::open(&a.file, opts)?;
+                let clips = sample::sample_clips(d.index(), &cfg)?;
+                sample::decode_clips(&mut d, &clips)?;
+                Ok(())
+            })?;
+            per_clip.push(s);
+        }
+        out.insert("random_clip_secs".into(), median(per_clip).into());
+    }
+    if what.contains(&"decode_all") {
+        let mut n = 0;
+        let full = DecodeOptions { threads: a.threads, ..Default::default() };
+        let s = time(a.reps.min(3), || {
+            let mut d = VideoDecoder::open(&a.file, full)?;
+            n = d.for_each_frame(&mut |_| true)?;
+            Ok(())
+        })?;
+        out.insert("decode_all_secs".into(), s.into());
+        out.insert("decode_all_frames".into(), n.into());
+    }
+    println!("{}", serde_json::Value::Object(out));
+    Ok(ExitCode::SUCCESS)
+}

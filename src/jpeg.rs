@@ -1,0 +1,64 @@
+//! JPEG through libjpeg-turbo (the `turbojpeg` crate linking the system library) and PNG
+//! through `image`, for writing frames and, later, dataset fields.
+
+use crate::error::{Result, VdxError};
+
+/// Encode packed RGB24 as a baseline JPEG with 4:2:0 chroma at `quality` (1-100).
+pub fn encode_rgb(data: &[u8], width: u32, height: u32, quality: i32) -> Result<Vec<u8>> {
+    if !(1..=100).contains(&quality) {
+        return Err(VdxError::param("quality", "must be between 1 and 100"));
+    }
+    let img = turbojpeg::Image {
+        pixels: data,
+        width: width as usize,
+        pitch: width as usize * 3,
+        height: height as usize,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    turbojpeg::compress(img, quality, turbojpeg::Subsamp::Sub2x2)
+        .map(|b| b.to_vec())
+        .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not encode: {e}")))
+}
+
+/// Decode a JPEG to packed RGB24: (width, height, pixels).
+pub fn decode_rgb(jpeg: &[u8]) -> Result<(u32, u32, Vec<u8>)> {
+    let img = turbojpeg::decompress(jpeg, turbojpeg::PixelFormat::RGB)
+        .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not decode: {e}")))?;
+    let (w, h) = (img.width, img.height);
+    let mut out = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        out.extend_from_slice(&img.pixels[y * img.pitch..y * img.pitch + w * 3]);
+    }
+    Ok((w as u32, h as u32, out))
+}
+
+/// Encode packed RGB24 as PNG.
+pub fn encode_png(data: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new_with_quality(
+        &mut out,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::Adaptive,
+    )
+    .write_image(data, width, height, image::ExtendedColorType::Rgb8)
+    .map_err(|e| VdxError::param("png", format!("could not encode: {e}")))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpeg_round_trip_is_close() {
+        let (w, h) = (64u32, 48u32);
+        let data: Vec<u8> = (0..w * h * 3).map(|i| ((i / 3) % 200) as u8).collect();
+        let j = encode_rgb(&data, w, h, 95).unwrap();
+        let (dw, dh, back) = decode_rgb(&j).unwrap();
+        assert_eq!((dw, dh), (w, h));
+        let mad: f64 = data.iter().zip(&back).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / data.len() as f64;
+        assert!(mad < 3.0, "{mad}");
+        assert!(encode_rgb(&data, w, h, 0).is_err());
+    }
+}

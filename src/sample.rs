@@ -1,0 +1,475 @@
+//! Clip samplers: which frames make up each clip, by frame index or by time.
+//!
+//! A clip is T frames taken `stride` apart. Samplers:
+//! - **uniform**: K clips (default 1), clip k covers the k-th of K equal segments of the
+//!   video and takes T frames evenly spaced over it, first and last included
+//!   (`round(linspace(a, b, T))`). With K = 1 this is "16 frames over the whole video".
+//! - **regular**: clips start at 0, step, 2·step, ... while the start is inside the video;
+//!   each takes T frames `stride` apart.
+//! - **random**: K clips with starts drawn uniformly from `0..=n - span` (both ends
+//!   inclusive; span = (T-1)·stride + 1) with the seeded SplitMix64 stream of
+//!   (seed, clip k, epoch 0).
+//!
+//! In time units, stride and step are seconds and each sampled time maps to the frame shown
+//! at that time (variable frame rate files sample by their timestamps).
+//!
+//! When a clip runs past the last frame the tail policy decides: `repeat_last` (default)
+//! repeats the last frame, `wrap` continues from the start, `drop` leaves the clip out,
+//! `error` fails with a message.
+
+use crate::error::{Result, VdxError};
+use crate::index::VideoIndex;
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+/// What to do with a clip that runs past the end of the video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TailPolicy {
+    #[default]
+    RepeatLast,
+    Wrap,
+    Drop,
+    Error,
+}
+
+impl std::str::FromStr for TailPolicy {
+    type Err = VdxError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "repeat_last" | "repeat" => Ok(TailPolicy::RepeatLast),
+            "wrap" => Ok(TailPolicy::Wrap),
+            "drop" => Ok(TailPolicy::Drop),
+            "error" => Ok(TailPolicy::Error),
+            _ => Err(VdxError::param(
+                "tail policy",
+                format!("'{s}' is not one of repeat_last, wrap, drop, error"),
+            )),
+        }
+    }
+}
+
+/// The sampler kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplerKind {
+    #[default]
+    Uniform,
+    Regular,
+    Random,
+}
+
+impl std::str::FromStr for SamplerKind {
+    type Err = VdxError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "uniform" => Ok(SamplerKind::Uniform),
+            "regular" => Ok(SamplerKind::Regular),
+            "random" => Ok(SamplerKind::Random),
+            _ => Err(VdxError::param(
+                "sampler",
+                format!("'{s}' is not one of uniform, regular, random"),
+            )),
+        }
+    }
+}
+
+/// Frame-index or time units for stride and step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Units {
+    Frames,
+    Seconds,
+}
+
+/// A sampler's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SamplerConfig {
+    pub kind: SamplerKind,
+    /// T: frames per clip (>= 1).
+    pub frames_per_clip: usize,
+    /// Distance between consecutive frames of a clip (frames or seconds, > 0).
+    pub stride: f64,
+    /// K: number of clips (uniform, random).
+    pub num_clips: usize,
+    /// Distance between clip starts (regular); 0 means one clip span (no overlap).
+    pub step: f64,
+    pub units: Units,
+    pub seed: u64,
+    pub tail: TailPolicy,
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        SamplerConfig {
+            kind: SamplerKind::Uniform,
+            frames_per_clip: 16,
+            stride: 1.0,
+            num_clips: 1,
+            step: 0.0,
+            units: Units::Frames,
+            seed: 0,
+            tail: TailPolicy::RepeatLast,
+        }
+    }
+}
+
+/// One sampled clip.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Clip {
+    pub clip_index: usize,
+    /// Frame indices (presentation order), T of them.
+    pub frame_indices: Vec<usize>,
+    /// pts of each frame (stream time base).
+    pub pts: Vec<i64>,
+    /// Presentation time of each frame in seconds.
+    pub times_secs: Vec<f64>,
+    /// How many trailing frames were filled in by the tail policy.
+    pub padded: usize,
+}
+
+impl SamplerConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.frames_per_clip == 0 {
+            return Err(VdxError::param("frames", "must be at least 1"));
+        }
+        if self.frames_per_clip > 100_000 {
+            return Err(VdxError::param("frames", "at most 100000 frames per clip"));
+        }
+        if !(self.stride.is_finite() && self.stride > 0.0) {
+            return Err(VdxError::param("stride", "must be a positive number"));
+        }
+        if self.units == Units::Frames && self.stride.fract() != 0.0 {
+            return Err(VdxError::param("stride", "must be a whole number of frames"));
+        }
+        if !(self.step.is_finite() && self.step >= 0.0) {
+            return Err(VdxError::param("step", "must be zero or positive"));
+        }
+        if self.num_clips == 0 || self.num_clips > 1_000_000 {
+            return Err(VdxError::param("clips", "must be between 1 and 1000000"));
+        }
+        Ok(())
+    }
+}
+
+/// A position along the video: a frame index (may be past the end) or a time in seconds.
+#[derive(Clone, Copy)]
+enum Pos {
+    Frame(i64),
+    Time(f64),
+}
+
+/// Sample clips from an indexed video.
+pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>> {
+    cfg.validate()?;
+    let n = index.len();
+    if n == 0 {
+        return Err(VdxError::decode(&index.path, "the video has no frames to sample"));
+    }
+    let t = cfg.frames_per_clip;
+    let t0 = index.time_secs(0);
+    let dur = index.duration_secs().max(1e-9);
+    // Each clip as a list of positions.
+    let mut clips: Vec<Vec<Pos>> = Vec::new();
+    match (cfg.kind, cfg.units) {
+        (SamplerKind::Uniform, Units::Frames) => {
+            let k = cfg.num_clips;
+            for c in 0..k {
+                let a = (c * n / k) as f64;
+                let b = (((c + 1) * n / k).max(c * n / k + 1) - 1) as f64;
+                clips.push(linspace(a, b, t).map(|x| Pos::Frame(x.round() as i64)).collect());
+            }
+        }
+        (SamplerKind::Uniform, Units::Seconds) => {
+            let k = cfg.num_clips;
+            let last = index.time_secs(n - 1);
+            for c in 0..k {
+                let a = t0 + (last - t0) * c as f64 / k as f64;
+                let b = if k == 1 { last } else { t0 + (last - t0) * (c + 1) as f64 / k as f64 };
+                clips.push(linspace(a, b, t).map(Pos::Time).collect());
+            }
+        }
+        (SamplerKind::Regular, Units::Frames) => {
+            let s = cfg.stride as i64;
+            let span = (t as i64 - 1) * s + 1;
+            let step = if cfg.step > 0.0 { cfg.step as i64 } else { span };
+            if step <= 0 {
+                return Err(VdxError::param("step", "must be a whole number of frames >= 1"));
+            }
+            let mut start = 0i64;
+            while start < n as i64 {
+                clips.push((0..t as i64).map(|j| Pos::Frame(start + j * s)).collect());
+                start += step;
+                if clips.len() > 10_000_000 {
+                    return Err(VdxError::param("step", "yields more than 10 million clips"));
+                }
+            }
+        }
+        (SamplerKind::Regular, Units::Seconds) => {
+            let span = (t as f64 - 1.0) * cfg.stride;
+            let step = if cfg.step > 0.0 { cfg.step } else { span + cfg.stride };
+            let mut start = t0;
+            while start < t0 + dur - 1e-9 {
+                clips.push((0..t).map(|j| Pos::Time(start + j as f64 * cfg.stride)).collect());
+                start += step;
+                if clips.len() > 10_000_000 {
+                    return Err(VdxError::param("step", "yields more than 10 million clips"));
+                }
+            }
+        }
+        (SamplerKind::Random, Units::Frames) => {
+            let s = cfg.stride as i64;
+            let span = (t as i64 - 1) * s + 1;
+            let max_start = (n as i64 - span).max(0) as u64;
+            for c in 0..cfg.num_clips {
+                let mut rng = Rng::for_sample(cfg.seed, c as u64, 0);
+                let start = rng.range_inclusive(0, max_start) as i64;
+                clips.push((0..t as i64).map(|j| Pos::Frame(start + j * s)).collect());
+            }
+        }
+        (SamplerKind::Random, Units::Seconds) => {
+            let span = (t as f64 - 1.0) * cfg.stride;
+            let max_start = (dur - span).max(0.0);
+            for c in 0..cfg.num_clips {
+                let mut rng = Rng::for_sample(cfg.seed, c as u64, 0);
+                let start = t0 + rng.uniform(0.0, max_start);
+                clips.push((0..t).map(|j| Pos::Time(start + j as f64 * cfg.stride)).collect());
+            }
+        }
+    }
+
+    let mut out = Vec::with_capacity(clips.len());
+    for positions in clips {
+        let clip_index = out.len();
+        let mut idx = Vec::with_capacity(t);
+        let mut padded = 0usize;
+        for p in &positions {
+            let resolved = match *p {
+                Pos::Frame(i) if i >= 0 && (i as usize) < n => Some(i as usize),
+                Pos::Frame(_) => None,
+                Pos::Time(x) if x < t0 + dur - 1e-9 => index.frame_at_time(x),
+                Pos::Time(_) => None,
+            };
+            match resolved {
+                Some(i) => {
+                    if padded > 0 {
+                        // A later frame cannot be in range after one was past the end.
+                        padded += 1;
+                        idx.push(tail_fill(index, cfg.tail, *p, &idx, n, t0, dur)?);
+                    } else {
+                        idx.push(i);
+                    }
+                }
+                None => {
+                    padded += 1;
+                    if cfg.tail == TailPolicy::Drop {
+                        break;
+                    }
+                    idx.push(tail_fill(index, cfg.tail, *p, &idx, n, t0, dur)?);
+                }
+            }
+        }
+        if padded > 0 && cfg.tail == TailPolicy::Drop {
+            continue;
+        }
+        let pts: Vec<i64> = idx.iter().map(|&i| index.frames[i].pts).collect();
+        let times_secs = idx.iter().map(|&i| index.time_secs(i)).collect();
+        out.push(Clip {
+            clip_index,
+            frame_indices: idx,
+            pts,
+            times_secs,
+            padded,
+        });
+    }
+    // Renumber after drops so clip_index is the position in the output.
+    for (k, c) in out.iter_mut().enumerate() {
+        c.clip_index = k;
+    }
+    Ok(out)
+}
+
+/// Decode the frames of `clips` with one sorted batch (each GOP decoded once), returned per
+/// clip in clip order.
+pub fn decode_clips(
+    dec: &mut crate::decode::VideoDecoder,
+    clips: &[Clip],
+) -> Result<Vec<Vec<crate::decode::RgbFrame>>> {
+    let mut all: Vec<usize> = clips.iter().flat_map(|c| c.frame_indices.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    let frames = dec.frames(&all)?;
+    let by_index: std::collections::HashMap<usize, &crate::decode::RgbFrame> =
+        all.iter().copied().zip(frames.iter()).collect();
+    Ok(clips
+        .iter()
+        .map(|c| c.frame_indices.iter().map(|i| by_index[i].clone()).collect())
+        .collect())
+}
+
+/// A clip as `f32` values in [0, 1], laid out (1, T, H, W, 3).
+pub fn clip_to_f32(frames: &[crate::decode::RgbFrame]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(frames.iter().map(|f| f.data.len()).sum());
+    for f in frames {
+        out.extend(f.data.iter().map(|&v| v as f32 * (1.0 / 255.0)));
+    }
+    out
+}
+
+fn tail_fill(
+    index: &VideoIndex,
+    tail: TailPolicy,
+    p: Pos,
+    so_far: &[usize],
+    n: usize,
+    t0: f64,
+    dur: f64,
+) -> Result<usize> {
+    match tail {
+        TailPolicy::RepeatLast => Ok(so_far.last().copied().unwrap_or(n - 1)),
+        TailPolicy::Wrap => Ok(match p {
+            Pos::Frame(i) => i.rem_euclid(n as i64) as usize,
+            Pos::Time(x) => index
+                .frame_at_time(t0 + (x - t0).rem_euclid(dur))
+                .unwrap_or(0),
+        }),
+        TailPolicy::Error => Err(VdxError::param(
+            "tail policy",
+            format!(
+                "{}: a clip runs past the last frame ({} frames); use --tail repeat_last, wrap or drop",
+                index.path.display(),
+                n
+            ),
+        )),
+        TailPolicy::Drop => Ok(0),
+    }
+}
+
+fn linspace(a: f64, b: f64, t: usize) -> impl Iterator<Item = f64> {
+    (0..t).map(move |j| {
+        if t == 1 {
+            (a + b) / 2.0
+        } else {
+            a + (b - a) * j as f64 / (t - 1) as f64
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{FrameEntry, FrameType, HeaderClaims};
+    use crate::media::Ratio;
+
+    fn fake_index(n: usize) -> VideoIndex {
+        let frames = (0..n)
+            .map(|i| FrameEntry {
+                pts: i as i64 * 512,
+                dts: Some(i as i64 * 512),
+                duration: 512,
+                size_bytes: 100,
+                pos: 0,
+                keyframe: i % 10 == 0,
+                frame_type: FrameType::P,
+                decode_index: i as u32,
+            })
+            .collect();
+        VideoIndex {
+            path: "fake.mp4".into(),
+            stream_index: 0,
+            codec_name: "h264".into(),
+            time_base: Ratio { num: 1, den: 15360 },
+            frames,
+            keyframes: (0..n).step_by(10).collect(),
+            header: HeaderClaims::default(),
+            truncated: false,
+            discarded_packets: 0,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn uniform_spans_first_to_last() {
+        let idx = fake_index(100);
+        let c = sample_clips(&idx, &SamplerConfig { frames_per_clip: 4, ..Default::default() }).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].frame_indices, vec![0, 33, 66, 99]);
+        assert_eq!(c[0].pts, vec![0, 33 * 512, 66 * 512, 99 * 512]);
+    }
+
+    #[test]
+    fn regular_with_tail_policies() {
+        let idx = fake_index(10);
+        let base = SamplerConfig {
+            kind: SamplerKind::Regular,
+            frames_per_clip: 4,
+            stride: 1.0,
+            ..Default::default()
+        };
+        let c = sample_clips(&idx, &base).unwrap();
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[2].frame_indices, vec![8, 9, 9, 9]);
+        assert_eq!(c[2].padded, 2);
+        let w = sample_clips(&idx, &SamplerConfig { tail: TailPolicy::Wrap, ..base }).unwrap();
+        assert_eq!(w[2].frame_indices, vec![8, 9, 0, 1]);
+        let d = sample_clips(&idx, &SamplerConfig { tail: TailPolicy::Drop, ..base }).unwrap();
+        assert_eq!(d.len(), 2);
+        let e = sample_clips(&idx, &SamplerConfig { tail: TailPolicy::Error, ..base }).unwrap_err();
+        assert!(e.to_string().contains("runs past the last frame"), "{e}");
+        let s = sample_clips(&idx, &SamplerConfig { stride: 2.0, step: 5.0, ..base }).unwrap();
+        assert_eq!(s[0].frame_indices, vec![0, 2, 4, 6]);
+        assert_eq!(s[1].frame_indices, vec![5, 7, 9, 9]);
+    }
+
+    #[test]
+    fn random_is_seeded_and_reaches_last_start() {
+        let idx = fake_index(20);
+        let cfg = SamplerConfig {
+            kind: SamplerKind::Random,
+            frames_per_clip: 16,
+            num_clips: 400,
+            seed: 3,
+            ..Default::default()
+        };
+        let a = sample_clips(&idx, &cfg).unwrap();
+        assert_eq!(a, sample_clips(&idx, &cfg).unwrap());
+        let starts: std::collections::BTreeSet<usize> = a.iter().map(|c| c.frame_indices[0]).collect();
+        assert_eq!(starts, (0..=4).collect());
+        // Shorter than the clip: start 0 and the tail policy fills.
+        let short = fake_index(5);
+        let c = sample_clips(&short, &SamplerConfig { num_clips: 1, ..cfg }).unwrap();
+        assert_eq!(c[0].frame_indices[..6], [0, 1, 2, 3, 4, 4]);
+    }
+
+    #[test]
+    fn time_units_follow_timestamps() {
+        let idx = fake_index(90); // 30 fps, 3 s
+        let c = sample_clips(
+            &idx,
+            &SamplerConfig {
+                kind: SamplerKind::Regular,
+                units: Units::Seconds,
+                frames_per_clip: 3,
+                stride: 0.5,
+                step: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0].frame_indices, vec![0, 15, 30]);
+        assert_eq!(c[1].frame_indices, vec![30, 45, 60]);
+        assert_eq!(c[2].frame_indices, vec![60, 75, 75]);
+        assert_eq!(c[2].padded, 1);
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let idx = fake_index(10);
+        let e = sample_clips(&idx, &SamplerConfig { frames_per_clip: 0, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("frames"));
+        let e = sample_clips(&idx, &SamplerConfig { stride: 1.5, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("stride"));
+    }
+}
