@@ -27,26 +27,35 @@ impl Drop for Swr {
 /// Decode the best audio stream of `path`, downmixed to mono and resampled to `rate` Hz.
 pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
     if !(1000..=384_000).contains(&rate) {
-        return Err(VdxError::param("rate", "must be between 1000 and 384000 Hz"));
+        return Err(VdxError::param(
+            "rate",
+            "must be between 1000 and 384000 Hz",
+        ));
     }
     let mut ictx = media::open_input(path, &ProbeBudget::default())?;
     let st = ictx
         .streams()
         .best(ffmpeg::media::Type::Audio)
-        .ok_or_else(|| VdxError::NoAudioStream { path: path.to_path_buf() })?;
+        .ok_or_else(|| VdxError::NoAudioStream {
+            path: path.to_path_buf(),
+        })?;
     let si = st.index();
     let cctx = ffmpeg::codec::context::Context::from_parameters(st.parameters())
         .map_err(|e| VdxError::decode(path, format!("audio decoder set-up failed: {e}")))?;
-    let mut dec = cctx.decoder().audio().map_err(|e| {
-        VdxError::decode(path, format!("no decoder for this audio codec: {e}"))
-    })?;
+    let mut dec = cctx
+        .decoder()
+        .audio()
+        .map_err(|e| VdxError::decode(path, format!("no decoder for this audio codec: {e}")))?;
     let mut swr: Option<Swr> = None;
     let mut out: Vec<f32> = Vec::new();
     let mut warnings = Vec::new();
     let mut frame = ffmpeg::frame::Audio::empty();
     let mut corrupt = 0usize;
 
-    let convert = |frame: Option<&ffmpeg::frame::Audio>, swr: &mut Option<Swr>, out: &mut Vec<f32>| -> Result<()> {
+    let convert = |frame: Option<&ffmpeg::frame::Audio>,
+                   swr: &mut Option<Swr>,
+                   out: &mut Vec<f32>|
+     -> Result<()> {
         // SAFETY: swr calls on a context we own; input planes come from the decoded frame and
         // the output buffer has room for `cap` samples.
         unsafe {
@@ -85,7 +94,10 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
             }
             let ctx = swr.as_ref().map(|s| s.0).unwrap_or(std::ptr::null_mut());
             let (inp, n_in) = match frame {
-                Some(f) => ((*f.as_ptr()).extended_data as *mut *const u8, (*f.as_ptr()).nb_samples),
+                Some(f) => (
+                    (*f.as_ptr()).extended_data as *mut *const u8,
+                    (*f.as_ptr()).nb_samples,
+                ),
                 None => (std::ptr::null_mut(), 0),
             };
             loop {
@@ -93,7 +105,7 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
                 let start = out.len();
                 out.resize(start + cap as usize, 0.0);
                 let mut optr = out.as_mut_ptr().add(start) as *mut u8;
-                let got = ffi::swr_convert(ctx, &mut optr, cap, inp as *mut *const u8, n_in);
+                let got = ffi::swr_convert(ctx, &mut optr, cap, inp, n_in);
                 if got < 0 {
                     out.truncate(start);
                     return Err(VdxError::decode(path, "audio resampling failed"));
@@ -140,9 +152,16 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
         warnings.push(format!("{corrupt} audio packets could not be decoded"));
     }
     if out.is_empty() {
-        return Err(VdxError::decode(path, "the audio stream holds no decodable samples"));
+        return Err(VdxError::decode(
+            path,
+            "the audio stream holds no decodable samples",
+        ));
     }
-    Ok(MonoAudio { sample_rate: rate, samples: out, warnings })
+    Ok(MonoAudio {
+        sample_rate: rate,
+        samples: out,
+        warnings,
+    })
 }
 
 /// Write mono f32 samples as a WAV file (IEEE float, format tag 3), atomically.

@@ -52,8 +52,16 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     out.insert("file".into(), a.file.display().to_string().into());
     out.insert("threads".into(), a.threads.into());
     out.insert("reps".into(), a.reps.into());
-    let size = Some(Resize { width: 224, height: 224, mode: ResizeMode::Squash });
-    let opts = DecodeOptions { resize: size, threads: a.threads, ..Default::default() };
+    let size = Some(Resize {
+        width: 224,
+        height: 224,
+        mode: ResizeMode::Squash,
+    });
+    let opts = DecodeOptions {
+        resize: size,
+        threads: a.threads,
+        ..Default::default()
+    };
 
     if what.contains(&"probe") {
         let mut frames = 0;
@@ -72,7 +80,13 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
             Ok(())
         })?;
         let s_raw = time(a.reps, || {
-            index::build_index(&a.file, &IndexOptions { frame_types: false, ..Default::default() })?;
+            index::build_index(
+                &a.file,
+                &IndexOptions {
+                    frame_types: false,
+                    ..Default::default()
+                },
+            )?;
             Ok(())
         })?;
         out.insert("index_secs".into(), s.into());
@@ -114,7 +128,10 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     }
     if what.contains(&"decode_all") {
         let mut n = 0;
-        let full = DecodeOptions { threads: a.threads, ..Default::default() };
+        let full = DecodeOptions {
+            threads: a.threads,
+            ..Default::default()
+        };
         let s = time(a.reps.min(3), || {
             let mut d = VideoDecoder::open(&a.file, full)?;
             n = d.for_each_frame(&mut |_| true)?;

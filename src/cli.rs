@@ -60,7 +60,11 @@ impl SizeArgs {
             None => None,
             Some(s) => {
                 let (w, h) = parse_size(s)?;
-                Some(Resize { width: w, height: h, mode: self.resize_mode.parse()? })
+                Some(Resize {
+                    width: w,
+                    height: h,
+                    mode: self.resize_mode.parse()?,
+                })
             }
         };
         Ok(DecodeOptions {
@@ -74,16 +78,27 @@ impl SizeArgs {
 
 /// Parse "224" or "320x240".
 pub fn parse_size(s: &str) -> Result<(u32, u32)> {
-    let bad = || VdxError::param("size", format!("'{s}' is not N or WxH (e.g. 224 or 320x240)"));
+    let bad = || {
+        VdxError::param(
+            "size",
+            format!("'{s}' is not N or WxH (e.g. 224 or 320x240)"),
+        )
+    };
     let (w, h) = match s.split_once(['x', 'X']) {
-        Some((a, b)) => (a.trim().parse::<u32>().map_err(|_| bad())?, b.trim().parse::<u32>().map_err(|_| bad())?),
+        Some((a, b)) => (
+            a.trim().parse::<u32>().map_err(|_| bad())?,
+            b.trim().parse::<u32>().map_err(|_| bad())?,
+        ),
         None => {
             let n = s.trim().parse::<u32>().map_err(|_| bad())?;
             (n, n)
         }
     };
     if w == 0 || h == 0 || w > 16384 || h > 16384 {
-        return Err(VdxError::param("size", format!("{w}x{h} is outside 1..=16384")));
+        return Err(VdxError::param(
+            "size",
+            format!("{w}x{h} is outside 1..=16384"),
+        ));
     }
     Ok((w, h))
 }
@@ -324,7 +339,12 @@ fn cmd_frames(a: FramesArgs) -> Result<ExitCode> {
     let fmt = match a.format.as_str() {
         "png" => "png",
         "jpg" | "jpeg" => "jpg",
-        other => return Err(VdxError::param("format", format!("'{other}' is not png or jpg"))),
+        other => {
+            return Err(VdxError::param(
+                "format",
+                format!("'{other}' is not png or jpg"),
+            ))
+        }
     };
     let mut dec = VideoDecoder::open(&a.file, a.size.decode_options()?)?;
     let mut wanted: Vec<usize> = match &a.at {
@@ -337,7 +357,10 @@ fn cmd_frames(a: FramesArgs) -> Result<ExitCode> {
         }
     }
     if wanted.is_empty() {
-        return Err(VdxError::param("at", "give frame indices with --at or times with --time"));
+        return Err(VdxError::param(
+            "at",
+            "give frame indices with --at or times with --time",
+        ));
     }
     std::fs::create_dir_all(&a.out).map_err(|e| VdxError::write(&a.out, e))?;
     let mut failed = 0;
@@ -351,7 +374,13 @@ fn cmd_frames(a: FramesArgs) -> Result<ExitCode> {
                 };
                 let p = a.out.join(format!("frame_{:06}.{fmt}", f.index));
                 crate::npy::write_atomic(&p, &bytes)?;
-                println!("{}  frame {} pts {} t={:.6}s", p.display(), f.index, f.pts, dec.index().pts_to_secs(f.pts));
+                println!(
+                    "{}  frame {} pts {} t={:.6}s",
+                    p.display(),
+                    f.index,
+                    f.pts,
+                    dec.index().pts_to_secs(f.pts)
+                );
             }
             Err(e) => {
                 failed += 1;
@@ -359,7 +388,11 @@ fn cmd_frames(a: FramesArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
@@ -370,19 +403,31 @@ fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
         stride: a.stride,
         num_clips: a.clips,
         step: a.step,
-        units: if a.by_time { Units::Seconds } else { Units::Frames },
+        units: if a.by_time {
+            Units::Seconds
+        } else {
+            Units::Frames
+        },
         seed: a.seed,
         tail: a.tail.parse()?,
     };
     let f32_out = match a.dtype.as_str() {
         "u8" => false,
         "f32" => true,
-        other => return Err(VdxError::param("dtype", format!("'{other}' is not u8 or f32"))),
+        other => {
+            return Err(VdxError::param(
+                "dtype",
+                format!("'{other}' is not u8 or f32"),
+            ))
+        }
     };
     let mut dec = VideoDecoder::open(&a.file, a.size.decode_options()?)?;
     let clips = sample::sample_clips(dec.index(), &cfg)?;
     if clips.is_empty() {
-        return Err(VdxError::param("tail", "no clip fits in the video (all were dropped)"));
+        return Err(VdxError::param(
+            "tail",
+            "no clip fits in the video (all were dropped)",
+        ));
     }
     let frames = sample::decode_clips(&mut dec, &clips)?;
     let (w, h) = (frames[0][0].width as usize, frames[0][0].height as usize);
@@ -416,7 +461,12 @@ fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
     let json_path = a.out.with_extension("json");
     let text = serde_json::to_string_pretty(&meta).map_err(|e| VdxError::write(&json_path, e))?;
     crate::npy::write_atomic(&json_path, text.as_bytes())?;
-    println!("{}: {k} clips of {t} frames at {w}x{h} ({}); indices and pts in {}", a.out.display(), a.dtype, json_path.display());
+    println!(
+        "{}: {k} clips of {t} frames at {w}x{h} ({}); indices and pts in {}",
+        a.out.display(),
+        a.dtype,
+        json_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -425,11 +475,20 @@ fn cmd_audio(a: AudioArgs) -> Result<ExitCode> {
     for w in &audio.warnings {
         eprintln!("vdx: warning: {}: {w}", a.file.display());
     }
-    let ext = a.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = a
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "wav" => crate::audio::write_wav(&a.out, &audio)?,
         "npy" => {
-            let mut w = crate::npy::NpyWriter::create(&a.out, crate::npy::Dtype::F32, &[audio.samples.len()])?;
+            let mut w = crate::npy::NpyWriter::create(
+                &a.out,
+                crate::npy::Dtype::F32,
+                &[audio.samples.len()],
+            )?;
             w.write_f32(&audio.samples)?;
             w.finish()?;
         }

@@ -144,7 +144,11 @@ pub(crate) fn plan_geometry(
             off_y: 0,
         };
     };
-    let sar = if sar.is_finite() && sar > 0.0 { sar } else { 1.0 };
+    let sar = if sar.is_finite() && sar > 0.0 {
+        sar
+    } else {
+        1.0
+    };
     // Display size (rotated orientation).
     let (dw, dh) = {
         let dw = (w as f64 * sar).max(1.0);
@@ -350,7 +354,6 @@ impl VideoDecoder {
                 ),
             )
         })?;
-        drop(st);
         let mut d = VideoDecoder {
             path: path.to_path_buf(),
             index,
@@ -527,7 +530,8 @@ impl VideoDecoder {
         let frames = &index.frames;
         // Targets still to deliver, keyed by frame index.
         let mut pending: std::collections::BTreeSet<usize> = targets.iter().copied().collect();
-        let is_target = |i: usize, pending: &std::collections::BTreeSet<usize>| pending.contains(&i);
+        let is_target =
+            |i: usize, pending: &std::collections::BTreeSet<usize>| pending.contains(&i);
         // Packets from `fed_floor` up to the current position were fed during this call, in
         // one continuous run: a target among them is still inside the decoder.
         let mut fed_floor = self.next_decode.unwrap_or(0);
@@ -623,10 +627,7 @@ impl VideoDecoder {
                         .unwrap_or_else(|| "the stream ended before this frame".into())
                 };
                 for i in std::mem::take(&mut pending) {
-                    if !sink(
-                        i,
-                        Err(VdxError::decode(&self.path, reason.clone())),
-                    ) {
+                    if !sink(i, Err(VdxError::decode(&self.path, reason.clone()))) {
                         return Ok(());
                     }
                 }
@@ -765,7 +766,12 @@ impl VideoDecoder {
         // SAFETY: seeking an open context.
         let r = unsafe {
             let c = self.ictx.as_mut_ptr();
-            let mut r = ffi::av_seek_frame(c, self.stream_index as i32, i64::MIN, ffi::AVSEEK_FLAG_BACKWARD);
+            let mut r = ffi::av_seek_frame(
+                c,
+                self.stream_index as i32,
+                i64::MIN,
+                ffi::AVSEEK_FLAG_BACKWARD,
+            );
             if r < 0 {
                 r = ffi::avformat_seek_file(c, -1, i64::MIN, i64::MIN, i64::MAX, 0);
             }
@@ -775,7 +781,10 @@ impl VideoDecoder {
             r
         };
         if r < 0 {
-            return Err(VdxError::decode(&self.path, "cannot seek back to the start of the file"));
+            return Err(VdxError::decode(
+                &self.path,
+                "cannot seek back to the start of the file",
+            ));
         }
         self.decoder.flush();
         // Decoding from the very start is continuous by construction.
@@ -815,7 +824,7 @@ impl VideoDecoder {
                     g.scale_w as i32,
                     g.scale_h as i32,
                     ffi::AVPixelFormat::AV_PIX_FMT_RGB24,
-                    flags as i32,
+                    flags,
                     std::ptr::null_mut(),
                     std::ptr::null_mut(),
                     std::ptr::null(),
@@ -836,7 +845,7 @@ impl VideoDecoder {
                     ffi::AVColorSpace::AVCOL_SPC_SMPTE240M => ffi::SWS_CS_SMPTE240M,
                     ffi::AVColorSpace::AVCOL_SPC_FCC => ffi::SWS_CS_FCC,
                     _ => ffi::SWS_CS_DEFAULT,
-                } as i32;
+                };
                 let full_in = i32::from((*f).color_range == ffi::AVColorRange::AVCOL_RANGE_JPEG);
                 let coefs = ffi::sws_getCoefficients(sws_cs);
                 ffi::sws_setColorspaceDetails(ctx, coefs, full_in, coefs, 1, 0, 1 << 16, 1 << 16);
@@ -860,10 +869,19 @@ impl VideoDecoder {
                 ));
                 self.scaler = Some(Scaler { ctx, key });
             }
-            let sc = self.scaler.as_ref().map(|s| s.ctx).unwrap_or(std::ptr::null_mut());
+            let sc = self
+                .scaler
+                .as_ref()
+                .map(|s| s.ctx)
+                .unwrap_or(std::ptr::null_mut());
             let stride = g.scale_w as usize * 3;
             let mut buf = vec![0u8; stride * g.scale_h as usize];
-            let dst = [buf.as_mut_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()];
+            let dst = [
+                buf.as_mut_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            ];
             let dst_stride = [stride as i32, 0, 0, 0];
             let rows = ffi::sws_scale(
                 sc,
@@ -882,7 +900,22 @@ impl VideoDecoder {
             } else {
                 rotate_rgb(&buf, g.scale_w as usize, g.scale_h as usize, g.rotate_cw)
             };
-            let data = crop_or_pad(&rot, rw, rh, g.off_x, g.off_y, g.out_w as usize, g.out_h as usize);
+            // Most conversions need no crop or pad: hand the buffer over without a copy.
+            let data =
+                if g.off_x == 0 && g.off_y == 0 && rw == g.out_w as usize && rh == g.out_h as usize
+                {
+                    rot
+                } else {
+                    crop_or_pad(
+                        &rot,
+                        rw,
+                        rh,
+                        g.off_x,
+                        g.off_y,
+                        g.out_w as usize,
+                        g.out_h as usize,
+                    )
+                };
             Ok(RgbFrame {
                 index,
                 pts,
@@ -932,7 +965,10 @@ mod tests {
     #[test]
     fn geometry_native_swaps_for_quarter_turns() {
         let g = plan_geometry(640, 360, 1.0, 90, None);
-        assert_eq!((g.scale_w, g.scale_h, g.out_w, g.out_h), (640, 360, 360, 640));
+        assert_eq!(
+            (g.scale_w, g.scale_h, g.out_w, g.out_h),
+            (640, 360, 360, 640)
+        );
     }
 
     #[test]
@@ -942,7 +978,11 @@ mod tests {
             1080,
             1.0,
             0,
-            Some(Resize { width: 224, height: 224, mode: ResizeMode::ShortSideCrop }),
+            Some(Resize {
+                width: 224,
+                height: 224,
+                mode: ResizeMode::ShortSideCrop,
+            }),
         );
         assert_eq!((g.scale_w, g.scale_h), (398, 224));
         assert_eq!((g.out_w, g.out_h, g.off_x, g.off_y), (224, 224, 87, 0));
@@ -955,7 +995,11 @@ mod tests {
             1080,
             1.0,
             0,
-            Some(Resize { width: 224, height: 224, mode: ResizeMode::Letterbox }),
+            Some(Resize {
+                width: 224,
+                height: 224,
+                mode: ResizeMode::Letterbox,
+            }),
         );
         assert_eq!((g.scale_w, g.scale_h), (224, 126));
         assert_eq!((g.off_x, g.off_y), (0, -49));
@@ -969,7 +1013,11 @@ mod tests {
             360,
             1.0,
             90,
-            Some(Resize { width: 100, height: 200, mode: ResizeMode::ShortSideCrop }),
+            Some(Resize {
+                width: 100,
+                height: 200,
+                mode: ResizeMode::ShortSideCrop,
+            }),
         );
         // Display 360x640 scaled by max(100/360, 200/640)=0.3125 -> 113x200 (rotated),
         // so swscale makes 200x113 before the rotation.

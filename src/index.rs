@@ -415,8 +415,14 @@ pub fn build_index_cancellable(
                 let d = unsafe { (*ictx.as_ptr()).duration };
                 (d != ffi::AV_NOPTS_VALUE && d > 0).then(|| d as f64 / ffi::AV_TIME_BASE as f64)
             },
-            avg_frame_rate: Ratio::from_av(avg).is_valid().then(|| Ratio::from_av(avg).as_f64()).flatten(),
-            r_frame_rate: Ratio::from_av(rfr).is_valid().then(|| Ratio::from_av(rfr).as_f64()).flatten(),
+            avg_frame_rate: Ratio::from_av(avg)
+                .is_valid()
+                .then(|| Ratio::from_av(avg).as_f64())
+                .flatten(),
+            r_frame_rate: Ratio::from_av(rfr)
+                .is_valid()
+                .then(|| Ratio::from_av(rfr).as_f64())
+                .flatten(),
         };
         let codec_name = format!("{:?}", st.parameters().id()).to_lowercase();
         let parser = if opts.frame_types {
@@ -491,7 +497,11 @@ pub fn build_index_cancellable(
                     "corrupt data near byte {} skipped by the demuxer",
                     unsafe {
                         let pb = (*ictx.as_ptr()).pb;
-                        if pb.is_null() { -1 } else { ffi::avio_seek(pb, 0, 1 /* SEEK_CUR */) }
+                        if pb.is_null() {
+                            -1
+                        } else {
+                            ffi::avio_seek(pb, 0, 1 /* SEEK_CUR */)
+                        }
                     }
                 ));
                 if warnings.len() > 1000 {
@@ -534,7 +544,9 @@ pub fn build_index_cancellable(
                 truncated = true;
                 break;
             }
-            warnings.push(format!("packet at byte {pos} is flagged corrupt by the demuxer"));
+            warnings.push(format!(
+                "packet at byte {pos} is flagged corrupt by the demuxer"
+            ));
         }
         let dts = pkt.dts();
         let pts = match pkt.pts().or(dts) {
@@ -661,7 +673,11 @@ fn check_header(index: &mut VideoIndex) {
         }
     }
     if let Some(d) = h.duration_secs {
-        let frame_secs = if s.mean_fps > 0.0 { 1.0 / s.mean_fps } else { 0.0 };
+        let frame_secs = if s.mean_fps > 0.0 {
+            1.0 / s.mean_fps
+        } else {
+            0.0
+        };
         if !index.truncated && (d - s.duration_secs).abs() > frame_secs.max(0.05) * 1.5 {
             index.warnings.push(format!(
                 "header says duration {d:.3} s, the frames span {:.3} s",
@@ -679,7 +695,10 @@ fn check_header(index: &mut VideoIndex) {
     }
     // A truncated file can lose a frame in the middle of a B-frame group; its gap is not VFR.
     if s.is_vfr && !index.truncated {
-        let r = h.r_frame_rate.map(|r| format!(" (header frame rate {r:.3})")).unwrap_or_default();
+        let r = h
+            .r_frame_rate
+            .map(|r| format!(" (header frame rate {r:.3})"))
+            .unwrap_or_default();
         index.warnings.push(format!(
             "variable frame rate: frame intervals vary{r}; vdx uses timestamps, not fps"
         ));
@@ -689,9 +708,7 @@ fn check_header(index: &mut VideoIndex) {
 /// The index as CSV: one row per frame in presentation order.
 pub fn to_csv(index: &VideoIndex) -> String {
     use std::fmt::Write;
-    let mut s = String::from(
-        "frame,pts,pts_time,dts,duration,size,pos,key,type,decode_index\n",
-    );
+    let mut s = String::from("frame,pts,pts_time,dts,duration,size,pos,key,type,decode_index\n");
     for (i, f) in index.frames.iter().enumerate() {
         let _ = writeln!(
             s,
@@ -715,7 +732,13 @@ pub fn format_summary(index: &VideoIndex) -> String {
     use std::fmt::Write;
     let s = index.summary();
     let mut out = String::new();
-    let _ = writeln!(out, "{} (stream #{}, {})", index.path.display(), index.stream_index, index.codec_name);
+    let _ = writeln!(
+        out,
+        "{} (stream #{}, {})",
+        index.path.display(),
+        index.stream_index,
+        index.codec_name
+    );
     let _ = writeln!(
         out,
         "  frames     {} ({} keyframes), {:.3} s, {:.3} fps mean{}",
@@ -723,7 +746,11 @@ pub fn format_summary(index: &VideoIndex) -> String {
         s.keyframe_count,
         s.duration_secs,
         s.mean_fps,
-        if s.is_vfr { ", variable frame rate" } else { "" }
+        if s.is_vfr {
+            ", variable frame rate"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
@@ -744,12 +771,21 @@ pub fn format_summary(index: &VideoIndex) -> String {
         "  types      I {}  P {}  B {}  ? {}",
         counts[0], counts[1], counts[2], counts[3]
     );
-    let kf: Vec<String> = index.keyframes.iter().take(20).map(|k| k.to_string()).collect();
+    let kf: Vec<String> = index
+        .keyframes
+        .iter()
+        .take(20)
+        .map(|k| k.to_string())
+        .collect();
     let _ = writeln!(
         out,
         "  keyframes  {}{}",
         kf.join(" "),
-        if index.keyframes.len() > 20 { " ..." } else { "" }
+        if index.keyframes.len() > 20 {
+            " ..."
+        } else {
+            ""
+        }
     );
     for w in &index.warnings {
         let _ = writeln!(out, "  warning: {w}");

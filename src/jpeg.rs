@@ -57,7 +57,12 @@ mod tests {
         let j = encode_rgb(&data, w, h, 95).unwrap();
         let (dw, dh, back) = decode_rgb(&j).unwrap();
         assert_eq!((dw, dh), (w, h));
-        let mad: f64 = data.iter().zip(&back).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / data.len() as f64;
+        let mad: f64 = data
+            .iter()
+            .zip(&back)
+            .map(|(a, b)| (*a as f64 - *b as f64).abs())
+            .sum::<f64>()
+            / data.len() as f64;
         assert!(mad < 3.0, "{mad}");
         assert!(encode_rgb(&data, w, h, 0).is_err());
     }

@@ -345,12 +345,12 @@ fn stream_info(st: &ffmpeg::format::stream::Stream<'_>) -> StreamInfo {
                 }
             }
             info.bits_per_raw_sample = Some((*par).bits_per_raw_sample as u32).filter(|b| *b > 0);
-            info.color_range = cstr(ffi::av_color_range_name((*par).color_range))
-                .filter(|s| s != "unknown");
+            info.color_range =
+                cstr(ffi::av_color_range_name((*par).color_range)).filter(|s| s != "unknown");
             info.color_space =
                 cstr(ffi::av_color_space_name((*par).color_space)).filter(|s| s != "unknown");
-            info.color_transfer = cstr(ffi::av_color_transfer_name((*par).color_trc))
-                .filter(|s| s != "unknown");
+            info.color_transfer =
+                cstr(ffi::av_color_transfer_name((*par).color_trc)).filter(|s| s != "unknown");
             info.color_primaries = cstr(ffi::av_color_primaries_name((*par).color_primaries))
                 .filter(|s| s != "unknown");
             info.field_order = match (*par).field_order {
@@ -419,12 +419,7 @@ pub fn format_table(p: &ProbeInfo) -> String {
         );
         match st.codec_type.as_str() {
             "video" => {
-                let _ = write!(
-                    s,
-                    ", {}x{}",
-                    st.width.unwrap_or(0),
-                    st.height.unwrap_or(0)
-                );
+                let _ = write!(s, ", {}x{}", st.width.unwrap_or(0), st.height.unwrap_or(0));
                 if let (Some(cw), Some(ch)) = (st.coded_width, st.coded_height) {
                     let _ = write!(s, " (coded {cw}x{ch})");
                 }

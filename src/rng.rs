@@ -25,7 +25,9 @@ impl Rng {
 
     /// The stream for one (seed, sample index, epoch).
     pub fn for_sample(seed: u64, sample: u64, epoch: u64) -> Self {
-        let s = mix(seed ^ mix(sample.wrapping_add(GOLDEN)) ^ mix(epoch.wrapping_mul(GOLDEN).wrapping_add(1)));
+        let s = mix(seed
+            ^ mix(sample.wrapping_add(GOLDEN))
+            ^ mix(epoch.wrapping_mul(GOLDEN).wrapping_add(1)));
         Rng { state: s }
     }
 

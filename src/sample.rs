@@ -14,7 +14,8 @@
 //! at that time (variable frame rate files sample by their timestamps).
 //!
 //! When a clip runs past the last frame the tail policy decides: `repeat_last` (default)
-//! repeats the last frame, `wrap` continues from the start, `drop` leaves the clip out,
+//! repeats the clip's last in-range frame (with stride 2 that may be the video's second to
+//! last frame), `wrap` continues from the start, `drop` leaves the clip out,
 //! `error` fails with a message.
 
 use crate::error::{Result, VdxError};
@@ -141,7 +142,10 @@ impl SamplerConfig {
             return Err(VdxError::param("stride", "must be a positive number"));
         }
         if self.units == Units::Frames && self.stride.fract() != 0.0 {
-            return Err(VdxError::param("stride", "must be a whole number of frames"));
+            return Err(VdxError::param(
+                "stride",
+                "must be a whole number of frames",
+            ));
         }
         if !(self.step.is_finite() && self.step >= 0.0) {
             return Err(VdxError::param("step", "must be zero or positive"));
@@ -165,7 +169,10 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
     cfg.validate()?;
     let n = index.len();
     if n == 0 {
-        return Err(VdxError::decode(&index.path, "the video has no frames to sample"));
+        return Err(VdxError::decode(
+            &index.path,
+            "the video has no frames to sample",
+        ));
     }
     let t = cfg.frames_per_clip;
     let t0 = index.time_secs(0);
@@ -178,7 +185,11 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
             for c in 0..k {
                 let a = (c * n / k) as f64;
                 let b = (((c + 1) * n / k).max(c * n / k + 1) - 1) as f64;
-                clips.push(linspace(a, b, t).map(|x| Pos::Frame(x.round() as i64)).collect());
+                clips.push(
+                    linspace(a, b, t)
+                        .map(|x| Pos::Frame(x.round() as i64))
+                        .collect(),
+                );
             }
         }
         (SamplerKind::Uniform, Units::Seconds) => {
@@ -186,16 +197,27 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
             let last = index.time_secs(n - 1);
             for c in 0..k {
                 let a = t0 + (last - t0) * c as f64 / k as f64;
-                let b = if k == 1 { last } else { t0 + (last - t0) * (c + 1) as f64 / k as f64 };
+                let b = if k == 1 {
+                    last
+                } else {
+                    t0 + (last - t0) * (c + 1) as f64 / k as f64
+                };
                 clips.push(linspace(a, b, t).map(Pos::Time).collect());
             }
         }
         (SamplerKind::Regular, Units::Frames) => {
             let s = cfg.stride as i64;
             let span = (t as i64 - 1) * s + 1;
-            let step = if cfg.step > 0.0 { cfg.step as i64 } else { span };
+            let step = if cfg.step > 0.0 {
+                cfg.step as i64
+            } else {
+                span
+            };
             if step <= 0 {
-                return Err(VdxError::param("step", "must be a whole number of frames >= 1"));
+                return Err(VdxError::param(
+                    "step",
+                    "must be a whole number of frames >= 1",
+                ));
             }
             let mut start = 0i64;
             while start < n as i64 {
@@ -208,10 +230,18 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
         }
         (SamplerKind::Regular, Units::Seconds) => {
             let span = (t as f64 - 1.0) * cfg.stride;
-            let step = if cfg.step > 0.0 { cfg.step } else { span + cfg.stride };
+            let step = if cfg.step > 0.0 {
+                cfg.step
+            } else {
+                span + cfg.stride
+            };
             let mut start = t0;
             while start < t0 + dur - 1e-9 {
-                clips.push((0..t).map(|j| Pos::Time(start + j as f64 * cfg.stride)).collect());
+                clips.push(
+                    (0..t)
+                        .map(|j| Pos::Time(start + j as f64 * cfg.stride))
+                        .collect(),
+                );
                 start += step;
                 if clips.len() > 10_000_000 {
                     return Err(VdxError::param("step", "yields more than 10 million clips"));
@@ -234,7 +264,11 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
             for c in 0..cfg.num_clips {
                 let mut rng = Rng::for_sample(cfg.seed, c as u64, 0);
                 let start = t0 + rng.uniform(0.0, max_start);
-                clips.push((0..t).map(|j| Pos::Time(start + j as f64 * cfg.stride)).collect());
+                clips.push(
+                    (0..t)
+                        .map(|j| Pos::Time(start + j as f64 * cfg.stride))
+                        .collect(),
+                );
             }
         }
     }
@@ -296,7 +330,10 @@ pub fn decode_clips(
     dec: &mut crate::decode::VideoDecoder,
     clips: &[Clip],
 ) -> Result<Vec<Vec<crate::decode::RgbFrame>>> {
-    let mut all: Vec<usize> = clips.iter().flat_map(|c| c.frame_indices.iter().copied()).collect();
+    let mut all: Vec<usize> = clips
+        .iter()
+        .flat_map(|c| c.frame_indices.iter().copied())
+        .collect();
     all.sort_unstable();
     all.dedup();
     let frames = dec.frames(&all)?;
@@ -304,7 +341,12 @@ pub fn decode_clips(
         all.iter().copied().zip(frames.iter()).collect();
     Ok(clips
         .iter()
-        .map(|c| c.frame_indices.iter().map(|i| by_index[i].clone()).collect())
+        .map(|c| {
+            c.frame_indices
+                .iter()
+                .map(|i| by_index[i].clone())
+                .collect()
+        })
         .collect())
 }
 
@@ -392,7 +434,14 @@ mod tests {
     #[test]
     fn uniform_spans_first_to_last() {
         let idx = fake_index(100);
-        let c = sample_clips(&idx, &SamplerConfig { frames_per_clip: 4, ..Default::default() }).unwrap();
+        let c = sample_clips(
+            &idx,
+            &SamplerConfig {
+                frames_per_clip: 4,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].frame_indices, vec![0, 33, 66, 99]);
         assert_eq!(c[0].pts, vec![0, 33 * 512, 66 * 512, 99 * 512]);
@@ -411,13 +460,42 @@ mod tests {
         assert_eq!(c.len(), 3);
         assert_eq!(c[2].frame_indices, vec![8, 9, 9, 9]);
         assert_eq!(c[2].padded, 2);
-        let w = sample_clips(&idx, &SamplerConfig { tail: TailPolicy::Wrap, ..base }).unwrap();
+        let w = sample_clips(
+            &idx,
+            &SamplerConfig {
+                tail: TailPolicy::Wrap,
+                ..base
+            },
+        )
+        .unwrap();
         assert_eq!(w[2].frame_indices, vec![8, 9, 0, 1]);
-        let d = sample_clips(&idx, &SamplerConfig { tail: TailPolicy::Drop, ..base }).unwrap();
+        let d = sample_clips(
+            &idx,
+            &SamplerConfig {
+                tail: TailPolicy::Drop,
+                ..base
+            },
+        )
+        .unwrap();
         assert_eq!(d.len(), 2);
-        let e = sample_clips(&idx, &SamplerConfig { tail: TailPolicy::Error, ..base }).unwrap_err();
+        let e = sample_clips(
+            &idx,
+            &SamplerConfig {
+                tail: TailPolicy::Error,
+                ..base
+            },
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("runs past the last frame"), "{e}");
-        let s = sample_clips(&idx, &SamplerConfig { stride: 2.0, step: 5.0, ..base }).unwrap();
+        let s = sample_clips(
+            &idx,
+            &SamplerConfig {
+                stride: 2.0,
+                step: 5.0,
+                ..base
+            },
+        )
+        .unwrap();
         assert_eq!(s[0].frame_indices, vec![0, 2, 4, 6]);
         assert_eq!(s[1].frame_indices, vec![5, 7, 9, 9]);
     }
@@ -434,11 +512,19 @@ mod tests {
         };
         let a = sample_clips(&idx, &cfg).unwrap();
         assert_eq!(a, sample_clips(&idx, &cfg).unwrap());
-        let starts: std::collections::BTreeSet<usize> = a.iter().map(|c| c.frame_indices[0]).collect();
+        let starts: std::collections::BTreeSet<usize> =
+            a.iter().map(|c| c.frame_indices[0]).collect();
         assert_eq!(starts, (0..=4).collect());
         // Shorter than the clip: start 0 and the tail policy fills.
         let short = fake_index(5);
-        let c = sample_clips(&short, &SamplerConfig { num_clips: 1, ..cfg }).unwrap();
+        let c = sample_clips(
+            &short,
+            &SamplerConfig {
+                num_clips: 1,
+                ..cfg
+            },
+        )
+        .unwrap();
         assert_eq!(c[0].frame_indices[..6], [0, 1, 2, 3, 4, 4]);
     }
 
@@ -467,9 +553,23 @@ mod tests {
     #[test]
     fn bad_parameters_are_named() {
         let idx = fake_index(10);
-        let e = sample_clips(&idx, &SamplerConfig { frames_per_clip: 0, ..Default::default() }).unwrap_err();
+        let e = sample_clips(
+            &idx,
+            &SamplerConfig {
+                frames_per_clip: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("frames"));
-        let e = sample_clips(&idx, &SamplerConfig { stride: 1.5, ..Default::default() }).unwrap_err();
+        let e = sample_clips(
+            &idx,
+            &SamplerConfig {
+                stride: 1.5,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("stride"));
     }
 }

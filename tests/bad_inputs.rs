@@ -25,16 +25,25 @@ fn text_file_is_not_a_video() {
     for e in [
         probe(&f, &ProbeBudget::default()).unwrap_err(),
         build_index(&f, &IndexOptions::default()).unwrap_err(),
-        VideoDecoder::open(&f, DecodeOptions::default()).err().unwrap(),
+        VideoDecoder::open(&f, DecodeOptions::default())
+            .err()
+            .unwrap(),
     ] {
         let msg = e.to_string();
-        assert!(msg.contains("text.mp4") && msg.contains("not a readable video file"), "{msg}");
+        assert!(
+            msg.contains("text.mp4") && msg.contains("not a readable video file"),
+            "{msg}"
+        );
     }
 }
 
 #[test]
 fn missing_file_and_directory() {
-    let e = probe(std::path::Path::new("/nonexistent/dir/x.mp4"), &ProbeBudget::default()).unwrap_err();
+    let e = probe(
+        std::path::Path::new("/nonexistent/dir/x.mp4"),
+        &ProbeBudget::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("/nonexistent/dir/x.mp4"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let e = probe(dir.path(), &ProbeBudget::default()).unwrap_err();
@@ -67,10 +76,17 @@ fn truncated_faststart_is_indexed_up_to_where_data_ends() {
     assert!(idx.truncated);
     assert!(idx.len() > 10 && idx.len() < 90, "{} frames", idx.len());
     assert!(idx.warnings[0].contains("truncated"), "{:?}", idx.warnings);
-    assert!(idx.warnings[0].contains("of 90 frames"), "{:?}", idx.warnings);
+    assert!(
+        idx.warnings[0].contains("of 90 frames"),
+        "{:?}",
+        idx.warnings
+    );
     // Every indexed packet lies inside the file.
     let size = std::fs::metadata(&f).unwrap().len() as i64;
-    assert!(idx.frames.iter().all(|p| p.pos + p.size_bytes as i64 <= size));
+    assert!(idx
+        .frames
+        .iter()
+        .all(|p| p.pos + p.size_bytes as i64 <= size));
 
     // The frames that are there decode; frames past the end are a clear error.
     let mut d = VideoDecoder::open(&f, DecodeOptions::default()).unwrap();
@@ -94,5 +110,8 @@ fn truncated_moov_at_end_is_a_clear_error() {
 fn out_of_range_frame_is_named() {
     let mut d = VideoDecoder::open(&fixture("h264_bframes.mp4"), DecodeOptions::default()).unwrap();
     let e = d.frame(1000).unwrap_err().to_string();
-    assert!(e.contains("frame 1000 is out of range") && e.contains("90 frames"), "{e}");
+    assert!(
+        e.contains("frame 1000 is out of range") && e.contains("90 frames"),
+        "{e}"
+    );
 }

@@ -12,7 +12,10 @@ use vdx::decode::{DecodeOptions, Resize, ResizeMode, RgbFrame, VideoDecoder};
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: usize) -> usize {
@@ -23,12 +26,18 @@ impl Lcg {
 fn sequential(file: &Path, opts: DecodeOptions) -> Vec<RgbFrame> {
     let mut d = VideoDecoder::open(file, opts).unwrap();
     let mut v = Vec::new();
-    let n = d.for_each_frame(&mut |f| {
-        v.push(f);
-        true
-    })
-    .unwrap();
-    assert_eq!(n, d.frame_count(), "{}: sequential decode yields every indexed frame", file.display());
+    let n = d
+        .for_each_frame(&mut |f| {
+            v.push(f);
+            true
+        })
+        .unwrap();
+    assert_eq!(
+        n,
+        d.frame_count(),
+        "{}: sequential decode yields every indexed frame",
+        file.display()
+    );
     for (i, f) in v.iter().enumerate() {
         assert_eq!(f.index, i, "{}: sequential order", file.display());
     }
@@ -44,8 +53,13 @@ fn check_random_access(file: &Path, opts: DecodeOptions, seed: u64) {
     let mut d = VideoDecoder::open(file, opts).unwrap();
     for _ in 0..12 {
         let i = rng.below(n);
-        let f = d.frame(i).unwrap_or_else(|e| panic!("{name}: frame {i}: {e}"));
-        assert!(f == oracle[i], "{name}: frame {i} alone differs from the sequential decode");
+        let f = d
+            .frame(i)
+            .unwrap_or_else(|e| panic!("{name}: frame {i}: {e}"));
+        assert!(
+            f == oracle[i],
+            "{name}: frame {i} alone differs from the sequential decode"
+        );
     }
     // Random batches (unsorted, with duplicates).
     for _ in 0..3 {
@@ -53,7 +67,10 @@ fn check_random_access(file: &Path, opts: DecodeOptions, seed: u64) {
         let idx: Vec<usize> = (0..k).map(|_| rng.below(n)).collect();
         let got = d.frames(&idx).unwrap();
         for (j, &i) in idx.iter().enumerate() {
-            assert!(got[j] == oracle[i], "{name}: batch {idx:?}: frame {i} differs");
+            assert!(
+                got[j] == oracle[i],
+                "{name}: batch {idx:?}: frame {i} differs"
+            );
         }
     }
     // A clip of consecutive frames starting mid-GOP, and backwards single steps.
@@ -64,12 +81,25 @@ fn check_random_access(file: &Path, opts: DecodeOptions, seed: u64) {
         assert!(got[j] == oracle[i], "{name}: clip frame {i} differs");
     }
     for i in (n.saturating_sub(5)..n).rev() {
-        assert!(d.frame(i).unwrap() == oracle[i], "{name}: backward step {i}");
+        assert!(
+            d.frame(i).unwrap() == oracle[i],
+            "{name}: backward step {i}"
+        );
     }
     // Without non-reference skipping the result is the same.
-    let mut d2 = VideoDecoder::open(file, DecodeOptions { skip_nonref: false, ..opts }).unwrap();
+    let mut d2 = VideoDecoder::open(
+        file,
+        DecodeOptions {
+            skip_nonref: false,
+            ..opts
+        },
+    )
+    .unwrap();
     let i = rng.below(n);
-    assert!(d2.frame(i).unwrap() == oracle[i], "{name}: frame {i} without skipping");
+    assert!(
+        d2.frame(i).unwrap() == oracle[i],
+        "{name}: frame {i} without skipping"
+    );
 }
 
 #[test]
@@ -82,7 +112,11 @@ fn random_access_equals_sequential_decode_on_every_fixture() {
 #[test]
 fn random_access_equals_sequential_decode_on_the_corpus_when_available() {
     let opts = DecodeOptions {
-        resize: Some(Resize { width: 224, height: 224, mode: ResizeMode::ShortSideCrop }),
+        resize: Some(Resize {
+            width: 224,
+            height: 224,
+            mode: ResizeMode::ShortSideCrop,
+        }),
         ..Default::default()
     };
     for (k, f) in corpus_files().iter().enumerate() {
@@ -95,9 +129,17 @@ fn random_access_equals_sequential_decode_on_the_corpus_when_available() {
 
 #[test]
 fn resized_frames_are_exact_too_and_have_the_asked_size() {
-    for mode in [ResizeMode::Squash, ResizeMode::ShortSideCrop, ResizeMode::Letterbox] {
+    for mode in [
+        ResizeMode::Squash,
+        ResizeMode::ShortSideCrop,
+        ResizeMode::Letterbox,
+    ] {
         let opts = DecodeOptions {
-            resize: Some(Resize { width: 64, height: 48, mode }),
+            resize: Some(Resize {
+                width: 64,
+                height: 48,
+                mode,
+            }),
             ..Default::default()
         };
         check_random_access(&fixture("h264_opengop.mp4"), opts, 5);
@@ -116,7 +158,17 @@ fn ffmpeg_rgb(file: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
     let out = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-nostdin", "-i"])
         .arg(file)
-        .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"])
+        .args([
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            "-",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -124,14 +176,30 @@ fn ffmpeg_rgb(file: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
 }
 
 fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (*x as i32 - *y as i32).abs() as f64).sum::<f64>() / a.len() as f64
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as i32 - *y as i32).abs() as f64)
+        .sum::<f64>()
+        / a.len() as f64
 }
 
 #[test]
 fn frame_i_is_the_ffmpeg_clis_frame_i() {
-    for name in ["h264_bframes.mp4", "h264_opengop.mp4", "vfr.mp4", "vp9.webm", "hevc_10bit.mkv"] {
+    for name in [
+        "h264_bframes.mp4",
+        "h264_opengop.mp4",
+        "vfr.mp4",
+        "vp9.webm",
+        "hevc_10bit.mkv",
+    ] {
         let f = fixture(name);
-        let ours = sequential(&f, DecodeOptions { apply_rotation: false, ..Default::default() });
+        let ours = sequential(
+            &f,
+            DecodeOptions {
+                apply_rotation: false,
+                ..Default::default()
+            },
+        );
         let (w, h) = (ours[0].width as usize, ours[0].height as usize);
         let theirs = ffmpeg_rgb(&f, w, h);
         assert_eq!(ours.len(), theirs.len(), "{name}: frame count vs ffmpeg");
@@ -139,11 +207,18 @@ fn frame_i_is_the_ffmpeg_clis_frame_i() {
             let d = mean_abs_diff(&ours[i].data, &theirs[i]);
             // 10-bit sources: ffmpeg dithers to 8 bits, vdx rounds.
             let limit = if name.contains("10bit") { 3.0 } else { 2.0 };
-            assert!(d < limit, "{name}: frame {i} differs from ffmpeg's frame {i} by {d}");
+            assert!(
+                d < limit,
+                "{name}: frame {i} differs from ffmpeg's frame {i} by {d}"
+            );
             // ...and it is not merely similar to a neighbour: the neighbours differ more.
             if i + 1 < ours.len() {
                 let dn = mean_abs_diff(&ours[i].data, &theirs[i + 1]);
-                assert!(dn > d, "{name}: frame {i} is closer to ffmpeg's frame {}", i + 1);
+                assert!(
+                    dn > d,
+                    "{name}: frame {i} is closer to ffmpeg's frame {}",
+                    i + 1
+                );
             }
         }
     }
@@ -156,7 +231,14 @@ fn rotation_is_applied() {
     assert_eq!(d.rotate_cw(), 270);
     let r = d.frame(10).unwrap();
     assert_eq!((r.width, r.height), (108, 192));
-    let mut u = VideoDecoder::open(&f, DecodeOptions { apply_rotation: false, ..Default::default() }).unwrap();
+    let mut u = VideoDecoder::open(
+        &f,
+        DecodeOptions {
+            apply_rotation: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let s = u.frame(10).unwrap();
     assert_eq!((s.width, s.height), (192, 108));
     // Turned 90 degrees counter-clockwise: stored pixel (x, y) lands at (y, w-1-x).
@@ -172,7 +254,15 @@ fn rotation_is_applied() {
     let out = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-nostdin", "-i"])
         .arg(&f)
-        .args(["-frames:v", "11", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"])
+        .args([
+            "-frames:v",
+            "11",
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            "-",
+        ])
         .output()
         .unwrap();
     let theirs = &out.stdout[10 * w * h * 3..];
@@ -184,7 +274,10 @@ fn ten_bit_is_converted_and_said_so() {
     let mut d = VideoDecoder::open(&fixture("hevc_10bit.mkv"), DecodeOptions::default()).unwrap();
     d.frame(7).unwrap();
     let note = d.conversion_note().unwrap();
-    assert!(note.contains("yuv420p10le") && note.contains("10-bit"), "{note}");
+    assert!(
+        note.contains("yuv420p10le") && note.contains("10-bit"),
+        "{note}"
+    );
 }
 
 #[test]

@@ -11,23 +11,43 @@ fn check_against_ffprobe(file: &Path) {
     let idx = build_index(file, &IndexOptions::default())
         .unwrap_or_else(|e| panic!("index {}: {e}", file.display()));
     let name = file.display();
-    assert_eq!(idx.len(), ffprobe_frame_count(file), "{name}: frame count vs ffprobe -count_frames");
+    assert_eq!(
+        idx.len(),
+        ffprobe_frame_count(file),
+        "{name}: frame count vs ffprobe -count_frames"
+    );
     let pk = ffprobe_packets(file);
-    assert_eq!(idx.len(), pk.len(), "{name}: packet count vs ffprobe -show_packets");
+    assert_eq!(
+        idx.len(),
+        pk.len(),
+        "{name}: packet count vs ffprobe -show_packets"
+    );
     let our_pts: Vec<i64> = idx.frames.iter().map(|f| f.pts).collect();
     let their_pts: Vec<i64> = pk.iter().map(|p| p.0).collect();
     assert_eq!(our_pts, their_pts, "{name}: pts in presentation order");
     let our_keys = idx.keyframes.clone();
-    let their_keys: Vec<usize> = pk.iter().enumerate().filter(|(_, p)| p.1).map(|(i, _)| i).collect();
+    let their_keys: Vec<usize> = pk
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.1)
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(our_keys, their_keys, "{name}: keyframe positions");
     assert!(!idx.truncated, "{name}: not truncated");
     // Decode order is a permutation.
     let mut dec: Vec<u32> = idx.frames.iter().map(|f| f.decode_index).collect();
     dec.sort_unstable();
-    assert!(dec.iter().enumerate().all(|(i, &d)| d as usize == i), "{name}: decode order");
+    assert!(
+        dec.iter().enumerate().all(|(i, &d)| d as usize == i),
+        "{name}: decode order"
+    );
     // Every keyframe is typed I.
     for &k in &idx.keyframes {
-        assert_eq!(idx.frames[k].frame_type, FrameType::I, "{name}: keyframe {k} typed I");
+        assert_eq!(
+            idx.frames[k].frame_type,
+            FrameType::I,
+            "{name}: keyframe {k} typed I"
+        );
     }
 }
 
@@ -51,22 +71,45 @@ fn frame_types_show_b_frames_and_gops() {
     assert_eq!(idx.len(), 90);
     assert_eq!(idx.keyframes, vec![0, 24, 48, 72]);
     assert_eq!(idx.gop_lengths(), vec![24, 24, 24, 18]);
-    let b = idx.frames.iter().filter(|f| f.frame_type == FrameType::B).count();
-    let p = idx.frames.iter().filter(|f| f.frame_type == FrameType::P).count();
+    let b = idx
+        .frames
+        .iter()
+        .filter(|f| f.frame_type == FrameType::B)
+        .count();
+    let p = idx
+        .frames
+        .iter()
+        .filter(|f| f.frame_type == FrameType::P)
+        .count();
     assert!(b > 20, "B-frames found: {b}");
     assert!(p > 5, "P-frames found: {p}");
     assert_eq!(b + p + 4, 90);
     // A B-frame comes later in decode order than the P-frame after it.
-    let first_b = idx.frames.iter().position(|f| f.frame_type == FrameType::B).unwrap();
-    assert!(idx.frames[first_b].decode_index > idx.frames[first_b + 1].decode_index
-        || idx.frames[first_b + 1].frame_type == FrameType::B);
+    let first_b = idx
+        .frames
+        .iter()
+        .position(|f| f.frame_type == FrameType::B)
+        .unwrap();
+    assert!(
+        idx.frames[first_b].decode_index > idx.frames[first_b + 1].decode_index
+            || idx.frames[first_b + 1].frame_type == FrameType::B
+    );
     // Frame types without the parser are unknown except keyframes.
     let raw = build_index(
         &fixture("h264_bframes.mp4"),
-        &IndexOptions { frame_types: false, ..Default::default() },
+        &IndexOptions {
+            frame_types: false,
+            ..Default::default()
+        },
     )
     .unwrap();
-    assert_eq!(raw.frames.iter().filter(|f| f.frame_type == FrameType::I).count(), 4);
+    assert_eq!(
+        raw.frames
+            .iter()
+            .filter(|f| f.frame_type == FrameType::I)
+            .count(),
+        4
+    );
 }
 
 #[test]
@@ -76,7 +119,13 @@ fn vfr_timestamps_are_real_and_flagged() {
     // 30 fps for 1 s, 60 fps for 1 s, 15 fps for 1 s.
     assert_eq!(idx.len(), 30 + 60 + 15);
     assert!(idx.is_vfr());
-    assert!(idx.warnings.iter().any(|w| w.contains("variable frame rate")), "{:?}", idx.warnings);
+    assert!(
+        idx.warnings
+            .iter()
+            .any(|w| w.contains("variable frame rate")),
+        "{:?}",
+        idx.warnings
+    );
     let t = |i: usize| idx.time_secs(i);
     assert!((t(1) - t(0) - 1.0 / 30.0).abs() < 1e-3);
     assert!((t(31) - t(30) - 1.0 / 60.0).abs() < 1e-3);
@@ -100,7 +149,11 @@ fn decode_cost_counts_from_the_keyframe() {
 fn header_claims_are_kept_beside_counts() {
     let idx = build_index(&fixture("h264_bframes.mp4"), &IndexOptions::default()).unwrap();
     assert_eq!(idx.header.nb_frames, Some(90));
-    assert!((idx.duration_secs() - 3.0).abs() < 0.01, "{}", idx.duration_secs());
+    assert!(
+        (idx.duration_secs() - 3.0).abs() < 0.01,
+        "{}",
+        idx.duration_secs()
+    );
     assert!(idx.warnings.is_empty(), "{:?}", idx.warnings);
 }
 

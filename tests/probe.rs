@@ -8,7 +8,14 @@ use vdx::{probe, ProbeBudget};
 
 fn ffprobe_json(file: &std::path::Path) -> serde_json::Value {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_format", "-show_streams", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_format",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
         .arg(file)
         .output()
         .unwrap();
@@ -21,20 +28,68 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
         let p = probe(&f, &ProbeBudget::default()).unwrap_or_else(|e| panic!("{e}"));
         let ff = ffprobe_json(&f);
         let name = f.display();
-        assert_eq!(p.format.format_name, ff["format"]["format_name"].as_str().unwrap(), "{name}");
-        assert_eq!(p.streams.len(), ff["streams"].as_array().unwrap().len(), "{name}");
+        assert_eq!(
+            p.format.format_name,
+            ff["format"]["format_name"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            p.streams.len(),
+            ff["streams"].as_array().unwrap().len(),
+            "{name}"
+        );
         for (ours, theirs) in p.streams.iter().zip(ff["streams"].as_array().unwrap()) {
-            assert_eq!(ours.codec_type, theirs["codec_type"].as_str().unwrap(), "{name}");
-            assert_eq!(ours.codec_name, theirs["codec_name"].as_str().unwrap(), "{name}");
-            assert_eq!(ours.time_base, theirs["time_base"].as_str().unwrap(), "{name}");
+            assert_eq!(
+                ours.codec_type,
+                theirs["codec_type"].as_str().unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                ours.codec_name,
+                theirs["codec_name"].as_str().unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                ours.time_base,
+                theirs["time_base"].as_str().unwrap(),
+                "{name}"
+            );
             if ours.codec_type == "video" {
-                assert_eq!(ours.width, theirs["width"].as_u64().map(|v| v as u32), "{name}");
-                assert_eq!(ours.height, theirs["height"].as_u64().map(|v| v as u32), "{name}");
-                assert_eq!(ours.pix_fmt.as_deref(), theirs["pix_fmt"].as_str(), "{name}");
-                assert_eq!(ours.r_frame_rate.as_deref(), theirs["r_frame_rate"].as_str(), "{name}");
-                assert_eq!(ours.profile.as_deref(), theirs["profile"].as_str(), "{name}");
-                assert_eq!(ours.color_range.as_deref(), theirs["color_range"].as_str(), "{name}");
-                assert_eq!(ours.color_space.as_deref(), theirs["color_space"].as_str(), "{name}");
+                assert_eq!(
+                    ours.width,
+                    theirs["width"].as_u64().map(|v| v as u32),
+                    "{name}"
+                );
+                assert_eq!(
+                    ours.height,
+                    theirs["height"].as_u64().map(|v| v as u32),
+                    "{name}"
+                );
+                assert_eq!(
+                    ours.pix_fmt.as_deref(),
+                    theirs["pix_fmt"].as_str(),
+                    "{name}"
+                );
+                assert_eq!(
+                    ours.r_frame_rate.as_deref(),
+                    theirs["r_frame_rate"].as_str(),
+                    "{name}"
+                );
+                assert_eq!(
+                    ours.profile.as_deref(),
+                    theirs["profile"].as_str(),
+                    "{name}"
+                );
+                assert_eq!(
+                    ours.color_range.as_deref(),
+                    theirs["color_range"].as_str(),
+                    "{name}"
+                );
+                assert_eq!(
+                    ours.color_space.as_deref(),
+                    theirs["color_space"].as_str(),
+                    "{name}"
+                );
             }
             if ours.codec_type == "audio" {
                 assert_eq!(
@@ -42,7 +97,11 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
                     theirs["sample_rate"].as_str(),
                     "{name}"
                 );
-                assert_eq!(ours.channels, theirs["channels"].as_u64().map(|v| v as u32), "{name}");
+                assert_eq!(
+                    ours.channels,
+                    theirs["channels"].as_u64().map(|v| v as u32),
+                    "{name}"
+                );
             }
         }
     }
@@ -81,7 +140,10 @@ fn probe_reports_bit_depth_rotation_and_streams() {
 
 #[test]
 fn probe_budget_is_bounded_and_reported() {
-    let b = ProbeBudget { probesize_bytes: 4096, analyze_duration_us: 100_000 };
+    let b = ProbeBudget {
+        probesize_bytes: 4096,
+        analyze_duration_us: 100_000,
+    };
     let p = probe(&fixture("h264_bframes.mp4"), &b).unwrap();
     assert_eq!(p.probe_budget, b);
     assert_eq!(p.best_video().unwrap().width, Some(192));
@@ -97,16 +159,29 @@ fn cli_probe_json_uses_ffprobe_keys_and_reports_each_failure() {
         .arg(&bad)
         .output()
         .unwrap();
-    assert!(!out.status.success(), "one file failed, so the exit code says so");
+    assert!(
+        !out.status.success(),
+        "one file failed, so the exit code says so"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["streams"][0]["codec_name"], "h264");
     assert_eq!(v[0]["format"]["nb_streams"], 2);
     assert!(v[1]["error"].as_str().unwrap().contains("text.mp4"));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("text.mp4") && err.contains("not a readable video file"), "{err}");
+    assert!(
+        err.contains("text.mp4") && err.contains("not a readable video file"),
+        "{err}"
+    );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_vdx")).arg("probe").arg(&good).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .arg("probe")
+        .arg(&good)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
-    assert!(table.contains("h264 (High)") && table.contains("192x108"), "{table}");
+    assert!(
+        table.contains("h264 (High)") && table.contains("192x108"),
+        "{table}"
+    );
 }

@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 /// The folder holding this process's fixtures (kept for the process lifetime).
 fn fixture_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
 }
 
 fn ffmpeg(args: &[&str]) {
@@ -61,69 +62,211 @@ pub fn fixture(name: &str) -> PathBuf {
     match name {
         // H.264 with B-frames (pyramid) in MP4, closed GOP of 24, AAC audio.
         "h264_bframes.mp4" => ffmpeg(&[
-            "-f", "lavfi", "-i", noise, "-f", "lavfi", "-i", "sine=f=440:d=3:r=16000",
-            "-c:v", "libx264", "-preset", "fast", "-g", "24", "-keyint_min", "24", "-sc_threshold", "0",
-            "-bf", "3", "-threads", "1",
-            "-c:a", "aac", "-b:a", "32k", "-shortest", "-movflags", "+faststart", o,
+            "-f",
+            "lavfi",
+            "-i",
+            noise,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=3:r=16000",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-g",
+            "24",
+            "-keyint_min",
+            "24",
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "3",
+            "-threads",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "32k",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            o,
         ]),
         // Open GOP with leading B-frames (non-IDR keyframes).
         "h264_opengop.mp4" => ffmpeg(&[
-            "-f", "lavfi", "-i", noise, "-c:v", "libx264", "-preset", "fast", "-threads", "1",
-            "-x264-params", "keyint=20:min-keyint=20:scenecut=0:open-gop=1:bframes=3:b-pyramid=normal:b-adapt=0",
+            "-f",
+            "lavfi",
+            "-i",
+            noise,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-threads",
+            "1",
+            "-x264-params",
+            "keyint=20:min-keyint=20:scenecut=0:open-gop=1:bframes=3:b-pyramid=normal:b-adapt=0",
             o,
         ]),
         // Long GOP (all 90 frames in one GOP) with B-frames.
         "h264_longgop.mp4" => ffmpeg(&[
-            "-f", "lavfi", "-i", noise, "-c:v", "libx264", "-preset", "fast", "-g", "250",
-            "-bf", "2", "-threads", "1", o,
+            "-f", "lavfi", "-i", noise, "-c:v", "libx264", "-preset", "fast", "-g", "250", "-bf",
+            "2", "-threads", "1", o,
         ]),
         // Same picture as h264_bframes but moov at the end (ffmpeg's default layout).
         "h264_moov_end.mp4" => ffmpeg(&[
-            "-f", "lavfi", "-i", src, "-c:v", "libx264", "-preset", "fast", "-g", "15",
-            "-threads", "1", o,
+            "-f", "lavfi", "-i", src, "-c:v", "libx264", "-preset", "fast", "-g", "15", "-threads",
+            "1", o,
         ]),
         "hevc.mp4" => ffmpeg(&[
-            "-f", "lavfi", "-i", src, "-c:v", "libx265", "-preset", "fast",
-            "-x265-params", "log-level=error:pools=1:frame-threads=1:keyint=30", "-tag:v", "hvc1", o,
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-c:v",
+            "libx265",
+            "-preset",
+            "fast",
+            "-x265-params",
+            "log-level=error:pools=1:frame-threads=1:keyint=30",
+            "-tag:v",
+            "hvc1",
+            o,
         ]),
         "hevc_10bit.mkv" => ffmpeg(&[
-            "-f", "lavfi", "-i", "testsrc2=s=192x108:r=25:d=2,format=yuv420p10le",
-            "-c:v", "libx265", "-preset", "fast", "-pix_fmt", "yuv420p10le",
-            "-x265-params", "log-level=error:pools=1:frame-threads=1:keyint=20", o,
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=192x108:r=25:d=2,format=yuv420p10le",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "fast",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-x265-params",
+            "log-level=error:pools=1:frame-threads=1:keyint=20",
+            o,
         ]),
         "vp9.webm" => ffmpeg(&[
-            "-f", "lavfi", "-i", src, "-c:v", "libvpx-vp9", "-b:v", "200k", "-deadline",
-            "realtime", "-cpu-used", "8", "-g", "30", "-threads", "1", o,
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-c:v",
+            "libvpx-vp9",
+            "-b:v",
+            "200k",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-g",
+            "30",
+            "-threads",
+            "1",
+            o,
         ]),
         "av1.mp4" => ffmpeg(&[
-            "-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=2,format=yuv420p",
-            "-c:v", "libsvtav1", "-preset", "12", "-crf", "40", "-g", "30", o,
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=192x108:r=30:d=2,format=yuv420p",
+            "-c:v",
+            "libsvtav1",
+            "-preset",
+            "12",
+            "-crf",
+            "40",
+            "-g",
+            "30",
+            o,
         ]),
         // Variable frame rate: 60 fps source, 30 fps for 1 s, 60 fps for 1 s, 15 fps for 1 s.
         "vfr.mp4" => ffmpeg(&[
-            "-f", "lavfi", "-i", "testsrc2=s=192x108:r=60:d=3,format=yuv420p", "-vf",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=192x108:r=60:d=3,format=yuv420p",
+            "-vf",
             "select='if(lt(n\\,60)\\,not(mod(n\\,2))\\,if(lt(n\\,120)\\,1\\,not(mod(n\\,4))))'",
-            "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "fast", "-g", "30", "-threads", "1",
-            "-video_track_timescale", "600", o,
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-g",
+            "30",
+            "-threads",
+            "1",
+            "-video_track_timescale",
+            "600",
+            o,
         ]),
         // Display matrix says rotate 90 degrees.
         "rotate90.mp4" => {
             let tmp = fixture_dir().join("norot.mp4");
             ffmpeg(&[
-                "-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=2,format=yuv420p", "-c:v",
-                "libx264", "-preset", "fast", "-g", "30", "-threads", "1", tmp.to_str().unwrap(),
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=s=192x108:r=30:d=2,format=yuv420p",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "fast",
+                "-g",
+                "30",
+                "-threads",
+                "1",
+                tmp.to_str().unwrap(),
             ]);
-            ffmpeg(&["-i", tmp.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=90", o]);
+            ffmpeg(&[
+                "-i",
+                tmp.to_str().unwrap(),
+                "-c",
+                "copy",
+                "-metadata:s:v:0",
+                "rotate=90",
+                o,
+            ]);
         }
         // MKV with audio and a subtitle stream.
         "subs.mkv" => {
             let srt = fixture_dir().join("subs.srt");
             std::fs::write(&srt, "1\n00:00:00,500 --> 00:00:01,500\nhello\n\n").unwrap();
             ffmpeg(&[
-                "-f", "lavfi", "-i", "testsrc2=s=192x108:r=25:d=2,format=yuv420p", "-f", "lavfi",
-                "-i", "sine=f=660:d=2:r=22050", "-i", srt.to_str().unwrap(), "-map", "0:v",
-                "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "fast", "-g", "25",
-                "-threads", "1", "-c:a", "libopus", "-c:s", "srt", o,
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=s=192x108:r=25:d=2,format=yuv420p",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=f=660:d=2:r=22050",
+                "-i",
+                srt.to_str().unwrap(),
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-map",
+                "2:s",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "fast",
+                "-g",
+                "25",
+                "-threads",
+                "1",
+                "-c:a",
+                "libopus",
+                "-c:s",
+                "srt",
+                o,
             ]);
         }
         // Audio only.
@@ -210,7 +353,15 @@ fn ffprobe(args: &[&str], file: &Path) -> String {
 /// ffprobe's decoded frame count of the first video stream.
 pub fn ffprobe_frame_count(file: &Path) -> usize {
     ffprobe(
-        &["-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"],
+        &[
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ],
         file,
     )
     .trim()
@@ -222,7 +373,14 @@ pub fn ffprobe_frame_count(file: &Path) -> usize {
 /// ffprobe's video packets as (pts, keyframe), sorted by pts, discarded packets left out.
 pub fn ffprobe_packets(file: &Path) -> Vec<(i64, bool)> {
     let s = ffprobe(
-        &["-select_streams", "v:0", "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0"],
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts,dts,flags",
+            "-of",
+            "csv=p=0",
+        ],
         file,
     );
     let mut v: Vec<(i64, bool)> = s
@@ -230,7 +388,10 @@ pub fn ffprobe_packets(file: &Path) -> Vec<(i64, bool)> {
         .filter(|l| !l.trim().is_empty())
         .filter_map(|l| {
             let parts: Vec<&str> = l.split(',').collect();
-            let pts = parts[0].parse::<i64>().or_else(|_| parts[1].parse::<i64>()).ok()?;
+            let pts = parts[0]
+                .parse::<i64>()
+                .or_else(|_| parts[1].parse::<i64>())
+                .ok()?;
             let flags = parts.get(2).copied().unwrap_or("");
             if flags.contains('D') {
                 return None;

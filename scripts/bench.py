@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of vdx against the ffmpeg CLI and the Python peers, in one run.
+
+    python3 scripts/bench.py CORPUS_DIR [--vdx target/release/vdx] [--reps 5]
+
+Peers are measured only where installed (scripts/bench.sh makes a virtualenv with PyAV and
+decord). All figures are medians; ratios are peer time / vdx time (>1: vdx is faster).
+"""
+import argparse, json, os, statistics, subprocess, sys, time
+
+def median_time(fn, reps):
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+def uniform_indices(n, t=16):
+    return [round(j * (n - 1) / (t - 1)) for j in range(t)]
+
+def pyav_probe(path):
+    import av
+    with av.open(path) as c:
+        s = c.streams.video[0]
+        _ = (s.codec_context.name, s.width, s.height, s.average_rate, s.frames, s.duration,
+             s.time_base, c.duration, c.bit_rate, dict(c.metadata), s.format.name if s.format else None)
+        return s.frames
+
+def pyav_frames(path, wanted, size=224):
+    """Exact frames by pts: one seek per keyframe group, decode forward (PyAV's best pattern)."""
+    import av
+    with av.open(path) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"; s.codec_context.thread_count = 2
+        # pts of frame i in presentation order (demux only)
+        pts = sorted(p.pts for p in c.demux(s) if p.pts is not None)
+        targets = sorted(set(pts[i] for i in wanted))
+        out = {}
+        c.seek(0, stream=s)
+        pending = set(targets)
+        while pending:
+            t = min(pending)
+            c.seek(t, stream=s, backward=True, any_frame=False)
+            for f in c.decode(s):
+                if f.pts in pending:
+                    out[f.pts] = f.reformat(width=size, height=size, format="rgb24").to_ndarray()
+                    pending.discard(f.pts)
+                if f.pts is not None and f.pts >= t and t not in pending and (not pending or f.pts > min(pending) + 10**9):
+                    break
+                if f.pts is not None and pending and f.pts > max(pending):
+                    break
+            if t in pending:  # not found (should not happen)
+                pending.discard(t)
+        return out
+
+def decord_frames(path, wanted, size=224):
+    import decord
+    vr = decord.VideoReader(path, width=size, height=size, num_threads=2)
+    return vr.get_batch(wanted).asnumpy()
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus")
+    ap.add_argument("--vdx", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "vdx"))
+    ap.add_argument("--reps", type=int, default=5)
+    a = ap.parse_args()
+    big = os.path.join(a.corpus, "a_1080p30_h264_gop250_aac.mp4")
+    out = {}
+    v = json.loads(subprocess.check_output([a.vdx, "bench", big, "--reps", str(a.reps), "--threads", "2"]))
+    out["vdx"] = v
+    n = v["index_frames"]
+    rows = []
+    # probe
+    try:
+        import av  # noqa
+        t = median_time(lambda: pyav_probe(big), a.reps * 4)
+        rows.append(("probe (open + metadata), 1080p long GOP", "PyAV", t, v["probe_secs"]))
+    except ImportError:
+        pass
+    # index vs ffprobe -show_packets
+    t = median_time(lambda: subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_packets", big],
+                                           stdout=subprocess.DEVNULL, check=True), a.reps)
+    rows.append((f"index ({n} packets; per 1000: vdx {1000*v['index_secs']/n*1000:.1f} ms)", "ffprobe -show_packets", t, v["index_secs"]))
+    # uniform 16 @ 224
+    u = uniform_indices(n)
+    peers = {}
+    try:
+        import av  # noqa
+        peers["PyAV"] = median_time(lambda: pyav_frames(big, u), max(1, a.reps // 2))
+    except ImportError:
+        pass
+    try:
+        import decord  # noqa
+        peers["decord"] = median_time(lambda: decord_frames(big, u), max(1, a.reps // 2))
+    except ImportError:
+        pass
+    for name, t in peers.items():
+        rows.append(("16 uniform frames @224, 1080p GOP 250", name, t, v["uniform16_secs"]))
+    # random clips of 16 consecutive frames
+    import random
+    rng = random.Random(7)
+    starts = [rng.randint(0, n - 16) for _ in range(8)]
+    for name, fn in (("PyAV", pyav_frames), ("decord", decord_frames)):
+        if name not in peers:
+            continue
+        per = [median_time(lambda s=s: fn(big, list(range(s, s + 16))), 1) for s in starts]
+        rows.append(("random clip of 16 frames @224 (per clip)", name, statistics.median(per), v["random_clip_secs"]))
+    # decode all frames to RGB
+    t = median_time(lambda: subprocess.run(["ffmpeg", "-v", "error", "-threads", "2", "-i", big, "-map", "0:v:0",
+                                            "-pix_fmt", "rgb24", "-f", "null", "-"], check=True), max(1, a.reps // 2))
+    rows.append((f"decode all {v['decode_all_frames']} frames to RGB24, 2 threads", "ffmpeg CLI", t, v["decode_all_secs"]))
+    print("| measurement | reference | reference (s) | vdx (s) | speed-up |")
+    print("|---|---|---|---|---|")
+    for what, ref, tr, tv in rows:
+        print(f"| {what} | {ref} | {tr:.4f} | {tv:.4f} | {tr / tv:.2f}x |")
+    json.dump({"rows": rows, "vdx": v}, open(os.path.join(os.environ.get("BENCH_OUT", "."), "bench.json"), "w"), indent=1)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the side-by-side benchmark: makes a virtualenv with the Python peers (PyAV, decord)
+# from PyPI, then scripts/bench.py. Usage: bash scripts/bench.sh CORPUS_DIR
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="${VDX_BENCH_VENV:-$HOME/.cache/vdx-bench-venv}"
+[[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import av, decord, numpy" 2>/dev/null || "$venv/bin/pip" install -q av decord numpy
+"$venv/bin/python" "$here/bench.py" "$@"
