@@ -711,7 +711,10 @@ impl VideoDecoder {
     fn seek_to_keyframe(&mut self, key: usize) -> Result<()> {
         let index = Arc::clone(&self.index);
         let kf = index.frames[key];
-        let ts = kf.dts.unwrap_or(kf.pts);
+        // Seek by the keyframe's pts: demuxers index keyframes by presentation time (MP4 with
+        // an edit list shifts its index by the B-frame delay, so seeking by dts lands one GOP
+        // early). Landing early is still correct, only slower; landing late falls back below.
+        let ts = kf.pts;
         // SAFETY: seeking an open context on its own stream index.
         let r = unsafe {
             ffi::av_seek_frame(
@@ -750,6 +753,11 @@ impl VideoDecoder {
             if f.decode_index > kf.decode_index {
                 self.seek_to_start()?;
                 return Ok(());
+            }
+            // VDX_TRACE_SEEK=1 shows where each seek lands (a landing before the keyframe is
+            // correct but costs a GOP of extra decoding).
+            if f.keyframe && std::env::var_os("VDX_TRACE_SEEK").is_some() {
+                eprintln!("vdx: seek to keyframe {key} landed on frame {fi}");
             }
             if f.keyframe {
                 // Feed this packet now; the loop in decode_sorted continues after it.
