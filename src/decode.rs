@@ -370,20 +370,8 @@ impl VideoDecoder {
             frame: ffmpeg::frame::Video::empty(),
             last_error: None,
         };
-        d.discard_other_streams();
+        media::discard_all_but(&mut d.ictx, si);
         Ok(d)
-    }
-
-    fn discard_other_streams(&mut self) {
-        // SAFETY: setting `discard` on streams of the open context.
-        unsafe {
-            let ctx = self.ictx.as_mut_ptr();
-            for j in 0..(*ctx).nb_streams as usize {
-                if j != self.stream_index {
-                    (**(*ctx).streams.add(j)).discard = ffi::AVDiscard::AVDISCARD_ALL;
-                }
-            }
-        }
     }
 
     pub fn index(&self) -> &Arc<VideoIndex> {

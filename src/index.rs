@@ -440,16 +440,7 @@ pub fn build_index_cancellable(
     }
 
     // Read only the chosen stream's packets; others are skipped by the demuxer cheaply.
-    // SAFETY: setting `discard` on streams of the open context is how FFmpeg is told to skip
-    // them; the context outlives this loop.
-    unsafe {
-        let ctx = ictx.as_mut_ptr();
-        for j in 0..(*ctx).nb_streams as usize {
-            if j != si {
-                (**(*ctx).streams.add(j)).discard = ffi::AVDiscard::AVDISCARD_ALL;
-            }
-        }
-    }
+    media::discard_all_but(&mut ictx, si);
 
     let mut warnings = Vec::new();
     let mut frames: Vec<FrameEntry> = Vec::new();

@@ -152,3 +152,17 @@ pub(crate) fn stream_summary(ictx: &ffmpeg::format::context::Input) -> String {
         parts.join(", ")
     }
 }
+
+/// Tell the demuxer to skip every stream but `keep`: reads of other streams then cost nothing.
+pub(crate) fn discard_all_but(ictx: &mut ffmpeg::format::context::Input, keep: usize) {
+    // SAFETY: setting `discard` on streams of the open context is how FFmpeg is told to skip
+    // them; the context outlives the call.
+    unsafe {
+        let ctx = ictx.as_mut_ptr();
+        for j in 0..(*ctx).nb_streams as usize {
+            if j != keep {
+                (**(*ctx).streams.add(j)).discard = ffi::AVDiscard::AVDISCARD_ALL;
+            }
+        }
+    }
+}
