@@ -330,7 +330,7 @@ impl VideoDecoder {
 
     /// Prepare a decoder over `path` reusing an index built earlier.
     pub fn with_index(path: &Path, index: Arc<VideoIndex>, opts: DecodeOptions) -> Result<Self> {
-        let ictx = media::open_input(path, &opts.budget)?;
+        let ictx = media::open_for_demux(path, &opts.budget)?;
         let si = index.stream_index;
         let st = ictx
             .stream(si)

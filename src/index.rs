@@ -329,6 +329,11 @@ impl FrameParser {
         }
     }
 
+    /// The raw parser and codec context, for reading what the parser learnt.
+    pub(crate) fn raw(&self) -> (*const ffi::AVCodecParserContext, *const ffi::AVCodecContext) {
+        (self.parser, self.ctx)
+    }
+
     /// Coded picture size, when the parser found one.
     pub(crate) fn coded_size(&self) -> Option<(u32, u32)> {
         // SAFETY: reads plain fields of the live parser context.
@@ -385,7 +390,7 @@ pub fn build_index_cancellable(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VideoIndex> {
-    let mut ictx = media::open_input(path, &opts.budget)?;
+    let mut ictx = media::open_for_demux(path, &opts.budget)?;
     let file_size = std::fs::metadata(path)
         .map_err(|e| VdxError::io(path, e))?
         .len();

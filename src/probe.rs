@@ -19,6 +19,10 @@ pub struct ProbeInfo {
     pub streams: Vec<StreamInfo>,
     /// The budget the probe ran under.
     pub probe_budget: ProbeBudget,
+    /// How the facts beyond the header were learnt: `"header"` (container header plus the
+    /// first video packet through the bitstream parser) or `"analysis"` (FFmpeg's stream
+    /// analysis, which decodes a few frames).
+    pub probe_method: &'static str,
 }
 
 /// Container facts (ffprobe's `format` section).
@@ -140,7 +144,48 @@ impl ProbeInfo {
 ///
 /// Reads the header plus at most `budget.probesize_bytes` bytes; never decodes the whole file.
 pub fn probe(path: &Path, budget: &ProbeBudget) -> Result<ProbeInfo> {
+    probe_with(path, budget, ProbeMode::Fast)
+}
+
+/// How [`probe_with`] learns what the container header does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeMode {
+    /// Header plus the first video packet through the codec's bitstream parser (no decoding)
+    /// when that answers every question; FFmpeg's stream analysis otherwise.
+    Fast,
+    /// Always FFmpeg's stream analysis (`avformat_find_stream_info`, which decodes a few
+    /// frames), as ffprobe does.
+    Full,
+}
+
+/// [`probe`] with an explicit mode. Both modes give the same facts (a test holds them equal
+/// on every fixture); `Fast` skips the decoding where the header is complete.
+pub fn probe_with(path: &Path, budget: &ProbeBudget, mode: ProbeMode) -> Result<ProbeInfo> {
+    if mode == ProbeMode::Fast {
+        let mut ictx = media::open_header(path, budget)?;
+        if let Some(info) = probe_from_header(&mut ictx, path, budget)? {
+            return Ok(info);
+        }
+    }
     let mut ictx = media::open_input(path, budget)?;
+    let mut info = collect(&ictx, path, budget)?;
+    // The coded size is not in the container header; one packet through the bitstream parser
+    // gives it cheaply (no decode).
+    if let Some(vi) = info.streams.iter().position(|s| s.codec_type == "video") {
+        let st_index = info.streams[vi].index;
+        if let Some(pk) = first_packet_facts(&mut ictx, st_index, false) {
+            info.streams[vi].coded_width = Some(pk.coded.0);
+            info.streams[vi].coded_height = Some(pk.coded.1);
+        }
+    }
+    Ok(info)
+}
+
+fn collect(
+    ictx: &ffmpeg::format::context::Input,
+    path: &Path,
+    budget: &ProbeBudget,
+) -> Result<ProbeInfo> {
     let size = std::fs::metadata(path)
         .map_err(|e| VdxError::io(path, e))?
         .len();
@@ -157,30 +202,331 @@ pub fn probe(path: &Path, budget: &ProbeBudget) -> Result<ProbeInfo> {
         probe_score: ictx.probe_score(),
         tags: dict_to_map(ictx.metadata()),
     };
-    let mut streams: Vec<StreamInfo> = ictx.streams().map(|s| stream_info(&s)).collect();
-
-    // The coded size is not in the container header; one packet through the bitstream parser
-    // gives it cheaply (no decode).
-    if let Some(vi) = streams.iter().position(|s| s.codec_type == "video") {
-        let st_index = streams[vi].index;
-        if let Some((cw, ch)) = first_packet_coded_size(&mut ictx, st_index) {
-            streams[vi].coded_width = Some(cw);
-            streams[vi].coded_height = Some(ch);
-        }
-    }
+    let streams: Vec<StreamInfo> = ictx.streams().map(|s| stream_info(&s)).collect();
     Ok(ProbeInfo {
         format,
         streams,
         probe_budget: *budget,
+        probe_method: "analysis",
     })
 }
 
-fn first_packet_coded_size(
+/// The fast path: facts from the container header, completed by the video bitstream parser
+/// and by opening (not running) the audio decoders. `None` where anything is missing, so the
+/// caller falls back to FFmpeg's stream analysis.
+fn probe_from_header(
+    ictx: &mut ffmpeg::format::context::Input,
+    path: &Path,
+    budget: &ProbeBudget,
+) -> Result<Option<ProbeInfo>> {
+    let name = ictx.format().name().to_string();
+    // Only containers whose header states sizes, rates and start times for every stream.
+    // Matroska does not: stream start times (and Opus's output rate) come from the first
+    // packets, so it takes the full analysis.
+    if !name.starts_with("mov,") {
+        return Ok(None);
+    }
+    // The overall bit rate and start time are set by the stream analysis; a header-only open
+    // leaves them at their "unknown" values, so compute them the way libavformat does.
+    let mut video = None;
+    // SAFETY: reads and completes codec parameters of streams owned by the open context.
+    unsafe {
+        for st in ictx.streams() {
+            let par = (*st.as_ptr()).codecpar;
+            if (*par).codec_id == ffi::AVCodecID::AV_CODEC_ID_NONE {
+                return Ok(None);
+            }
+            match (*par).codec_type {
+                ffi::AVMediaType::AVMEDIA_TYPE_VIDEO => {
+                    let stp = st.as_ptr();
+                    let r = (*stp).r_frame_rate;
+                    if (*par).width <= 0 || (*par).height <= 0 || r.num <= 0 || r.den <= 0 {
+                        return Ok(None);
+                    }
+                    if video.is_none() {
+                        video = Some(st.index());
+                    } else {
+                        // Several video streams: let FFmpeg analyse them all.
+                        return Ok(None);
+                    }
+                }
+                ffi::AVMediaType::AVMEDIA_TYPE_AUDIO => {
+                    if (*par).sample_rate <= 0 || (*par).ch_layout.nb_channels <= 0 {
+                        return Ok(None);
+                    }
+                    if (*par).format < 0 && !audio_sample_format_from_decoder(par) {
+                        return Ok(None);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let Some(vi) = video else { return Ok(None) };
+    let Some(pk) = first_packet_facts(ictx, vi, true) else {
+        return Ok(None);
+    };
+    // H.264/H.265 keep colour and aspect facts in the sequence headers, which only a
+    // decoder reads. Other codecs take the full analysis.
+    if pk.pix_fmt < 0 || !pk.headers_parsed {
+        return Ok(None);
+    }
+    // SAFETY: as above; the values written are those FFmpeg's analysis would copy from the
+    // parser into the codec parameters.
+    unsafe {
+        let par = (*ictx.stream(vi).expect("stream exists").as_ptr()).codecpar;
+        (*par).format = pk.pix_fmt;
+        if (*par).profile < 0 {
+            (*par).profile = pk.profile;
+        }
+        if (*par).level < 0 {
+            (*par).level = pk.level;
+        }
+        if (*par).color_range == ffi::AVColorRange::AVCOL_RANGE_UNSPECIFIED {
+            (*par).color_range = pk.color_range;
+        }
+        if (*par).color_space == ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED {
+            (*par).color_space = pk.color_space;
+        }
+        if (*par).color_primaries == ffi::AVColorPrimaries::AVCOL_PRI_UNSPECIFIED {
+            (*par).color_primaries = pk.color_primaries;
+        }
+        if (*par).color_trc == ffi::AVColorTransferCharacteristic::AVCOL_TRC_UNSPECIFIED {
+            (*par).color_trc = pk.color_trc;
+        }
+        if (*par).field_order == ffi::AVFieldOrder::AV_FIELD_UNKNOWN {
+            (*par).field_order = pk.field_order;
+        }
+        if (*par).sample_aspect_ratio.num <= 0 && pk.sar.num > 0 {
+            (*par).sample_aspect_ratio = pk.sar;
+        }
+        if (*par).bits_per_raw_sample <= 0 {
+            (*par).bits_per_raw_sample = pk.bits_per_raw_sample;
+        }
+    }
+    let mut info = collect(ictx, path, budget)?;
+    if info.format.start_time.is_none() {
+        // As libavformat's timing estimate does: the earliest stream start.
+        info.format.start_time = info
+            .streams
+            .iter()
+            .filter_map(|s| s.start_time)
+            .min_by(|a, b| a.total_cmp(b));
+    }
+    if info.format.bit_rate.is_none() {
+        if let Some(d) = info.format.duration.filter(|d| *d > 0.0) {
+            info.format.bit_rate = Some((info.format.size as f64 * 8.0 / d) as i64);
+        }
+    }
+    if let Some(v) = info.streams.iter_mut().find(|s| s.index == vi) {
+        v.coded_width = Some(pk.coded.0);
+        v.coded_height = Some(pk.coded.1);
+    }
+    info.probe_method = "header";
+    Ok(Some(info))
+}
+
+/// Open (without feeding) the audio decoder to learn its output sample format, as FFmpeg's
+/// analysis would after decoding. Returns false when that does not tell.
+unsafe fn audio_sample_format_from_decoder(par: *mut ffi::AVCodecParameters) -> bool {
+    // SAFETY: the caller passes live codec parameters; the context is freed before return.
+    unsafe {
+        let codec = ffi::avcodec_find_decoder((*par).codec_id);
+        if codec.is_null() {
+            return false;
+        }
+        let mut ctx = ffi::avcodec_alloc_context3(codec);
+        if ctx.is_null() {
+            return false;
+        }
+        let mut ok = false;
+        if ffi::avcodec_parameters_to_context(ctx, par) >= 0
+            && ffi::avcodec_open2(ctx, codec, std::ptr::null_mut()) >= 0
+            && (*ctx).sample_fmt as i32 >= 0
+        {
+            (*par).format = (*ctx).sample_fmt as i32;
+            if (*par).profile < 0 {
+                (*par).profile = (*ctx).profile;
+            }
+            if (*par).profile < 0
+                && (*par).codec_id == ffi::AVCodecID::AV_CODEC_ID_AAC
+                && (*par).extradata_size >= 2
+            {
+                // AudioSpecificConfig: the profile is the audio object type minus one, as
+                // the AAC decoder sets it on its first frame.
+                let e = std::slice::from_raw_parts((*par).extradata, 2);
+                let aot = (e[0] >> 3) as i32;
+                if (1..31).contains(&aot) {
+                    (*par).profile = aot - 1;
+                }
+            }
+            if (*par).ch_layout.order == ffi::AVChannelOrder::AV_CHANNEL_ORDER_UNSPEC
+                && (*ctx).ch_layout.order != ffi::AVChannelOrder::AV_CHANNEL_ORDER_UNSPEC
+                && (*ctx).ch_layout.nb_channels == (*par).ch_layout.nb_channels
+            {
+                ffi::av_channel_layout_uninit(&mut (*par).ch_layout);
+                ffi::av_channel_layout_copy(&mut (*par).ch_layout, &(*ctx).ch_layout);
+            }
+            ok = true;
+        }
+        ffi::avcodec_free_context(&mut ctx);
+        ok
+    }
+}
+
+/// What the bitstream parser learns from the first video packet.
+struct PacketFacts {
+    coded: (u32, u32),
+    pix_fmt: i32,
+    profile: i32,
+    level: i32,
+    color_range: ffi::AVColorRange,
+    color_space: ffi::AVColorSpace,
+    color_primaries: ffi::AVColorPrimaries,
+    color_trc: ffi::AVColorTransferCharacteristic,
+    field_order: ffi::AVFieldOrder,
+    sar: ffi::AVRational,
+    bits_per_raw_sample: i32,
+    /// Whether the sequence headers were read by a decoder (H.264/H.265).
+    headers_parsed: bool,
+}
+
+/// Learn what only the sequence headers say (VUI: sample aspect ratio, colour description,
+/// bit depth, and the decoder's output pixel format) without decoding a picture: the decoder
+/// gets the first keyframe's parameter sets and just the head of its first slice, parses the
+/// headers into its context, and gives up on the missing slice data at once.
+///
+/// Only for H.264 and H.265 in length-prefixed form (MP4/Matroska `avcC`/`hvcC`); other
+/// codecs return without touching `facts`.
+fn headers_from_decoder(
+    params: &ffmpeg::codec::Parameters,
+    pkt: &ffmpeg::Packet,
+    facts: &mut PacketFacts,
+) {
+    let Some(head) = slice_head_packet(params, pkt) else {
+        return;
+    };
+    // SAFETY: a private decoder context and packet, freed before return.
+    unsafe {
+        let par = params.as_ptr();
+        let codec = ffi::avcodec_find_decoder((*par).codec_id);
+        if codec.is_null() {
+            return;
+        }
+        let mut ctx = ffi::avcodec_alloc_context3(codec);
+        if ctx.is_null() {
+            return;
+        }
+        if ffi::avcodec_parameters_to_context(ctx, par) >= 0 {
+            (*ctx).thread_count = 1;
+            (*ctx).error_concealment = 0;
+            (*ctx).skip_loop_filter = ffi::AVDiscard::AVDISCARD_ALL;
+            if ffi::avcodec_open2(ctx, codec, std::ptr::null_mut()) >= 0 {
+                let mut p = ffi::av_packet_alloc();
+                if !p.is_null() && ffi::av_new_packet(p, head.len() as i32) >= 0 {
+                    std::ptr::copy_nonoverlapping(head.as_ptr(), (*p).data, head.len());
+                    (*p).flags = ffi::AV_PKT_FLAG_KEY;
+                    ffi::avcodec_send_packet(ctx, p);
+                    ffi::avcodec_send_packet(ctx, std::ptr::null());
+                    let fr = ffi::av_frame_alloc();
+                    if !fr.is_null() {
+                        while ffi::avcodec_receive_frame(ctx, fr) >= 0 {
+                            ffi::av_frame_unref(fr);
+                        }
+                        ffi::av_frame_free(&mut { fr });
+                    }
+                }
+                ffi::av_packet_free(&mut p);
+                let c = &*ctx;
+                if c.pix_fmt as i32 >= 0 && facts.pix_fmt < 0 {
+                    facts.pix_fmt = c.pix_fmt as i32;
+                }
+                if c.color_range != ffi::AVColorRange::AVCOL_RANGE_UNSPECIFIED {
+                    facts.color_range = c.color_range;
+                }
+                if c.colorspace != ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED {
+                    facts.color_space = c.colorspace;
+                }
+                if c.color_primaries != ffi::AVColorPrimaries::AVCOL_PRI_UNSPECIFIED {
+                    facts.color_primaries = c.color_primaries;
+                }
+                if c.color_trc != ffi::AVColorTransferCharacteristic::AVCOL_TRC_UNSPECIFIED {
+                    facts.color_trc = c.color_trc;
+                }
+                if c.sample_aspect_ratio.num > 0 {
+                    facts.sar = c.sample_aspect_ratio;
+                }
+                if c.bits_per_raw_sample > 0 {
+                    facts.bits_per_raw_sample = c.bits_per_raw_sample;
+                }
+                if c.profile >= 0 && facts.profile < 0 {
+                    facts.profile = c.profile;
+                }
+                facts.headers_parsed = true;
+            }
+        }
+        ffi::avcodec_free_context(&mut ctx);
+    }
+}
+
+/// The first keyframe packet reduced to its non-picture NAL units plus the first 64 bytes of
+/// its first slice (enough for any slice header's start), with the length prefixes rewritten.
+fn slice_head_packet(params: &ffmpeg::codec::Parameters, pkt: &ffmpeg::Packet) -> Option<Vec<u8>> {
+    // SAFETY: reads the codec id and extradata of live codec parameters.
+    let (codec, extra) = unsafe {
+        let par = params.as_ptr();
+        let extra = if (*par).extradata.is_null() || (*par).extradata_size <= 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts((*par).extradata, (*par).extradata_size as usize)
+        };
+        ((*par).codec_id, extra)
+    };
+    let (len_size, is_vcl): (usize, fn(u8) -> bool) = match codec {
+        ffi::AVCodecID::AV_CODEC_ID_H264 if extra.len() > 4 && extra[0] == 1 => {
+            ((extra[4] & 3) as usize + 1, |b| matches!(b & 0x1f, 1..=5))
+        }
+        ffi::AVCodecID::AV_CODEC_ID_HEVC if extra.len() > 21 && extra[0] == 1 => {
+            ((extra[21] & 3) as usize + 1, |b| (b >> 1) & 0x3f < 32)
+        }
+        _ => return None,
+    };
+    let data = pkt.data()?;
+    let mut out = Vec::with_capacity(1024);
+    let mut pos = 0usize;
+    while pos + len_size <= data.len() {
+        let n = data[pos..pos + len_size]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | b as usize);
+        pos += len_size;
+        if n == 0 || pos + n > data.len() {
+            return None;
+        }
+        let nal = &data[pos..pos + n];
+        pos += n;
+        let keep = if is_vcl(nal[0]) { n.min(64) } else { n };
+        let mut len = keep;
+        let mut prefix = vec![0u8; len_size];
+        for b in prefix.iter_mut().rev() {
+            *b = (len & 0xff) as u8;
+            len >>= 8;
+        }
+        out.extend_from_slice(&prefix);
+        out.extend_from_slice(&nal[..keep]);
+        if is_vcl(nal[0]) {
+            return Some(out);
+        }
+    }
+    None
+}
+
+fn first_packet_facts(
     ictx: &mut ffmpeg::format::context::Input,
     stream_index: usize,
-) -> Option<(u32, u32)> {
-    let stream = ictx.stream(stream_index)?;
-    let mut parser = crate::index::FrameParser::new(&stream.parameters())?;
+    with_headers: bool,
+) -> Option<PacketFacts> {
+    let params = ictx.stream(stream_index)?.parameters();
+    let mut parser = crate::index::FrameParser::new(&params)?;
     // Bounded: at most 64 packets of other streams before the first video packet.
     for _ in 0..64 {
         let mut pkt = ffmpeg::Packet::empty();
@@ -190,7 +536,29 @@ fn first_packet_coded_size(
         if pkt.stream() == stream_index {
             let data = pkt.data()?;
             parser.parse(data, pkt.pts(), pkt.dts());
-            return parser.coded_size();
+            let coded = parser.coded_size()?;
+            let (p, c) = parser.raw();
+            // SAFETY: plain fields of the live parser and its codec context.
+            let mut facts = unsafe {
+                PacketFacts {
+                    coded,
+                    pix_fmt: (*p).format,
+                    profile: (*c).profile,
+                    level: (*c).level,
+                    color_range: (*c).color_range,
+                    color_space: (*c).colorspace,
+                    color_primaries: (*c).color_primaries,
+                    color_trc: (*c).color_trc,
+                    field_order: (*c).field_order,
+                    sar: (*c).sample_aspect_ratio,
+                    bits_per_raw_sample: (*c).bits_per_raw_sample,
+                    headers_parsed: false,
+                }
+            };
+            if with_headers {
+                headers_from_decoder(&params, &pkt, &mut facts);
+            }
+            return Some(facts);
         }
     }
     None

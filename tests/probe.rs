@@ -185,3 +185,85 @@ fn cli_probe_json_uses_ffprobe_keys_and_reports_each_failure() {
         "{table}"
     );
 }
+
+/// The fast path (header + bitstream parser, no decoding) must report exactly what FFmpeg's
+/// full stream analysis reports, field for field, on every fixture it takes.
+#[test]
+fn fast_probe_equals_full_analysis() {
+    use vdx::probe::{probe_with, ProbeMode};
+    for f in video_fixtures().into_iter().chain(corpus_files()) {
+        let b = ProbeBudget::default();
+        let fast = probe_with(&f, &b, ProbeMode::Fast).unwrap();
+        let full = probe_with(&f, &b, ProbeMode::Full).unwrap();
+        let mut a = serde_json::to_value(&fast).unwrap();
+        let mut z = serde_json::to_value(&full).unwrap();
+        // The bit rate FFmpeg derives after analysis is size*8/duration as well, but rounded
+        // through its own timing estimate; compare within 1%.
+        let (ba, bz) = (
+            a["format"]["bit_rate"].as_f64().unwrap_or(0.0),
+            z["format"]["bit_rate"].as_f64().unwrap_or(0.0),
+        );
+        assert!(
+            (ba - bz).abs() <= 0.01 * bz.max(1.0),
+            "{}: {ba} vs {bz}",
+            f.display()
+        );
+        a["format"]["bit_rate"] = serde_json::Value::Null;
+        let ext = f.extension().unwrap().to_str().unwrap();
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let vcodec = full
+            .best_video()
+            .map(|v| v.codec_name.clone())
+            .unwrap_or_default();
+        // H.264/H.265 in MP4 with a constant frame rate: the fast path must be taken.
+        if matches!(ext, "mp4" | "mov")
+            && matches!(vcodec.as_str(), "h264" | "hevc")
+            && !name.contains("vfr")
+        {
+            assert_eq!(fast.probe_method, "header", "{}", f.display());
+        }
+        assert_eq!(full.probe_method, "analysis");
+        a["probe_method"] = serde_json::Value::Null;
+        z["probe_method"] = serde_json::Value::Null;
+        z["format"]["bit_rate"] = serde_json::Value::Null;
+        let (fa, fz) = (flatten(&a), flatten(&z));
+        let diff: Vec<String> = fa
+            .iter()
+            .filter(|kv| !fz.contains(kv))
+            .map(|kv| format!("fast {kv}"))
+            .chain(
+                fz.iter()
+                    .filter(|kv| !fa.contains(kv))
+                    .map(|kv| format!("full {kv}")),
+            )
+            .collect();
+        assert!(
+            diff.is_empty(),
+            "{}: fast and full probes differ:\n{}",
+            f.display(),
+            diff.join("\n")
+        );
+    }
+}
+
+/// `path = value` lines of a JSON value, for readable differences.
+fn flatten(v: &serde_json::Value) -> Vec<String> {
+    fn go(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    go(x, format!("{at}.{k}"), out)
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    go(x, format!("{at}[{i}]"), out)
+                }
+            }
+            other => out.push(format!("{at} = {other}")),
+        }
+    }
+    let mut out = Vec::new();
+    go(v, String::new(), &mut out);
+    out
+}
