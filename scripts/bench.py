@@ -65,9 +65,16 @@ def main():
     a = ap.parse_args()
     big = os.path.join(a.corpus, "a_1080p30_h264_gop250_aac.mp4")
     out = {}
-    v = json.loads(subprocess.check_output([a.vdx, "bench", big, "--reps", str(a.reps), "--threads", "2"]))
+    n = int(subprocess.check_output(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+                                     "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", big]).decode().strip().rstrip(","))
+    # random clips of 16 consecutive frames: the same starts for every tool
+    import random
+    rng = random.Random(7)
+    starts = [rng.randint(0, n - 16) for _ in range(8)]
+    v = json.loads(subprocess.check_output([a.vdx, "bench", big, "--reps", str(a.reps), "--threads", "2",
+                                            "--clip-starts", ",".join(map(str, starts))]))
     out["vdx"] = v
-    n = v["index_frames"]
+    assert n == v["index_frames"]
     rows = []
     # probe
     try:
@@ -95,10 +102,6 @@ def main():
         pass
     for name, t in peers.items():
         rows.append(("16 uniform frames @224, 1080p GOP 250", name, t, v["uniform16_secs"]))
-    # random clips of 16 consecutive frames
-    import random
-    rng = random.Random(7)
-    starts = [rng.randint(0, n - 16) for _ in range(8)]
     for name, fn in (("PyAV", pyav_frames), ("decord", decord_frames)):
         if name not in peers:
             continue

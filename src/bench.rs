@@ -25,6 +25,10 @@ pub struct BenchArgs {
     /// Which measurements: probe,index,uniform,random,decode_all (comma separated).
     #[arg(long, default_value = "probe,index,uniform,random,decode_all")]
     pub what: String,
+    /// First frames of the random clips (comma separated), so that other tools can be
+    /// measured on the very same clips; without it, 8 seeded random clips.
+    #[arg(long, value_delimiter = ',')]
+    pub clip_starts: Vec<usize>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -108,7 +112,19 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         // 8 random clips of 16 consecutive frames, each from a freshly opened file (as a
         // loader does); reported per clip.
         let mut per_clip = Vec::new();
-        for c in 0..8u64 {
+        if !a.clip_starts.is_empty() {
+            for &start in &a.clip_starts {
+                let s = time(a.reps.min(3), || {
+                    let mut d = VideoDecoder::open(&a.file, opts)?;
+                    let idx: Vec<usize> = (start..start + 16).collect();
+                    let f = d.frames(&idx)?;
+                    assert_eq!(f.len(), 16);
+                    Ok(())
+                })?;
+                per_clip.push(s);
+            }
+        }
+        for c in 0..(if a.clip_starts.is_empty() { 8u64 } else { 0 }) {
             let cfg = SamplerConfig {
                 kind: SamplerKind::Random,
                 frames_per_clip: 16,

@@ -86,6 +86,20 @@ fn check_random_access(file: &Path, opts: DecodeOptions, seed: u64) {
             "{name}: backward step {i}"
         );
     }
+    // A batch spanning every keyframe group, on one thread and on two (two threads decode the
+    // groups side by side with separate decoders): both equal the sequential decode.
+    let mut spread: Vec<usize> = (0..16).map(|j| j * (n - 1) / 15).collect();
+    spread.reverse();
+    for threads in [1, 2] {
+        let mut dt = VideoDecoder::open(file, DecodeOptions { threads, ..opts }).unwrap();
+        let got = dt.frames(&spread).unwrap();
+        for (j, &i) in spread.iter().enumerate() {
+            assert!(
+                got[j] == oracle[i],
+                "{name}: spread batch on {threads} thread(s): frame {i} differs"
+            );
+        }
+    }
     // Without non-reference skipping the result is the same.
     let mut d2 = VideoDecoder::open(
         file,
