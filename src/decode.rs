@@ -511,7 +511,8 @@ impl VideoDecoder {
         let path = self.path.clone();
         let index = self.index.clone();
         use rayon::prelude::*;
-        let parts: Vec<(Vec<usize>, Vec<Result<RgbFrame>>, Option<String>)> = assigned
+        type Part = (Vec<usize>, Vec<Result<RgbFrame>>, Option<String>);
+        let parts: Vec<Part> = assigned
             .into_par_iter()
             .map(
                 |idx| match VideoDecoder::with_index(&path, index.clone(), opts) {
