@@ -34,6 +34,12 @@ pub enum Command {
     Clips(ClipsArgs),
     /// The audio track as mono float32 at a chosen rate (.wav or .npy).
     Audio(AudioArgs),
+    /// Build a dataset (.vdx) from videos: frames, segments or flow field.
+    Build(crate::cli_dataset::BuildArgs),
+    /// Show a dataset's fields, samples, labels and provenance; decode one sample.
+    Inspect(crate::cli_dataset::InspectArgs),
+    /// Check a dataset's structure, pointers and checksums, and that every sample decodes.
+    Verify(crate::cli_dataset::VerifyArgs),
     /// Measure vdx against the ffmpeg CLI on a folder of videos (see scripts/bench.sh).
     Bench(crate::bench::BenchArgs),
 }
@@ -257,6 +263,9 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Frames(a) => cmd_frames(a),
         Command::Clips(a) => cmd_clips(a),
         Command::Audio(a) => cmd_audio(a),
+        Command::Build(a) => crate::cli_dataset::cmd_build(a),
+        Command::Inspect(a) => crate::cli_dataset::cmd_inspect(a),
+        Command::Verify(a) => crate::cli_dataset::cmd_verify(a),
         Command::Bench(a) => crate::bench::run(a),
     }
 }

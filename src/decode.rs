@@ -402,6 +402,15 @@ impl VideoDecoder {
         (g.out_w, g.out_h)
     }
 
+    /// The stored picture size (before rotation and resizing).
+    pub fn source_size(&self) -> (u32, u32) {
+        // SAFETY: plain field reads of the open codec context.
+        unsafe {
+            let c = self.decoder.as_ptr();
+            ((*c).width.max(0) as u32, (*c).height.max(0) as u32)
+        }
+    }
+
     /// Change the output size for frames converted from now on.
     pub fn set_resize(&mut self, resize: Option<Resize>) {
         self.opts.resize = resize;

@@ -51,6 +51,9 @@ pub enum VdxError {
     /// Writing an output file failed.
     #[error("{path}: cannot write: {reason}")]
     Write { path: PathBuf, reason: String },
+    /// A dataset file is malformed, unfinished or fails its checks.
+    #[error("{path}: not a valid dataset: {reason}")]
+    Dataset { path: PathBuf, reason: String },
     /// The user cancelled the work.
     #[error("cancelled")]
     Cancelled,

@@ -6,8 +6,11 @@
 pub mod audio;
 pub mod bench;
 pub mod cli;
+pub mod cli_dataset;
+pub mod dataset;
 pub mod decode;
 pub mod error;
+pub mod flowviz;
 pub mod index;
 pub mod jpeg;
 pub mod media;

@@ -1,0 +1,371 @@
+//! The dataset commands of the `vdx` CLI: build, inspect, verify.
+
+use crate::dataset::{self, BuildOptions, Dataset, Decoders, FieldKind, SampleData};
+use crate::error::{Result, VdxError};
+use crate::sample::{SamplerKind, Units};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Video files, folders of videos, or a folder of class folders (labels from the names).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The dataset file to write (*.vdx).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// frames (JPEG per frame), segments (re-encoded video), flow (JPEG keyframes + int8 flow).
+    #[arg(long, default_value = "frames")]
+    pub field: String,
+    /// Frames per clip (T).
+    #[arg(long, default_value_t = 16)]
+    pub frames: usize,
+    /// uniform: K clips of T frames spread over each video; all: every clip of T frames
+    /// (stride apart) with a step between clip starts.
+    #[arg(long, default_value = "uniform")]
+    pub clips: String,
+    /// K for --clips uniform.
+    #[arg(long, default_value_t = 1)]
+    pub num_clips: usize,
+    /// Frames between consecutive frames of a clip (--clips all).
+    #[arg(long, default_value_t = 1.0)]
+    pub stride: f64,
+    /// Frames between clip starts (--clips all); 0: one clip span.
+    #[arg(long, default_value_t = 0.0)]
+    pub step: f64,
+    /// Tail policy for clips running past the end: repeat_last, wrap, drop, error.
+    #[arg(long, default_value = "repeat_last")]
+    pub tail: String,
+    /// Frame size: N or WxH.
+    #[arg(long, default_value = "224")]
+    pub size: String,
+    /// crop (short side + centre crop), squash, letterbox.
+    #[arg(long, default_value = "crop")]
+    pub resize_mode: String,
+    /// JPEG quality.
+    #[arg(long, default_value_t = 95)]
+    pub quality: i32,
+    /// Segments: h264, hevc, vp9, av1.
+    #[arg(long, default_value = "h264")]
+    pub codec: String,
+    /// Segments: constant rate factor.
+    #[arg(long, default_value_t = 23)]
+    pub crf: u32,
+    /// Segments: a keyframe every this many frames.
+    #[arg(long, default_value_t = 30)]
+    pub keyint: u32,
+    /// Segments: output frame rate (frames sampled by time).
+    #[arg(long)]
+    pub fps: Option<f64>,
+    /// Segments: longest segment in seconds.
+    #[arg(long)]
+    pub max_duration: Option<f64>,
+    /// Flow: a JPEG keyframe every this many frames.
+    #[arg(long, default_value_t = 8)]
+    pub keyframe_every: usize,
+    /// Flow: int8 = round(flow × scale).
+    #[arg(long, default_value_t = 4.0)]
+    pub flow_scale: f32,
+    /// Videos processed at once (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Skip unreadable videos (reported) instead of failing the build.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl BuildArgs {
+    pub fn options(&self) -> Result<BuildOptions> {
+        let (w, h) = crate::cli::parse_size(&self.size)?;
+        let mut o = BuildOptions {
+            field: self.field.parse::<FieldKind>()?,
+            width: w,
+            height: h,
+            resize: self.resize_mode.parse()?,
+            quality: self.quality,
+            ..Default::default()
+        };
+        o.sampler.frames_per_clip = self.frames;
+        o.sampler.tail = self.tail.parse()?;
+        match self.clips.as_str() {
+            "uniform" => {
+                o.sampler.kind = SamplerKind::Uniform;
+                o.sampler.num_clips = self.num_clips;
+            }
+            "all" => {
+                o.sampler.kind = SamplerKind::Regular;
+                o.sampler.stride = self.stride;
+                o.sampler.step = self.step;
+                o.sampler.units = Units::Frames;
+            }
+            other => {
+                return Err(VdxError::param(
+                    "--clips",
+                    format!("'{other}' is not one of uniform, all"),
+                ))
+            }
+        }
+        o.segment.codec = self.codec.clone();
+        o.segment.crf = self.crf;
+        o.segment.keyint = self.keyint;
+        o.segment.fps = self.fps;
+        o.segment.max_duration_secs = self.max_duration;
+        o.flow_keyframe_interval = self.keyframe_every;
+        o.flow_scale = self.flow_scale;
+        o.validate()?;
+        Ok(o)
+    }
+}
+
+fn ctrl_c_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    // A second handler cannot be installed (tests call run() repeatedly): then Ctrl-C just
+    // ends the process, which leaves no output file either.
+    let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
+    flag
+}
+
+fn bar(len: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{what} [{{bar:30}}] {{pos}}/{{len}} {{msg}} ({{elapsed}}, ETA {{eta}})"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    pb
+}
+
+pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
+    let opts = a.options()?;
+    let (inputs, classes) = dataset::collect_inputs(&a.inputs)?;
+    let cancel = ctrl_c_flag();
+    let pb = bar(inputs.len() as u64, a.quiet, "videos");
+    let report = dataset::build(
+        &inputs,
+        &classes,
+        &opts,
+        &a.out,
+        a.threads,
+        a.keep_going,
+        &cancel,
+        &|p| {
+            pb.set_position(p.videos_done as u64);
+            pb.set_message(format!("{} samples", p.samples));
+        },
+    );
+    pb.finish_and_clear();
+    let report = report?;
+    for (p, why) in &report.skipped {
+        eprintln!("vdx: skipped {}: {why}", p.display());
+    }
+    println!(
+        "wrote {}: {} samples from {} videos, {} classes, {:.1} MB",
+        report.output.display(),
+        report.samples,
+        report.videos,
+        report.classes.len(),
+        report.bytes as f64 / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    pub dataset: PathBuf,
+    /// Show (and with --frames-out, decode) this sample.
+    #[arg(long)]
+    pub sample: Option<u64>,
+    /// Write the sample's frames (or flow keyframes and flow colour images) as PNGs here.
+    #[arg(long)]
+    pub frames_out: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
+    let ds = Dataset::open(&a.dataset)?;
+    let (layout, meta_off, data_start) = ds.layout();
+    if let Some(i) = a.sample {
+        let m = ds.meta(i)?;
+        if let Some(dir) = &a.frames_out {
+            write_sample_images(&ds, i, dir)?;
+        }
+        if a.json {
+            let v = serde_json::to_string_pretty(&m).expect("serializable");
+            println!("{v}");
+        } else {
+            println!("sample {i} of {}", ds.len());
+            println!("  label      {} {}", m.label, m.class.as_deref().unwrap_or(""));
+            println!("  record     {:?}", m.record);
+            println!("  data       {} bytes at {}", m.data_size, m.data_ptr);
+            println!("  checksum   {:08x}", m.checksum);
+            println!("  provenance {}", m.provenance);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut samples = Vec::with_capacity(ds.len() as usize);
+    let mut labels = std::collections::BTreeMap::<i64, u64>::new();
+    let mut bytes = 0u64;
+    for i in 0..ds.len() {
+        let m = ds.meta(i)?;
+        *labels.entry(m.label).or_default() += 1;
+        bytes += m.data_size;
+        samples.push(m);
+    }
+    if a.json {
+        let v = serde_json::json!({
+            "path": ds.path(),
+            "header": ds.header,
+            "fields": ds.fields,
+            "row_offsets": layout.offsets,
+            "row_itemsize": layout.itemsize,
+            "metadata_offset": meta_off,
+            "data_start": data_start,
+            "info": ds.info(),
+            "samples": samples,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).expect("serializable"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let vf = ds.video_field();
+    println!("{}", ds.path().display());
+    println!(
+        "  format     .beton v{}, page size {} MiB, {} fields",
+        ds.header.version,
+        ds.header.page_size >> 20,
+        ds.header.num_fields
+    );
+    for f in &ds.fields {
+        println!(
+            "  field      {:<10} type {:>2} ({:?}) {}",
+            f.name,
+            f.field_type.id(),
+            f.field_type,
+            f.arguments
+        );
+    }
+    println!("  samples    {}", ds.len());
+    println!(
+        "  video data {:.1} MB ({:.1} kB per sample)",
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e3 / ds.len().max(1) as f64
+    );
+    let classes = ds.classes();
+    for (l, n) in &labels {
+        let name = usize::try_from(*l)
+            .ok()
+            .and_then(|k| classes.get(k).cloned())
+            .unwrap_or_else(|| "(unlabelled)".into());
+        println!("  label {l:>4}  {n:>6} samples  {name}");
+    }
+    let _ = vf;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_sample_images(ds: &Dataset, i: u64, dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| VdxError::write(dir, e))?;
+    let mut dec = Decoders::default();
+    let save = |name: String, rgb: &[u8], w: usize, h: usize| -> Result<()> {
+        let png = crate::jpeg::encode_png(rgb, w as u32, h as u32)?;
+        let p = dir.join(name);
+        std::fs::write(&p, png).map_err(|e| VdxError::write(&p, e))
+    };
+    match ds.decode(i, &mut dec)? {
+        SampleData::Clip(c) => {
+            for t in 0..c.num_frames {
+                save(format!("frame_{t:03}.png"), c.frame(t), c.width, c.height)?;
+            }
+        }
+        SampleData::Flow(f) => {
+            let n = f.width * f.height * 3;
+            for (k, p) in f.keyframe_positions.iter().enumerate() {
+                save(
+                    format!("keyframe_{p:03}.png"),
+                    &f.keyframes[k * n..(k + 1) * n],
+                    f.width,
+                    f.height,
+                )?;
+            }
+            let m = f.width * f.height * 2;
+            for t in 0..f.num_frames.saturating_sub(1) {
+                let rgb = crate::flowviz::flow_to_rgb(&f.flow[t * m..(t + 1) * m], None);
+                save(format!("flow_{t:03}.png"), &rgb, f.width, f.height)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    pub dataset: PathBuf,
+    /// Check structure and checksums only, without decoding every sample.
+    #[arg(long)]
+    pub no_decode: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn cmd_verify(a: VerifyArgs) -> Result<ExitCode> {
+    let cancel = ctrl_c_flag();
+    let pb = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
+    let quiet = a.quiet || a.json;
+    let r = dataset::verify::verify(&a.dataset, !a.no_decode, &cancel, &|d, n| {
+        let mut g = pb.lock().unwrap_or_else(|e| e.into_inner());
+        g.get_or_insert_with(|| bar(n, quiet, "samples")).set_position(d);
+    });
+    if let Some(p) = pb.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        p.finish_and_clear();
+    }
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => {
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"path": a.dataset, "ok": false, "problems": [e.to_string()]})
+                );
+            }
+            return Err(e);
+        }
+    };
+    if a.json {
+        let mut v = serde_json::to_value(&r).expect("serializable");
+        v["ok"] = r.ok().into();
+        println!("{v}");
+    } else if r.ok() {
+        println!(
+            "{}: OK: {} samples, checksums match, {} decoded",
+            r.path, r.samples, r.decoded
+        );
+    } else {
+        for p in &r.problems {
+            eprintln!("{p}");
+        }
+        eprintln!(
+            "{}: FAILED: {} problems in {} samples",
+            r.path,
+            r.problems.len(),
+            r.samples
+        );
+    }
+    Ok(if r.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,496 @@
+//! Building a dataset from videos: inputs and labels, clips, the three fields, in parallel.
+//!
+//! One video per task on a rayon pool of the chosen size; each task decodes its clips
+//! (frame-exact, each keyframe group decoded once), encodes them for the field and spools the
+//! samples to disk, so memory holds one clip per worker whatever the number of videos. The
+//! file is then laid out in input order: the same inputs and options give a byte-identical
+//! file whatever the thread count.
+
+use crate::dataset::fields::{self, FarnebackParams};
+use crate::dataset::format::{FieldDescriptor, FieldType};
+use crate::dataset::segments::{self, SegmentParams};
+use crate::dataset::writer::{ClosedSpool, DatasetWriter, SampleSpec, VideoRecord};
+use crate::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
+use crate::error::{Result, VdxError};
+use crate::sample::{self, SamplerConfig, SamplerKind, Units};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Which video field a dataset stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    #[default]
+    Frames,
+    Segments,
+    Flow,
+}
+
+impl std::str::FromStr for FieldKind {
+    type Err = VdxError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "frames" => Ok(FieldKind::Frames),
+            "segments" => Ok(FieldKind::Segments),
+            "flow" => Ok(FieldKind::Flow),
+            _ => Err(VdxError::param(
+                "--field",
+                format!("'{s}' is not one of frames, segments, flow"),
+            )),
+        }
+    }
+}
+
+/// Everything that decides a dataset's bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BuildOptions {
+    pub field: FieldKind,
+    /// Which clips: the sampler (uniform: K clips of T frames spread over the video;
+    /// regular: every clip of T frames with stride and step).
+    pub sampler: SamplerConfig,
+    pub width: u32,
+    pub height: u32,
+    pub resize: ResizeMode,
+    /// JPEG quality (frames, flow keyframes).
+    pub quality: i32,
+    pub segment: SegmentParams,
+    /// Flow: a JPEG keyframe every this many frames.
+    pub flow_keyframe_interval: usize,
+    /// Flow: quantization scale (int8 = round(flow × scale)).
+    pub flow_scale: f32,
+    pub farneback: FarnebackParams,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            field: FieldKind::Frames,
+            sampler: SamplerConfig::default(),
+            width: 224,
+            height: 224,
+            resize: ResizeMode::ShortSideCrop,
+            quality: 95,
+            segment: SegmentParams::default(),
+            flow_keyframe_interval: 8,
+            flow_scale: 4.0,
+            farneback: FarnebackParams::default(),
+        }
+    }
+}
+
+impl BuildOptions {
+    pub fn validate(&self) -> Result<()> {
+        self.sampler.validate()?;
+        if self.width == 0 || self.height == 0 || self.width > 8192 || self.height > 8192 {
+            return Err(VdxError::param(
+                "--size",
+                format!("{}x{} is outside 1..=8192", self.width, self.height),
+            ));
+        }
+        if !(1..=100).contains(&self.quality) {
+            return Err(VdxError::param("--quality", "must be between 1 and 100"));
+        }
+        match self.field {
+            FieldKind::Segments => {
+                segments::check_encoder(&self.segment.codec)?;
+                if self.segment.keyint == 0 {
+                    return Err(VdxError::param("--keyint", "must be at least 1"));
+                }
+                if self.segment.crf > 63 {
+                    return Err(VdxError::param("--crf", "must be between 0 and 63"));
+                }
+                if let Some(f) = self.segment.fps {
+                    if !(f.is_finite() && f > 0.0 && f <= 1000.0) {
+                        return Err(VdxError::param("--fps", "must be in (0, 1000]"));
+                    }
+                }
+                if let Some(d) = self.segment.max_duration_secs {
+                    if !(d.is_finite() && d > 0.0) {
+                        return Err(VdxError::param("--max-duration", "must be positive"));
+                    }
+                }
+            }
+            FieldKind::Flow => {
+                if self.sampler.frames_per_clip < 2 {
+                    return Err(VdxError::param(
+                        "--frames",
+                        "flow needs at least 2 frames per clip",
+                    ));
+                }
+                if self.flow_keyframe_interval == 0 {
+                    return Err(VdxError::param("--keyframe-every", "must be at least 1"));
+                }
+                if !(self.flow_scale.is_finite() && self.flow_scale > 0.0) {
+                    return Err(VdxError::param("--flow-scale", "must be positive"));
+                }
+            }
+            FieldKind::Frames => {}
+        }
+        Ok(())
+    }
+
+    /// The sampler actually used (segments with a target fps sample by time).
+    fn effective_sampler(&self) -> SamplerConfig {
+        let mut s = self.sampler;
+        if self.field == FieldKind::Segments {
+            if let Some(fps) = self.segment.fps {
+                s.units = Units::Seconds;
+                s.stride = 1.0 / fps;
+                if s.kind == SamplerKind::Regular && s.step > 0.0 && self.sampler.units == Units::Frames {
+                    // Step stays in frames of the source; convert with the nominal rate later.
+                }
+            }
+            if let Some(d) = self.segment.max_duration_secs {
+                let fps = self.segment.fps.unwrap_or(30.0);
+                let cap = ((d * fps).floor() as usize).max(1);
+                s.frames_per_clip = s.frames_per_clip.min(cap);
+            }
+        }
+        s
+    }
+
+    fn field_descriptor(&self) -> FieldDescriptor {
+        let (t, name, args) = match self.field {
+            FieldKind::Frames => (
+                FieldType::Frames,
+                "frames",
+                serde_json::json!({
+                    "frames": self.sampler.frames_per_clip, "height": self.height,
+                    "width": self.width, "resize": self.resize, "quality": self.quality,
+                    "encoding": "jpeg",
+                }),
+            ),
+            FieldKind::Segments => (
+                FieldType::Segments,
+                "segments",
+                serde_json::json!({
+                    "codec": self.segment.codec, "crf": self.segment.crf,
+                    "keyint": self.segment.keyint, "fps": self.segment.fps,
+                    "max_duration_secs": self.segment.max_duration_secs,
+                    "height": self.height, "width": self.width, "resize": self.resize,
+                    "bitstream": if matches!(self.segment.codec.as_str(), "h264" | "hevc" | "h265") { "annexb" } else { "raw" },
+                }),
+            ),
+            FieldKind::Flow => (
+                FieldType::Flow,
+                "flow",
+                serde_json::json!({
+                    "frames": self.sampler.frames_per_clip, "height": self.height,
+                    "width": self.width, "resize": self.resize, "quality": self.quality,
+                    "keyframe_interval": self.flow_keyframe_interval,
+                    "scale": self.flow_scale, "quantization": "clip(round(flow*scale),-128,127)",
+                    "farneback": self.farneback,
+                }),
+            ),
+        };
+        FieldDescriptor {
+            field_type: t,
+            name: name.into(),
+            arguments: args,
+        }
+    }
+}
+
+/// One input video and its label (-1: unlabelled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildInput {
+    pub path: PathBuf,
+    pub label: i64,
+}
+
+const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "webm", "mov", "avi", "m4v"];
+
+fn is_video(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .unwrap_or(false)
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| VdxError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .map(|n| n.to_string_lossy().starts_with('.'))
+                .unwrap_or(true)
+        })
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// Expand the command line's inputs: video files as given (unlabelled), and folders. A folder
+/// whose sub-folders hold videos is a class layout (UCF-101, Kinetics): each sub-folder is a
+/// class, labels are the sorted class names' positions. A folder of videos adds them,
+/// unlabelled. Returns the inputs and the class names.
+pub fn collect_inputs(inputs: &[PathBuf]) -> Result<(Vec<BuildInput>, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut classes: Vec<String> = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let entries = sorted_entries(p)?;
+            let subdirs: Vec<&PathBuf> = entries.iter().filter(|e| e.is_dir()).collect();
+            for f in entries.iter().filter(|e| e.is_file() && is_video(e)) {
+                out.push(BuildInput {
+                    path: f.clone(),
+                    label: -1,
+                });
+            }
+            for d in subdirs {
+                let name = d.file_name().expect("a folder entry").to_string_lossy().to_string();
+                let vids: Vec<PathBuf> = sorted_entries(d)?
+                    .into_iter()
+                    .filter(|e| e.is_file() && is_video(e))
+                    .collect();
+                if vids.is_empty() {
+                    continue;
+                }
+                let label = match classes.iter().position(|c| *c == name) {
+                    Some(k) => k,
+                    None => {
+                        classes.push(name);
+                        classes.len() - 1
+                    }
+                } as i64;
+                out.extend(vids.into_iter().map(|path| BuildInput { path, label }));
+            }
+        } else if p.exists() {
+            out.push(BuildInput {
+                path: p.clone(),
+                label: -1,
+            });
+        } else {
+            return Err(VdxError::io(
+                p,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(VdxError::param(
+            "inputs",
+            format!(
+                "no videos found (looked for {} files)",
+                VIDEO_EXTENSIONS.join(", ")
+            ),
+        ));
+    }
+    Ok((out, classes))
+}
+
+/// Progress of a build, reported after each video.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildProgress {
+    pub videos_done: usize,
+    pub videos_total: usize,
+    pub samples: usize,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    pub output: PathBuf,
+    pub samples: usize,
+    pub videos: usize,
+    pub classes: Vec<String>,
+    /// Videos skipped with `keep_going`: (path, reason).
+    pub skipped: Vec<(PathBuf, String)>,
+    pub bytes: u64,
+}
+
+/// Build a dataset at `out` from `inputs`.
+///
+/// `threads` is the number of videos processed at once (0: one per core). Without
+/// `keep_going`, the first unreadable video fails the build and nothing is written.
+pub fn build(
+    inputs: &[BuildInput],
+    classes: &[String],
+    opts: &BuildOptions,
+    out: &Path,
+    threads: usize,
+    keep_going: bool,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(BuildProgress) + Sync),
+) -> Result<BuildReport> {
+    opts.validate()?;
+    let writer = DatasetWriter::new(out)?;
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| VdxError::param("--threads", e.to_string()))?;
+    // Fewer videos than workers: give each decoder the spare cores.
+    let dec_threads = if inputs.len() >= threads { 1 } else { threads };
+    let done = AtomicUsize::new(0);
+    let samples = AtomicUsize::new(0);
+    let total = inputs.len();
+    let results: Vec<Result<ClosedSpool>> = pool.install(|| {
+        use rayon::prelude::*;
+        inputs
+            .par_iter()
+            .enumerate()
+            .map(|(k, input)| {
+                let r = build_one(&writer, k, input, opts, dec_threads, cancel);
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                let s = match &r {
+                    Ok(sp) => samples.fetch_add(sp.len(), Ordering::Relaxed) + sp.len(),
+                    Err(_) => samples.load(Ordering::Relaxed),
+                };
+                progress(BuildProgress {
+                    videos_done: d,
+                    videos_total: total,
+                    samples: s,
+                });
+                r
+            })
+            .collect()
+    });
+    if cancel.load(Ordering::Relaxed) {
+        writer.abandon();
+        return Err(VdxError::Cancelled);
+    }
+    let mut spools = Vec::with_capacity(results.len());
+    let mut skipped = Vec::new();
+    for (input, r) in inputs.iter().zip(results) {
+        match r {
+            Ok(s) => spools.push(s),
+            Err(e) if keep_going => skipped.push((input.path.clone(), e.to_string())),
+            Err(e) => {
+                writer.abandon();
+                return Err(e);
+            }
+        }
+    }
+    let n: usize = spools.iter().map(|s| s.len()).sum();
+    let info = serde_json::json!({
+        "vdx_version": env!("CARGO_PKG_VERSION"),
+        "classes": classes,
+        "build_options": opts,
+        "videos": inputs.len() - skipped.len(),
+        "skipped": skipped.iter().map(|(p, r)| serde_json::json!({"path": p, "reason": r})).collect::<Vec<_>>(),
+    });
+    let path = writer.finish(opts.field_descriptor(), spools, info)?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    Ok(BuildReport {
+        output: path,
+        samples: n,
+        videos: inputs.len() - skipped.len(),
+        classes: classes.to_vec(),
+        skipped,
+        bytes,
+    })
+}
+
+fn build_one(
+    writer: &DatasetWriter,
+    k: usize,
+    input: &BuildInput,
+    opts: &BuildOptions,
+    dec_threads: usize,
+    cancel: &AtomicBool,
+) -> Result<ClosedSpool> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err(VdxError::Cancelled);
+    }
+    let mut spool = writer.spool(k)?;
+    let dopts = DecodeOptions {
+        resize: Some(Resize {
+            width: opts.width,
+            height: opts.height,
+            mode: opts.resize,
+        }),
+        threads: dec_threads,
+        ..Default::default()
+    };
+    let mut dec = VideoDecoder::open(&input.path, dopts)?;
+    let index = dec.index().clone();
+    let sampler = opts.effective_sampler();
+    let clips = sample::sample_clips(&index, &sampler)?;
+    let mut jpeg = turbojpeg::Compressor::new()
+        .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not start: {e}")))?;
+    let (w, h) = (opts.width, opts.height);
+    let src_fps = index.summary().mean_fps;
+    let (src_w, src_h) = dec.source_size();
+    let positions = fields::flow_keyframe_positions(
+        sampler.frames_per_clip,
+        opts.flow_keyframe_interval,
+    );
+    for clip in &clips {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(VdxError::Cancelled);
+        }
+        let frames = dec.frames(&clip.frame_indices)?;
+        let views: Vec<&[u8]> = frames.iter().map(|f| f.data.as_slice()).collect();
+        let (record, data) = match opts.field {
+            FieldKind::Frames => (
+                VideoRecord::Frames {
+                    num_frames: views.len() as u32,
+                    height: h,
+                    width: w,
+                },
+                fields::encode_frames(&views, w, h, opts.quality, &mut jpeg)?,
+            ),
+            FieldKind::Flow => (
+                VideoRecord::Flow {
+                    num_frames: views.len() as u32,
+                    num_keyframes: positions.len() as u32,
+                    height: h,
+                    width: w,
+                    scale: opts.flow_scale,
+                },
+                fields::encode_flow(
+                    &views,
+                    w,
+                    h,
+                    &positions,
+                    opts.quality,
+                    opts.flow_scale,
+                    &opts.farneback,
+                    &mut jpeg,
+                )?,
+            ),
+            FieldKind::Segments => {
+                let fps = opts.segment.fps.unwrap_or_else(|| {
+                    let stride = if sampler.units == Units::Frames {
+                        sampler.stride.max(1.0)
+                    } else {
+                        1.0
+                    };
+                    if src_fps > 0.0 {
+                        src_fps / stride
+                    } else {
+                        30.0
+                    }
+                });
+                segments::encode(&views, w, h, fps, &opts.segment)?
+            }
+        };
+        let tb = index.time_base;
+        spool.push(SampleSpec {
+            record,
+            video_data: data,
+            label: input.label,
+            provenance: serde_json::json!({
+                "source": input.path,
+                "clip": clip.clip_index,
+                "frames": clip.frame_indices,
+                "pts": clip.pts,
+                "time_base": format!("{}/{}", tb.num, tb.den),
+                "source_fps": src_fps,
+                "source_frames": index.len(),
+                "source_width": src_w,
+                "source_height": src_h,
+                "padded": clip.padded,
+            }),
+        })?;
+    }
+    spool.close()
+}

@@ -1,0 +1,13 @@
+//! Datasets: FFCV's `.beton` layout (version 2) with three video fields, an atomic parallel
+//! builder, a memory-mapped reader and verification. FORMAT.md documents every byte.
+
+pub mod build;
+pub mod fields;
+pub mod format;
+pub mod reader;
+pub mod segments;
+pub mod verify;
+pub mod writer;
+
+pub use build::{build, collect_inputs, BuildInput, BuildOptions, BuildProgress, BuildReport, FieldKind};
+pub use reader::{Dataset, Decoders, SampleData, SampleMeta};

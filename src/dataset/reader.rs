@@ -1,0 +1,452 @@
+//! Reading a dataset: memory-mapped, random access to any sample, safe on any bytes.
+//!
+//! `open` checks the structure before trusting any number in it: header, descriptors, that
+//! the metadata table, data region and allocation table fit in the file, and every
+//! allocation's bounds. A sample's pointers are checked against the allocation table when it
+//! is read. Nothing is sized by a number from the file before that number is checked.
+
+use crate::dataset::fields::{self, ClipTensor, FlowTensor};
+use crate::dataset::format::{
+    self, corrupt, Allocation, FieldDescriptor, FieldType, Header, ALLOC_ROW_SIZE,
+    DESCRIPTOR_SIZE, HEADER_SIZE, MAX_FIELDS, MAX_PAGE_SIZE, MAX_SAMPLES, MIN_PAGE_SIZE,
+};
+use crate::dataset::writer::{VideoRecord, CHECKSUM_FIELD, LABEL_FIELD, PROVENANCE_FIELD};
+use crate::error::{Result, VdxError};
+use std::path::{Path, PathBuf};
+
+/// An open dataset.
+pub struct Dataset {
+    path: PathBuf,
+    map: memmap2::Mmap,
+    pub header: Header,
+    pub fields: Vec<FieldDescriptor>,
+    layout: format::RowLayout,
+    meta_off: usize,
+    data_start: u64,
+    /// Per sample: the range of its rows in `allocs`.
+    alloc_ranges: Vec<(u32, u32)>,
+    allocs: Vec<Allocation>,
+    video_k: usize,
+    label_k: usize,
+    prov_k: usize,
+    sum_k: usize,
+    info: serde_json::Value,
+}
+
+/// What a sample holds, decoded.
+pub enum SampleData {
+    Clip(ClipTensor),
+    Flow(FlowTensor),
+}
+
+/// One sample's metadata.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SampleMeta {
+    pub index: u64,
+    pub label: i64,
+    pub class: Option<String>,
+    pub record: VideoRecord,
+    pub data_ptr: u64,
+    pub data_size: u64,
+    pub provenance_ptr: u64,
+    pub provenance_size: u64,
+    pub checksum: u32,
+    pub provenance: serde_json::Value,
+}
+
+impl Dataset {
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| VdxError::io(path, e))?;
+        let len = file.metadata().map_err(|e| VdxError::io(path, e))?.len();
+        if len == 0 {
+            return Err(VdxError::EmptyFile {
+                path: path.to_path_buf(),
+            });
+        }
+        // SAFETY: the map is read-only; vdx never writes dataset files in place (they are
+        // replaced by rename), so the mapped bytes do not change under the reader.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| VdxError::io(path, e))?;
+        Self::from_map(path, map)
+    }
+
+    fn from_map(path: &Path, map: memmap2::Mmap) -> Result<Self> {
+        let b: &[u8] = &map;
+        let len = b.len() as u64;
+        let header = Header::parse(b, path)?;
+        if header.version != format::VERSION {
+            return Err(corrupt(
+                path,
+                format!(
+                    "format version {} (vdx reads version {}); is this a .beton/.vdx file?",
+                    header.version,
+                    format::VERSION
+                ),
+            ));
+        }
+        if header.num_fields == 0 || header.num_fields > MAX_FIELDS {
+            return Err(corrupt(
+                path,
+                format!("{} fields is not a plausible count", header.num_fields),
+            ));
+        }
+        if header.alloc_table_ptr == 0 {
+            return Err(corrupt(
+                path,
+                "unfinished: the header's allocation-table pointer is 0 (a build was cut short)",
+            ));
+        }
+        let p = header.page_size;
+        if !p.is_power_of_two() || !(MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&p) {
+            return Err(corrupt(
+                path,
+                format!("page size {p} is not a power of two between 2 MiB and 2 GiB"),
+            ));
+        }
+        if header.num_samples > MAX_SAMPLES {
+            return Err(corrupt(
+                path,
+                format!("{} samples is not plausible", header.num_samples),
+            ));
+        }
+        let nf = header.num_fields as usize;
+        let meta_off = format::metadata_offset(nf);
+        if meta_off > len {
+            return Err(corrupt(
+                path,
+                format!("the file ({len} bytes) ends inside the field descriptors"),
+            ));
+        }
+        let mut fields = Vec::with_capacity(nf);
+        for k in 0..nf {
+            let at = HEADER_SIZE + k * DESCRIPTOR_SIZE;
+            fields.push(FieldDescriptor::parse(
+                &b[at..at + DESCRIPTOR_SIZE],
+                k,
+                path,
+            )?);
+        }
+        let types: Vec<FieldType> = fields.iter().map(|f| f.field_type).collect();
+        let layout = format::row_layout(&types);
+        let meta_len = header
+            .num_samples
+            .checked_mul(layout.itemsize as u64)
+            .ok_or_else(|| corrupt(path, "metadata table size overflows"))?;
+        let meta_end = meta_off
+            .checked_add(meta_len)
+            .ok_or_else(|| corrupt(path, "metadata table size overflows"))?;
+        let data_start = meta_end.div_ceil(p) * p;
+        let at = header.alloc_table_ptr;
+        if meta_end > len || at < data_start.min(len) || at > len {
+            return Err(corrupt(
+                path,
+                format!(
+                    "the file is {len} bytes but its header places the metadata table at \
+                     {meta_off}..{meta_end} and the allocation table at {at}: cut short?"
+                ),
+            ));
+        }
+        if (len - at) % ALLOC_ROW_SIZE as u64 != 0 {
+            return Err(corrupt(
+                path,
+                format!(
+                    "the allocation table ({} bytes) is not a whole number of rows: cut short?",
+                    len - at
+                ),
+            ));
+        }
+        let video_k = types
+            .iter()
+            .position(|t| matches!(t, FieldType::Frames | FieldType::Segments | FieldType::Flow))
+            .ok_or_else(|| {
+                corrupt(
+                    path,
+                    format!(
+                        "no video field (type 10, 11 or 12) among its fields {:?}",
+                        fields.iter().map(|f| &f.name).collect::<Vec<_>>()
+                    ),
+                )
+            })?;
+        let find = |name: &str, t: FieldType| {
+            fields
+                .iter()
+                .position(|f| f.name == name && f.field_type == t)
+                .ok_or_else(|| corrupt(path, format!("no '{name}' field of type {t:?}")))
+        };
+        let label_k = find(LABEL_FIELD, FieldType::Int)?;
+        let prov_k = find(PROVENANCE_FIELD, FieldType::Json)?;
+        let sum_k = find(CHECKSUM_FIELD, FieldType::Int)?;
+
+        let nrows = ((len - at) / ALLOC_ROW_SIZE as u64) as usize;
+        let mut allocs = Vec::with_capacity(nrows);
+        for r in 0..nrows {
+            let o = at as usize + r * ALLOC_ROW_SIZE;
+            let a = Allocation::parse(&b[o..o + ALLOC_ROW_SIZE]);
+            let end = a.ptr.checked_add(a.size);
+            let ok = a.sample_id < header.num_samples
+                && a.size > 0
+                && a.ptr >= data_start
+                && end.is_some_and(|e| e <= at)
+                && a.ptr / p == (a.ptr + a.size - 1) / p;
+            if !ok {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "allocation row {r} (sample {}, bytes {}+{}) lies outside the data \
+                         region or across a page",
+                        a.sample_id, a.ptr, a.size
+                    ),
+                ));
+            }
+            allocs.push(a);
+        }
+        allocs.sort_by_key(|a| (a.sample_id, a.ptr));
+        let mut alloc_ranges = vec![(0u32, 0u32); header.num_samples as usize];
+        let mut i = 0usize;
+        while i < allocs.len() {
+            let s = allocs[i].sample_id as usize;
+            let j = i + allocs[i..]
+                .iter()
+                .take_while(|a| a.sample_id as usize == s)
+                .count();
+            alloc_ranges[s] = (i as u32, j as u32);
+            i = j;
+        }
+        let mut ds = Dataset {
+            path: path.to_path_buf(),
+            map,
+            header,
+            fields,
+            layout,
+            meta_off: meta_off as usize,
+            data_start,
+            alloc_ranges,
+            allocs,
+            video_k,
+            label_k,
+            prov_k,
+            sum_k,
+            info: serde_json::Value::Null,
+        };
+        ds.info = ds.read_info()?;
+        Ok(ds)
+    }
+
+    fn read_info(&self) -> Result<serde_json::Value> {
+        let a = &self.fields[self.label_k].arguments["info"];
+        let (Some(ptr), Some(size), Some(crc)) = (
+            a["ptr"].as_u64(),
+            a["size"].as_u64(),
+            a["crc32c"].as_u64(),
+        ) else {
+            return Ok(serde_json::Value::Null);
+        };
+        let bytes = self
+            .allocation(0, ptr, size)
+            .ok_or_else(|| corrupt(&self.path, "the dataset info is not a listed allocation"))?;
+        if crc32c::crc32c(bytes) as u64 != crc {
+            return Err(corrupt(&self.path, "the dataset info fails its checksum"));
+        }
+        serde_json::from_slice(bytes)
+            .map_err(|e| corrupt(&self.path, format!("the dataset info is not JSON: {e}")))
+    }
+
+    /// The bytes of an allocation of `sample` at exactly (ptr, size), if the table lists it.
+    fn allocation(&self, sample: u64, ptr: u64, size: u64) -> Option<&[u8]> {
+        let (a, b) = *self.alloc_ranges.get(sample as usize)?;
+        self.allocs[a as usize..b as usize]
+            .iter()
+            .find(|x| x.ptr == ptr && x.size == size)
+            .map(|x| &self.map[x.ptr as usize..(x.ptr + x.size) as usize])
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn len(&self) -> u64 {
+        self.header.num_samples
+    }
+    pub fn is_empty(&self) -> bool {
+        self.header.num_samples == 0
+    }
+    pub fn video_field(&self) -> &FieldDescriptor {
+        &self.fields[self.video_k]
+    }
+    /// Dataset-level facts: class names, build options.
+    pub fn info(&self) -> &serde_json::Value {
+        &self.info
+    }
+    pub fn classes(&self) -> Vec<String> {
+        self.info["classes"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .map(|c| c.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    pub fn layout(&self) -> (&format::RowLayout, u64, u64) {
+        (&self.layout, self.meta_off as u64, self.data_start)
+    }
+
+    fn row(&self, i: u64) -> Result<&[u8]> {
+        if i >= self.len() {
+            return Err(VdxError::param(
+                "sample",
+                format!("{i} is out of range: {} has {} samples", self.path.display(), self.len()),
+            ));
+        }
+        let s = self.layout.itemsize;
+        let o = self.meta_off + i as usize * s;
+        Ok(&self.map[o..o + s])
+    }
+
+    fn bad(&self, i: u64, reason: impl std::fmt::Display) -> VdxError {
+        corrupt(&self.path, format!("sample {i}: {reason}"))
+    }
+
+    /// The sample's metadata, provenance and the two data allocations, checked against the
+    /// allocation table (not against the checksum: see `verify_sample`).
+    pub fn meta(&self, i: u64) -> Result<SampleMeta> {
+        let (meta, _, _) = self.sample_parts(i)?;
+        Ok(meta)
+    }
+
+    fn sample_parts(&self, i: u64) -> Result<(SampleMeta, &[u8], &[u8])> {
+        let row = self.row(i)?;
+        let t = self.fields[self.video_k].field_type;
+        let vo = self.layout.offsets[self.video_k];
+        let (ptr, size, record) =
+            VideoRecord::parse(t, &row[vo..vo + t.record().size()]).expect("video field type");
+        let label = format::le_i64(row, self.layout.offsets[self.label_k]);
+        let po = self.layout.offsets[self.prov_k];
+        let (pptr, psize) = (format::le_u64(row, po), format::le_u64(row, po + 8));
+        let checksum = format::le_i64(row, self.layout.offsets[self.sum_k]) as u32;
+        let data = self
+            .allocation(i, ptr, size)
+            .ok_or_else(|| self.bad(i, format!("video data pointer {ptr}+{size} is not one of its allocations")))?;
+        let prov_bytes = self.allocation(i, pptr, psize).ok_or_else(|| {
+            self.bad(i, format!("provenance pointer {pptr}+{psize} is not one of its allocations"))
+        })?;
+        let provenance = serde_json::from_slice(prov_bytes)
+            .map_err(|e| self.bad(i, format!("provenance is not JSON: {e}")))?;
+        let class = usize::try_from(label)
+            .ok()
+            .and_then(|l| self.classes().get(l).cloned());
+        Ok((
+            SampleMeta {
+                index: i,
+                label,
+                class,
+                record,
+                data_ptr: ptr,
+                data_size: size,
+                provenance_ptr: pptr,
+                provenance_size: psize,
+                checksum,
+                provenance,
+            },
+            data,
+            prov_bytes,
+        ))
+    }
+
+    /// The raw video data of sample `i` (for export without re-encoding).
+    pub fn raw_data(&self, i: u64) -> Result<(SampleMeta, &[u8])> {
+        let (m, d, _) = self.sample_parts(i)?;
+        Ok((m, d))
+    }
+
+    /// Check sample `i`'s checksum (metadata row and data).
+    pub fn verify_sample_checksum(&self, i: u64) -> Result<()> {
+        let (meta, data, prov) = self.sample_parts(i)?;
+        let row = self.row(i)?;
+        let upto = self.layout.offsets[self.sum_k];
+        let crc = crc32c::crc32c_append(
+            crc32c::crc32c_append(crc32c::crc32c(&row[..upto]), data),
+            prov,
+        );
+        if crc != meta.checksum {
+            return Err(self.bad(
+                i,
+                format!(
+                    "checksum mismatch (stored {:08x}, computed {crc:08x}): the sample's bytes changed",
+                    meta.checksum
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decode sample `i`.
+    pub fn decode(&self, i: u64, dec: &mut Decoders) -> Result<SampleData> {
+        let (meta, data, _) = self.sample_parts(i)?;
+        let (h, w) = meta.record.size_hw();
+        let (h, w) = (h as usize, w as usize);
+        let t = meta.record.num_frames() as usize;
+        if h == 0 || w == 0 || h > 1 << 15 || w > 1 << 15 || t > 1 << 16 {
+            return Err(self.bad(i, format!("implausible shape {t}x{h}x{w}")));
+        }
+        match meta.record {
+            VideoRecord::Frames { .. } => {
+                let n = t * h * w * 3;
+                // Each JPEG holds at least a few hundred bytes; a record claiming far more
+                // pixels than its data could carry is refused before allocating.
+                if t * 100 > data.len() {
+                    return Err(self.bad(i, "frame count does not fit the data size"));
+                }
+                let mut out = vec![0u8; n];
+                fields::decode_frames_into(data, t, w, h, &mut out, dec.jpeg()?)
+                    .map_err(|e| self.bad(i, e))?;
+                Ok(SampleData::Clip(ClipTensor {
+                    num_frames: t,
+                    height: h,
+                    width: w,
+                    data: out,
+                }))
+            }
+            VideoRecord::Flow {
+                num_keyframes,
+                scale,
+                ..
+            } => fields::decode_flow(data, t, num_keyframes as usize, w, h, scale, dec.jpeg()?)
+                .map(SampleData::Flow)
+                .map_err(|e| self.bad(i, e)),
+            VideoRecord::Segments { .. } => {
+                crate::dataset::segments::decode_all(data, &meta.record, &self.fields[self.video_k].arguments)
+                    .map(SampleData::Clip)
+                    .map_err(|e| self.bad(i, e))
+            }
+        }
+    }
+
+    /// Decode sample `i` as a clip `u8 (T,H,W,3)` (flow samples: their keyframes only).
+    pub fn decode_clip(&self, i: u64, dec: &mut Decoders) -> Result<ClipTensor> {
+        match self.decode(i, dec)? {
+            SampleData::Clip(c) => Ok(c),
+            SampleData::Flow(f) => Ok(ClipTensor {
+                num_frames: f.keyframe_positions.len(),
+                height: f.height,
+                width: f.width,
+                data: f.keyframes,
+            }),
+        }
+    }
+}
+
+/// Per-thread decoder state reused across samples.
+#[derive(Default)]
+pub struct Decoders {
+    jpeg: Option<turbojpeg::Decompressor>,
+}
+
+impl Decoders {
+    pub fn jpeg(&mut self) -> Result<&mut turbojpeg::Decompressor> {
+        if self.jpeg.is_none() {
+            self.jpeg = Some(turbojpeg::Decompressor::new().map_err(|e| {
+                VdxError::param("jpeg", format!("libjpeg-turbo could not start: {e}"))
+            })?);
+        }
+        Ok(self.jpeg.as_mut().expect("set above"))
+    }
+}
