@@ -157,8 +157,10 @@ pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
         &classes,
         &opts,
         &a.out,
-        a.threads,
-        a.keep_going,
+        dataset::RunOptions {
+            threads: a.threads,
+            keep_going: a.keep_going,
+        },
         &cancel,
         &|p| {
             pb.set_position(p.videos_done as u64);
@@ -207,7 +209,11 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             println!("{v}");
         } else {
             println!("sample {i} of {}", ds.len());
-            println!("  label      {} {}", m.label, m.class.as_deref().unwrap_or(""));
+            println!(
+                "  label      {} {}",
+                m.label,
+                m.class.as_deref().unwrap_or("")
+            );
             println!("  record     {:?}", m.record);
             println!("  data       {} bytes at {}", m.data_size, m.data_ptr);
             println!("  checksum   {:08x}", m.checksum);
@@ -236,7 +242,10 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             "info": ds.info(),
             "samples": samples,
         });
-        println!("{}", serde_json::to_string_pretty(&v).expect("serializable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).expect("serializable")
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let vf = ds.video_field();
@@ -326,7 +335,8 @@ pub fn cmd_verify(a: VerifyArgs) -> Result<ExitCode> {
     let quiet = a.quiet || a.json;
     let r = dataset::verify::verify(&a.dataset, !a.no_decode, &cancel, &|d, n| {
         let mut g = pb.lock().unwrap_or_else(|e| e.into_inner());
-        g.get_or_insert_with(|| bar(n, quiet, "samples")).set_position(d);
+        g.get_or_insert_with(|| bar(n, quiet, "samples"))
+            .set_position(d);
     });
     if let Some(p) = pb.lock().unwrap_or_else(|e| e.into_inner()).take() {
         p.finish_and_clear();

@@ -138,7 +138,10 @@ impl BuildOptions {
             if let Some(fps) = self.segment.fps {
                 s.units = Units::Seconds;
                 s.stride = 1.0 / fps;
-                if s.kind == SamplerKind::Regular && s.step > 0.0 && self.sampler.units == Units::Frames {
+                if s.kind == SamplerKind::Regular
+                    && s.step > 0.0
+                    && self.sampler.units == Units::Frames
+                {
                     // Step stays in frames of the source; convert with the nominal rate later.
                 }
             }
@@ -241,7 +244,11 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<(Vec<BuildInput>, Vec<String
                 });
             }
             for d in subdirs {
-                let name = d.file_name().expect("a folder entry").to_string_lossy().to_string();
+                let name = d
+                    .file_name()
+                    .expect("a folder entry")
+                    .to_string_lossy()
+                    .to_string();
                 let vids: Vec<PathBuf> = sorted_entries(d)?
                     .into_iter()
                     .filter(|e| e.is_file() && is_video(e))
@@ -302,20 +309,31 @@ pub struct BuildReport {
     pub bytes: u64,
 }
 
+/// How a build runs (not part of what it writes).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Videos processed at once (0: one per core).
+    pub threads: usize,
+    /// Skip unreadable videos (reported) instead of failing the build.
+    pub keep_going: bool,
+}
+
 /// Build a dataset at `out` from `inputs`.
 ///
-/// `threads` is the number of videos processed at once (0: one per core). Without
-/// `keep_going`, the first unreadable video fails the build and nothing is written.
+/// Without `keep_going`, the first unreadable video fails the build and nothing is written.
 pub fn build(
     inputs: &[BuildInput],
     classes: &[String],
     opts: &BuildOptions,
     out: &Path,
-    threads: usize,
-    keep_going: bool,
+    run: RunOptions,
     cancel: &AtomicBool,
     progress: &(dyn Fn(BuildProgress) + Sync),
 ) -> Result<BuildReport> {
+    let RunOptions {
+        threads,
+        keep_going,
+    } = run;
     opts.validate()?;
     let writer = DatasetWriter::new(out)?;
     let threads = if threads == 0 {
@@ -419,10 +437,8 @@ fn build_one(
     let (w, h) = (opts.width, opts.height);
     let src_fps = index.summary().mean_fps;
     let (src_w, src_h) = dec.source_size();
-    let positions = fields::flow_keyframe_positions(
-        sampler.frames_per_clip,
-        opts.flow_keyframe_interval,
-    );
+    let positions =
+        fields::flow_keyframe_positions(sampler.frames_per_clip, opts.flow_keyframe_interval);
     for clip in &clips {
         if cancel.load(Ordering::Relaxed) {
             return Err(VdxError::Cancelled);

@@ -127,7 +127,10 @@ fn compress(
 }
 
 /// The JPEG byte ranges of a frames-field sample, checked against the data size.
-pub fn frame_ranges(data: &[u8], num_frames: usize) -> std::result::Result<Vec<(usize, usize)>, String> {
+pub fn frame_ranges(
+    data: &[u8],
+    num_frames: usize,
+) -> std::result::Result<Vec<(usize, usize)>, String> {
     let table = num_frames
         .checked_add(1)
         .and_then(|n| n.checked_mul(8))
@@ -145,7 +148,9 @@ pub fn frame_ranges(data: &[u8], num_frames: usize) -> std::result::Result<Vec<(
     let mut v = Vec::with_capacity(num_frames);
     for k in 0..num_frames {
         if offs[k + 1] <= offs[k] {
-            return Err(format!("frame {k} has a non-positive size in the offset table"));
+            return Err(format!(
+                "frame {k} has a non-positive size in the offset table"
+            ));
         }
         v.push((offs[k] as usize, offs[k + 1] as usize));
     }
@@ -167,8 +172,14 @@ pub fn decode_frames_into(
         return Err("output buffer has the wrong size".into());
     }
     for (k, (a, b)) in ranges.into_iter().enumerate() {
-        decompress_into(dec, &data[a..b], width, height, &mut out[k * n..(k + 1) * n])
-            .map_err(|e| format!("frame {k}: {e}"))?;
+        decompress_into(
+            dec,
+            &data[a..b],
+            width,
+            height,
+            &mut out[k * n..(k + 1) * n],
+        )
+        .map_err(|e| format!("frame {k}: {e}"))?;
     }
     Ok(())
 }
@@ -206,7 +217,10 @@ fn decompress_into(
 
 /// Keyframe positions for T frames with one keyframe every `k` frames: 0, k, 2k, ...
 pub fn flow_keyframe_positions(num_frames: usize, every: usize) -> Vec<u32> {
-    (0..num_frames).step_by(every.max(1)).map(|p| p as u32).collect()
+    (0..num_frames)
+        .step_by(every.max(1))
+        .map(|p| p as u32)
+        .collect()
 }
 
 /// Quantize flow to int8: `clip(round(v × scale), -128, 127)`, rounding half away from zero.
@@ -352,7 +366,9 @@ pub fn decode_flow(
     if positions.windows(2).any(|w| w[1] <= w[0])
         || positions.iter().any(|&p| p as usize >= num_frames)
     {
-        return Err(format!("keyframe positions {positions:?} are not increasing and inside the clip"));
+        return Err(format!(
+            "keyframe positions {positions:?} are not increasing and inside the clip"
+        ));
     }
     let offs: Vec<u64> = (0..=num_keyframes)
         .map(|k| le_u64(data, pos_bytes + 8 * k))

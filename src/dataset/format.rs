@@ -132,7 +132,9 @@ pub struct Record {
 }
 
 fn type_size(t: &str) -> usize {
-    t[2..].parse().expect("numpy type strings here end in their byte size")
+    t[2..]
+        .parse()
+        .expect("numpy type strings here end in their byte size")
 }
 
 impl Record {

@@ -9,5 +9,8 @@ pub mod segments;
 pub mod verify;
 pub mod writer;
 
-pub use build::{build, collect_inputs, BuildInput, BuildOptions, BuildProgress, BuildReport, FieldKind};
+pub use build::{
+    build, collect_inputs, BuildInput, BuildOptions, BuildProgress, BuildReport, FieldKind,
+    RunOptions,
+};
 pub use reader::{Dataset, Decoders, SampleData, SampleMeta};

@@ -7,8 +7,8 @@
 
 use crate::dataset::fields::{self, ClipTensor, FlowTensor};
 use crate::dataset::format::{
-    self, corrupt, Allocation, FieldDescriptor, FieldType, Header, ALLOC_ROW_SIZE,
-    DESCRIPTOR_SIZE, HEADER_SIZE, MAX_FIELDS, MAX_PAGE_SIZE, MAX_SAMPLES, MIN_PAGE_SIZE,
+    self, corrupt, Allocation, FieldDescriptor, FieldType, Header, ALLOC_ROW_SIZE, DESCRIPTOR_SIZE,
+    HEADER_SIZE, MAX_FIELDS, MAX_PAGE_SIZE, MAX_SAMPLES, MIN_PAGE_SIZE,
 };
 use crate::dataset::writer::{VideoRecord, CHECKSUM_FIELD, LABEL_FIELD, PROVENANCE_FIELD};
 use crate::error::{Result, VdxError};
@@ -233,11 +233,9 @@ impl Dataset {
 
     fn read_info(&self) -> Result<serde_json::Value> {
         let a = &self.fields[self.label_k].arguments["info"];
-        let (Some(ptr), Some(size), Some(crc)) = (
-            a["ptr"].as_u64(),
-            a["size"].as_u64(),
-            a["crc32c"].as_u64(),
-        ) else {
+        let (Some(ptr), Some(size), Some(crc)) =
+            (a["ptr"].as_u64(), a["size"].as_u64(), a["crc32c"].as_u64())
+        else {
             return Ok(serde_json::Value::Null);
         };
         let bytes = self
@@ -293,7 +291,11 @@ impl Dataset {
         if i >= self.len() {
             return Err(VdxError::param(
                 "sample",
-                format!("{i} is out of range: {} has {} samples", self.path.display(), self.len()),
+                format!(
+                    "{i} is out of range: {} has {} samples",
+                    self.path.display(),
+                    self.len()
+                ),
             ));
         }
         let s = self.layout.itemsize;
@@ -321,12 +323,21 @@ impl Dataset {
         let label = format::le_i64(row, self.layout.offsets[self.label_k]);
         let po = self.layout.offsets[self.prov_k];
         let (pptr, psize) = (format::le_u64(row, po), format::le_u64(row, po + 8));
-        let checksum = format::le_i64(row, self.layout.offsets[self.sum_k]) as u32;
-        let data = self
-            .allocation(i, ptr, size)
-            .ok_or_else(|| self.bad(i, format!("video data pointer {ptr}+{size} is not one of its allocations")))?;
+        let stored = format::le_i64(row, self.layout.offsets[self.sum_k]);
+        // A CRC-32C fits in 32 bits; anything above is damage.
+        let checksum = u32::try_from(stored)
+            .map_err(|_| self.bad(i, format!("checksum value {stored} is not a CRC-32C")))?;
+        let data = self.allocation(i, ptr, size).ok_or_else(|| {
+            self.bad(
+                i,
+                format!("video data pointer {ptr}+{size} is not one of its allocations"),
+            )
+        })?;
         let prov_bytes = self.allocation(i, pptr, psize).ok_or_else(|| {
-            self.bad(i, format!("provenance pointer {pptr}+{psize} is not one of its allocations"))
+            self.bad(
+                i,
+                format!("provenance pointer {pptr}+{psize} is not one of its allocations"),
+            )
         })?;
         let provenance = serde_json::from_slice(prov_bytes)
             .map_err(|e| self.bad(i, format!("provenance is not JSON: {e}")))?;
@@ -412,11 +423,13 @@ impl Dataset {
             } => fields::decode_flow(data, t, num_keyframes as usize, w, h, scale, dec.jpeg()?)
                 .map(SampleData::Flow)
                 .map_err(|e| self.bad(i, e)),
-            VideoRecord::Segments { .. } => {
-                crate::dataset::segments::decode_all(data, &meta.record, &self.fields[self.video_k].arguments)
-                    .map(SampleData::Clip)
-                    .map_err(|e| self.bad(i, e))
-            }
+            VideoRecord::Segments { .. } => crate::dataset::segments::decode_all(
+                data,
+                &meta.record,
+                &self.fields[self.video_k].arguments,
+            )
+            .map(SampleData::Clip)
+            .map_err(|e| self.bad(i, e)),
         }
     }
 

@@ -93,11 +93,13 @@ pub fn encode(
 ) -> Result<(VideoRecord, Vec<u8>)> {
     crate::media::init();
     let name = encoder_name(&p.codec)?;
-    let enc_err = |what: &str, e: ffmpeg::Error| {
-        VdxError::param("segments", format!("{name}: {what}: {e}"))
-    };
+    let enc_err =
+        |what: &str, e: ffmpeg::Error| VdxError::param("segments", format!("{name}: {what}: {e}"));
     let codec = ffmpeg::encoder::find_by_name(name).ok_or_else(|| {
-        VdxError::param("--codec", format!("this FFmpeg build has no {name} encoder"))
+        VdxError::param(
+            "--codec",
+            format!("this FFmpeg build has no {name} encoder"),
+        )
     })?;
     if width % 2 != 0 || height % 2 != 0 {
         return Err(VdxError::param(
@@ -130,11 +132,16 @@ pub fn encode(
         "libx264" => {
             opts.set("crf", &p.crf.to_string());
             opts.set("preset", "veryfast");
-            opts.set("x264-params", &format!("keyint={k}:min-keyint={k}:scenecut=0"));
+            opts.set("forced-idr", "1");
+            opts.set(
+                "x264-params",
+                &format!("keyint={k}:min-keyint={k}:scenecut=0:open-gop=0"),
+            );
         }
         "libx265" => {
             opts.set("crf", &p.crf.to_string());
             opts.set("preset", "veryfast");
+            opts.set("forced-idr", "1");
             opts.set(
                 "x265-params",
                 &format!("keyint={k}:min-keyint={k}:scenecut=0:log-level=error"),
@@ -215,7 +222,10 @@ pub fn encode(
     enc.send_eof().map_err(|e| enc_err("flush failed", e))?;
     drain(&mut enc, &mut packets);
     if packets.is_empty() {
-        return Err(VdxError::param("segments", format!("{name} produced no packets")));
+        return Err(VdxError::param(
+            "segments",
+            format!("{name} produced no packets"),
+        ));
     }
     let table = packets.len() * PACKET_ROW;
     let mut out = Vec::with_capacity(
@@ -320,7 +330,7 @@ pub fn decode_all(
     let (rows, _) = parse(data, rec)?;
     let mut pts: Vec<i64> = rows.iter().map(|r| r.pts).collect();
     pts.sort_unstable();
-    decode_frames(data, rec, args, &rows, &pts, 0)
+    decode_frames(data, rec, args, &rows, &pts)
 }
 
 /// Decode frame `k` alone (presentation order), starting at the keyframe before it.
@@ -333,17 +343,27 @@ pub fn decode_frame(
     let (rows, _) = parse(data, rec)?;
     let mut pts: Vec<i64> = rows.iter().map(|r| r.pts).collect();
     pts.sort_unstable();
-    let target = *pts.get(k).ok_or(format!("frame {k} is past the segment's end"))?;
-    // Last keyframe (decode order) whose pts is at or before the target.
-    let start = rows
+    let target = *pts
+        .get(k)
+        .ok_or(format!("frame {k} is past the segment's end"))?;
+    // Keyframes (decode order) whose pts is at or before the target, latest first. An encoder
+    // may flag recovery-point pictures (open GOP) as keyframes; if the target does not come
+    // out of the latest one, start one keyframe earlier.
+    let starts: Vec<usize> = rows
         .iter()
         .enumerate()
         .filter(|(_, r)| r.key && r.pts <= target)
         .map(|(i, _)| i)
-        .next_back()
-        .ok_or("no keyframe before the frame")?;
-    let rows = &rows[start..];
-    decode_frames(data, rec, args, rows, &[target], 0)
+        .rev()
+        .collect();
+    let mut last_err = "no keyframe before the frame".to_string();
+    for start in starts {
+        match decode_frames(data, rec, args, &rows[start..], &[target]) {
+            Ok(c) => return Ok(c),
+            Err(e) => last_err = e,
+        }
+    }
+    Err(last_err)
 }
 
 fn decode_frames(
@@ -352,7 +372,6 @@ fn decode_frames(
     args: &serde_json::Value,
     rows: &[PacketRow],
     wanted_pts: &[i64],
-    _skip: usize,
 ) -> std::result::Result<ClipTensor, String> {
     crate::media::init();
     let VideoRecord::Segments {
@@ -400,6 +419,9 @@ fn decode_frames(
      -> std::result::Result<(), String> {
         while dec.receive_frame(&mut frame).is_ok() {
             let p = frame.pts().unwrap_or(i64::MIN);
+            if std::env::var_os("VDX_TRACE_SEG").is_some() {
+                eprintln!("segment decoder: frame pts {p}");
+            }
             if wanted_pts.binary_search(&p).is_err() {
                 continue;
             }

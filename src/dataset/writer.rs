@@ -204,7 +204,9 @@ impl Spool {
     }
     /// Flush and close; the spool is ready for `finish`.
     pub fn close(mut self) -> Result<ClosedSpool> {
-        self.out.flush().map_err(|e| VdxError::write(&self.path, e))?;
+        self.out
+            .flush()
+            .map_err(|e| VdxError::write(&self.path, e))?;
         Ok(ClosedSpool {
             path: self.path,
             samples: self.samples,
@@ -399,7 +401,10 @@ impl DatasetWriter {
         let file = File::create(&tmp).map_err(|e| VdxError::write(&tmp, e))?;
         let werr = |e: std::io::Error| {
             if e.raw_os_error() == Some(28) {
-                VdxError::write(&self.out, "the disk is full (nothing was written at the output path)")
+                VdxError::write(
+                    &self.out,
+                    "the disk is full (nothing was written at the output path)",
+                )
             } else {
                 VdxError::write(&tmp, e)
             }
@@ -488,7 +493,8 @@ impl DatasetWriter {
         file.sync_all().map_err(werr)?;
         // The pointer that marks the file finished, written last.
         file.seek(SeekFrom::Start(16)).map_err(werr)?;
-        file.write_all(&alloc_table_ptr.to_le_bytes()).map_err(werr)?;
+        file.write_all(&alloc_table_ptr.to_le_bytes())
+            .map_err(werr)?;
         file.sync_all().map_err(werr)?;
         drop(file);
         std::fs::rename(&tmp, &self.out).map_err(|e| VdxError::write(&self.out, e))?;

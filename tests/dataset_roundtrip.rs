@@ -1,0 +1,463 @@
+//! Datasets: build, read back, verify; determinism; bit flips and truncation are found;
+//! failed builds leave nothing; numpy alone reads the documented layout.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use vdx::dataset::{self, BuildOptions, Dataset, Decoders, FieldKind, SampleData};
+use vdx::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
+
+fn vdx(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A class layout: walk/{bframes, vfr}, run/{opengop, hevc_10bit}.
+fn class_folder() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("videos");
+    for (class, files) in [
+        ("walk", ["h264_bframes.mp4", "vfr.mp4"]),
+        ("run", ["h264_opengop.mp4", "hevc_10bit.mkv"]),
+    ] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for f in files {
+            std::fs::copy(fixture(f), root.join(class).join(f)).unwrap();
+        }
+    }
+    (d, root)
+}
+
+fn build(
+    inputs: &[PathBuf],
+    opts: &BuildOptions,
+    out: &Path,
+    threads: usize,
+) -> dataset::BuildReport {
+    let (inp, classes) = dataset::collect_inputs(inputs).unwrap();
+    dataset::build(
+        &inp,
+        &classes,
+        opts,
+        out,
+        dataset::RunOptions {
+            threads,
+            keep_going: false,
+        },
+        &AtomicBool::new(false),
+        &|_| {},
+    )
+    .unwrap()
+}
+
+fn small(field: FieldKind) -> BuildOptions {
+    let mut o = BuildOptions {
+        field,
+        width: 64,
+        height: 48,
+        ..Default::default()
+    };
+    o.sampler.frames_per_clip = 8;
+    o.sampler.num_clips = 2;
+    o
+}
+
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let mse: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+}
+
+fn jpeg_round_trip(rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
+    let j = vdx::jpeg::encode_rgb(rgb, w, h, 95).unwrap();
+    vdx::jpeg::decode_rgb(&j).unwrap().2
+}
+
+fn source_frames(path: &str, frames: &[usize], w: u32, h: u32) -> Vec<Vec<u8>> {
+    let mut d = VideoDecoder::open(
+        Path::new(path),
+        DecodeOptions {
+            resize: Some(Resize {
+                width: w,
+                height: h,
+                mode: ResizeMode::ShortSideCrop,
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    d.frames(frames)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.data)
+        .collect()
+}
+
+#[test]
+fn frames_dataset_round_trips_with_labels_and_provenance() {
+    let (_d, root) = class_folder();
+    let out = root.parent().unwrap().join("frames.vdx");
+    let r = build(
+        std::slice::from_ref(&root),
+        &small(FieldKind::Frames),
+        &out,
+        2,
+    );
+    assert_eq!(r.samples, 8);
+    assert_eq!(r.classes, vec!["run", "walk"]);
+    let ds = Dataset::open(&out).unwrap();
+    assert_eq!(ds.len(), 8);
+    assert_eq!(ds.classes(), vec!["run", "walk"]);
+    let mut dec = Decoders::default();
+    for i in 0..ds.len() {
+        let m = ds.meta(i).unwrap();
+        let src = m.provenance["source"].as_str().unwrap().to_string();
+        let class = if src.contains("/walk/") {
+            "walk"
+        } else {
+            "run"
+        };
+        assert_eq!(m.class.as_deref(), Some(class), "sample {i}");
+        let frames: Vec<usize> = m.provenance["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(frames.len(), 8);
+        assert_eq!(m.provenance["pts"].as_array().unwrap().len(), 8);
+        let SampleData::Clip(c) = ds.decode(i, &mut dec).unwrap() else {
+            panic!("frames field decodes to a clip")
+        };
+        assert_eq!((c.num_frames, c.height, c.width), (8, 48, 64));
+        // The stored frames are exactly the JPEGs (q95) of the exact source frames.
+        let want = source_frames(&src, &frames, 64, 48);
+        for (t, f) in want.iter().enumerate() {
+            assert!(
+                c.frame(t) == jpeg_round_trip(f, 64, 48),
+                "sample {i} frame {t}"
+            );
+        }
+    }
+    let rep = dataset::verify::verify(&out, true, &AtomicBool::new(false), &|_, _| {}).unwrap();
+    assert!(rep.ok(), "{:?}", rep.problems);
+    assert_eq!(rep.decoded, 8);
+}
+
+#[test]
+fn same_inputs_give_the_same_bytes_whatever_the_thread_count() {
+    let (_d, root) = class_folder();
+    let a = root.parent().unwrap().join("a.vdx");
+    let b = root.parent().unwrap().join("b.vdx");
+    build(
+        std::slice::from_ref(&root),
+        &small(FieldKind::Frames),
+        &a,
+        1,
+    );
+    build(
+        std::slice::from_ref(&root),
+        &small(FieldKind::Frames),
+        &b,
+        2,
+    );
+    assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap());
+}
+
+#[test]
+fn every_flipped_bit_in_sample_bytes_is_found_and_truncation_is_refused() {
+    let (_d, root) = class_folder();
+    let out = root.parent().unwrap().join("f.vdx");
+    build(&[root.join("walk")], &small(FieldKind::Frames), &out, 2);
+    let good = std::fs::read(&out).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    let (layout, meta_off, _) = ds.layout();
+    let row_bytes = layout.itemsize as u64 * ds.len();
+    // Byte ranges that belong to samples: metadata rows and every sample's data.
+    let mut ranges = vec![(meta_off, meta_off + row_bytes)];
+    for i in 0..ds.len() {
+        let m = ds.meta(i).unwrap();
+        ranges.push((m.data_ptr, m.data_ptr + m.data_size));
+        ranges.push((m.provenance_ptr, m.provenance_ptr + m.provenance_size));
+    }
+    drop(ds);
+    let bad = out.with_extension("bad.vdx");
+    let mut state = 0x9e3779b97f4a7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut flips = 0;
+    for &(a, b) in &ranges {
+        // Every bit of each metadata row's first byte region, and random bits elsewhere.
+        for _ in 0..40 {
+            let byte = a + next() % (b - a);
+            let bit = next() % 8;
+            let mut data = good.clone();
+            data[byte as usize] ^= 1 << bit;
+            std::fs::write(&bad, &data).unwrap();
+            let found =
+                match dataset::verify::verify(&bad, false, &AtomicBool::new(false), &|_, _| {}) {
+                    Ok(r) => !r.ok(),
+                    Err(_) => true,
+                };
+            assert!(found, "flipping bit {bit} of byte {byte} went unnoticed");
+            flips += 1;
+        }
+    }
+    assert!(flips >= 40 * 3);
+    // Cut short anywhere: never accepted.
+    let len = good.len();
+    let mut cuts: Vec<usize> = (1..40).map(|k| k * len / 40).collect();
+    cuts.extend([0, 10, 24, len - 1, len - 24, len - 25]);
+    for c in cuts {
+        std::fs::write(&bad, &good[..c]).unwrap();
+        let accepted = dataset::verify::verify(&bad, true, &AtomicBool::new(false), &|_, _| {})
+            .map(|r| r.ok())
+            .unwrap_or(false);
+        assert!(!accepted, "a file cut at {c} of {len} bytes was accepted");
+    }
+    // An unfinished file (pointer still 0) says so.
+    let mut data = good.clone();
+    data[16..24].fill(0);
+    std::fs::write(&bad, &data).unwrap();
+    let e = Dataset::open(&bad).err().unwrap().to_string();
+    assert!(e.contains("unfinished") && e.contains("bad.vdx"), "{e}");
+}
+
+#[test]
+fn segments_decode_frame_k_alone_equals_the_full_decode() {
+    let (_d, root) = class_folder();
+    let out = root.parent().unwrap().join("s.vdx");
+    let mut o = small(FieldKind::Segments);
+    o.sampler.frames_per_clip = 20;
+    o.sampler.num_clips = 1;
+    o.segment.keyint = 6;
+    build(&[root.join("walk")], &o, &out, 2);
+    let ds = Dataset::open(&out).unwrap();
+    let mut dec = Decoders::default();
+    for i in 0..ds.len() {
+        let (m, data) = ds.raw_data(i).unwrap();
+        let SampleData::Clip(all) = ds.decode(i, &mut dec).unwrap() else {
+            panic!()
+        };
+        assert_eq!(all.num_frames, 20);
+        let (rows, extradata) = vdx::dataset::segments::parse(data, &m.record).unwrap();
+        assert!(!extradata.is_empty());
+        // Keyframes exactly every keyint frames.
+        let mut keys: Vec<i64> = rows.iter().filter(|r| r.key).map(|r| r.pts).collect();
+        keys.sort();
+        assert_eq!(keys, vec![0, 6, 12, 18], "sample {i}");
+        let args = &ds.video_field().arguments;
+        for k in [0usize, 5, 6, 7, 13, 19] {
+            let one = vdx::dataset::segments::decode_frame(data, &m.record, args, k).unwrap();
+            assert!(
+                one.frame(0) == all.frame(k),
+                "sample {i}: frame {k} alone differs"
+            );
+        }
+        // Close to the source frames (CRF 23).
+        let frames: Vec<usize> = m.provenance["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        let src = source_frames(m.provenance["source"].as_str().unwrap(), &frames, 64, 48);
+        // Lossy, but each decoded frame is nearest to its own source frame.
+        for k in [0usize, 7, 19] {
+            let own = psnr(all.frame(k), &src[k]);
+            for (j, other) in src.iter().enumerate() {
+                if j != k && frames[j] != frames[k] {
+                    assert!(
+                        own > psnr(all.frame(k), other),
+                        "sample {i}: frame {k} looks like {j}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn flow_is_farneback_quantized_by_rounding_with_stored_keyframes() {
+    let (_d, root) = class_folder();
+    let out = root.parent().unwrap().join("flow.vdx");
+    let mut o = small(FieldKind::Flow);
+    o.sampler.kind = vdx::sample::SamplerKind::Regular;
+    o.sampler.frames_per_clip = 10;
+    o.sampler.step = 40.0;
+    o.flow_keyframe_interval = 4;
+    build(&[root.join("walk").join("h264_bframes.mp4")], &o, &out, 1);
+    let ds = Dataset::open(&out).unwrap();
+    assert!(ds.len() >= 2);
+    let mut dec = Decoders::default();
+    let m = ds.meta(1).unwrap();
+    let SampleData::Flow(f) = ds.decode(1, &mut dec).unwrap() else {
+        panic!()
+    };
+    assert_eq!(f.keyframe_positions, vec![0, 4, 8]);
+    assert_eq!(f.flow.len(), 9 * 48 * 64 * 2);
+    let frames: Vec<usize> = m.provenance["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(frames, (40..50).collect::<Vec<_>>());
+    let src = source_frames(m.provenance["source"].as_str().unwrap(), &frames, 64, 48);
+    let views: Vec<&[u8]> = src.iter().map(|v| v.as_slice()).collect();
+    let want = vdx::dataset::fields::farneback_flow(&views, 64, 48, &Default::default()).unwrap();
+    let q: Vec<i8> = want
+        .iter()
+        .map(|&v| vdx::dataset::fields::quantize_flow(v, 4.0))
+        .collect();
+    assert!(
+        q == f.flow_q,
+        "stored flow equals round(farneback × 4) of the source frames"
+    );
+    assert!(
+        f.flow_q.iter().any(|&v| v != 0),
+        "the moving test pattern has flow"
+    );
+    let n = 64 * 48 * 3;
+    for (k, &p) in f.keyframe_positions.iter().enumerate() {
+        assert!(
+            f.keyframes[k * n..(k + 1) * n] == jpeg_round_trip(&src[p as usize], 64, 48),
+            "keyframe {p} is the JPEG of source frame {p}"
+        );
+    }
+}
+
+#[test]
+fn numpy_alone_reads_what_inspect_reports() {
+    let (_d, root) = class_folder();
+    for field in ["frames", "segments", "flow"] {
+        let out = root.parent().unwrap().join(format!("{field}.vdx"));
+        let o = vdx(&[
+            "build",
+            root.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--field",
+            field,
+            "--frames",
+            "6",
+            "--size",
+            "64x48",
+            "--num-clips",
+            "2",
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let ins = vdx(&["inspect", out.to_str().unwrap(), "--json"]);
+        assert!(ins.status.success());
+        let ours: serde_json::Value = serde_json::from_slice(&ins.stdout).unwrap();
+        let py = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/read_dataset.py"
+            ))
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            py.status.success(),
+            "{}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        let theirs: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+        assert_eq!(ours["row_offsets"], theirs["row_offsets"], "{field}");
+        assert_eq!(ours["row_itemsize"], theirs["row_itemsize"], "{field}");
+        let (a, b) = (
+            ours["samples"].as_array().unwrap(),
+            theirs["samples"].as_array().unwrap(),
+        );
+        assert_eq!(a.len(), 8);
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            for k in [
+                "label",
+                "data_ptr",
+                "data_size",
+                "provenance_ptr",
+                "provenance_size",
+                "checksum",
+                "provenance",
+            ] {
+                assert_eq!(x[k], y[k], "{field}: {k}");
+            }
+            let mut rec = x["record"].clone();
+            rec.as_object_mut().unwrap().remove("field");
+            assert_eq!(rec, y["record"], "{field}");
+        }
+        assert_eq!(
+            theirs["info"]["classes"],
+            serde_json::json!(["run", "walk"])
+        );
+    }
+}
+
+#[test]
+fn a_bad_video_fails_the_build_and_leaves_nothing_unless_keep_going() {
+    let (d, root) = class_folder();
+    std::fs::copy(fixture("text.mp4"), root.join("walk").join("broken.mp4")).unwrap();
+    let out = d.path().join("x.vdx");
+    let o = vdx(&[
+        "build",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("broken.mp4"), "{err}");
+    assert!(
+        !out.exists(),
+        "a failed build left a file at the output path"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("x.vdx"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let o = vdx(&[
+        "build",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--keep-going",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("skipped"));
+    let ds = Dataset::open(&out).unwrap();
+    assert_eq!(ds.len(), 4);
+    assert_eq!(ds.info()["skipped"].as_array().unwrap().len(), 1);
+    // Wrong parameters are named.
+    let o = vdx(&[
+        "build",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--field",
+        "pixels",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--field"));
+    let o = vdx(&["verify", fixture("h264_bframes.mp4").to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("h264_bframes.mp4"));
+}
