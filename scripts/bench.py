@@ -57,14 +57,87 @@ def decord_frames(path, wanted, size=224):
     vr = decord.VideoReader(path, width=size, height=size, num_threads=2)
     return vr.get_batch(wanted).asnumpy()
 
+def ref_build_one(path, t=16, size=224, quality=95):
+    """The reference design's frames field: OpenCV VideoCapture, one CAP_PROP_POS_FRAMES seek
+    per frame, short side + centre crop, PyTurboJPEG. Returns how many frames it got."""
+    import cv2, numpy as np
+    from turbojpeg import TurboJPEG
+    jpeg = TurboJPEG()
+    cap = cv2.VideoCapture(path)
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    got = []
+    for idx in np.linspace(0, max(n - 1, 0), t).round().astype(int):
+        cap.set(cv2.CAP_PROP_POS_FRAMES, int(idx))
+        ok, frame = cap.read()
+        if not ok:
+            continue
+        h, w = frame.shape[:2]
+        s = size / min(h, w)
+        frame = cv2.resize(frame, (max(size, round(w * s)), max(size, round(h * s))), interpolation=cv2.INTER_AREA)
+        h, w = frame.shape[:2]
+        y, x = (h - size) // 2, (w - size) // 2
+        got.append(jpeg.encode(np.ascontiguousarray(frame[y:y + size, x:x + size]), quality=quality))
+    cap.release()
+    return len(got)
+
+
+def bench_build(a, rows):
+    """Frames field (16 uniform frames, 224x224, q95) over the corpus: vdx build on 2 threads
+    against the reference design on a 2-process pool, both over the same files."""
+    import glob, multiprocessing, tempfile
+    try:
+        import cv2, turbojpeg  # noqa
+    except ImportError:
+        return
+    files = sorted(glob.glob(os.path.join(a.corpus, "*.mp4")) + glob.glob(os.path.join(a.corpus, "*.webm")))
+    big = [f for f in files if "1080p" in f]
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "x.vdx")
+        def vdx_build(fs):
+            subprocess.run([a.vdx, "build", *fs, "--out", out, "--threads", "2", "--quiet"], check=True,
+                           stdout=subprocess.DEVNULL)
+        with multiprocessing.Pool(2) as pool:
+            counts = pool.map(ref_build_one, files)
+            t_ref = median_time(lambda: pool.map(ref_build_one, files), a.reps)
+        t_vdx = median_time(lambda: vdx_build(files), a.reps)
+        short = [os.path.basename(f) for f, c in zip(files, counts) if c < 16]
+        rows.append((f"build frames field, corpus ({len(files)} videos), 2 workers; reference got <16 frames on: {', '.join(short) or 'none'}",
+                     "OpenCV seek-per-frame + PyTurboJPEG", t_ref, t_vdx))
+        if big:
+            t_ref1 = median_time(lambda: ref_build_one(big[0]), max(1, a.reps // 2))
+            t_vdx1 = median_time(lambda: vdx_build(big), a.reps)
+            rows.append(("build frames field, 1080p GOP-250 file alone", "OpenCV seek-per-frame + PyTurboJPEG",
+                         t_ref1, t_vdx1))
+        # Reading: vdx's reader against raw libjpeg-turbo on the same JPEGs (8 clips per video).
+        subprocess.run([a.vdx, "build", *files, "--out", out, "--threads", "2", "--quiet", "--num-clips", "8"],
+                       check=True, stdout=subprocess.DEVNULL)
+        r = json.loads(subprocess.check_output([a.vdx, "bench", out, "--what", "read", "--reps", str(a.reps)]))
+        for t in (1, 2):
+            raw, ours = r[f"read_raw_jpeg_clips_per_sec_{t}t"], r[f"read_vdx_clips_per_sec_{t}t"]
+            rows.append((f"read frames-field clips (16x224x224), {t} thread(s): clips/s raw {raw:.0f}, vdx {ours:.0f}",
+                         "libjpeg-turbo raw decode", 1 / raw, 1 / ours))
+        rows.append(("read a frames-field clip (vdx reader, 1 thread) vs decoding it from the source video",
+                     "vdx decode from source", 1 / r["read_from_source_video_clips_per_sec"],
+                     1 / r["read_vdx_clips_per_sec_1t"]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus")
     ap.add_argument("--vdx", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "vdx"))
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--only", choices=["all", "build"], default="all")
     a = ap.parse_args()
     big = os.path.join(a.corpus, "a_1080p30_h264_gop250_aac.mp4")
     out = {}
+    if a.only == "build":
+        rows = []
+        bench_build(a, rows)
+        print("| measurement | reference | reference (s) | vdx (s) | speed-up |")
+        print("|---|---|---|---|---|")
+        for what, ref, tr, tv in rows:
+            print(f"| {what} | {ref} | {tr:.4f} | {tv:.4f} | {tr / tv:.2f}x |")
+        return
     n = int(subprocess.check_output(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
                                      "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", big]).decode().strip().rstrip(","))
     # random clips of 16 consecutive frames: the same starts for every tool
@@ -111,6 +184,7 @@ def main():
     t = median_time(lambda: subprocess.run(["ffmpeg", "-v", "error", "-threads", "2", "-i", big, "-map", "0:v:0",
                                             "-pix_fmt", "rgb24", "-f", "null", "-"], check=True), max(1, a.reps // 2))
     rows.append((f"decode all {v['decode_all_frames']} frames to RGB24, 2 threads", "ffmpeg CLI", t, v["decode_all_secs"]))
+    bench_build(a, rows)
     print("| measurement | reference | reference (s) | vdx (s) | speed-up |")
     print("|---|---|---|---|---|")
     for what, ref, tr, tv in rows:

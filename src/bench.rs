@@ -22,7 +22,8 @@ pub struct BenchArgs {
     /// Decoder threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Which measurements: probe,index,uniform,random,decode_all (comma separated).
+    /// Which measurements: probe,index,uniform,random,decode_all (comma separated); or
+    /// `read` alone, with FILE a frames-field dataset.
     #[arg(long, default_value = "probe,index,uniform,random,decode_all")]
     pub what: String,
     /// First frames of the random clips (comma separated), so that other tools can be
@@ -49,9 +50,104 @@ fn time<F: FnMut() -> Result<()>>(reps: usize, mut f: F) -> Result<f64> {
     Ok(median(v))
 }
 
+/// Reading a frames-field dataset: vdx's reader against libjpeg-turbo decoding the very same
+/// JPEGs into a preallocated buffer (the raw speed), on 1 and 2 threads, and against decoding
+/// the same clips from the source videos.
+fn bench_read(path: &std::path::Path, reps: usize) -> Result<serde_json::Map<String, serde_json::Value>> {
+    use crate::dataset::{fields, Dataset, Decoders};
+    use rayon::prelude::*;
+    let ds = Dataset::open(path)?;
+    let n = ds.len();
+    // The JPEG byte ranges of every sample, found once (not timed).
+    let mut jpegs: Vec<Vec<&[u8]>> = Vec::new();
+    let mut shape = (0usize, 0usize, 0usize);
+    for i in 0..n {
+        let (m, data) = ds.raw_data(i)?;
+        let t = m.record.num_frames() as usize;
+        let (h, w) = m.record.size_hw();
+        shape = (t, h as usize, w as usize);
+        let ranges = fields::frame_ranges(data, t)
+            .map_err(|e| crate::error::VdxError::param("dataset", e))?;
+        jpegs.push(ranges.into_iter().map(|(a, b)| &data[a..b]).collect());
+    }
+    let (t, h, w) = shape;
+    let mut out = serde_json::Map::new();
+    out.insert("read_samples".into(), n.into());
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| crate::error::VdxError::param("threads", e.to_string()))?;
+        let raw = time(reps, || {
+            pool.install(|| {
+                jpegs.par_iter().for_each_init(
+                    || (turbojpeg::Decompressor::new().expect("libjpeg-turbo"), vec![0u8; h * w * 3]),
+                    |(d, buf), frames| {
+                        for j in frames {
+                            d.decompress(
+                                j,
+                                turbojpeg::Image {
+                                    pixels: buf.as_mut_slice(),
+                                    width: w,
+                                    pitch: w * 3,
+                                    height: h,
+                                    format: turbojpeg::PixelFormat::RGB,
+                                },
+                            )
+                            .expect("valid JPEG");
+                        }
+                    },
+                )
+            });
+            Ok(())
+        })?;
+        let reader = time(reps, || {
+            pool.install(|| {
+                (0..n).into_par_iter().try_for_each_init(Decoders::default, |d, i| {
+                    let c = ds.decode_clip(i, d)?;
+                    assert_eq!(c.num_frames, t);
+                    Ok::<(), crate::error::VdxError>(())
+                })
+            })
+        })?;
+        out.insert(format!("read_raw_jpeg_clips_per_sec_{threads}t"), (n as f64 / raw).into());
+        out.insert(format!("read_vdx_clips_per_sec_{threads}t"), (n as f64 / reader).into());
+        out.insert(format!("read_vdx_vs_raw_{threads}t"), (raw / reader).into());
+    }
+    // The same clips decoded from the source videos (first 8 samples, one thread each).
+    let k = n.min(8);
+    let src = time(1, || {
+        for i in 0..k {
+            let m = ds.meta(i)?;
+            let src = m.provenance["source"].as_str().unwrap_or_default().to_string();
+            let frames: Vec<usize> = m.provenance["frames"]
+                .as_array()
+                .map(|v| v.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect())
+                .unwrap_or_default();
+            let mut d = VideoDecoder::open(
+                std::path::Path::new(&src),
+                DecodeOptions {
+                    resize: Some(Resize { width: w as u32, height: h as u32, mode: ResizeMode::ShortSideCrop }),
+                    threads: 2,
+                    ..Default::default()
+                },
+            )?;
+            d.frames(&frames)?;
+        }
+        Ok(())
+    })?;
+    out.insert("read_from_source_video_clips_per_sec".into(), (k as f64 / src).into());
+    Ok(out)
+}
+
 /// Run the measurements and print one JSON object.
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let what: Vec<&str> = a.what.split(',').map(|s| s.trim()).collect();
+    if what == ["read"] {
+        let m = bench_read(&a.file, a.reps)?;
+        println!("{}", serde_json::Value::Object(m));
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = serde_json::Map::new();
     out.insert("file".into(), a.file.display().to_string().into());
     out.insert("threads".into(), a.threads.into());

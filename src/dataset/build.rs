@@ -345,8 +345,10 @@ pub fn build(
         .num_threads(threads)
         .build()
         .map_err(|e| VdxError::param("--threads", e.to_string()))?;
-    // Fewer videos than workers: give each decoder the spare cores.
-    let dec_threads = if inputs.len() >= threads { 1 } else { threads };
+    // Each decoder may use every worker: a long video's keyframe groups are decoded side by
+    // side on this same pool (work stealing), so one long video does not leave cores idle
+    // while the short ones are done.
+    let dec_threads = threads;
     let done = AtomicUsize::new(0);
     let samples = AtomicUsize::new(0);
     let total = inputs.len();
