@@ -53,7 +53,10 @@ fn time<F: FnMut() -> Result<()>>(reps: usize, mut f: F) -> Result<f64> {
 /// Reading a frames-field dataset: vdx's reader against libjpeg-turbo decoding the very same
 /// JPEGs into a preallocated buffer (the raw speed), on 1 and 2 threads, and against decoding
 /// the same clips from the source videos.
-fn bench_read(path: &std::path::Path, reps: usize) -> Result<serde_json::Map<String, serde_json::Value>> {
+fn bench_read(
+    path: &std::path::Path,
+    reps: usize,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
     use crate::dataset::{fields, Dataset, Decoders};
     use rayon::prelude::*;
     let ds = Dataset::open(path)?;
@@ -81,7 +84,12 @@ fn bench_read(path: &std::path::Path, reps: usize) -> Result<serde_json::Map<Str
         let raw = time(reps, || {
             pool.install(|| {
                 jpegs.par_iter().for_each_init(
-                    || (turbojpeg::Decompressor::new().expect("libjpeg-turbo"), vec![0u8; h * w * 3]),
+                    || {
+                        (
+                            turbojpeg::Decompressor::new().expect("libjpeg-turbo"),
+                            vec![0u8; h * w * 3],
+                        )
+                    },
                     |(d, buf), frames| {
                         for j in frames {
                             d.decompress(
@@ -103,15 +111,23 @@ fn bench_read(path: &std::path::Path, reps: usize) -> Result<serde_json::Map<Str
         })?;
         let reader = time(reps, || {
             pool.install(|| {
-                (0..n).into_par_iter().try_for_each_init(Decoders::default, |d, i| {
-                    let c = ds.decode_clip(i, d)?;
-                    assert_eq!(c.num_frames, t);
-                    Ok::<(), crate::error::VdxError>(())
-                })
+                (0..n)
+                    .into_par_iter()
+                    .try_for_each_init(Decoders::default, |d, i| {
+                        let c = ds.decode_clip(i, d)?;
+                        assert_eq!(c.num_frames, t);
+                        Ok::<(), crate::error::VdxError>(())
+                    })
             })
         })?;
-        out.insert(format!("read_raw_jpeg_clips_per_sec_{threads}t"), (n as f64 / raw).into());
-        out.insert(format!("read_vdx_clips_per_sec_{threads}t"), (n as f64 / reader).into());
+        out.insert(
+            format!("read_raw_jpeg_clips_per_sec_{threads}t"),
+            (n as f64 / raw).into(),
+        );
+        out.insert(
+            format!("read_vdx_clips_per_sec_{threads}t"),
+            (n as f64 / reader).into(),
+        );
         out.insert(format!("read_vdx_vs_raw_{threads}t"), (raw / reader).into());
     }
     // The same clips decoded from the source videos (first 8 samples, one thread each).
@@ -119,15 +135,27 @@ fn bench_read(path: &std::path::Path, reps: usize) -> Result<serde_json::Map<Str
     let src = time(1, || {
         for i in 0..k {
             let m = ds.meta(i)?;
-            let src = m.provenance["source"].as_str().unwrap_or_default().to_string();
+            let src = m.provenance["source"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let frames: Vec<usize> = m.provenance["frames"]
                 .as_array()
-                .map(|v| v.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect())
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|x| x.as_u64())
+                        .map(|x| x as usize)
+                        .collect()
+                })
                 .unwrap_or_default();
             let mut d = VideoDecoder::open(
                 std::path::Path::new(&src),
                 DecodeOptions {
-                    resize: Some(Resize { width: w as u32, height: h as u32, mode: ResizeMode::ShortSideCrop }),
+                    resize: Some(Resize {
+                        width: w as u32,
+                        height: h as u32,
+                        mode: ResizeMode::ShortSideCrop,
+                    }),
                     threads: 2,
                     ..Default::default()
                 },
@@ -136,7 +164,10 @@ fn bench_read(path: &std::path::Path, reps: usize) -> Result<serde_json::Map<Str
         }
         Ok(())
     })?;
-    out.insert("read_from_source_video_clips_per_sec".into(), (k as f64 / src).into());
+    out.insert(
+        "read_from_source_video_clips_per_sec".into(),
+        (k as f64 / src).into(),
+    );
     Ok(out)
 }
 
