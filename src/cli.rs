@@ -40,6 +40,9 @@ pub enum Command {
     Inspect(crate::cli_dataset::InspectArgs),
     /// Check a dataset's structure, pointers and checksums, and that every sample decodes.
     Verify(crate::cli_dataset::VerifyArgs),
+    /// Apply an augmentation recipe to a video clip or dataset sample: K draws as a contact
+    /// sheet or an f32 tensor, plus every random draw as JSON.
+    Augment(crate::cli_dataset::AugmentArgs),
     /// Measure vdx against the ffmpeg CLI on a folder of videos (see scripts/bench.sh).
     Bench(crate::bench::BenchArgs),
 }
@@ -266,6 +269,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Build(a) => crate::cli_dataset::cmd_build(a),
         Command::Inspect(a) => crate::cli_dataset::cmd_inspect(a),
         Command::Verify(a) => crate::cli_dataset::cmd_verify(a),
+        Command::Augment(a) => crate::cli_dataset::cmd_augment(a),
         Command::Bench(a) => crate::bench::run(a),
     }
 }

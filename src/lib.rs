@@ -4,6 +4,7 @@
 //! the `vdx` command line are thin layers over these functions; no egui type appears here.
 
 pub mod audio;
+pub mod augment;
 pub mod bench;
 pub mod cli;
 pub mod cli_dataset;

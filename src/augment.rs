@@ -1,0 +1,709 @@
+//! Clip augmentations: pure functions over `u8 (T, H, W, 3)` clips with explicit parameters
+//! and one seeded PRNG, so the preview a user tunes is exactly what training gets.
+//!
+//! - A [`Recipe`] is an ordered list of [`Op`]s, saved as JSON with a version field.
+//! - Every random draw of a clip comes from `Rng::for_sample(recipe.seed, sample, epoch)`
+//!   (SplitMix64, see `rng.rs`), consumed in op order, so results do not depend on the machine,
+//!   the thread count or the order clips are processed. Each draw is reported ([`Draw`]) for
+//!   replay.
+//! - Every op applies the same parameters to every frame of a clip.
+//! - Every random range is inclusive of both ends: integer positions are drawn uniformly from
+//!   `lo..=hi`, real factors from `[lo, hi]`.
+//! - A clip shorter than a temporal crop follows the recipe's tail policy: `repeat_last` pads
+//!   with the last frame, `wrap` repeats the clip from its start, `drop` and `error` refuse
+//!   the clip with a message.
+
+use crate::error::{Result, VdxError};
+use crate::rng::Rng;
+use crate::sample::TailPolicy;
+use serde::{Deserialize, Serialize};
+
+/// The recipe format version this build reads and writes.
+pub const RECIPE_VERSION: u32 = 1;
+
+/// A clip: `u8 (T, H, W, 3)`, row-major, RGB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clip {
+    pub t: usize,
+    pub h: usize,
+    pub w: usize,
+    pub data: Vec<u8>,
+}
+
+impl Clip {
+    pub fn new(t: usize, h: usize, w: usize, data: Vec<u8>) -> Result<Self> {
+        if data.len() != t * h * w * 3 {
+            return Err(VdxError::param(
+                "clip",
+                format!("{} bytes is not {t}x{h}x{w}x3", data.len()),
+            ));
+        }
+        Ok(Clip { t, h, w, data })
+    }
+    pub fn frame(&self, k: usize) -> &[u8] {
+        let n = self.h * self.w * 3;
+        &self.data[k * n..(k + 1) * n]
+    }
+}
+
+/// Where a crop goes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum CropPos {
+    Random,
+    Center,
+    /// Top-left corner (x, y) in pixels.
+    At {
+        x: usize,
+        y: usize,
+    },
+}
+
+/// Random or centred temporal crop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemporalMode {
+    Random,
+    Center,
+}
+
+/// One augmentation operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op", deny_unknown_fields)]
+pub enum Op {
+    /// Keep `frames` consecutive frames.
+    TemporalCrop { frames: usize, mode: TemporalMode },
+    /// Keep every `stride`-th frame, or `frames` frames spread uniformly (first and last kept).
+    TemporalSubsample {
+        #[serde(default)]
+        stride: Option<usize>,
+        #[serde(default)]
+        frames: Option<usize>,
+    },
+    /// Crop `width`×`height` at one position for the whole clip.
+    SpatialCrop {
+        width: usize,
+        height: usize,
+        position: CropPos,
+    },
+    /// torchvision's RandomResizedCrop: area fraction in `scale`, aspect ratio (w/h) in
+    /// `ratio` (drawn log-uniformly), then resized (bilinear) to `width`×`height`.
+    RandomResizedCrop {
+        width: usize,
+        height: usize,
+        scale: [f64; 2],
+        ratio: [f64; 2],
+    },
+    /// Resize so the short side is `size` (bilinear), keeping the aspect ratio.
+    ShortSideScale { size: usize },
+    /// Mirror left-right with probability `p`.
+    HorizontalFlip { p: f64 },
+    /// Factors drawn once per clip: brightness and contrast and saturation in
+    /// `[max(0, 1 - x), 1 + x]`, hue shift in `[-hue, hue]` turns (hue <= 0.5). Applied in this
+    /// fixed order.
+    ColorJitter {
+        brightness: f64,
+        contrast: f64,
+        saturation: f64,
+        hue: f64,
+    },
+    /// Convert to gray (ITU-R BT.601 luma, in all three channels) with probability `p`.
+    Grayscale { p: f64 },
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::TemporalCrop { .. } => "temporal_crop",
+            Op::TemporalSubsample { .. } => "temporal_subsample",
+            Op::SpatialCrop { .. } => "spatial_crop",
+            Op::RandomResizedCrop { .. } => "random_resized_crop",
+            Op::ShortSideScale { .. } => "short_side_scale",
+            Op::HorizontalFlip { .. } => "horizontal_flip",
+            Op::ColorJitter { .. } => "color_jitter",
+            Op::Grayscale { .. } => "grayscale",
+        }
+    }
+
+    fn check(&self, k: usize) -> Result<()> {
+        let bad = |param: &str, why: String| {
+            Err(VdxError::param(
+                &format!("recipe op {k} ({}) parameter '{param}'", self.name()),
+                why,
+            ))
+        };
+        const MAX_SIDE: usize = 16384;
+        match *self {
+            Op::TemporalCrop { frames, .. } if frames == 0 || frames > 100_000 => {
+                bad("frames", format!("{frames} is outside 1..=100000"))
+            }
+            Op::TemporalSubsample { stride, frames } => match (stride, frames) {
+                (Some(s), None) if s >= 1 => Ok(()),
+                (None, Some(n)) if n >= 1 => Ok(()),
+                (Some(_), Some(_)) | (None, None) => bad(
+                    "stride/frames",
+                    "give exactly one of stride or frames".into(),
+                ),
+                _ => bad("stride/frames", "must be at least 1".into()),
+            },
+            Op::SpatialCrop { width, height, .. } | Op::RandomResizedCrop { width, height, .. }
+                if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE =>
+            {
+                bad(
+                    "width/height",
+                    format!("{width}x{height} is outside 1..={MAX_SIDE}"),
+                )
+            }
+            Op::RandomResizedCrop { scale, ratio, .. } => {
+                if !(scale[0] > 0.0 && scale[0] <= scale[1] && scale[1] <= 1.0) {
+                    return bad("scale", format!("{scale:?} must satisfy 0 < lo <= hi <= 1"));
+                }
+                if !(ratio[0] > 0.0 && ratio[0] <= ratio[1] && ratio[1].is_finite()) {
+                    return bad("ratio", format!("{ratio:?} must satisfy 0 < lo <= hi"));
+                }
+                Ok(())
+            }
+            Op::ShortSideScale { size } if size == 0 || size > MAX_SIDE => {
+                bad("size", format!("{size} is outside 1..={MAX_SIDE}"))
+            }
+            Op::HorizontalFlip { p } | Op::Grayscale { p } if !(0.0..=1.0).contains(&p) => {
+                bad("p", format!("{p} is not a probability in [0, 1]"))
+            }
+            Op::ColorJitter {
+                brightness,
+                contrast,
+                saturation,
+                hue,
+            } => {
+                for (n, v) in [
+                    ("brightness", brightness),
+                    ("contrast", contrast),
+                    ("saturation", saturation),
+                ] {
+                    if !(v.is_finite() && v >= 0.0) {
+                        return bad(n, format!("{v} must be >= 0"));
+                    }
+                }
+                if !(0.0..=0.5).contains(&hue) {
+                    return bad("hue", format!("{hue} must be in [0, 0.5]"));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The final conversion to `f32 (1, T, H, W, 3)`: x/255, then (x - mean) / std per channel
+/// when both are given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ToFloat {
+    #[serde(default)]
+    pub mean: Option<[f32; 3]>,
+    #[serde(default)]
+    pub std: Option<[f32; 3]>,
+}
+
+/// An ordered list of operations with its seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    pub version: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub tail: TailPolicy,
+    pub ops: Vec<Op>,
+    #[serde(default)]
+    pub to_float: ToFloat,
+}
+
+impl Recipe {
+    /// Parse and check a recipe; errors name the op and the parameter.
+    pub fn from_json(s: &str) -> Result<Self> {
+        let r: Recipe = serde_json::from_str(s)
+            .map_err(|e| VdxError::param("recipe", format!("not a valid recipe: {e}")))?;
+        r.validate()?;
+        Ok(r)
+    }
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let s = std::fs::read_to_string(path).map_err(|e| VdxError::io(path, e))?;
+        Self::from_json(&s).map_err(|e| VdxError::param(&path.display().to_string(), e.to_string()))
+    }
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("recipes serialize")
+    }
+    pub fn validate(&self) -> Result<()> {
+        if self.version != RECIPE_VERSION {
+            return Err(VdxError::param(
+                "recipe version",
+                format!("{} (this vdx reads version {RECIPE_VERSION})", self.version),
+            ));
+        }
+        for (k, op) in self.ops.iter().enumerate() {
+            op.check(k)?;
+        }
+        if let Some(s) = self.to_float.std {
+            if s.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(VdxError::param("to_float.std", "every value must be > 0"));
+            }
+        }
+        if self.to_float.mean.is_some() != self.to_float.std.is_some() {
+            return Err(VdxError::param(
+                "to_float",
+                "give both mean and std, or neither",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One random draw, for display and replay.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Draw {
+    pub op: usize,
+    pub name: &'static str,
+    pub values: serde_json::Value,
+}
+
+/// Apply `recipe` to `clip` for (sample, epoch); returns the clip and the draws.
+pub fn apply(recipe: &Recipe, clip: &Clip, sample: u64, epoch: u64) -> Result<(Clip, Vec<Draw>)> {
+    let mut rng = Rng::for_sample(recipe.seed, sample, epoch);
+    let mut cur = clip.clone();
+    let mut draws = Vec::new();
+    for (k, op) in recipe.ops.iter().enumerate() {
+        let (next, values) = apply_op(op, k, &cur, recipe.tail, &mut rng)?;
+        if let Some(values) = values {
+            draws.push(Draw {
+                op: k,
+                name: op.name(),
+                values,
+            });
+        }
+        cur = next;
+    }
+    Ok((cur, draws))
+}
+
+/// Apply and convert to `f32 (1, T, H, W, 3)` into `out` (its length must match).
+pub fn to_float_into(recipe: &Recipe, clip: &Clip, out: &mut [f32]) -> Result<()> {
+    if out.len() != clip.data.len() {
+        return Err(VdxError::param(
+            "output",
+            "buffer size does not match the clip",
+        ));
+    }
+    let (mean, std) = match (recipe.to_float.mean, recipe.to_float.std) {
+        (Some(m), Some(s)) => (m, s),
+        _ => ([0.0; 3], [1.0; 3]),
+    };
+    let inv = [1.0 / std[0], 1.0 / std[1], 1.0 / std[2]];
+    for (o, px) in out.chunks_exact_mut(3).zip(clip.data.chunks_exact(3)) {
+        for c in 0..3 {
+            o[c] = (px[c] as f32 * (1.0 / 255.0) - mean[c]) * inv[c];
+        }
+    }
+    Ok(())
+}
+
+/// A batch result: `f32 (N, T, H, W, 3)` values, the per-clip shape `[T, H, W, 3]`, and
+/// each clip's draws.
+pub type Batch = (Vec<f32>, [usize; 4], Vec<Vec<Draw>>);
+
+/// Augment a batch in parallel: clip i uses sample id `samples[i]`. Every output clip must
+/// have the same shape; they are written into one preallocated `f32 (N, T, H, W, 3)` buffer.
+pub fn apply_batch_f32(
+    recipe: &Recipe,
+    clips: &[Clip],
+    samples: &[u64],
+    epoch: u64,
+) -> Result<Batch> {
+    use rayon::prelude::*;
+    if clips.len() != samples.len() || clips.is_empty() {
+        return Err(VdxError::param(
+            "batch",
+            "one sample id per clip, at least one clip",
+        ));
+    }
+    // The first clip fixes the shape.
+    let (first, _) = apply(recipe, &clips[0], samples[0], epoch)?;
+    let shape = [first.t, first.h, first.w, 3];
+    let per = first.data.len();
+    let mut out = vec![0f32; per * clips.len()];
+    let draws: Vec<Result<Vec<Draw>>> = out
+        .par_chunks_mut(per)
+        .zip(clips.par_iter().zip(samples.par_iter()))
+        .map(|(dst, (c, &s))| {
+            let (a, d) = apply(recipe, c, s, epoch)?;
+            if a.data.len() != per {
+                return Err(VdxError::param(
+                    "batch",
+                    format!(
+                        "sample {s} came out {}x{}x{}, not {:?}",
+                        a.t, a.h, a.w, shape
+                    ),
+                ));
+            }
+            to_float_into(recipe, &a, dst)?;
+            Ok(d)
+        })
+        .collect();
+    let draws = draws.into_iter().collect::<Result<Vec<_>>>()?;
+    Ok((out, shape, draws))
+}
+
+fn frames_by_index(clip: &Clip, idx: &[usize]) -> Clip {
+    let n = clip.h * clip.w * 3;
+    let mut data = Vec::with_capacity(idx.len() * n);
+    for &i in idx {
+        data.extend_from_slice(&clip.data[i * n..(i + 1) * n]);
+    }
+    Clip {
+        t: idx.len(),
+        h: clip.h,
+        w: clip.w,
+        data,
+    }
+}
+
+fn crop(clip: &Clip, x: usize, y: usize, w: usize, h: usize) -> Clip {
+    let mut data = Vec::with_capacity(clip.t * w * h * 3);
+    for t in 0..clip.t {
+        let f = clip.frame(t);
+        for row in y..y + h {
+            let a = (row * clip.w + x) * 3;
+            data.extend_from_slice(&f[a..a + w * 3]);
+        }
+    }
+    Clip {
+        t: clip.t,
+        h,
+        w,
+        data,
+    }
+}
+
+/// Bilinear resize (pixel centres aligned, as OpenCV's INTER_LINEAR), same for every frame.
+fn resize(clip: &Clip, w: usize, h: usize) -> Clip {
+    if (w, h) == (clip.w, clip.h) {
+        return clip.clone();
+    }
+    let sx = clip.w as f32 / w as f32;
+    let sy = clip.h as f32 / h as f32;
+    let map = |o: usize, s: f32, n: usize| -> (usize, usize, f32) {
+        let f = ((o as f32 + 0.5) * s - 0.5).max(0.0);
+        let i0 = (f.floor() as usize).min(n - 1);
+        let i1 = (i0 + 1).min(n - 1);
+        (i0, i1, f - i0 as f32)
+    };
+    let xs: Vec<_> = (0..w).map(|x| map(x, sx, clip.w)).collect();
+    let ys: Vec<_> = (0..h).map(|y| map(y, sy, clip.h)).collect();
+    let mut data = vec![0u8; clip.t * w * h * 3];
+    let n = w * h * 3;
+    for t in 0..clip.t {
+        let f = clip.frame(t);
+        let o = &mut data[t * n..(t + 1) * n];
+        for (yy, &(y0, y1, fy)) in ys.iter().enumerate() {
+            for (xx, &(x0, x1, fx)) in xs.iter().enumerate() {
+                for c in 0..3 {
+                    let p = |x: usize, y: usize| f[(y * clip.w + x) * 3 + c] as f32;
+                    let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+                    let bot = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+                    o[(yy * w + xx) * 3 + c] = (top * (1.0 - fy) + bot * fy).round() as u8;
+                }
+            }
+        }
+    }
+    Clip {
+        t: clip.t,
+        h,
+        w,
+        data,
+    }
+}
+
+fn flip(clip: &Clip) -> Clip {
+    let mut out = clip.clone();
+    let w = clip.w;
+    for row in out.data.chunks_exact_mut(w * 3) {
+        for x in 0..w / 2 {
+            for c in 0..3 {
+                row.swap(x * 3 + c, (w - 1 - x) * 3 + c);
+            }
+        }
+    }
+    out
+}
+
+fn luma(r: f32, g: f32, b: f32) -> f32 {
+    0.299 * r + 0.587 * g + 0.114 * b
+}
+
+fn rgb_to_hsv(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
+    let max = r.max(g).max(b);
+    let min = r.min(g).min(b);
+    let d = max - min;
+    let h = if d <= 0.0 {
+        0.0
+    } else if max == r {
+        ((g - b) / d).rem_euclid(6.0) / 6.0
+    } else if max == g {
+        ((b - r) / d + 2.0) / 6.0
+    } else {
+        ((r - g) / d + 4.0) / 6.0
+    };
+    let s = if max <= 0.0 { 0.0 } else { d / max };
+    (h, s, max)
+}
+
+fn hsv_to_rgb(h: f32, s: f32, v: f32) -> (f32, f32, f32) {
+    let h6 = h.rem_euclid(1.0) * 6.0;
+    let i = h6.floor();
+    let f = h6 - i;
+    let (p, q, t) = (v * (1.0 - s), v * (1.0 - s * f), v * (1.0 - s * (1.0 - f)));
+    match i as i32 % 6 {
+        0 => (v, t, p),
+        1 => (q, v, p),
+        2 => (p, v, t),
+        3 => (p, q, v),
+        4 => (t, p, v),
+        _ => (v, p, q),
+    }
+}
+
+fn jitter(clip: &Clip, b: f32, c: f32, s: f32, hue: f32) -> Clip {
+    let mut out = clip.clone();
+    let n = clip.h * clip.w * 3;
+    for t in 0..clip.t {
+        let f = &mut out.data[t * n..(t + 1) * n];
+        // Contrast blends with the frame's mean gray (after brightness), as torchvision does.
+        let mean = f
+            .chunks_exact(3)
+            .map(|p| luma(p[0] as f32, p[1] as f32, p[2] as f32) * b)
+            .sum::<f32>()
+            / (clip.h * clip.w).max(1) as f32;
+        for p in f.chunks_exact_mut(3) {
+            let mut v = [p[0] as f32 * b, p[1] as f32 * b, p[2] as f32 * b];
+            for x in &mut v {
+                *x = (*x).clamp(0.0, 255.0);
+                *x = (mean + (*x - mean) * c).clamp(0.0, 255.0);
+            }
+            let l = luma(v[0], v[1], v[2]);
+            for x in &mut v {
+                *x = (l + (*x - l) * s).clamp(0.0, 255.0);
+            }
+            if hue != 0.0 {
+                let (h, sat, val) = rgb_to_hsv(v[0] / 255.0, v[1] / 255.0, v[2] / 255.0);
+                let (r, g, bb) = hsv_to_rgb(h + hue, sat, val);
+                v = [r * 255.0, g * 255.0, bb * 255.0];
+            }
+            for (d, x) in p.iter_mut().zip(v) {
+                *d = x.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    out
+}
+
+fn apply_op(
+    op: &Op,
+    k: usize,
+    clip: &Clip,
+    tail: TailPolicy,
+    rng: &mut Rng,
+) -> Result<(Clip, Option<serde_json::Value>)> {
+    use serde_json::json;
+    let too_small = |what: String| {
+        Err(VdxError::param(
+            &format!("recipe op {k} ({})", op.name()),
+            what,
+        ))
+    };
+    Ok(match *op {
+        Op::TemporalCrop { frames, mode } => {
+            if clip.t == 0 {
+                return too_small("the clip has no frames".into());
+            }
+            if clip.t < frames {
+                let idx: Vec<usize> = match tail {
+                    TailPolicy::RepeatLast => (0..frames).map(|i| i.min(clip.t - 1)).collect(),
+                    TailPolicy::Wrap => (0..frames).map(|i| i % clip.t).collect(),
+                    TailPolicy::Drop | TailPolicy::Error => {
+                        return too_small(format!(
+                            "the clip has {} frames, fewer than the crop's {frames} (tail policy {tail:?})",
+                            clip.t
+                        ))
+                    }
+                };
+                (
+                    frames_by_index(clip, &idx),
+                    Some(json!({"start": 0, "padded": frames - clip.t})),
+                )
+            } else {
+                let max_start = clip.t - frames;
+                let start = match mode {
+                    TemporalMode::Random => rng.range_inclusive(0, max_start as u64) as usize,
+                    TemporalMode::Center => max_start / 2,
+                };
+                let idx: Vec<usize> = (start..start + frames).collect();
+                let v = (mode == TemporalMode::Random).then(|| json!({"start": start}));
+                (frames_by_index(clip, &idx), v)
+            }
+        }
+        Op::TemporalSubsample { stride, frames } => {
+            let idx: Vec<usize> = match (stride, frames) {
+                (Some(s), _) => (0..clip.t).step_by(s.max(1)).collect(),
+                (None, Some(n)) if n == 1 || clip.t <= 1 => vec![0; n],
+                (None, Some(n)) => (0..n)
+                    .map(|j| ((j as f64) * (clip.t - 1) as f64 / (n - 1) as f64).round() as usize)
+                    .collect(),
+                (None, None) => (0..clip.t).collect(),
+            };
+            (frames_by_index(clip, &idx), None)
+        }
+        Op::SpatialCrop {
+            width,
+            height,
+            position,
+        } => {
+            if width > clip.w || height > clip.h {
+                return too_small(format!(
+                    "a {width}x{height} crop does not fit {}x{} frames",
+                    clip.w, clip.h
+                ));
+            }
+            let (x, y, v) = match position {
+                CropPos::Random => {
+                    let x = rng.range_inclusive(0, (clip.w - width) as u64) as usize;
+                    let y = rng.range_inclusive(0, (clip.h - height) as u64) as usize;
+                    (x, y, Some(json!({"x": x, "y": y})))
+                }
+                CropPos::Center => ((clip.w - width) / 2, (clip.h - height) / 2, None),
+                CropPos::At { x, y } => {
+                    if x + width > clip.w || y + height > clip.h {
+                        return too_small(format!(
+                            "a {width}x{height} crop at ({x}, {y}) leaves {}x{} frames",
+                            clip.w, clip.h
+                        ));
+                    }
+                    (x, y, None)
+                }
+            };
+            (crop(clip, x, y, width, height), v)
+        }
+        Op::RandomResizedCrop {
+            width,
+            height,
+            scale,
+            ratio,
+        } => {
+            let (fw, fh) = (clip.w as f64, clip.h as f64);
+            let area = fw * fh;
+            let (lr0, lr1) = (ratio[0].ln(), ratio[1].ln());
+            let mut pick = None;
+            for _ in 0..10 {
+                let target = area * rng.uniform(scale[0], scale[1]);
+                let aspect = rng.uniform(lr0, lr1).exp();
+                let w = (target * aspect).sqrt().round() as usize;
+                let h = (target / aspect).sqrt().round() as usize;
+                if w > 0 && h > 0 && w <= clip.w && h <= clip.h {
+                    let y = rng.range_inclusive(0, (clip.h - h) as u64) as usize;
+                    let x = rng.range_inclusive(0, (clip.w - w) as u64) as usize;
+                    pick = Some((x, y, w, h));
+                    break;
+                }
+            }
+            // torchvision's fallback: a centre crop at the nearest allowed ratio.
+            let (x, y, w, h) = pick.unwrap_or_else(|| {
+                let r = fw / fh;
+                let (w, h) = if r < ratio[0] {
+                    (clip.w, (fw / ratio[0]).round() as usize)
+                } else if r > ratio[1] {
+                    ((fh * ratio[1]).round() as usize, clip.h)
+                } else {
+                    (clip.w, clip.h)
+                };
+                let (w, h) = (w.clamp(1, clip.w), h.clamp(1, clip.h));
+                ((clip.w - w) / 2, (clip.h - h) / 2, w, h)
+            });
+            let c = crop(clip, x, y, w, h);
+            (
+                resize(&c, width, height),
+                Some(json!({"x": x, "y": y, "width": w, "height": h})),
+            )
+        }
+        Op::ShortSideScale { size } => {
+            let (w, h) = if clip.w <= clip.h {
+                (
+                    size,
+                    ((clip.h * size) as f64 / clip.w as f64).round() as usize,
+                )
+            } else {
+                (
+                    ((clip.w * size) as f64 / clip.h as f64).round() as usize,
+                    size,
+                )
+            };
+            (resize(clip, w.max(1), h.max(1)), None)
+        }
+        Op::HorizontalFlip { p } => {
+            let f = rng.bernoulli(p);
+            (
+                if f { flip(clip) } else { clip.clone() },
+                Some(json!({"flip": f})),
+            )
+        }
+        Op::ColorJitter {
+            brightness,
+            contrast,
+            saturation,
+            hue,
+        } => {
+            let mut factor = |x: f64| rng.uniform((1.0 - x).max(0.0), 1.0 + x);
+            let (b, c, s) = (factor(brightness), factor(contrast), factor(saturation));
+            let h = rng.uniform(-hue, hue);
+            (
+                jitter(clip, b as f32, c as f32, s as f32, h as f32),
+                Some(json!({"brightness": b, "contrast": c, "saturation": s, "hue": h})),
+            )
+        }
+        Op::Grayscale { p } => {
+            let g = rng.bernoulli(p);
+            let out = if g {
+                let mut o = clip.clone();
+                for px in o.data.chunks_exact_mut(3) {
+                    let l = luma(px[0] as f32, px[1] as f32, px[2] as f32).round() as u8;
+                    px.fill(l);
+                }
+                o
+            } else {
+                clip.clone()
+            };
+            (out, Some(json!({"gray": g})))
+        }
+    })
+}
+
+/// A contact sheet: one row per augmented clip, its frames side by side (RGB24).
+pub fn contact_sheet(rows: &[Clip]) -> (usize, usize, Vec<u8>) {
+    let cols = rows.iter().map(|c| c.t).max().unwrap_or(0);
+    let cw = rows.iter().map(|c| c.w).max().unwrap_or(0);
+    let ch = rows.iter().map(|c| c.h).max().unwrap_or(0);
+    let gap = 2;
+    let (w, h) = (cols * (cw + gap), rows.len() * (ch + gap));
+    let mut out = vec![24u8; w * h * 3];
+    for (r, clip) in rows.iter().enumerate() {
+        for t in 0..clip.t {
+            let f = clip.frame(t);
+            for y in 0..clip.h {
+                let dst = ((r * (ch + gap) + y) * w + t * (cw + gap)) * 3;
+                out[dst..dst + clip.w * 3]
+                    .copy_from_slice(&f[y * clip.w * 3..(y + 1) * clip.w * 3]);
+            }
+        }
+    }
+    (w, h, out)
+}
