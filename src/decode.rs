@@ -69,6 +69,9 @@ pub struct DecodeOptions {
     pub threads: usize,
     /// Skip decoding non-reference pictures that no target needs.
     pub skip_nonref: bool,
+    /// Decoders used side by side for a batch spanning several keyframe groups (0: as many
+    /// as `threads`); lets a caller run one-thread decoders yet keep group parallelism.
+    pub group_workers: usize,
     pub budget: ProbeBudget,
 }
 
@@ -79,6 +82,7 @@ impl Default for DecodeOptions {
             apply_rotation: true,
             threads: 0,
             skip_nonref: true,
+            group_workers: 0,
             budget: ProbeBudget::default(),
         }
     }
@@ -479,9 +483,10 @@ impl VideoDecoder {
     /// thread is allowed; groups are dealt to workers longest decode first. Returns `None`
     /// where a single decoder is the better plan.
     fn decode_groups_in_parallel(&mut self, wanted: &[usize]) -> Option<Vec<Result<RgbFrame>>> {
-        let threads = match self.opts.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            t => t,
+        let threads = match (self.opts.group_workers, self.opts.threads) {
+            (0, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (0, t) => t,
+            (g, _) => g,
         };
         if threads < 2 || wanted.len() < 2 {
             return None;
@@ -517,6 +522,7 @@ impl VideoDecoder {
         }
         let mut opts = self.opts;
         opts.threads = (threads / workers).max(1);
+        opts.group_workers = 1;
         let path = self.path.clone();
         let index = self.index.clone();
         use rayon::prelude::*;
