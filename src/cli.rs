@@ -15,11 +15,32 @@ use std::process::ExitCode;
     name = "vdx",
     version,
     about = "vdx: the video dataset explorer",
-    long_about = "Probe, index and decode videos exactly; build, inspect and verify video datasets."
+    long_about = "Probe, index and decode videos exactly; build, inspect and verify video datasets.\n\n\
+                  `vdx` alone opens the explorer window on the bundled sample video; \
+                  `vdx FILE...` opens files in it.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Videos to open in the explorer window.
+    pub files: Vec<PathBuf>,
+}
+
+/// The bundled sample video: beside the executable's project, or in ./assets.
+pub fn sample_video() -> PathBuf {
+    let built = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample.mp4"));
+    if built.exists() {
+        built
+    } else {
+        PathBuf::from("assets/sample.mp4")
+    }
+}
+
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,8 +266,38 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => {
-            eprintln!("vdx: no subcommand given; see `vdx --help`");
-            ExitCode::from(2)
+            let files = if cli.files.is_empty() {
+                vec![sample_video()]
+            } else {
+                cli.files
+            };
+            if !has_display() {
+                eprintln!(
+                    "vdx: no display (DISPLAY/WAYLAND_DISPLAY unset), so no window; \
+                     here is what the explorer would show. See `vdx --help` for the CLI."
+                );
+                for f in &files {
+                    let f = f.as_os_str();
+                    let sub = |c: &str| {
+                        Cli::parse_from([std::ffi::OsStr::new("vdx"), c.as_ref(), f])
+                            .command
+                            .expect("a subcommand")
+                    };
+                    let r = run(sub("probe")).and_then(|_| run(sub("index")));
+                    if let Err(e) = r {
+                        eprintln!("vdx: error: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+                return ExitCode::SUCCESS;
+            }
+            match crate::gui::run(files) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("vdx: error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Some(cmd) => match run(cmd) {
             Ok(code) => code,

@@ -12,6 +12,7 @@ pub mod dataset;
 pub mod decode;
 pub mod error;
 pub mod flowviz;
+pub mod gui;
 pub mod index;
 pub mod jpeg;
 pub mod media;

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Renders the real vdx window under Xvfb (software OpenGL) and writes the README's pictures.
+# Usage: bash scripts/screenshots.sh [VDX_BINARY]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+vdx="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/vdx-target}/release/vdx}"
+export LIBGL_ALWAYS_SOFTWARE=1
+shot() {  # shot OUT.png ARGS...
+  local out="$1"; shift
+  rm -f "$out"
+  VDX_SCREENSHOT="$out" timeout 120 xvfb-run -a -s "-screen 0 1600x1000x24" "$vdx" "$@"
+  [[ -s "$out" ]] || { echo "no screenshot written to $out" >&2; exit 1; }
+  echo "wrote $out"
+}
+shot screenshots/explorer.png assets/sample.mp4

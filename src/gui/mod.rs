@@ -1,0 +1,1009 @@
+//! The explorer GUI (eframe/egui): thin panels over the core. All decoding runs on worker
+//! threads (`worker.rs`); the UI thread polls replies and never waits.
+//!
+//! Layout: menu bar and video tabs on top; metadata on the left; the player in the centre;
+//! the clip view on the right; the frame timeline at the bottom.
+
+pub mod worker;
+
+use crate::index::{FrameType, VideoIndex};
+use crate::probe::ProbeInfo;
+use crate::sample::{Clip, SamplerConfig, SamplerKind, TailPolicy};
+use egui::{Color32, Key, Pos2, Rect, Sense, Stroke, Vec2};
+use std::path::PathBuf;
+use std::sync::Arc;
+use worker::{Reply, Request, VideoWorker};
+
+/// Longest side of frames shown in the player.
+const DISPLAY_MAX: u32 = 1280;
+
+/// What is kept between runs.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(default)]
+struct Persisted {
+    recent: Vec<PathBuf>,
+    sampler: Option<SamplerConfig>,
+    clip_size: Option<u32>,
+    show_clips: Option<bool>,
+    show_metadata: Option<bool>,
+}
+
+/// Timeline view: which frames are visible.
+struct TimelineView {
+    /// First visible frame (fractional).
+    start: f64,
+    /// Number of frames across the width.
+    span: f64,
+}
+
+/// One open video.
+pub struct VideoTab {
+    pub path: PathBuf,
+    worker: VideoWorker,
+    pub probe: Option<Box<ProbeInfo>>,
+    pub index: Option<Arc<VideoIndex>>,
+    pub error: Option<String>,
+    /// The frame the user is on.
+    pub current: usize,
+    /// The frame on screen and whether it is the exact frame (else a cached preview).
+    pub shown: Option<(usize, bool)>,
+    texture: Option<egui::TextureHandle>,
+    requested: Option<usize>,
+    pub playing: bool,
+    /// (media time, wall time) when playback started.
+    play_origin: Option<(f64, f64)>,
+    timeline: TimelineView,
+    clips: Vec<(Clip, Vec<egui::TextureHandle>)>,
+    clips_pending: bool,
+}
+
+impl VideoTab {
+    fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| self.path.display().to_string())
+    }
+    fn frame_count(&self) -> usize {
+        self.index.as_ref().map_or(0, |i| i.len())
+    }
+    fn seek(&mut self, i: usize) {
+        let n = self.frame_count();
+        if n == 0 {
+            return;
+        }
+        self.current = i.min(n - 1);
+        if self.playing {
+            if let Some(ix) = &self.index {
+                self.play_origin = self
+                    .play_origin
+                    .map(|(_, w)| (ix.time_secs(self.current), w));
+            }
+        }
+    }
+}
+
+/// The application.
+pub struct VdxApp {
+    pub tabs: Vec<VideoTab>,
+    pub active: usize,
+    recent: Vec<PathBuf>,
+    /// Errors shown in the window (what and which file), newest last.
+    pub errors: Vec<String>,
+    sampler: SamplerConfig,
+    clip_size: u32,
+    show_clips: bool,
+    show_metadata: bool,
+    /// Screenshot to write, then quit (for the README's pictures).
+    screenshot: Option<(PathBuf, u32)>,
+}
+
+impl VdxApp {
+    /// A new app (no eframe needed: tests drive it through `show`).
+    pub fn new(files: Vec<PathBuf>, ctx: &egui::Context) -> Self {
+        Self::with_persisted(files, ctx, Persisted::default())
+    }
+
+    fn with_persisted(files: Vec<PathBuf>, ctx: &egui::Context, p: Persisted) -> Self {
+        let mut app = VdxApp {
+            tabs: Vec::new(),
+            active: 0,
+            recent: p.recent,
+            errors: Vec::new(),
+            sampler: p.sampler.unwrap_or(SamplerConfig {
+                num_clips: 4,
+                ..Default::default()
+            }),
+            clip_size: p.clip_size.unwrap_or(96),
+            show_clips: p.show_clips.unwrap_or(true),
+            show_metadata: p.show_metadata.unwrap_or(true),
+            screenshot: std::env::var_os("VDX_SCREENSHOT").map(|p| (PathBuf::from(p), 0)),
+        };
+        for f in files {
+            app.open(f, ctx);
+        }
+        app
+    }
+
+    /// Open a video in a new tab (work starts in the background).
+    pub fn open(&mut self, path: PathBuf, ctx: &egui::Context) {
+        if let Some(k) = self.tabs.iter().position(|t| t.path == path) {
+            self.active = k;
+            return;
+        }
+        let c = ctx.clone();
+        let worker = VideoWorker::spawn(
+            path.clone(),
+            DISPLAY_MAX,
+            Arc::new(move || c.request_repaint()),
+        );
+        self.tabs.push(VideoTab {
+            path: path.clone(),
+            worker,
+            probe: None,
+            index: None,
+            error: None,
+            current: 0,
+            shown: None,
+            texture: None,
+            requested: None,
+            playing: false,
+            play_origin: None,
+            timeline: TimelineView {
+                start: 0.0,
+                span: 300.0,
+            },
+            clips: Vec::new(),
+            clips_pending: false,
+        });
+        self.active = self.tabs.len() - 1;
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path);
+        self.recent.truncate(12);
+    }
+
+    pub fn active_tab(&self) -> Option<&VideoTab> {
+        self.tabs.get(self.active)
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        let clip_size = self.clip_size;
+        for tab in &mut self.tabs {
+            for r in tab.worker.poll() {
+                match r {
+                    Reply::Opened { probe, index } => {
+                        tab.timeline.span = (index.len() as f64).clamp(1.0, 300.0);
+                        tab.probe = Some(probe);
+                        tab.index = Some(index);
+                    }
+                    Reply::Frame(f) => {
+                        tab.requested = None;
+                        let img = egui::ColorImage::from_rgb(
+                            [f.width as usize, f.height as usize],
+                            &f.data,
+                        );
+                        set_texture(ctx, &mut tab.texture, "frame", img);
+                        tab.shown = Some((f.index, true));
+                    }
+                    Reply::Clips(v) => {
+                        tab.clips_pending = false;
+                        tab.clips = v
+                            .into_iter()
+                            .map(|(c, frames)| {
+                                let tex = frames
+                                    .iter()
+                                    .map(|f| {
+                                        ctx.load_texture(
+                                            format!("clip{}-{}", c.clip_index, f.index),
+                                            egui::ColorImage::from_rgb(
+                                                [f.width as usize, f.height as usize],
+                                                &f.data,
+                                            ),
+                                            egui::TextureOptions::LINEAR,
+                                        )
+                                    })
+                                    .collect();
+                                (c, tex)
+                            })
+                            .collect();
+                        let _ = clip_size;
+                    }
+                    Reply::Error(e) => {
+                        tab.requested = None;
+                        tab.clips_pending = false;
+                        if tab.index.is_none() {
+                            tab.error = Some(e.clone());
+                        }
+                        self.errors.push(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The whole UI, one frame.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll(&ctx);
+        // Files dropped on the window.
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        for p in dropped {
+            self.open(p, &ctx);
+        }
+        self.keyboard(&ctx);
+        self.advance_playback(&ctx);
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        if !self.errors.is_empty() {
+            egui::Panel::bottom("errors").show(ui, |ui| self.error_bar(ui));
+        }
+        egui::Panel::bottom("timeline")
+            .resizable(true)
+            .min_size(140.0)
+            .default_size(170.0)
+            .show(ui, |ui| self.timeline(ui));
+        if self.show_metadata {
+            egui::Panel::left("metadata")
+                .resizable(true)
+                .default_size(300.0)
+                .show(ui, |ui| self.metadata(ui));
+        }
+        if self.show_clips {
+            egui::Panel::right("clips")
+                .resizable(true)
+                .default_size(360.0)
+                .show(ui, |ui| self.clip_view(ui));
+        }
+        egui::CentralPanel::default().show(ui, |ui| self.player(ui));
+        self.request_frame();
+        self.screenshot_step(&ctx);
+    }
+
+    fn request_frame(&mut self) {
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        if tab.index.is_none() {
+            return;
+        }
+        let exact = tab.shown == Some((tab.current, true));
+        if !exact && tab.requested != Some(tab.current) {
+            tab.worker.request(Request::Frame(tab.current));
+            tab.requested = Some(tab.current);
+        }
+    }
+
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let Some(index) = tab.index.clone() else {
+            return;
+        };
+        let n = index.len();
+        let (space, left, right, home, end, prev_k, next_k) = ctx.input(|i| {
+            (
+                i.key_pressed(Key::Space),
+                i.key_pressed(Key::ArrowLeft),
+                i.key_pressed(Key::ArrowRight),
+                i.key_pressed(Key::Home),
+                i.key_pressed(Key::End),
+                i.key_pressed(Key::OpenBracket),
+                i.key_pressed(Key::CloseBracket),
+            )
+        });
+        if space {
+            toggle_play(tab, ctx);
+        }
+        if left {
+            tab.playing = false;
+            tab.seek(tab.current.saturating_sub(1));
+        }
+        if right {
+            tab.playing = false;
+            tab.seek(tab.current + 1);
+        }
+        if home {
+            tab.seek(0);
+        }
+        if end {
+            tab.seek(n.saturating_sub(1));
+        }
+        if prev_k {
+            let k = index
+                .keyframe_before(tab.current.saturating_sub(1))
+                .unwrap_or(0);
+            tab.seek(k);
+        }
+        if next_k {
+            if let Some(&k) = index.keyframes.iter().find(|&&k| k > tab.current) {
+                tab.seek(k);
+            }
+        }
+    }
+
+    fn advance_playback(&mut self, ctx: &egui::Context) {
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        if !tab.playing {
+            return;
+        }
+        let Some(index) = tab.index.clone() else {
+            return;
+        };
+        let now = ctx.input(|i| i.time);
+        let (t0, w0) = *tab
+            .play_origin
+            .get_or_insert((index.time_secs(tab.current), now));
+        // The video's own timing: the frame shown at the elapsed media time (VFR respected).
+        let t = t0 + (now - w0);
+        match index.frame_at_time(t) {
+            Some(i) if i + 1 < index.len() || t < index.duration_secs() => tab.current = i,
+            _ => {
+                tab.current = index.len().saturating_sub(1);
+                tab.playing = false;
+            }
+        }
+        ctx.request_repaint();
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…").clicked() {
+                    let picked = rfd::FileDialog::new()
+                        .add_filter("videos", &["mp4", "mkv", "webm", "mov", "avi", "m4v"])
+                        .pick_files()
+                        .unwrap_or_default();
+                    for p in picked {
+                        self.open(p, &ctx);
+                    }
+                    ui.close();
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.label("(none yet)");
+                    }
+                    for p in self.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            self.open(p, &ctx);
+                            ui.close();
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                ui.checkbox(&mut self.show_metadata, "Metadata panel");
+                ui.checkbox(&mut self.show_clips, "Clip view");
+            });
+            ui.separator();
+            let mut close = None;
+            for (k, t) in self.tabs.iter().enumerate() {
+                let label = if t.error.is_some() {
+                    format!("! {}", t.name())
+                } else {
+                    t.name()
+                };
+                let r = ui.selectable_label(k == self.active, label);
+                if r.clicked() {
+                    self.active = k;
+                }
+                if r.middle_clicked() {
+                    close = Some(k);
+                }
+            }
+            if let Some(k) = close {
+                self.tabs.remove(k);
+                self.active = self.active.min(self.tabs.len().saturating_sub(1));
+            }
+        });
+    }
+
+    fn error_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.colored_label(Color32::from_rgb(230, 120, 90), "Error:");
+            ui.label(self.errors.last().cloned().unwrap_or_default());
+            if self.errors.len() > 1 {
+                ui.weak(format!("(+{} earlier)", self.errors.len() - 1));
+            }
+            if ui.small_button("Dismiss").clicked() {
+                self.errors.clear();
+            }
+        });
+    }
+
+    fn metadata(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Metadata");
+        let Some(tab) = self.tabs.get(self.active) else {
+            ui.label("Open a video: File > Open, or drop files here.");
+            return;
+        };
+        if let Some(e) = &tab.error {
+            ui.colored_label(Color32::from_rgb(230, 120, 90), e);
+            return;
+        }
+        let (Some(p), Some(ix)) = (&tab.probe, &tab.index) else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Indexing {}…", tab.name()));
+            });
+            return;
+        };
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            let s = ix.summary();
+            egui::Grid::new("format")
+                .num_columns(2)
+                .striped(true)
+                .show(ui, |ui| {
+                    let mut row = |k: &str, v: String| {
+                        ui.label(k);
+                        ui.label(v);
+                        ui.end_row();
+                    };
+                    row("file", tab.name());
+                    row("container", p.format.format_name.clone());
+                    row(
+                        "duration",
+                        p.format
+                            .duration
+                            .map_or("?".into(), |d| format!("{d:.3} s")),
+                    );
+                    row(
+                        "bit rate",
+                        p.format
+                            .bit_rate
+                            .map_or("?".into(), |b| format!("{:.0} kb/s", b as f64 / 1e3)),
+                    );
+                    row(
+                        "frames",
+                        format!("{} ({} keyframes)", s.frame_count, s.keyframe_count),
+                    );
+                    row(
+                        "GOP",
+                        format!("{}–{} frames, mean {:.1}", s.min_gop, s.max_gop, s.mean_gop),
+                    );
+                    row(
+                        "frame rate",
+                        format!(
+                            "{:.3} fps mean{}",
+                            s.mean_fps,
+                            if s.is_vfr { ", variable" } else { "" }
+                        ),
+                    );
+                    row(
+                        "video bytes",
+                        format!("{:.2} MB", s.total_bytes as f64 / 1e6),
+                    );
+                });
+            for w in &ix.warnings {
+                ui.colored_label(Color32::from_rgb(230, 180, 60), format!("Warning: {w}"));
+            }
+            for st in &p.streams {
+                ui.separator();
+                ui.strong(format!(
+                    "#{} {} · {}{}",
+                    st.index,
+                    st.codec_type,
+                    st.codec_name,
+                    st.profile
+                        .as_deref()
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default()
+                ));
+                egui::Grid::new(("stream", st.index))
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        let mut row = |k: &str, v: Option<String>| {
+                            if let Some(v) = v {
+                                ui.weak(k);
+                                ui.label(v);
+                                ui.end_row();
+                            }
+                        };
+                        if st.codec_type == "video" {
+                            row(
+                                "size",
+                                st.width.zip(st.height).map(|(w, h)| format!("{w}×{h}")),
+                            );
+                            row(
+                                "display",
+                                st.display_width
+                                    .zip(st.display_height)
+                                    .map(|(w, h)| format!("{w}×{h}")),
+                            );
+                            row("pixel format", st.pix_fmt.clone());
+                            row("bit depth", st.bit_depth.map(|b| b.to_string()));
+                            row("rotation", st.rotate_cw.map(|r| format!("{r}° clockwise")));
+                            row("colour", st.color_space.clone());
+                            row("range", st.color_range.clone());
+                            row("r_frame_rate", st.r_frame_rate.clone());
+                            row("time base", Some(st.time_base.clone()));
+                        } else if st.codec_type == "audio" {
+                            row("sample rate", st.sample_rate.map(|r| format!("{r} Hz")));
+                            row("channels", st.channel_layout.clone());
+                        }
+                        row("language", st.tags.get("language").cloned());
+                    });
+            }
+        });
+    }
+
+    fn player(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            ui.centered_and_justified(|ui| {
+                ui.heading("Open a video (File > Open) or drop files on the window");
+            });
+            return;
+        };
+        let Some(index) = tab.index.clone() else {
+            ui.centered_and_justified(|ui| {
+                if let Some(e) = &tab.error {
+                    ui.colored_label(Color32::from_rgb(230, 120, 90), e);
+                } else {
+                    ui.spinner();
+                }
+            });
+            return;
+        };
+        // Controls.
+        ui.horizontal(|ui| {
+            if ui
+                .button(if tab.playing { "Pause" } else { "Play" })
+                .on_hover_text("Space")
+                .clicked()
+            {
+                toggle_play(tab, &ctx);
+            }
+            if ui
+                .button("|< key")
+                .on_hover_text("Previous keyframe ( [ )")
+                .clicked()
+            {
+                let k = index
+                    .keyframe_before(tab.current.saturating_sub(1))
+                    .unwrap_or(0);
+                tab.seek(k);
+            }
+            if ui
+                .button("< 1")
+                .on_hover_text("Previous frame (Left)")
+                .clicked()
+            {
+                tab.playing = false;
+                tab.seek(tab.current.saturating_sub(1));
+            }
+            if ui
+                .button("1 >")
+                .on_hover_text("Next frame (Right)")
+                .clicked()
+            {
+                tab.playing = false;
+                tab.seek(tab.current + 1);
+            }
+            if ui
+                .button("key >|")
+                .on_hover_text("Next keyframe ( ] )")
+                .clicked()
+            {
+                if let Some(&k) = index.keyframes.iter().find(|&&k| k > tab.current) {
+                    tab.seek(k);
+                }
+            }
+            let f = &index.frames[tab.current];
+            ui.separator();
+            ui.monospace(format!(
+                "frame {} / {}   pts {}   {:.3} s   {}{}",
+                tab.current,
+                index.len(),
+                f.pts,
+                index.time_secs(tab.current),
+                f.frame_type.as_char(),
+                if f.keyframe { " (key)" } else { "" }
+            ));
+        });
+        // The picture: the exact frame, or the nearest cached preview while it decodes.
+        let exact = tab.shown == Some((tab.current, true));
+        if !exact {
+            let thumbs = tab.worker.thumbs.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(t) = thumbs.nearest(tab.current) {
+                if tab
+                    .shown
+                    .is_none_or(|(i, e)| !e && i != t.index || e && tab.texture.is_none())
+                {
+                    let img =
+                        egui::ColorImage::from_rgb([t.width as usize, t.height as usize], &t.data);
+                    set_texture(&ctx, &mut tab.texture, "frame", img);
+                    tab.shown = Some((t.index, false));
+                }
+            }
+        }
+        if let Some(tex) = &tab.texture {
+            let avail = ui.available_size();
+            let sz = tex.size_vec2();
+            let scale = (avail.x / sz.x).min(avail.y / sz.y).max(0.01);
+            ui.centered_and_justified(|ui| {
+                ui.add(egui::Image::new((tex.id(), sz * scale)));
+            });
+            if !exact {
+                ui.weak("preview (decoding the exact frame…)");
+            }
+        }
+    }
+
+    fn timeline(&mut self, ui: &mut egui::Ui) {
+        let sampler = self.sampler;
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let Some(index) = tab.index.clone() else {
+            return;
+        };
+        let n = index.len();
+        if n == 0 {
+            return;
+        }
+        ui.horizontal(|ui| {
+            ui.strong("Timeline");
+            legend(ui, frame_color(FrameType::I), "I");
+            legend(ui, frame_color(FrameType::P), "P");
+            legend(ui, frame_color(FrameType::B), "B");
+            ui.weak("height = packet size · scroll to zoom · shift+scroll to pan · click to seek");
+        });
+        let (rect, resp) = ui.allocate_exact_size(
+            Vec2::new(ui.available_width(), ui.available_height().max(60.0)),
+            Sense::click_and_drag(),
+        );
+        let v = &mut tab.timeline;
+        // Zoom and pan.
+        if resp.hovered() {
+            let (scroll, shift, pointer) = ui.input(|i| {
+                (
+                    i.smooth_scroll_delta,
+                    i.modifiers.shift,
+                    i.pointer.hover_pos(),
+                )
+            });
+            let dy = if scroll.y != 0.0 { scroll.y } else { scroll.x };
+            if dy != 0.0 {
+                if shift || scroll.x != 0.0 {
+                    v.start -= dy as f64 / rect.width() as f64 * v.span;
+                } else if let Some(p) = pointer {
+                    let at = v.start + ((p.x - rect.left()) / rect.width()) as f64 * v.span;
+                    let f = (1.0 - dy as f64 * 0.002).clamp(0.5, 2.0);
+                    v.span = (v.span * f).clamp(10.0, n as f64);
+                    v.start = at - ((p.x - rect.left()) / rect.width()) as f64 * v.span;
+                }
+            }
+        }
+        v.span = v.span.clamp(1.0, n as f64);
+        v.start = v.start.clamp(0.0, (n as f64 - v.span).max(0.0));
+        let px = rect.width() as f64 / v.span;
+        let x_of = |i: f64| rect.left() + ((i - v.start) * px) as f32;
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, Color32::from_gray(24));
+        let first = v.start.floor() as usize;
+        let last = ((v.start + v.span).ceil() as usize).min(n);
+        let max_size = index.frames[first..last]
+            .iter()
+            .map(|f| f.size_bytes)
+            .max()
+            .unwrap_or(1)
+            .max(1) as f32;
+        let bar_h = rect.height() - 14.0;
+        // Sampled clips under the bars.
+        if let Ok(clips) = crate::sample::sample_clips(&index, &sampler) {
+            for c in &clips {
+                let (a, b) = (
+                    *c.frame_indices.first().unwrap_or(&0),
+                    *c.frame_indices.last().unwrap_or(&0),
+                );
+                let r = Rect::from_min_max(
+                    Pos2::new(x_of(a as f64), rect.top()),
+                    Pos2::new(
+                        x_of(b as f64 + 1.0).max(x_of(a as f64) + 2.0),
+                        rect.bottom(),
+                    ),
+                );
+                painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(255, 220, 80, 22));
+                let cost: usize = c
+                    .frame_indices
+                    .iter()
+                    .map(|&i| index.decode_cost(i))
+                    .max()
+                    .unwrap_or(0);
+                painter.text(
+                    Pos2::new(r.left() + 2.0, rect.bottom() - 2.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    format!("clip {} · decode {} fr", c.clip_index, cost),
+                    egui::FontId::proportional(10.0),
+                    Color32::from_rgb(255, 220, 80),
+                );
+            }
+        }
+        let step = ((1.0 / px).ceil() as usize).max(1);
+        for i in (first..last).step_by(step) {
+            let f = &index.frames[i];
+            let h = (f.size_bytes as f32 / max_size).sqrt() * bar_h;
+            let x0 = x_of(i as f64);
+            let x1 = (x_of((i + step) as f64) - if px > 3.0 { 1.0 } else { 0.0 }).max(x0 + 1.0);
+            let r = Rect::from_min_max(
+                Pos2::new(x0, rect.top() + 2.0 + bar_h - h),
+                Pos2::new(x1, rect.top() + 2.0 + bar_h),
+            );
+            painter.rect_filled(r, 0.0, frame_color(f.frame_type));
+            if f.keyframe {
+                painter.line_segment(
+                    [Pos2::new(x0, rect.top()), Pos2::new(x0, rect.bottom())],
+                    Stroke::new(1.0, Color32::from_rgb(255, 90, 90)),
+                );
+            }
+        }
+        // Playhead.
+        let xp = x_of(tab.current as f64 + 0.5);
+        painter.line_segment(
+            [Pos2::new(xp, rect.top()), Pos2::new(xp, rect.bottom())],
+            Stroke::new(2.0, Color32::WHITE),
+        );
+        // Click or drag to seek.
+        if resp.clicked() || resp.dragged() {
+            if let Some(p) = resp.interact_pointer_pos() {
+                let i = v.start + ((p.x - rect.left()) / rect.width()) as f64 * v.span;
+                tab.playing = false;
+                tab.seek(i.max(0.0) as usize);
+            }
+        }
+        resp.on_hover_text("Click or drag to seek");
+    }
+
+    fn clip_view(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Clips");
+        let mut changed = false;
+        egui::Grid::new("sampler").num_columns(2).show(ui, |ui| {
+            ui.label("sampler");
+            egui::ComboBox::from_id_salt("kind")
+                .selected_text(format!("{:?}", self.sampler.kind).to_lowercase())
+                .show_ui(ui, |ui| {
+                    for k in [
+                        SamplerKind::Uniform,
+                        SamplerKind::Regular,
+                        SamplerKind::Random,
+                    ] {
+                        changed |= ui
+                            .selectable_value(
+                                &mut self.sampler.kind,
+                                k,
+                                format!("{k:?}").to_lowercase(),
+                            )
+                            .changed();
+                    }
+                });
+            ui.end_row();
+            ui.label("frames (T)");
+            changed |= ui
+                .add(egui::DragValue::new(&mut self.sampler.frames_per_clip).range(1..=64))
+                .changed();
+            ui.end_row();
+            ui.label("clips (K)");
+            changed |= ui
+                .add(egui::DragValue::new(&mut self.sampler.num_clips).range(1..=8))
+                .changed();
+            ui.end_row();
+            ui.label("stride");
+            changed |= ui
+                .add(egui::DragValue::new(&mut self.sampler.stride).range(1.0..=32.0))
+                .changed();
+            ui.end_row();
+            ui.label("step");
+            changed |= ui
+                .add(egui::DragValue::new(&mut self.sampler.step).range(0.0..=10000.0))
+                .changed();
+            ui.end_row();
+            ui.label("seed");
+            changed |= ui
+                .add(egui::DragValue::new(&mut self.sampler.seed))
+                .changed();
+            ui.end_row();
+            ui.label("tail");
+            egui::ComboBox::from_id_salt("tail")
+                .selected_text(format!("{:?}", self.sampler.tail))
+                .show_ui(ui, |ui| {
+                    for t in [
+                        TailPolicy::RepeatLast,
+                        TailPolicy::Wrap,
+                        TailPolicy::Drop,
+                        TailPolicy::Error,
+                    ] {
+                        changed |= ui
+                            .selectable_value(&mut self.sampler.tail, t, format!("{t:?}"))
+                            .changed();
+                    }
+                });
+            ui.end_row();
+            ui.label("size");
+            changed |= ui
+                .add(egui::DragValue::new(&mut self.clip_size).range(32..=224))
+                .changed();
+            ui.end_row();
+        });
+        let sampler = self.sampler;
+        let size = self.clip_size;
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        if tab.index.is_none() {
+            return;
+        }
+        if (changed || (tab.clips.is_empty() && !tab.clips_pending)) && !tab.clips_pending {
+            tab.clips_pending = true;
+            tab.worker.request(Request::Clips(sampler, size));
+        }
+        if tab.clips_pending {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("decoding clips…");
+            });
+        }
+        ui.separator();
+        let mut seek_to = None;
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            for (c, tex) in &tab.clips {
+                ui.label(format!(
+                    "clip {} · frames {}–{}{}",
+                    c.clip_index,
+                    c.frame_indices.first().unwrap_or(&0),
+                    c.frame_indices.last().unwrap_or(&0),
+                    if c.padded > 0 {
+                        format!(" · {} padded", c.padded)
+                    } else {
+                        String::new()
+                    }
+                ));
+                egui::ScrollArea::horizontal()
+                    .id_salt(("strip", c.clip_index))
+                    .show(ui, |ui| {
+                        ui.horizontal(|ui| {
+                            for (t, i) in tex.iter().zip(&c.frame_indices) {
+                                ui.vertical(|ui| {
+                                    let r = ui.add(
+                                        egui::Image::new((t.id(), Vec2::splat(64.0)))
+                                            .sense(Sense::click()),
+                                    );
+                                    if r.clicked() {
+                                        seek_to = Some(*i);
+                                    }
+                                    ui.small(i.to_string());
+                                });
+                            }
+                        });
+                    });
+            }
+        });
+        if let Some(i) = seek_to {
+            tab.playing = false;
+            tab.seek(i);
+        }
+    }
+
+    fn screenshot_step(&mut self, ctx: &egui::Context) {
+        let Some((path, frames)) = &mut self.screenshot else {
+            return;
+        };
+        // Wait until the video is indexed, the exact frame and clips are shown.
+        let ready = self
+            .tabs
+            .get(self.active)
+            .is_some_and(|t| t.shown == Some((t.current, true)) && !t.clips.is_empty());
+        if ready {
+            *frames += 1;
+        }
+        if *frames == 10 {
+            let (path, c) = (path.clone(), ctx.clone());
+            ctx.request_screenshot(move |img| {
+                let (w, h) = (img.size[0] as u32, img.size[1] as u32);
+                let rgba: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
+                match image::RgbaImage::from_raw(w, h, rgba).map(|b| b.save(&path)) {
+                    Some(Ok(())) => eprintln!("vdx: wrote {}", path.display()),
+                    Some(Err(e)) => eprintln!("vdx: cannot write {}: {e}", path.display()),
+                    None => eprintln!("vdx: the screenshot has no pixels"),
+                }
+                c.send_viewport_cmd(egui::ViewportCommand::Close);
+                c.request_repaint();
+            });
+        }
+        ctx.request_repaint();
+    }
+
+    fn persisted(&self) -> Persisted {
+        Persisted {
+            recent: self.recent.clone(),
+            sampler: Some(self.sampler),
+            clip_size: Some(self.clip_size),
+            show_clips: Some(self.show_clips),
+            show_metadata: Some(self.show_metadata),
+        }
+    }
+}
+
+fn toggle_play(tab: &mut VideoTab, ctx: &egui::Context) {
+    tab.playing = !tab.playing;
+    tab.play_origin = None;
+    if tab.playing && tab.current + 1 >= tab.frame_count() {
+        tab.current = 0;
+    }
+    ctx.request_repaint();
+}
+
+fn set_texture(
+    ctx: &egui::Context,
+    slot: &mut Option<egui::TextureHandle>,
+    name: &str,
+    img: egui::ColorImage,
+) {
+    match slot {
+        Some(t) if t.size() == img.size => t.set(img, egui::TextureOptions::LINEAR),
+        _ => *slot = Some(ctx.load_texture(name, img, egui::TextureOptions::LINEAR)),
+    }
+}
+
+fn frame_color(t: FrameType) -> Color32 {
+    match t {
+        FrameType::I => Color32::from_rgb(235, 87, 87),
+        FrameType::P => Color32::from_rgb(86, 156, 214),
+        FrameType::B => Color32::from_rgb(106, 190, 120),
+        _ => Color32::from_gray(140),
+    }
+}
+
+fn legend(ui: &mut egui::Ui, c: Color32, label: &str) {
+    let (r, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
+    ui.painter().rect_filled(r, 2.0, c);
+    ui.label(label);
+}
+
+impl eframe::App for VdxApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.persisted());
+    }
+}
+
+/// Open the GUI on `files` (blocks until the window closes).
+pub fn run(files: Vec<PathBuf>) -> crate::Result<()> {
+    let opts = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("vdx — video dataset explorer")
+            .with_inner_size([1440.0, 860.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "vdx",
+        opts,
+        Box::new(move |cc| {
+            let p: Persisted = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default();
+            Ok(Box::new(VdxApp::with_persisted(files, &cc.egui_ctx, p)))
+        }),
+    )
+    .map_err(|e| crate::VdxError::param("gui", format!("cannot open a window: {e}")))
+}
