@@ -2,14 +2,18 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench corpus sample
+.PHONY: setup run test lint bench corpus sample screenshots
 
 setup:
 	bash scripts/setup.sh
 
+# The explorer window on the bundled sample (without a display: its facts on the terminal).
 run: setup
-	cargo run --release -- probe assets/sample.mp4
-	cargo run --release -- index assets/sample.mp4
+	cargo run --release
+
+screenshots: setup
+	cargo build --release
+	bash scripts/screenshots.sh
 
 test: setup
 	cargo test --no-fail-fast

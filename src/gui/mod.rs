@@ -775,51 +775,57 @@ impl VdxApp {
         ui.heading("Clips");
         let mut changed = false;
         egui::Grid::new("sampler").num_columns(2).show(ui, |ui| {
-            ui.label("sampler");
+            let l = ui.label("sampler");
+            let kind = format!("{:?}", self.sampler.kind).to_lowercase();
             egui::ComboBox::from_id_salt("kind")
-                .selected_text(format!("{:?}", self.sampler.kind).to_lowercase())
+                .selected_text(kind)
                 .show_ui(ui, |ui| {
                     for k in [
                         SamplerKind::Uniform,
                         SamplerKind::Regular,
                         SamplerKind::Random,
                     ] {
+                        let name = format!("{k:?}").to_lowercase();
                         changed |= ui
-                            .selectable_value(
-                                &mut self.sampler.kind,
-                                k,
-                                format!("{k:?}").to_lowercase(),
-                            )
+                            .selectable_value(&mut self.sampler.kind, k, name)
                             .changed();
                     }
-                });
+                })
+                .response
+                .labelled_by(l.id);
             ui.end_row();
-            ui.label("frames (T)");
-            changed |= ui
-                .add(egui::DragValue::new(&mut self.sampler.frames_per_clip).range(1..=64))
-                .changed();
-            ui.end_row();
-            ui.label("clips (K)");
-            changed |= ui
-                .add(egui::DragValue::new(&mut self.sampler.num_clips).range(1..=8))
-                .changed();
-            ui.end_row();
-            ui.label("stride");
-            changed |= ui
-                .add(egui::DragValue::new(&mut self.sampler.stride).range(1.0..=32.0))
-                .changed();
-            ui.end_row();
-            ui.label("step");
-            changed |= ui
-                .add(egui::DragValue::new(&mut self.sampler.step).range(0.0..=10000.0))
-                .changed();
-            ui.end_row();
-            ui.label("seed");
-            changed |= ui
-                .add(egui::DragValue::new(&mut self.sampler.seed))
-                .changed();
-            ui.end_row();
-            ui.label("tail");
+            let mut num = |ui: &mut egui::Ui, label: &str, w: egui::DragValue<'_>| {
+                let l = ui.label(label);
+                changed |= ui.add(w).labelled_by(l.id).changed();
+                ui.end_row();
+            };
+            num(
+                ui,
+                "frames (T)",
+                egui::DragValue::new(&mut self.sampler.frames_per_clip).range(1..=64),
+            );
+            num(
+                ui,
+                "clips (K)",
+                egui::DragValue::new(&mut self.sampler.num_clips).range(1..=8),
+            );
+            num(
+                ui,
+                "stride",
+                egui::DragValue::new(&mut self.sampler.stride).range(1.0..=32.0),
+            );
+            num(
+                ui,
+                "step",
+                egui::DragValue::new(&mut self.sampler.step).range(0.0..=10000.0),
+            );
+            num(ui, "seed", egui::DragValue::new(&mut self.sampler.seed));
+            num(
+                ui,
+                "size",
+                egui::DragValue::new(&mut self.clip_size).range(32..=224),
+            );
+            let l = ui.label("tail");
             egui::ComboBox::from_id_salt("tail")
                 .selected_text(format!("{:?}", self.sampler.tail))
                 .show_ui(ui, |ui| {
@@ -833,12 +839,9 @@ impl VdxApp {
                             .selectable_value(&mut self.sampler.tail, t, format!("{t:?}"))
                             .changed();
                     }
-                });
-            ui.end_row();
-            ui.label("size");
-            changed |= ui
-                .add(egui::DragValue::new(&mut self.clip_size).range(32..=224))
-                .changed();
+                })
+                .response
+                .labelled_by(l.id);
             ui.end_row();
         });
         let sampler = self.sampler;
@@ -849,7 +852,7 @@ impl VdxApp {
         if tab.index.is_none() {
             return;
         }
-        if (changed || (tab.clips.is_empty() && !tab.clips_pending)) && !tab.clips_pending {
+        if (changed || tab.clips.is_empty()) && !tab.clips_pending {
             tab.clips_pending = true;
             tab.worker.request(Request::Clips(sampler, size));
         }

@@ -1,0 +1,168 @@
+//! The explorer GUI driven through egui_kittest: the real app, its real worker threads and
+//! decoders, queried through the accessibility tree like a user would read the screen.
+
+mod common;
+
+use common::*;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use std::path::{Path, PathBuf};
+use vdx::gui::VdxApp;
+
+fn sample() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample.mp4"))
+}
+
+fn harness_with(files: &[&Path]) -> Harness<'static, VdxApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_step_dt(1.0 / 60.0)
+        .build_ui_state(
+            |ui, app: &mut VdxApp| app.show(ui),
+            VdxApp::new(vec![], &egui::Context::default()),
+        );
+    let ctx = h.ctx.clone();
+    for f in files {
+        h.state_mut().open(f.to_path_buf(), &ctx);
+    }
+    h
+}
+
+/// Step the UI (workers run on their own threads) until `done` holds or 20 s pass.
+fn wait_for(h: &mut Harness<'static, VdxApp>, what: &str, done: impl Fn(&VdxApp) -> bool) {
+    let t0 = std::time::Instant::now();
+    while !done(h.state()) {
+        assert!(t0.elapsed().as_secs() < 20, "timed out waiting for: {what}");
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.step();
+}
+
+fn exact_frame_shown(app: &VdxApp) -> bool {
+    app.active_tab()
+        .is_some_and(|t| t.index.is_some() && t.shown == Some((t.current, true)))
+}
+
+#[test]
+fn opening_a_video_shows_its_metadata_and_exact_first_frame() {
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "the index", |a| {
+        a.active_tab().is_some_and(|t| t.index.is_some())
+    });
+    // The metadata panel states the counted frames and keyframes and the codec.
+    h.get_by_label("180 (6 keyframes)");
+    h.get_by_label_contains("h264 (High)");
+    h.get_by_label("yuv420p");
+    wait_for(&mut h, "frame 0", exact_frame_shown);
+    h.get_by_label_contains("frame 0 / 180");
+}
+
+#[test]
+fn keyboard_and_buttons_step_seek_and_jump_between_keyframes() {
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "frame 0", exact_frame_shown);
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 1);
+    wait_for(&mut h, "frame 1", exact_frame_shown);
+    h.get_by_label_contains("frame 1 / 180");
+    // ']' jumps to the next keyframe (GOP 30), '[' back to the previous one.
+    h.key_press(egui::Key::CloseBracket);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 30);
+    h.key_press(egui::Key::CloseBracket);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 60);
+    h.key_press(egui::Key::OpenBracket);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 30);
+    h.key_press(egui::Key::End);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 179);
+    wait_for(&mut h, "the last frame", exact_frame_shown);
+    h.key_press(egui::Key::Home);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 0);
+    // The buttons do the same.
+    h.get_by_label("1 >").click();
+    h.step();
+    h.get_by_label("1 >").click();
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 2);
+    h.get_by_label("key >|").click();
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 30);
+    h.get_by_label("< 1").click();
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 29);
+    wait_for(&mut h, "frame 29", exact_frame_shown);
+}
+
+#[test]
+fn playback_advances_at_the_videos_own_timing() {
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "frame 0", exact_frame_shown);
+    h.key_press(egui::Key::Space);
+    h.step();
+    assert!(h.state().active_tab().unwrap().playing);
+    // The harness clock advances a fixed step per frame; about half a second of media time.
+    for _ in 0..30 {
+        h.step();
+    }
+    let cur = h.state().active_tab().unwrap().current;
+    assert!(
+        (13..=17).contains(&cur),
+        "after 0.5 s of playback the frame is {cur}"
+    );
+    h.key_press(egui::Key::Space);
+    h.step();
+    assert!(!h.state().active_tab().unwrap().playing);
+    // Played to the end, it stops on the last frame.
+    h.key_press(egui::Key::Space);
+    for _ in 0..400 {
+        h.step();
+    }
+    let t = h.state().active_tab().unwrap();
+    assert!(!t.playing);
+    assert_eq!(t.current, 179);
+}
+
+#[test]
+fn a_broken_file_shows_an_error_in_the_window_and_other_videos_keep_working() {
+    let bad = fixture("text.mp4");
+    let good = fixture("h264_bframes.mp4");
+    let mut h = harness_with(&[&bad, &good]);
+    wait_for(&mut h, "the error", |a| a.tabs[0].error.is_some());
+    let e = h.state().tabs[0].error.clone().unwrap();
+    assert!(
+        e.contains("text.mp4") && e.contains("not a readable video"),
+        "{e}"
+    );
+    // Shown in the window, naming the file.
+    h.get_by_label_contains("text.mp4: not a readable video");
+    // The second video opened fine.
+    wait_for(&mut h, "the good video", exact_frame_shown);
+    assert_eq!(h.state().active, 1);
+    assert_eq!(h.state().tabs[1].index.as_ref().unwrap().len(), 90);
+}
+
+#[test]
+fn the_clip_view_shows_the_samplers_clips_with_frame_indices() {
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "clips", |a| {
+        a.active_tab().is_some_and(|t| t.index.is_some())
+    });
+    let t0 = std::time::Instant::now();
+    while h.query_by_label("clip 3 · frames 135–179").is_none() {
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "clip filmstrips never appeared"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Uniform sampler, K = 4, T = 16 over 180 frames: clip 0 covers frames 0..=44.
+    h.get_by_label("clip 0 · frames 0–44");
+    h.get_by_label("44");
+}
