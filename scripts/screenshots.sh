@@ -13,3 +13,5 @@ shot() {  # shot OUT.png ARGS...
   echo "wrote $out"
 }
 shot screenshots/explorer.png assets/sample.mp4
+VDX_PANEL=flow shot screenshots/flow.png assets/sample.mp4
+VDX_PANEL=augment shot screenshots/augment.png assets/sample.mp4

@@ -4,6 +4,7 @@
 //! Layout: menu bar and video tabs on top; metadata on the left; the player in the centre;
 //! the clip view on the right; the frame timeline at the bottom.
 
+pub mod analysis;
 pub mod worker;
 
 use crate::index::{FrameType, VideoIndex};
@@ -26,6 +27,15 @@ struct Persisted {
     clip_size: Option<u32>,
     show_clips: Option<bool>,
     show_metadata: Option<bool>,
+    recipe: Option<crate::augment::Recipe>,
+}
+
+/// What the right-hand panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RightTab {
+    Clips,
+    Flow,
+    Augment,
 }
 
 /// Timeline view: which frames are visible.
@@ -96,6 +106,20 @@ pub struct VdxApp {
     show_metadata: bool,
     /// Screenshot to write, then quit (for the README's pictures).
     screenshot: Option<(PathBuf, u32)>,
+    pub right_tab: RightTab,
+    flow_job: Option<analysis::Job<analysis::FlowResult>>,
+    pub flow: Option<(analysis::FlowResult, egui::TextureHandle)>,
+    flow_for: Option<(PathBuf, usize)>,
+    flow_fixed: bool,
+    flow_fixed_max: f32,
+    wheel: Option<egui::TextureHandle>,
+    pub recipe: crate::augment::Recipe,
+    aug_draws: usize,
+    aug_job: Option<analysis::Job<analysis::AugResult>>,
+    pub aug: Option<(analysis::AugResult, Vec<Vec<egui::TextureHandle>>)>,
+    aug_dirty: bool,
+    aug_t: usize,
+    aug_playing: bool,
 }
 
 impl VdxApp {
@@ -118,6 +142,30 @@ impl VdxApp {
             show_clips: p.show_clips.unwrap_or(true),
             show_metadata: p.show_metadata.unwrap_or(true),
             screenshot: std::env::var_os("VDX_SCREENSHOT").map(|p| (PathBuf::from(p), 0)),
+            right_tab: match std::env::var("VDX_PANEL").as_deref() {
+                Ok("flow") => RightTab::Flow,
+                Ok("augment") => RightTab::Augment,
+                _ => RightTab::Clips,
+            },
+            flow_job: None,
+            flow: None,
+            flow_for: None,
+            flow_fixed: false,
+            flow_fixed_max: 8.0,
+            wheel: None,
+            recipe: p.recipe.unwrap_or_else(|| {
+                analysis::presets()
+                    .into_iter()
+                    .next()
+                    .map(|(_, r)| r)
+                    .expect("bundled recipes parse")
+            }),
+            aug_draws: 3,
+            aug_job: None,
+            aug: None,
+            aug_dirty: true,
+            aug_t: 0,
+            aug_playing: false,
         };
         for f in files {
             app.open(f, ctx);
@@ -257,8 +305,20 @@ impl VdxApp {
         if self.show_clips {
             egui::Panel::right("clips")
                 .resizable(true)
-                .default_size(360.0)
-                .show(ui, |ui| self.clip_view(ui));
+                .default_size(380.0)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut self.right_tab, RightTab::Clips, "Clips");
+                        ui.selectable_value(&mut self.right_tab, RightTab::Flow, "Flow");
+                        ui.selectable_value(&mut self.right_tab, RightTab::Augment, "Augment");
+                    });
+                    ui.separator();
+                    match self.right_tab {
+                        RightTab::Clips => self.clip_view(ui),
+                        RightTab::Flow => self.flow_view(ui),
+                        RightTab::Augment => self.augment_view(ui),
+                    }
+                });
         }
         egui::CentralPanel::default().show(ui, |ui| self.player(ui));
         self.request_frame();
@@ -903,15 +963,288 @@ impl VdxApp {
         }
     }
 
+    fn flow_view(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if let Some(j) = &self.flow_job {
+            if let Some(r) = j.poll() {
+                self.flow_job = None;
+                match r {
+                    Ok(f) => {
+                        let tex = ctx.load_texture(
+                            "flow",
+                            egui::ColorImage::from_rgb([f.width, f.height], &f.rgb),
+                            egui::TextureOptions::LINEAR,
+                        );
+                        self.flow = Some((f, tex));
+                    }
+                    Err(e) => self.errors.push(e),
+                }
+            }
+        }
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut self.flow_fixed, "fixed scale");
+            if self.flow_fixed {
+                let l = ui.label("saturates at (px)");
+                if ui
+                    .add(egui::DragValue::new(&mut self.flow_fixed_max).range(0.5..=64.0))
+                    .labelled_by(l.id)
+                    .changed()
+                {
+                    self.flow_for = None;
+                }
+            }
+        });
+        let Some(tab) = self.tabs.get(self.active) else {
+            return;
+        };
+        let (Some(index), Some(probe)) = (tab.index.clone(), tab.probe.as_ref()) else {
+            return;
+        };
+        let want = (tab.path.clone(), tab.current);
+        if !tab.playing && self.flow_job.is_none() && self.flow_for.as_ref() != Some(&want) {
+            let size = probe
+                .best_video()
+                .map(|v| (v.width.unwrap_or(320), v.height.unwrap_or(240)))
+                .unwrap_or((320, 240));
+            let fixed = self.flow_fixed.then_some(self.flow_fixed_max);
+            let (path, i) = want.clone();
+            self.flow_job = Some(analysis::Job::spawn(&ctx, move || {
+                analysis::compute_flow(path, index, size, i, 4.0, fixed)
+            }));
+            self.flow_for = Some(want);
+        }
+        if self.flow_job.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("computing Farneback flow…");
+            });
+        }
+        let wheel = self
+            .wheel
+            .get_or_insert_with(|| {
+                ctx.load_texture("wheel", analysis::wheel_image(64), Default::default())
+            })
+            .clone();
+        if let Some((f, tex)) = &self.flow {
+            ui.label(format!(
+                "Farneback flow, frame {} to {} (320 px)",
+                f.frame,
+                f.frame + 1
+            ));
+            let w = ui.available_width();
+            let s = w / f.width as f32;
+            ui.add(egui::Image::new((
+                tex.id(),
+                Vec2::new(w, f.height as f32 * s),
+            )));
+            ui.horizontal(|ui| {
+                ui.add(egui::Image::new((wheel.id(), Vec2::splat(56.0))));
+                ui.vertical(|ui| {
+                    ui.label("hue = direction, saturation = magnitude");
+                    ui.label(format!(
+                        "max {:.2} px · saturates at {:.2} px",
+                        f.max_mag,
+                        if self.flow_fixed {
+                            self.flow_fixed_max
+                        } else {
+                            f.max_mag
+                        }
+                    ));
+                    ui.label(format!(
+                        "int8 at scale {}: {:.2}% clipped (>|31.9| px), {:.1}% round to 0",
+                        f.scale,
+                        100.0 * f.clipped,
+                        100.0 * f.zeroed
+                    ));
+                });
+            });
+            analysis::flow_histogram(ui, f);
+        }
+    }
+
+    fn augment_view(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if let Some(j) = &self.aug_job {
+            if let Some(r) = j.poll() {
+                self.aug_job = None;
+                match r {
+                    Ok(a) => {
+                        let tex = a
+                            .rows
+                            .iter()
+                            .enumerate()
+                            .map(|(k, c)| {
+                                (0..c.t)
+                                    .map(|t| {
+                                        ctx.load_texture(
+                                            format!("aug{k}-{t}"),
+                                            egui::ColorImage::from_rgb([c.w, c.h], c.frame(t)),
+                                            egui::TextureOptions::LINEAR,
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        self.aug = Some((a, tex));
+                    }
+                    Err(e) => self.errors.push(e),
+                }
+            }
+        }
+        ui.horizontal(|ui| {
+            ui.label("preset");
+            for (name, r) in analysis::presets() {
+                if ui
+                    .selectable_label(self.recipe.name == r.name, name)
+                    .clicked()
+                {
+                    self.recipe = r;
+                    self.aug_dirty = true;
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("seed");
+            self.aug_dirty |= ui
+                .add(egui::DragValue::new(&mut self.recipe.seed))
+                .labelled_by(l.id)
+                .changed();
+            let l = ui.label("draws");
+            self.aug_dirty |= ui
+                .add(egui::DragValue::new(&mut self.aug_draws).range(1..=6))
+                .labelled_by(l.id)
+                .changed();
+            if ui.button("Copy JSON").clicked() {
+                ctx.copy_text(self.recipe.to_json());
+            }
+            if ui.button("Save…").clicked() {
+                if let Some(p) = rfd::FileDialog::new()
+                    .add_filter("recipe", &["json"])
+                    .save_file()
+                {
+                    if let Err(e) = crate::npy::write_atomic(&p, self.recipe.to_json().as_bytes()) {
+                        self.errors.push(e.to_string());
+                    }
+                }
+            }
+            if ui.button("Load…").clicked() {
+                if let Some(p) = rfd::FileDialog::new()
+                    .add_filter("recipe", &["json"])
+                    .pick_file()
+                {
+                    match crate::augment::Recipe::load(&p) {
+                        Ok(r) => {
+                            self.recipe = r;
+                            self.aug_dirty = true;
+                        }
+                        Err(e) => self.errors.push(e.to_string()),
+                    }
+                }
+            }
+        });
+        self.aug_dirty |= analysis::recipe_editor(ui, &mut self.recipe);
+        let Some(tab) = self.tabs.get(self.active) else {
+            return;
+        };
+        let (Some(index), Some(probe)) = (tab.index.clone(), tab.probe.as_ref()) else {
+            return;
+        };
+        if ui.button("Preview from the current frame").clicked() {
+            self.aug_dirty = true;
+        }
+        if self.aug_dirty && self.aug_job.is_none() {
+            self.aug_dirty = false;
+            if let Err(e) = self.recipe.validate() {
+                self.errors.push(e.to_string());
+            } else {
+                let size = probe
+                    .best_video()
+                    .map(|v| (v.width.unwrap_or(320), v.height.unwrap_or(240)))
+                    .unwrap_or((320, 240));
+                let (path, start, recipe, k) = (
+                    tab.path.clone(),
+                    tab.current,
+                    self.recipe.clone(),
+                    self.aug_draws,
+                );
+                self.aug_job = Some(analysis::Job::spawn(&ctx, move || {
+                    analysis::compute_augment(path, index, size, start, 32, recipe, k)
+                }));
+            }
+        }
+        if self.aug_job.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("augmenting…");
+            });
+        }
+        let Some((a, tex)) = &self.aug else {
+            return;
+        };
+        let t_max = tex
+            .iter()
+            .map(|r| r.len())
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1);
+        ui.horizontal(|ui| {
+            if ui
+                .button(if self.aug_playing { "Pause" } else { "Play" })
+                .clicked()
+            {
+                self.aug_playing = !self.aug_playing;
+            }
+            let l = ui.label("frame");
+            ui.add(egui::Slider::new(&mut self.aug_t, 0..=t_max))
+                .labelled_by(l.id);
+        });
+        if self.aug_playing {
+            let t = ctx.input(|i| i.time);
+            self.aug_t = ((t * 10.0) as usize) % (t_max + 1);
+            ctx.request_repaint();
+        }
+        ui.weak(format!(
+            "clip from frame {}, sample 0, epochs 0..{} (same engine and seed as training)",
+            a.start,
+            a.rows.len()
+        ));
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                for (k, row) in tex.iter().enumerate() {
+                    if let Some(t) = row.get(self.aug_t.min(row.len().saturating_sub(1))) {
+                        ui.vertical(|ui| {
+                            let sz = t.size_vec2();
+                            let s = 160.0 / sz.x.max(1.0);
+                            ui.add(egui::Image::new((t.id(), sz * s)));
+                            let d = &a.draws[k];
+                            let summary: Vec<String> = d
+                                .iter()
+                                .map(|d| format!("{} {}", d.name, d.values))
+                                .collect();
+                            ui.small(format!("draw {k}"))
+                                .on_hover_text(summary.join("\n"));
+                        });
+                    }
+                }
+            });
+        });
+    }
+
     fn screenshot_step(&mut self, ctx: &egui::Context) {
         let Some((path, frames)) = &mut self.screenshot else {
             return;
         };
         // Wait until the video is indexed, the exact frame and clips are shown.
-        let ready = self
-            .tabs
-            .get(self.active)
-            .is_some_and(|t| t.shown == Some((t.current, true)) && !t.clips.is_empty());
+        let panel_ready = match self.right_tab {
+            RightTab::Clips => true,
+            RightTab::Flow => self.flow.is_some(),
+            RightTab::Augment => self.aug.is_some(),
+        };
+        let ready = panel_ready
+            && self.tabs.get(self.active).is_some_and(|t| {
+                t.shown == Some((t.current, true))
+                    && (self.right_tab != RightTab::Clips || !t.clips.is_empty())
+            });
         if ready {
             *frames += 1;
         }
@@ -939,6 +1272,7 @@ impl VdxApp {
             clip_size: Some(self.clip_size),
             show_clips: Some(self.show_clips),
             show_metadata: Some(self.show_metadata),
+            recipe: Some(self.recipe.clone()),
         }
     }
 }
