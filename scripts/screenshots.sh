@@ -15,3 +15,7 @@ shot() {  # shot OUT.png ARGS...
 shot screenshots/explorer.png assets/sample.mp4
 VDX_PANEL=flow shot screenshots/flow.png assets/sample.mp4
 VDX_PANEL=augment shot screenshots/augment.png assets/sample.mp4
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+"$vdx" build assets/sample.mp4 --out "$tmp/sample_flow.vdx" --field flow --clips all --frames 16 --step 40 --quiet
+shot screenshots/dataset.png "$tmp/sample_flow.vdx"

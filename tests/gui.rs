@@ -217,3 +217,65 @@ fn the_augmentation_preview_is_exactly_what_the_engine_gives_for_that_seed() {
     }
     assert_ne!(rows[0], rows[1], "different epochs draw differently");
 }
+
+#[test]
+fn a_dataset_opens_shows_samples_decodes_one_and_verifies_with_progress() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("ds.vdx");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args([
+            "build",
+            sample().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args([
+            "--num-clips",
+            "3",
+            "--frames",
+            "8",
+            "--size",
+            "96",
+            "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut h = harness_with(&[&out]);
+    wait_for(&mut h, "sample 0 decoded", |a| {
+        a.datasets.first().is_some_and(|d| d.sample.is_some())
+    });
+    h.get_by_label("3 samples");
+    h.get_by_label("8 frames");
+    let (m, rows) = h.state().datasets[0].sample.as_ref().unwrap();
+    assert_eq!(m.index, 0);
+    assert_eq!(rows[0].1.len(), 8);
+    // Pick another sample from the list.
+    h.get_by_label_contains("#2 ").click();
+    wait_for(&mut h, "sample 2", |a| {
+        a.datasets[0]
+            .sample
+            .as_ref()
+            .is_some_and(|(m, _)| m.index == 2)
+    });
+    // Verify runs as a background job and reports.
+    h.get_by_label("Verify").click();
+    wait_for(&mut h, "verify", |a| a.datasets[0].verify.is_some());
+    h.get_by_label_contains("OK: 3 samples, checksums match, 3 decoded");
+    // A damaged dataset opens with a clear error in the window.
+    let bad = d.path().join("bad.vdx");
+    let mut bytes = std::fs::read(&out).unwrap();
+    bytes[16..24].fill(0);
+    std::fs::write(&bad, bytes).unwrap();
+    let ctx = h.ctx.clone();
+    h.state_mut().open(bad.clone(), &ctx);
+    wait_for(&mut h, "the error", |a| {
+        a.datasets.len() == 2 && a.datasets[1].error.is_some()
+    });
+    // Shown both in the dataset panel and in the error bar.
+    assert!(
+        h.query_all_by_label_contains("bad.vdx: not a valid dataset: unfinished")
+            .count()
+            >= 1
+    );
+}

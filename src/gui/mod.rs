@@ -5,6 +5,7 @@
 //! the clip view on the right; the frame timeline at the bottom.
 
 pub mod analysis;
+pub mod dataset_view;
 pub mod worker;
 
 use crate::index::{FrameType, VideoIndex};
@@ -107,6 +108,9 @@ pub struct VdxApp {
     /// Screenshot to write, then quit (for the README's pictures).
     screenshot: Option<(PathBuf, u32)>,
     pub right_tab: RightTab,
+    pub datasets: Vec<dataset_view::DatasetTab>,
+    /// When set, the window shows this dataset instead of the active video.
+    pub active_dataset: Option<usize>,
     flow_job: Option<analysis::Job<analysis::FlowResult>>,
     pub flow: Option<(analysis::FlowResult, egui::TextureHandle)>,
     flow_for: Option<(PathBuf, usize)>,
@@ -147,6 +151,8 @@ impl VdxApp {
                 Ok("augment") => RightTab::Augment,
                 _ => RightTab::Clips,
             },
+            datasets: Vec::new(),
+            active_dataset: None,
             flow_job: None,
             flow: None,
             flow_for: None,
@@ -175,6 +181,26 @@ impl VdxApp {
 
     /// Open a video in a new tab (work starts in the background).
     pub fn open(&mut self, path: PathBuf, ctx: &egui::Context) {
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path.clone());
+        self.recent.truncate(12);
+        let is_dataset = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("vdx" | "beton")
+        );
+        if is_dataset {
+            let k = match self.datasets.iter().position(|d| d.path == path) {
+                Some(k) => k,
+                None => {
+                    self.datasets
+                        .push(dataset_view::DatasetTab::open(path, ctx));
+                    self.datasets.len() - 1
+                }
+            };
+            self.active_dataset = Some(k);
+            return;
+        }
+        self.active_dataset = None;
         if let Some(k) = self.tabs.iter().position(|t| t.path == path) {
             self.active = k;
             return;
@@ -205,9 +231,6 @@ impl VdxApp {
             clips_pending: false,
         });
         self.active = self.tabs.len() - 1;
-        self.recent.retain(|p| p != &path);
-        self.recent.insert(0, path);
-        self.recent.truncate(12);
     }
 
     pub fn active_tab(&self) -> Option<&VideoTab> {
@@ -215,6 +238,11 @@ impl VdxApp {
     }
 
     fn poll(&mut self, ctx: &egui::Context) {
+        for d in &mut self.datasets {
+            if let Some(e) = d.poll(ctx) {
+                self.errors.push(e);
+            }
+        }
         let clip_size = self.clip_size;
         for tab in &mut self.tabs {
             for r in tab.worker.poll() {
@@ -291,6 +319,15 @@ impl VdxApp {
         if !self.errors.is_empty() {
             egui::Panel::bottom("errors").show(ui, |ui| self.error_bar(ui));
         }
+        if let Some(k) = self.active_dataset.filter(|&k| k < self.datasets.len()) {
+            egui::Panel::left("dataset_info")
+                .resizable(true)
+                .default_size(300.0)
+                .show(ui, |ui| self.datasets[k].info_ui(ui));
+            egui::CentralPanel::default().show(ui, |ui| self.datasets[k].main_ui(ui));
+            self.screenshot_step(&ctx);
+            return;
+        }
         egui::Panel::bottom("timeline")
             .resizable(true)
             .min_size(140.0)
@@ -340,7 +377,7 @@ impl VdxApp {
     }
 
     fn keyboard(&mut self, ctx: &egui::Context) {
-        if ctx.egui_wants_keyboard_input() {
+        if ctx.egui_wants_keyboard_input() || self.active_dataset.is_some() {
             return;
         }
         let Some(tab) = self.tabs.get_mut(self.active) else {
@@ -423,7 +460,10 @@ impl VdxApp {
             ui.menu_button("File", |ui| {
                 if ui.button("Open…").clicked() {
                     let picked = rfd::FileDialog::new()
-                        .add_filter("videos", &["mp4", "mkv", "webm", "mov", "avi", "m4v"])
+                        .add_filter(
+                            "videos and datasets",
+                            &["mp4", "mkv", "webm", "mov", "avi", "m4v", "vdx", "beton"],
+                        )
                         .pick_files()
                         .unwrap_or_default();
                     for p in picked {
@@ -459,13 +499,32 @@ impl VdxApp {
                 } else {
                     t.name()
                 };
-                let r = ui.selectable_label(k == self.active, label);
+                let r =
+                    ui.selectable_label(k == self.active && self.active_dataset.is_none(), label);
                 if r.clicked() {
                     self.active = k;
+                    self.active_dataset = None;
                 }
                 if r.middle_clicked() {
                     close = Some(k);
                 }
+            }
+            let mut pick = None;
+            for (k, d) in self.datasets.iter().enumerate() {
+                let label = if d.error.is_some() {
+                    format!("! {}", d.name())
+                } else {
+                    d.name()
+                };
+                if ui
+                    .selectable_label(self.active_dataset == Some(k), label)
+                    .clicked()
+                {
+                    pick = Some(k);
+                }
+            }
+            if pick.is_some() {
+                self.active_dataset = pick;
             }
             if let Some(k) = close {
                 self.tabs.remove(k);
@@ -1235,16 +1294,22 @@ impl VdxApp {
             return;
         };
         // Wait until the video is indexed, the exact frame and clips are shown.
+        let dataset_ready = self
+            .active_dataset
+            .and_then(|k| self.datasets.get(k))
+            .map(|d| d.sample.is_some());
         let panel_ready = match self.right_tab {
             RightTab::Clips => true,
             RightTab::Flow => self.flow.is_some(),
             RightTab::Augment => self.aug.is_some(),
         };
-        let ready = panel_ready
-            && self.tabs.get(self.active).is_some_and(|t| {
-                t.shown == Some((t.current, true))
-                    && (self.right_tab != RightTab::Clips || !t.clips.is_empty())
-            });
+        let ready = dataset_ready.unwrap_or(false)
+            || dataset_ready.is_none()
+                && panel_ready
+                && self.tabs.get(self.active).is_some_and(|t| {
+                    t.shown == Some((t.current, true))
+                        && (self.right_tab != RightTab::Clips || !t.clips.is_empty())
+                });
         if ready {
             *frames += 1;
         }
