@@ -15,6 +15,9 @@ pub struct SampleView {
     pub rows: Vec<(String, Vec<egui::ColorImage>)>,
 }
 
+/// A labelled row of images on the GPU.
+pub type TextureRow = (String, Vec<egui::TextureHandle>);
+
 /// One open dataset.
 pub struct DatasetTab {
     pub path: PathBuf,
@@ -23,7 +26,7 @@ pub struct DatasetTab {
     pub error: Option<String>,
     pub selected: Option<u64>,
     sample_job: Option<Job<SampleView>>,
-    pub sample: Option<(SampleMeta, Vec<(String, Vec<egui::TextureHandle>)>)>,
+    pub sample: Option<(SampleMeta, Vec<TextureRow>)>,
     verify_job: Option<Job<VerifyReport>>,
     verify_done: Arc<AtomicU64>,
     verify_cancel: Arc<AtomicBool>,
