@@ -279,3 +279,74 @@ fn a_dataset_opens_shows_samples_decodes_one_and_verifies_with_progress() {
             >= 1
     );
 }
+
+#[test]
+fn the_build_dialog_builds_in_the_background_and_opens_the_result() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("built.vdx");
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "the video", exact_frame_shown);
+    {
+        let b = &mut h.state_mut().build;
+        b.open = true;
+        b.inputs = vec![sample(), fixture("text.mp4")];
+        b.out = Some(out.clone());
+        b.opts.sampler.frames_per_clip = 4;
+        b.opts.sampler.num_clips = 2;
+        b.opts.width = 64;
+        b.opts.height = 64;
+        b.keep_going = true;
+    }
+    h.run_steps(3);
+    h.get_by_label("Build").click();
+    h.step();
+    wait_for(&mut h, "the build", |a| a.build.result.is_some());
+    let r = h
+        .state()
+        .build
+        .result
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .clone();
+    assert_eq!(r.samples, 2);
+    assert_eq!(r.skipped.len(), 1, "the text file is skipped and reported");
+    h.get_by_label_contains("2 samples from 1 videos");
+    h.get_by_label_contains("text.mp4: not a readable video");
+    // The new dataset opened in a tab and verifies.
+    wait_for(&mut h, "the dataset tab", |a| {
+        a.active_dataset.is_some() && a.datasets[0].sample.is_some()
+    });
+    assert_eq!(h.state().datasets[0].path, out);
+    // A cancelled build leaves nothing at its output.
+    let out2 = d.path().join("cancelled.vdx");
+    {
+        let ctx = h.ctx.clone();
+        let b = &mut h.state_mut().build;
+        b.inputs = vec![sample(); 6];
+        b.out = Some(out2.clone());
+        b.start(&ctx);
+    }
+    h.step();
+    if let Some(c) = h.query_by_label("Cancel") {
+        c.click();
+    }
+    wait_for(&mut h, "the cancelled build", |a| a.build.result.is_some());
+    let e = h
+        .state()
+        .build
+        .result
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .err()
+        .cloned();
+    assert!(
+        e.as_deref() == Some("cancelled") || out2.exists(),
+        "either cancelled or it finished first: {e:?}"
+    );
+    if e.is_some() {
+        assert!(!out2.exists(), "a cancelled build left a file");
+    }
+}

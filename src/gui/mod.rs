@@ -5,6 +5,7 @@
 //! the clip view on the right; the frame timeline at the bottom.
 
 pub mod analysis;
+pub mod build_dialog;
 pub mod dataset_view;
 pub mod worker;
 
@@ -109,6 +110,7 @@ pub struct VdxApp {
     screenshot: Option<(PathBuf, u32)>,
     pub right_tab: RightTab,
     pub datasets: Vec<dataset_view::DatasetTab>,
+    pub build: build_dialog::BuildDialog,
     /// When set, the window shows this dataset instead of the active video.
     pub active_dataset: Option<usize>,
     flow_job: Option<analysis::Job<analysis::FlowResult>>,
@@ -152,6 +154,7 @@ impl VdxApp {
                 _ => RightTab::Clips,
             },
             datasets: Vec::new(),
+            build: build_dialog::BuildDialog::default(),
             active_dataset: None,
             flow_job: None,
             flow: None,
@@ -316,6 +319,9 @@ impl VdxApp {
         self.advance_playback(&ctx);
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        if let Some(done) = self.build.show(&ctx) {
+            self.open(done, &ctx);
+        }
         if !self.errors.is_empty() {
             egui::Panel::bottom("errors").show(ui, |ui| self.error_bar(ui));
         }
@@ -482,6 +488,14 @@ impl VdxApp {
                         }
                     }
                 });
+                ui.separator();
+                if ui.button("Build dataset…").clicked() {
+                    self.build.open = true;
+                    if self.build.inputs.is_empty() {
+                        self.build.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
+                    }
+                    ui.close();
+                }
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);

@@ -1,0 +1,286 @@
+//! The build dialog: inputs, field and options, output path; the build runs as a background
+//! job with progress and Cancel, and the finished dataset opens in a tab.
+
+use super::analysis::Job;
+use crate::dataset::{self, BuildOptions, BuildReport, FieldKind, RunOptions};
+use crate::decode::ResizeMode;
+use crate::sample::SamplerKind;
+use egui::Color32;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The dialog's state.
+pub struct BuildDialog {
+    pub open: bool,
+    pub inputs: Vec<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub opts: BuildOptions,
+    pub threads: usize,
+    pub keep_going: bool,
+    job: Option<Job<BuildReport>>,
+    done: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+    samples: Arc<AtomicUsize>,
+    cancel: Arc<AtomicBool>,
+    pub result: Option<Result<BuildReport, String>>,
+}
+
+impl Default for BuildDialog {
+    fn default() -> Self {
+        BuildDialog {
+            open: false,
+            inputs: Vec::new(),
+            out: None,
+            opts: BuildOptions::default(),
+            threads: 0,
+            keep_going: true,
+            job: None,
+            done: Arc::new(AtomicUsize::new(0)),
+            total: Arc::new(AtomicUsize::new(0)),
+            samples: Arc::new(AtomicUsize::new(0)),
+            cancel: Arc::new(AtomicBool::new(false)),
+            result: None,
+        }
+    }
+}
+
+impl BuildDialog {
+    pub fn running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Start the build (inputs and output must be set).
+    pub fn start(&mut self, ctx: &egui::Context) {
+        let Some(out) = self.out.clone() else {
+            self.result = Some(Err("choose where to write the dataset".into()));
+            return;
+        };
+        let (inputs, opts, threads, keep_going) = (
+            self.inputs.clone(),
+            self.opts.clone(),
+            self.threads,
+            self.keep_going,
+        );
+        self.result = None;
+        self.cancel.store(false, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        self.samples.store(0, Ordering::Relaxed);
+        let (done, total, samples, cancel, c) = (
+            self.done.clone(),
+            self.total.clone(),
+            self.samples.clone(),
+            self.cancel.clone(),
+            ctx.clone(),
+        );
+        self.job = Some(Job::spawn(ctx, move || {
+            let (inp, classes) = dataset::collect_inputs(&inputs).map_err(|e| e.to_string())?;
+            total.store(inp.len(), Ordering::Relaxed);
+            dataset::build(
+                &inp,
+                &classes,
+                &opts,
+                &out,
+                RunOptions {
+                    threads,
+                    keep_going,
+                },
+                &cancel,
+                &|p| {
+                    done.store(p.videos_done, Ordering::Relaxed);
+                    samples.store(p.samples, Ordering::Relaxed);
+                    c.request_repaint();
+                },
+            )
+            .map_err(|e| e.to_string())
+        }));
+    }
+
+    /// Show the dialog; returns a finished dataset to open.
+    pub fn show(&mut self, ctx: &egui::Context) -> Option<PathBuf> {
+        let mut finished = None;
+        if let Some(r) = self.job.as_ref().and_then(|j| j.poll()) {
+            self.job = None;
+            if let Ok(rep) = &r {
+                finished = Some(rep.output.clone());
+            }
+            self.result = Some(r);
+        }
+        let mut open = self.open;
+        egui::Window::new("Build dataset")
+            .open(&mut open)
+            .default_width(460.0)
+            .show(ctx, |ui| self.body(ui));
+        self.open = open;
+        finished
+    }
+
+    fn body(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.horizontal(|ui| {
+            ui.strong(format!("{} inputs", self.inputs.len()));
+            if ui.button("Add videos…").clicked() {
+                if let Some(v) = rfd::FileDialog::new()
+                    .add_filter("videos", &["mp4", "mkv", "webm", "mov", "avi", "m4v"])
+                    .pick_files()
+                {
+                    self.inputs.extend(v);
+                }
+            }
+            if ui.button("Add folder…").clicked() {
+                if let Some(d) = rfd::FileDialog::new().pick_folder() {
+                    self.inputs.push(d);
+                }
+            }
+            if ui.button("Clear").clicked() {
+                self.inputs.clear();
+            }
+        });
+        egui::ScrollArea::vertical()
+            .max_height(90.0)
+            .show(ui, |ui| {
+                for p in &self.inputs {
+                    ui.weak(p.display().to_string());
+                }
+            });
+        ui.separator();
+        egui::Grid::new("build_opts").num_columns(2).show(ui, |ui| {
+            let l = ui.label("field");
+            ui.horizontal(|ui| {
+                for (k, name) in [
+                    (FieldKind::Frames, "frames"),
+                    (FieldKind::Segments, "segments"),
+                    (FieldKind::Flow, "flow"),
+                ] {
+                    ui.selectable_value(&mut self.opts.field, k, name);
+                }
+            })
+            .response
+            .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("clips");
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.opts.sampler.kind, SamplerKind::Uniform, "uniform");
+                ui.selectable_value(&mut self.opts.sampler.kind, SamplerKind::Regular, "all");
+            })
+            .response
+            .labelled_by(l.id);
+            ui.end_row();
+            let num = |ui: &mut egui::Ui, label: &str, w: egui::DragValue<'_>| {
+                let l = ui.label(label);
+                ui.add(w).labelled_by(l.id);
+                ui.end_row();
+            };
+            num(
+                ui,
+                "frames per clip",
+                egui::DragValue::new(&mut self.opts.sampler.frames_per_clip).range(1..=256),
+            );
+            num(
+                ui,
+                "clips per video (uniform)",
+                egui::DragValue::new(&mut self.opts.sampler.num_clips).range(1..=1000),
+            );
+            num(
+                ui,
+                "width",
+                egui::DragValue::new(&mut self.opts.width).range(16..=2048),
+            );
+            num(
+                ui,
+                "height",
+                egui::DragValue::new(&mut self.opts.height).range(16..=2048),
+            );
+            num(
+                ui,
+                "JPEG quality",
+                egui::DragValue::new(&mut self.opts.quality).range(1..=100),
+            );
+            num(
+                ui,
+                "threads (0 = all cores)",
+                egui::DragValue::new(&mut self.threads).range(0..=64),
+            );
+            let l = ui.label("resize");
+            egui::ComboBox::from_id_salt("resize")
+                .selected_text(format!("{:?}", self.opts.resize))
+                .show_ui(ui, |ui| {
+                    for m in [
+                        ResizeMode::ShortSideCrop,
+                        ResizeMode::Squash,
+                        ResizeMode::Letterbox,
+                    ] {
+                        ui.selectable_value(&mut self.opts.resize, m, format!("{m:?}"));
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            ui.end_row();
+        });
+        ui.checkbox(&mut self.keep_going, "skip unreadable videos (report them)");
+        ui.horizontal(|ui| {
+            if ui.button("Output…").clicked() {
+                if let Some(p) = rfd::FileDialog::new()
+                    .add_filter("vdx dataset", &["vdx"])
+                    .save_file()
+                {
+                    self.out = Some(p);
+                }
+            }
+            ui.label(
+                self.out
+                    .as_ref()
+                    .map_or("(no output chosen)".into(), |p| p.display().to_string()),
+            );
+        });
+        ui.separator();
+        if self.running() {
+            let total = self.total.load(Ordering::Relaxed).max(1);
+            let done = self.done.load(Ordering::Relaxed);
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new(done as f32 / total as f32)
+                        .desired_width(280.0)
+                        .text(format!(
+                            "{done}/{total} videos, {} samples",
+                            self.samples.load(Ordering::Relaxed)
+                        )),
+                );
+                if ui.button("Cancel").clicked() {
+                    self.cancel.store(true, Ordering::Relaxed);
+                }
+            });
+        } else {
+            let ready = !self.inputs.is_empty() && self.out.is_some();
+            if ui.add_enabled(ready, egui::Button::new("Build")).clicked() {
+                self.start(&ctx);
+            }
+        }
+        match &self.result {
+            Some(Ok(r)) => {
+                ui.colored_label(
+                    Color32::from_rgb(106, 190, 120),
+                    format!(
+                        "wrote {}: {} samples from {} videos ({:.1} MB){}",
+                        r.output.display(),
+                        r.samples,
+                        r.videos,
+                        r.bytes as f64 / 1e6,
+                        if r.skipped.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {} skipped", r.skipped.len())
+                        }
+                    ),
+                );
+                for (p, why) in &r.skipped {
+                    ui.weak(format!("skipped {}: {why}", p.display()));
+                }
+            }
+            Some(Err(e)) => {
+                ui.colored_label(Color32::from_rgb(230, 120, 90), e);
+            }
+            None => {}
+        }
+    }
+}
