@@ -22,5 +22,5 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust from rustup.rs" >&2; exit 1; }
-python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
+python3 -c "import numpy, webdataset" 2>/dev/null || python3 -m pip install --quiet numpy webdataset
 echo "setup: ok"

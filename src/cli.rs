@@ -61,6 +61,8 @@ pub enum Command {
     Inspect(crate::cli_dataset::InspectArgs),
     /// Check a dataset's structure, pointers and checksums, and that every sample decodes.
     Verify(crate::cli_dataset::VerifyArgs),
+    /// Export a dataset: frame folders, .npy shards, MP4 clips, WebDataset tars, or audio.
+    Export(crate::cli_dataset::ExportArgs),
     /// Apply an augmentation recipe to a video clip or dataset sample: K draws as a contact
     /// sheet or an f32 tensor, plus every random draw as JSON.
     Augment(crate::cli_dataset::AugmentArgs),
@@ -321,6 +323,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Inspect(a) => crate::cli_dataset::cmd_inspect(a),
         Command::Verify(a) => crate::cli_dataset::cmd_verify(a),
         Command::Augment(a) => crate::cli_dataset::cmd_augment(a),
+        Command::Export(a) => crate::cli_dataset::cmd_export(a),
         Command::Bench(a) => crate::bench::run(a),
     }
 }

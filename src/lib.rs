@@ -11,6 +11,7 @@ pub mod cli_dataset;
 pub mod dataset;
 pub mod decode;
 pub mod error;
+pub mod export;
 pub mod flowviz;
 pub mod gui;
 pub mod index;

@@ -1,0 +1,764 @@
+//! Export: datasets into the formats training code reads.
+//!
+//! Every export writes into a hidden work folder beside the output and renames it onto the
+//! output path only when complete: an interrupted or failed export leaves nothing at the
+//! destination (the output must not exist yet). Write errors, a full disk included, are
+//! reported with the path.
+//!
+//! Formats (one folder per export; with a train/val split, `train/` and `val/` inside):
+//! - `folders`: `{class}/{video}_{clip}/img_00001.jpg` (or .png), `annotations.txt` with
+//!   `path num_frames label` per line, `classes.txt`. Frames-field JPEGs are copied byte for
+//!   byte; flow samples give their keyframes plus `flow_00001.png` colour images.
+//! - `npy`: `shard_00000.npy` `u8 (N,T,H,W,3)` or `f32 (N,T,H,W,3)` in [0,1] (a recipe, if
+//!   given, is applied with sample index as the sample id, epoch 0), plus `shard_00000.json`
+//!   with label, class, frame indices, pts and source per sample.
+//! - `mp4`: `{key}.mp4` per sample: segments remuxed without re-encoding, frames re-encoded
+//!   (codec, CRF), flow as a colour-wheel video.
+//! - `wds`: WebDataset tar shards `shard-000000.tar` holding `{key}.mp4` (segments) or
+//!   `{key}.npy` (`u8 (T,H,W,3)`), `{key}.json` and `{key}.cls`.
+//! - `audio`: `{key}.wav`, the clip's span of the source's audio as 16 kHz mono float WAV.
+
+use crate::augment::{self, Recipe};
+use crate::dataset::fields::{self};
+use crate::dataset::segments::{self, SegmentParams};
+use crate::dataset::writer::VideoRecord;
+use crate::dataset::{Dataset, Decoders, SampleData, SampleMeta};
+use crate::error::{Result, VdxError};
+use crate::rng::Rng;
+use ffmpeg_next as ffmpeg;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Folders,
+    Npy,
+    Mp4,
+    Wds,
+    Audio,
+}
+
+impl std::str::FromStr for Format {
+    type Err = VdxError;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "folders" => Format::Folders,
+            "npy" => Format::Npy,
+            "mp4" => Format::Mp4,
+            "wds" | "webdataset" => Format::Wds,
+            "audio" => Format::Audio,
+            _ => {
+                return Err(VdxError::param(
+                    "--format",
+                    format!("'{s}' is not one of folders, npy, mp4, wds, audio"),
+                ))
+            }
+        })
+    }
+}
+
+/// Which samples to export.
+#[derive(Debug, Clone, Default)]
+pub struct Subset {
+    /// Keep only these labels.
+    pub labels: Vec<i64>,
+    /// Keep sample indices in `a..b`.
+    pub range: Option<(u64, u64)>,
+    /// Keep exactly these sample indices.
+    pub samples: Vec<u64>,
+    /// Then keep N at random (seeded).
+    pub random: Option<(usize, u64)>,
+    /// Then split into train/val with this train share, grouped by source video.
+    pub split: Option<(f64, u64)>,
+}
+
+/// Export settings.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub format: Format,
+    pub subset: Subset,
+    /// folders: "jpg" or "png".
+    pub image_ext: String,
+    /// npy: f32 in [0,1] instead of u8.
+    pub float: bool,
+    pub recipe: Option<Recipe>,
+    /// Samples per shard (npy, wds).
+    pub shard_size: usize,
+    /// mp4 re-encoding of frames and flow.
+    pub segment: SegmentParams,
+    pub fps: f64,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            format: Format::Npy,
+            subset: Subset::default(),
+            image_ext: "jpg".into(),
+            float: false,
+            recipe: None,
+            shard_size: 256,
+            segment: SegmentParams::default(),
+            fps: 0.0,
+        }
+    }
+}
+
+/// What an export did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub output: PathBuf,
+    pub samples: usize,
+    pub files: usize,
+    pub bytes: u64,
+    /// Samples left out, with the reason (e.g. no audio).
+    pub skipped: Vec<(u64, String)>,
+    pub splits: BTreeMap<String, usize>,
+}
+
+/// The samples an export takes, with their split name ("" without a split).
+pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
+    let mut v: Vec<u64> = if s.samples.is_empty() {
+        (0..ds.len()).collect()
+    } else {
+        for &i in &s.samples {
+            if i >= ds.len() {
+                return Err(VdxError::param(
+                    "--samples",
+                    format!("{i} is out of range: the dataset has {} samples", ds.len()),
+                ));
+            }
+        }
+        s.samples.clone()
+    };
+    if let Some((a, b)) = s.range {
+        if a >= b {
+            return Err(VdxError::param("--range", format!("{a}..{b} is empty")));
+        }
+        v.retain(|&i| i >= a && i < b);
+    }
+    if !s.labels.is_empty() {
+        let mut keep = Vec::with_capacity(v.len());
+        for i in v {
+            if s.labels.contains(&ds.meta(i)?.label) {
+                keep.push(i);
+            }
+        }
+        v = keep;
+    }
+    if let Some((n, seed)) = s.random {
+        // Seeded partial Fisher-Yates, then back to index order.
+        let mut rng = Rng::new(seed);
+        let n = n.min(v.len());
+        for k in 0..n {
+            let j = rng.range_inclusive(k as u64, (v.len() - 1) as u64) as usize;
+            v.swap(k, j);
+        }
+        v.truncate(n);
+        v.sort_unstable();
+    }
+    let Some((train, seed)) = s.split else {
+        return Ok(v.into_iter().map(|i| (i, "")).collect());
+    };
+    if !(0.0..=1.0).contains(&train) {
+        return Err(VdxError::param(
+            "--split",
+            "the train share must be in [0, 1]",
+        ));
+    }
+    // Group by source video so that no video lands in both splits.
+    let mut sources: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for i in v {
+        let src = ds.meta(i)?.provenance["source"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        sources.entry(src).or_default().push(i);
+    }
+    let mut keys: Vec<String> = sources.keys().cloned().collect();
+    let mut rng = Rng::new(seed);
+    for k in (1..keys.len()).rev() {
+        let j = rng.range_inclusive(0, k as u64) as usize;
+        keys.swap(k, j);
+    }
+    let n_train = (keys.len() as f64 * train).round() as usize;
+    let mut out = Vec::new();
+    for (k, key) in keys.iter().enumerate() {
+        let split = if k < n_train { "train" } else { "val" };
+        out.extend(sources[key].iter().map(|&i| (i, split)));
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+fn werr(p: &Path, e: std::io::Error) -> VdxError {
+    if e.raw_os_error() == Some(28) {
+        VdxError::write(
+            p,
+            "the disk is full (the export was abandoned, nothing written at the output)",
+        )
+    } else {
+        VdxError::write(p, e)
+    }
+}
+
+struct Out {
+    files: usize,
+    bytes: u64,
+}
+
+impl Out {
+    fn write(&mut self, p: &Path, bytes: &[u8]) -> Result<()> {
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).map_err(|e| werr(d, e))?;
+        }
+        std::fs::write(p, bytes).map_err(|e| werr(p, e))?;
+        self.files += 1;
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+fn class_name(ds: &Dataset, m: &SampleMeta) -> String {
+    usize::try_from(m.label)
+        .ok()
+        .and_then(|k| ds.classes().get(k).cloned())
+        .unwrap_or_else(|| "unlabelled".into())
+}
+
+fn sample_json(ds: &Dataset, m: &SampleMeta) -> serde_json::Value {
+    serde_json::json!({
+        "sample": m.index,
+        "label": m.label,
+        "class": class_name(ds, m),
+        "source": m.provenance["source"],
+        "clip": m.provenance["clip"],
+        "frames": m.provenance["frames"],
+        "pts": m.provenance["pts"],
+        "time_base": m.provenance["time_base"],
+    })
+}
+
+/// Export `dataset` to `out` (which must not exist).
+pub fn export(
+    dataset: &Path,
+    opts: &ExportOptions,
+    out: &Path,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<ExportReport> {
+    if out.exists() {
+        return Err(VdxError::write(
+            out,
+            "already exists; choose a new output path (exports never overwrite)",
+        ));
+    }
+    if opts.shard_size == 0 {
+        return Err(VdxError::param("--shard-size", "must be at least 1"));
+    }
+    if !matches!(opts.image_ext.as_str(), "jpg" | "png") {
+        return Err(VdxError::param("--image-format", "must be jpg or png"));
+    }
+    let ds = Dataset::open(dataset)?;
+    let picked = select(&ds, &opts.subset)?;
+    if picked.is_empty() {
+        return Err(VdxError::param("subset", "no samples match"));
+    }
+    let name = out
+        .file_name()
+        .ok_or_else(|| VdxError::param("--out", "has no file name"))?
+        .to_string_lossy()
+        .to_string();
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let work = parent.join(format!(".{name}.vdx-partial"));
+    if work.exists() {
+        std::fs::remove_dir_all(&work).map_err(|e| werr(&work, e))?;
+    }
+    std::fs::create_dir_all(&work).map_err(|e| werr(&work, e))?;
+    let r = export_into(&ds, opts, &picked, &work, cancel, progress);
+    match r {
+        Ok(mut rep) => {
+            std::fs::rename(&work, out).map_err(|e| werr(out, e))?;
+            rep.output = out.to_path_buf();
+            Ok(rep)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&work);
+            Err(e)
+        }
+    }
+}
+
+fn export_into(
+    ds: &Dataset,
+    opts: &ExportOptions,
+    picked: &[(u64, &'static str)],
+    work: &Path,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<ExportReport> {
+    let mut o = Out { files: 0, bytes: 0 };
+    let mut skipped = Vec::new();
+    let mut splits: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_split: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for &(i, s) in picked {
+        by_split.entry(s).or_default().push(i);
+        *splits
+            .entry(if s.is_empty() { "all" } else { s }.to_string())
+            .or_default() += 1;
+    }
+    let total = picked.len();
+    let mut done = 0usize;
+    let mut dec = Decoders::default();
+    for (split, ids) in by_split {
+        let dir = if split.is_empty() {
+            work.to_path_buf()
+        } else {
+            work.join(split)
+        };
+        let tick = |done: &mut usize| -> Result<()> {
+            *done += 1;
+            progress(*done, total);
+            if cancel.load(Ordering::Relaxed) {
+                return Err(VdxError::Cancelled);
+            }
+            Ok(())
+        };
+        match opts.format {
+            Format::Folders => {
+                let mut ann = String::new();
+                for &i in &ids {
+                    let m = ds.meta(i)?;
+                    let stem = Path::new(m.provenance["source"].as_str().unwrap_or("video"))
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    let rel = format!(
+                        "{}/{}_{:03}",
+                        class_name(ds, &m),
+                        stem,
+                        m.provenance["clip"].as_u64().unwrap_or(0)
+                    );
+                    let n = write_frames_folder(
+                        ds,
+                        i,
+                        &m,
+                        &dir.join(&rel),
+                        &opts.image_ext,
+                        &mut o,
+                        &mut dec,
+                    )?;
+                    ann.push_str(&format!("{rel} {n} {}\n", m.label));
+                    tick(&mut done)?;
+                }
+                o.write(&dir.join("annotations.txt"), ann.as_bytes())?;
+                let mut classes = ds.classes().join("\n");
+                classes.push('\n');
+                o.write(&dir.join("classes.txt"), classes.as_bytes())?;
+            }
+            Format::Npy => {
+                for (k, chunk) in ids.chunks(opts.shard_size).enumerate() {
+                    let mut data_u8 = Vec::new();
+                    let mut data_f32 = Vec::new();
+                    let mut shape: Option<[usize; 3]> = None;
+                    let mut meta = Vec::new();
+                    for &i in chunk {
+                        let m = ds.meta(i)?;
+                        let c = ds.decode_clip(i, &mut dec)?;
+                        let mut clip = augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
+                        let mut draws = serde_json::Value::Null;
+                        if let Some(r) = &opts.recipe {
+                            let (a, d) = augment::apply(r, &clip, i, 0)?;
+                            clip = a;
+                            draws = serde_json::to_value(d).unwrap_or_default();
+                        }
+                        let s = [clip.t, clip.h, clip.w];
+                        if *shape.get_or_insert(s) != s {
+                            return Err(VdxError::param(
+                                "npy",
+                                format!("sample {i} is {s:?}, others in its shard {:?}: give a recipe that crops to one size", shape.unwrap_or(s)),
+                            ));
+                        }
+                        if opts.float {
+                            let mut f = vec![0f32; clip.data.len()];
+                            match &opts.recipe {
+                                Some(r) => augment::to_float_into(r, &clip, &mut f)?,
+                                None => {
+                                    for (d, v) in f.iter_mut().zip(&clip.data) {
+                                        *d = *v as f32 / 255.0;
+                                    }
+                                }
+                            }
+                            data_f32.extend(f);
+                        } else {
+                            data_u8.extend_from_slice(&clip.data);
+                        }
+                        let mut j = sample_json(ds, &m);
+                        j["draws"] = draws;
+                        meta.push(j);
+                        tick(&mut done)?;
+                    }
+                    let s = shape.unwrap_or([0, 0, 0]);
+                    let dims = [chunk.len(), s[0], s[1], s[2], 3];
+                    let bytes = if opts.float {
+                        let mut b = crate::npy::header(crate::npy::Dtype::F32, &dims);
+                        for v in &data_f32 {
+                            b.extend_from_slice(&v.to_le_bytes());
+                        }
+                        b
+                    } else {
+                        let mut b = crate::npy::header(crate::npy::Dtype::U8, &dims);
+                        b.extend_from_slice(&data_u8);
+                        b
+                    };
+                    o.write(&dir.join(format!("shard_{k:05}.npy")), &bytes)?;
+                    o.write(
+                        &dir.join(format!("shard_{k:05}.json")),
+                        &serde_json::to_vec_pretty(&meta).expect("JSON"),
+                    )?;
+                }
+            }
+            Format::Mp4 => {
+                for &i in &ids {
+                    let p = dir.join(format!("{i:06}.mp4"));
+                    let bytes = sample_mp4(ds, i, opts, &mut dec, &dir)?;
+                    o.write(&p, &bytes)?;
+                    tick(&mut done)?;
+                }
+            }
+            Format::Wds => {
+                for (k, chunk) in ids.chunks(opts.shard_size).enumerate() {
+                    let mut tar = Vec::new();
+                    for &i in chunk {
+                        let m = ds.meta(i)?;
+                        let key = format!("{i:06}");
+                        match m.record {
+                            VideoRecord::Segments { .. } => {
+                                let mp4 = sample_mp4(ds, i, opts, &mut dec, &dir)?;
+                                tar_entry(&mut tar, &format!("{key}.mp4"), &mp4);
+                            }
+                            _ => {
+                                let c = ds.decode_clip(i, &mut dec)?;
+                                let mut b = crate::npy::header(
+                                    crate::npy::Dtype::U8,
+                                    &[c.num_frames, c.height, c.width, 3],
+                                );
+                                b.extend_from_slice(&c.data);
+                                tar_entry(&mut tar, &format!("{key}.npy"), &b);
+                            }
+                        }
+                        tar_entry(
+                            &mut tar,
+                            &format!("{key}.json"),
+                            &serde_json::to_vec(&sample_json(ds, &m)).expect("JSON"),
+                        );
+                        tar_entry(
+                            &mut tar,
+                            &format!("{key}.cls"),
+                            m.label.to_string().as_bytes(),
+                        );
+                        tick(&mut done)?;
+                    }
+                    tar.extend_from_slice(&[0u8; 1024]);
+                    o.write(&dir.join(format!("shard-{k:06}.tar")), &tar)?;
+                }
+            }
+            Format::Audio => {
+                let mut cache: BTreeMap<
+                    String,
+                    std::result::Result<crate::audio::MonoAudio, String>,
+                > = BTreeMap::new();
+                for &i in &ids {
+                    let m = ds.meta(i)?;
+                    let src = m.provenance["source"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let audio = cache.entry(src.clone()).or_insert_with(|| {
+                        crate::audio::decode_mono(Path::new(&src), 16000).map_err(|e| e.to_string())
+                    });
+                    match audio {
+                        Ok(a) => {
+                            let (t0, t1) = clip_span(&m);
+                            let s0 =
+                                ((t0 * 16000.0).round().max(0.0) as usize).min(a.samples.len());
+                            let s1 = ((t1 * 16000.0).round().max(0.0) as usize)
+                                .clamp(s0, a.samples.len());
+                            let clip = crate::audio::MonoAudio {
+                                sample_rate: 16000,
+                                samples: a.samples[s0..s1].to_vec(),
+                                warnings: Vec::new(),
+                            };
+                            let p = dir.join(format!("{i:06}.wav"));
+                            crate::audio::write_wav(&p, &clip)?;
+                            o.files += 1;
+                            o.bytes += (clip.samples.len() * 4 + 58) as u64;
+                        }
+                        Err(e) => skipped.push((i, e.clone())),
+                    }
+                    tick(&mut done)?;
+                }
+            }
+        }
+    }
+    Ok(ExportReport {
+        output: work.to_path_buf(),
+        samples: total - skipped.len(),
+        files: o.files,
+        bytes: o.bytes,
+        skipped,
+        splits,
+    })
+}
+
+/// The clip's time span in the source, seconds: first frame time to last frame end.
+fn clip_span(m: &SampleMeta) -> (f64, f64) {
+    let tb = m.provenance["time_base"].as_str().unwrap_or("1/1");
+    let (n, d) = tb.split_once('/').unwrap_or(("1", "1"));
+    let tb = n.parse::<f64>().unwrap_or(1.0) / d.parse::<f64>().unwrap_or(1.0).max(1.0);
+    let pts: Vec<f64> = m.provenance["pts"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|x| x.as_i64())
+                .map(|p| p as f64 * tb)
+                .collect()
+        })
+        .unwrap_or_default();
+    let fps = m.provenance["source_fps"].as_f64().unwrap_or(30.0).max(1.0);
+    let t0 = pts.iter().copied().fold(f64::INFINITY, f64::min);
+    let t1 = pts.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 1.0 / fps;
+    if t0.is_finite() {
+        (t0, t1)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_frames_folder(
+    ds: &Dataset,
+    i: u64,
+    m: &SampleMeta,
+    dir: &Path,
+    ext: &str,
+    o: &mut Out,
+    dec: &mut Decoders,
+) -> Result<usize> {
+    // Frames-field JPEGs are copied as stored (no re-encode).
+    if let (VideoRecord::Frames { num_frames, .. }, "jpg") = (m.record, ext) {
+        let (_, data) = ds.raw_data(i)?;
+        let ranges = fields::frame_ranges(data, num_frames as usize)
+            .map_err(|e| VdxError::param("dataset", e))?;
+        for (k, (a, b)) in ranges.iter().enumerate() {
+            o.write(&dir.join(format!("img_{:05}.jpg", k + 1)), &data[*a..*b])?;
+        }
+        return Ok(ranges.len());
+    }
+    let save = |o: &mut Out, name: String, rgb: &[u8], w: usize, h: usize| -> Result<()> {
+        let bytes = if ext == "png" {
+            crate::jpeg::encode_png(rgb, w as u32, h as u32)?
+        } else {
+            crate::jpeg::encode_rgb(rgb, w as u32, h as u32, 95)?
+        };
+        o.write(&dir.join(name), &bytes)
+    };
+    match ds.decode(i, dec)? {
+        SampleData::Clip(c) => {
+            for t in 0..c.num_frames {
+                save(
+                    o,
+                    format!("img_{:05}.{ext}", t + 1),
+                    c.frame(t),
+                    c.width,
+                    c.height,
+                )?;
+            }
+            Ok(c.num_frames)
+        }
+        SampleData::Flow(f) => {
+            let n = f.width * f.height * 3;
+            for (k, p) in f.keyframe_positions.iter().enumerate() {
+                save(
+                    o,
+                    format!("img_{:05}.{ext}", p + 1),
+                    &f.keyframes[k * n..(k + 1) * n],
+                    f.width,
+                    f.height,
+                )?;
+            }
+            let m2 = f.width * f.height * 2;
+            for t in 0..f.num_frames.saturating_sub(1) {
+                let rgb = crate::flowviz::flow_to_rgb(&f.flow[t * m2..(t + 1) * m2], Some(8.0));
+                let png = crate::jpeg::encode_png(&rgb, f.width as u32, f.height as u32)?;
+                o.write(&dir.join(format!("flow_{:05}.png", t + 1)), &png)?;
+            }
+            Ok(f.keyframe_positions.len())
+        }
+    }
+}
+
+/// One sample as a playable MP4: segments remuxed as stored, others re-encoded.
+fn sample_mp4(
+    ds: &Dataset,
+    i: u64,
+    opts: &ExportOptions,
+    dec: &mut Decoders,
+    tmp_dir: &Path,
+) -> Result<Vec<u8>> {
+    let (m, data) = ds.raw_data(i)?;
+    let fps = if opts.fps > 0.0 {
+        opts.fps
+    } else {
+        m.provenance["source_fps"].as_f64().unwrap_or(30.0).max(1.0)
+    };
+    let (rec, owned);
+    let (rec_ref, bytes, codec): (&VideoRecord, &[u8], String) = match m.record {
+        VideoRecord::Segments { .. } => (
+            &m.record,
+            data,
+            ds.video_field().arguments["codec"]
+                .as_str()
+                .unwrap_or("h264")
+                .to_string(),
+        ),
+        _ => {
+            let frames: Vec<Vec<u8>>;
+            let (w, h);
+            match ds.decode(i, dec)? {
+                SampleData::Clip(c) => {
+                    (w, h) = (c.width, c.height);
+                    frames = (0..c.num_frames).map(|t| c.frame(t).to_vec()).collect();
+                }
+                SampleData::Flow(f) => {
+                    (w, h) = (f.width, f.height);
+                    let m2 = f.width * f.height * 2;
+                    frames = (0..f.num_frames.saturating_sub(1))
+                        .map(|t| {
+                            crate::flowviz::flow_to_rgb(&f.flow[t * m2..(t + 1) * m2], Some(8.0))
+                        })
+                        .collect();
+                }
+            }
+            let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+            (rec, owned) = segments::encode(&views, w as u32, h as u32, fps, &opts.segment)?;
+            (&rec, owned.as_slice(), opts.segment.codec.clone())
+        }
+    };
+    remux_mp4(
+        bytes,
+        rec_ref,
+        &codec,
+        &tmp_dir.join(format!(".{i:06}.tmp.mp4")),
+    )
+}
+
+/// Write a segment's packets into an MP4 container (no re-encoding) and return its bytes.
+fn remux_mp4(data: &[u8], rec: &VideoRecord, codec: &str, tmp: &Path) -> Result<Vec<u8>> {
+    crate::media::init();
+    let (rows, extradata) =
+        segments::parse(data, rec).map_err(|e| VdxError::param("segments", e))?;
+    let VideoRecord::Segments {
+        width,
+        height,
+        time_base_num,
+        time_base_den,
+        ..
+    } = *rec
+    else {
+        return Err(VdxError::param("segments", "not a segments record"));
+    };
+    let id = match codec {
+        "hevc" | "h265" => ffmpeg::codec::Id::HEVC,
+        "vp9" => ffmpeg::codec::Id::VP9,
+        "av1" => ffmpeg::codec::Id::AV1,
+        _ => ffmpeg::codec::Id::H264,
+    };
+    if let Some(d) = tmp.parent() {
+        std::fs::create_dir_all(d).map_err(|e| werr(d, e))?;
+    }
+    let fe = |e: ffmpeg::Error| VdxError::write(tmp, format!("MP4 muxer: {e}"));
+    let tb = ffmpeg::Rational::new(time_base_num as i32, time_base_den.max(1) as i32);
+    {
+        let mut octx = ffmpeg::format::output_as(tmp, "mp4").map_err(fe)?;
+        {
+            let mut ost = octx.add_stream(ffmpeg::encoder::find(id)).map_err(fe)?;
+            ost.set_time_base(tb);
+            // SAFETY: codec parameters of a stream we own, before the header is written;
+            // extradata is copied into an av_malloc'd, padded buffer the stream owns.
+            unsafe {
+                let par = (*ost.as_mut_ptr()).codecpar;
+                (*par).codec_type = ffmpeg::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO;
+                (*par).codec_id = id.into();
+                (*par).codec_tag = 0;
+                (*par).width = width as i32;
+                (*par).height = height as i32;
+                (*par).format = ffmpeg::ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32;
+                if !extradata.is_empty() {
+                    let pad = ffmpeg::ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
+                    let buf = ffmpeg::ffi::av_mallocz(extradata.len() + pad) as *mut u8;
+                    if buf.is_null() {
+                        return Err(VdxError::write(tmp, "out of memory"));
+                    }
+                    std::ptr::copy_nonoverlapping(extradata.as_ptr(), buf, extradata.len());
+                    (*par).extradata = buf;
+                    (*par).extradata_size = extradata.len() as i32;
+                }
+                (*ost.as_mut_ptr()).avg_frame_rate = tb.invert().into();
+            }
+        }
+        octx.write_header().map_err(fe)?;
+        let ost_tb = octx.stream(0).map(|s| s.time_base()).unwrap_or(tb);
+        for r in &rows {
+            let mut pkt =
+                ffmpeg::Packet::copy(&data[r.offset as usize..r.offset as usize + r.size as usize]);
+            pkt.set_pts(Some(r.pts));
+            pkt.set_dts(Some(r.dts));
+            pkt.set_duration(1);
+            pkt.set_stream(0);
+            if r.key {
+                pkt.set_flags(ffmpeg::codec::packet::Flags::KEY);
+            }
+            pkt.rescale_ts(tb, ost_tb);
+            pkt.write_interleaved(&mut octx).map_err(fe)?;
+        }
+        octx.write_trailer().map_err(fe)?;
+    }
+    let bytes = std::fs::read(tmp).map_err(|e| VdxError::io(tmp, e))?;
+    let _ = std::fs::remove_file(tmp);
+    Ok(bytes)
+}
+
+/// Append one file to a tar archive (POSIX ustar).
+fn tar_entry(tar: &mut Vec<u8>, name: &str, data: &[u8]) {
+    let mut h = [0u8; 512];
+    let nb = name.as_bytes();
+    h[..nb.len().min(100)].copy_from_slice(&nb[..nb.len().min(100)]);
+    let oct = |h: &mut [u8; 512], at: usize, len: usize, v: u64| {
+        let s = format!("{:0width$o}\0", v, width = len - 1);
+        h[at..at + len].copy_from_slice(s.as_bytes());
+    };
+    oct(&mut h, 100, 8, 0o644);
+    oct(&mut h, 108, 8, 0);
+    oct(&mut h, 116, 8, 0);
+    oct(&mut h, 124, 12, data.len() as u64);
+    oct(&mut h, 136, 12, 0);
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].fill(b' ');
+    let sum: u32 = h.iter().map(|&b| b as u32).sum();
+    let s = format!("{sum:06o}\0 ");
+    h[148..156].copy_from_slice(s.as_bytes());
+    tar.extend_from_slice(&h);
+    tar.extend_from_slice(data);
+    let pad = (512 - data.len() % 512) % 512;
+    tar.extend(std::iter::repeat_n(0u8, pad));
+}
