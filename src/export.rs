@@ -364,61 +364,54 @@ fn export_into(
                 o.write(&dir.join("classes.txt"), classes.as_bytes())?;
             }
             Format::Npy => {
+                use rayon::prelude::*;
                 for (k, chunk) in ids.chunks(opts.shard_size).enumerate() {
-                    let mut data_u8 = Vec::new();
-                    let mut data_f32 = Vec::new();
+                    let path = dir.join(format!("shard_{k:05}.npy"));
+                    std::fs::create_dir_all(&dir).map_err(|e| werr(&dir, e))?;
+                    let mut writer: Option<crate::npy::NpyWriter> = None;
                     let mut shape: Option<[usize; 3]> = None;
-                    let mut meta = Vec::new();
-                    for &i in chunk {
-                        let m = ds.meta(i)?;
-                        let c = ds.decode_clip(i, &mut dec)?;
-                        let mut clip = augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
-                        let mut draws = serde_json::Value::Null;
-                        if let Some(r) = &opts.recipe {
-                            let (a, d) = augment::apply(r, &clip, i, 0)?;
-                            clip = a;
-                            draws = serde_json::to_value(d).unwrap_or_default();
-                        }
-                        let s = [clip.t, clip.h, clip.w];
-                        if *shape.get_or_insert(s) != s {
-                            return Err(VdxError::param(
-                                "npy",
-                                format!("sample {i} is {s:?}, others in its shard {:?}: give a recipe that crops to one size", shape.unwrap_or(s)),
-                            ));
-                        }
-                        if opts.float {
-                            let mut f = vec![0f32; clip.data.len()];
-                            match &opts.recipe {
-                                Some(r) => augment::to_float_into(r, &clip, &mut f)?,
-                                None => {
-                                    for (d, v) in f.iter_mut().zip(&clip.data) {
-                                        *d = *v as f32 / 255.0;
-                                    }
-                                }
+                    let mut meta = Vec::with_capacity(chunk.len());
+                    // Clips are decoded (and augmented) in parallel, a few at a time, and
+                    // streamed into the shard: memory holds one batch, not one shard.
+                    for batch in chunk.chunks(16) {
+                        let done_batch: Vec<Result<NpySample>> = batch
+                            .par_iter()
+                            .map_init(Decoders::default, |dec, &i| npy_sample(ds, i, opts, dec))
+                            .collect();
+                        for (r, &i) in done_batch.into_iter().zip(batch) {
+                            let (bytes, s, j) = r?;
+                            if *shape.get_or_insert(s) != s {
+                                return Err(VdxError::param(
+                                    "npy",
+                                    format!(
+                                        "sample {i} is {s:?}, others in its shard {:?}: give a \
+                                         recipe that crops to one size",
+                                        shape.unwrap_or(s)
+                                    ),
+                                ));
                             }
-                            data_f32.extend(f);
-                        } else {
-                            data_u8.extend_from_slice(&clip.data);
+                            if writer.is_none() {
+                                let dtype = if opts.float {
+                                    crate::npy::Dtype::F32
+                                } else {
+                                    crate::npy::Dtype::U8
+                                };
+                                writer = Some(crate::npy::NpyWriter::create(
+                                    &path,
+                                    dtype,
+                                    &[chunk.len(), s[0], s[1], s[2], 3],
+                                )?);
+                            }
+                            writer.as_mut().expect("created above").write(&bytes)?;
+                            o.bytes += bytes.len() as u64;
+                            meta.push(j);
+                            tick(&mut done)?;
                         }
-                        let mut j = sample_json(ds, &m);
-                        j["draws"] = draws;
-                        meta.push(j);
-                        tick(&mut done)?;
                     }
-                    let s = shape.unwrap_or([0, 0, 0]);
-                    let dims = [chunk.len(), s[0], s[1], s[2], 3];
-                    let bytes = if opts.float {
-                        let mut b = crate::npy::header(crate::npy::Dtype::F32, &dims);
-                        for v in &data_f32 {
-                            b.extend_from_slice(&v.to_le_bytes());
-                        }
-                        b
-                    } else {
-                        let mut b = crate::npy::header(crate::npy::Dtype::U8, &dims);
-                        b.extend_from_slice(&data_u8);
-                        b
-                    };
-                    o.write(&dir.join(format!("shard_{k:05}.npy")), &bytes)?;
+                    if let Some(w) = writer {
+                        w.finish()?;
+                        o.files += 1;
+                    }
                     o.write(
                         &dir.join(format!("shard_{k:05}.json")),
                         &serde_json::to_vec_pretty(&meta).expect("JSON"),
@@ -516,6 +509,43 @@ fn export_into(
         skipped,
         splits,
     })
+}
+
+/// One sample for an npy shard: its bytes (u8, or f32 little-endian), shape, and JSON.
+type NpySample = (Vec<u8>, [usize; 3], serde_json::Value);
+
+fn npy_sample(ds: &Dataset, i: u64, opts: &ExportOptions, dec: &mut Decoders) -> Result<NpySample> {
+    let m = ds.meta(i)?;
+    let c = ds.decode_clip(i, dec)?;
+    let mut clip = augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
+    let mut draws = serde_json::Value::Null;
+    if let Some(r) = &opts.recipe {
+        let (a, d) = augment::apply(r, &clip, i, 0)?;
+        clip = a;
+        draws = serde_json::to_value(d).unwrap_or_default();
+    }
+    let shape = [clip.t, clip.h, clip.w];
+    let bytes = if opts.float {
+        let mut f = vec![0f32; clip.data.len()];
+        match &opts.recipe {
+            Some(r) => augment::to_float_into(r, &clip, &mut f)?,
+            None => {
+                for (d, v) in f.iter_mut().zip(&clip.data) {
+                    *d = *v as f32 * (1.0 / 255.0);
+                }
+            }
+        }
+        let mut b = Vec::with_capacity(f.len() * 4);
+        for v in f {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b
+    } else {
+        clip.data
+    };
+    let mut j = sample_json(ds, &m);
+    j["draws"] = draws;
+    Ok((bytes, shape, j))
 }
 
 /// The clip's time span in the source, seconds: first frame time to last frame end.
