@@ -350,3 +350,56 @@ fn the_build_dialog_builds_in_the_background_and_opens_the_result() {
         assert!(!out2.exists(), "a cancelled build left a file");
     }
 }
+
+#[test]
+fn the_export_dialog_exports_the_open_dataset_in_the_background() {
+    let d = tempfile::tempdir().unwrap();
+    let ds = d.path().join("ds.vdx");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args([
+            "build",
+            sample().to_str().unwrap(),
+            "--out",
+            ds.to_str().unwrap(),
+        ])
+        .args([
+            "--num-clips",
+            "3",
+            "--frames",
+            "4",
+            "--size",
+            "64",
+            "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut h = harness_with(&[&ds]);
+    wait_for(&mut h, "the dataset", |a| {
+        a.datasets.first().is_some_and(|d| d.sample.is_some())
+    });
+    let out = d.path().join("exported");
+    {
+        let e = &mut h.state_mut().export;
+        e.open = true;
+        e.dataset = Some(ds.clone());
+        e.out = Some(out.clone());
+        e.format = vdx::export::Format::Npy;
+        e.shard_size = 2;
+    }
+    h.run_steps(3);
+    h.get_by_label("Export").click();
+    h.step();
+    wait_for(&mut h, "the export", |a| a.export.result.is_some());
+    let r = h.state().export.result.clone().unwrap().unwrap();
+    assert_eq!(r.samples, 3);
+    h.get_by_label_contains("3 samples, 4 files");
+    assert!(out.join("shard_00000.npy").exists() && out.join("shard_00001.npy").exists());
+    // Exporting again to the same place is refused, with the reason in the window.
+    h.get_by_label("Export").click();
+    h.step();
+    wait_for(&mut h, "the refusal", |a| {
+        a.export.result.as_ref().is_some_and(|r| r.is_err())
+    });
+    h.get_by_label_contains("already exists");
+}

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod build_dialog;
 pub mod dataset_view;
+pub mod export_dialog;
 pub mod worker;
 
 use crate::index::{FrameType, VideoIndex};
@@ -111,6 +112,7 @@ pub struct VdxApp {
     pub right_tab: RightTab,
     pub datasets: Vec<dataset_view::DatasetTab>,
     pub build: build_dialog::BuildDialog,
+    pub export: export_dialog::ExportDialog,
     /// When set, the window shows this dataset instead of the active video.
     pub active_dataset: Option<usize>,
     flow_job: Option<analysis::Job<analysis::FlowResult>>,
@@ -155,6 +157,7 @@ impl VdxApp {
             },
             datasets: Vec::new(),
             build: build_dialog::BuildDialog::default(),
+            export: export_dialog::ExportDialog::default(),
             active_dataset: None,
             flow_job: None,
             flow: None,
@@ -322,6 +325,7 @@ impl VdxApp {
         if let Some(done) = self.build.show(&ctx) {
             self.open(done, &ctx);
         }
+        self.export.show(&ctx, &self.recipe);
         if !self.errors.is_empty() {
             egui::Panel::bottom("errors").show(ui, |ui| self.error_bar(ui));
         }
@@ -494,6 +498,19 @@ impl VdxApp {
                     if self.build.inputs.is_empty() {
                         self.build.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
                     }
+                    ui.close();
+                }
+                let ds = self
+                    .active_dataset
+                    .and_then(|k| self.datasets.get(k))
+                    .map(|d| d.path.clone());
+                if ui
+                    .add_enabled(ds.is_some(), egui::Button::new("Export dataset…"))
+                    .on_disabled_hover_text("open a dataset tab first")
+                    .clicked()
+                {
+                    self.export.open = true;
+                    self.export.dataset = ds;
                     ui.close();
                 }
                 ui.separator();
