@@ -498,6 +498,25 @@ fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
     }
     let frames = sample::decode_clips(&mut dec, &clips)?;
     let (w, h) = (frames[0][0].width as usize, frames[0][0].height as usize);
+    // A stream whose picture size changes mid-way cannot fill one tensor at its own size.
+    if let Some(f) = frames
+        .iter()
+        .flatten()
+        .find(|f| (f.width as usize, f.height as usize) != (w, h))
+    {
+        return Err(VdxError::param(
+            "--size",
+            format!(
+                "{}: the picture size changes mid-stream ({w}x{h} at frame {}, {}x{} at frame {}); \
+                 give --size to bring every frame to one size",
+                a.file.display(),
+                frames[0][0].index,
+                f.width,
+                f.height,
+                f.index
+            ),
+        ));
+    }
     let (k, t) = (clips.len(), cfg.frames_per_clip);
     let mut npy = if f32_out {
         crate::npy::NpyWriter::create(&a.out, crate::npy::Dtype::F32, &[k, 1, t, h, w, 3])?

@@ -115,3 +115,69 @@ fn out_of_range_frame_is_named() {
         "{e}"
     );
 }
+
+/// A stream whose picture size changes mid-way (64x48 then 96x64, MKV): indexed whole;
+/// clips at one size work; clips at the stream's own size give a clear error, not a bad file.
+#[test]
+fn mid_stream_resolution_change_is_handled() {
+    let d = tempfile::tempdir().unwrap();
+    let part = |name: &str, size: &str| {
+        let p = d.path().join(name);
+        let st = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc=s={size}:d=1:r=10"))
+            .args(["-c:v", "libx264", "-bf", "0"])
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::fs::read(p).unwrap()
+    };
+    let mut raw = part("a.h264", "64x48");
+    raw.extend(part("b.h264", "96x64"));
+    let raw_path = d.path().join("ab.h264");
+    std::fs::write(&raw_path, raw).unwrap();
+    let mkv = d.path().join("ab.mkv");
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&raw_path)
+        .args(["-c", "copy"])
+        .arg(&mkv)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let idx = vdx::build_index(&mkv, &Default::default()).unwrap();
+    assert_eq!(idx.len(), 20);
+    // Exact frames on both sides of the change, at their own sizes.
+    let mut dec = vdx::decode::VideoDecoder::open(&mkv, Default::default()).unwrap();
+    let f = dec.frames(&[3, 15]).unwrap();
+    assert_eq!((f[0].width, f[0].height), (64, 48));
+    assert_eq!((f[1].width, f[1].height), (96, 64));
+    let out = d.path().join("c.npy");
+    let vdx = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+            .args([
+                "clips",
+                mkv.to_str().unwrap(),
+                "--frames",
+                "4",
+                "--clips",
+                "3",
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = vdx(&[]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("size changes mid-stream") && e.contains("ab.mkv"),
+        "{e}"
+    );
+    assert!(!out.exists());
+    let o = vdx(&["--size", "32"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
