@@ -313,6 +313,8 @@ pub struct VideoDecoder {
     conversion_note: Option<String>,
     frame: ffmpeg::frame::Video,
     last_error: Option<String>,
+    /// Byte position -> frame, for packets that come without timestamps (raw streams).
+    pos_map: Option<std::collections::HashMap<i64, usize>>,
 }
 
 /// A decode pass gives up on a target after this many packets past it in decode order
@@ -373,6 +375,7 @@ impl VideoDecoder {
             conversion_note: None,
             frame: ffmpeg::frame::Video::empty(),
             last_error: None,
+            pos_map: None,
         };
         media::discard_all_but(&mut d.ictx, si);
         Ok(d)
@@ -473,6 +476,31 @@ impl VideoDecoder {
             }
         }
         self.in_asked_order(indices, got)
+    }
+
+    /// The frame a demuxed packet carries: by its timestamp, or (for packets without one, as
+    /// in raw elementary streams) by its byte position, in which case the index's inferred
+    /// pts is written into the packet so the decoded picture can be matched.
+    fn packet_frame(&mut self, index: &VideoIndex, pkt: &mut ffmpeg::Packet) -> Option<usize> {
+        if let Some(fi) = pkt.pts().or(pkt.dts()).and_then(|p| index.frame_of_pts(p)) {
+            return Some(fi);
+        }
+        let pos = pkt.position() as i64;
+        if pos < 0 {
+            return None;
+        }
+        let map = self.pos_map.get_or_insert_with(|| {
+            index
+                .frames
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.pos >= 0)
+                .map(|(i, f)| (f.pos, i))
+                .collect()
+        });
+        let fi = *map.get(&pos)?;
+        pkt.set_pts(Some(index.frames[fi].pts));
+        Some(fi)
     }
 
     /// Independent keyframe groups decoded at once by separate single-threaded decoders.
@@ -696,7 +724,7 @@ impl VideoDecoder {
                 if pkt.stream() != self.stream_index {
                     continue;
                 }
-                let pkt_frame = pkt.pts().or(pkt.dts()).and_then(|p| index.frame_of_pts(p));
+                let pkt_frame = self.packet_frame(&index, &mut pkt);
                 if let Some(fi) = pkt_frame {
                     self.next_decode = Some(frames[fi].decode_index + 1);
                 }
@@ -850,7 +878,7 @@ impl VideoDecoder {
             if pkt.stream() != self.stream_index {
                 continue;
             }
-            let Some(fi) = pkt.pts().or(pkt.dts()).and_then(|p| index.frame_of_pts(p)) else {
+            let Some(fi) = self.packet_frame(&index, &mut pkt) else {
                 continue;
             };
             let f = index.frames[fi];
