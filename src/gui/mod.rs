@@ -772,10 +772,8 @@ impl VdxApp {
         if !exact {
             let thumbs = tab.worker.thumbs.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(t) = thumbs.nearest(tab.current) {
-                if tab
-                    .shown
-                    .is_none_or(|(i, e)| !e && i != t.index || e && tab.texture.is_none())
-                {
+                // Show the nearest cached frame at once (unless it is already on screen).
+                if tab.shown != Some((t.index, false)) {
                     let img =
                         egui::ColorImage::from_rgb([t.width as usize, t.height as usize], &t.data);
                     set_texture(&ctx, &mut tab.texture, "frame", img);

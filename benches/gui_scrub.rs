@@ -1,0 +1,91 @@
+//! Scrubbing benchmark: the real explorer (driven headless by egui_kittest) scrubs a video to
+//! random positions; reports UI frame times while the decoder works, and how long until the
+//! exact frame is on screen. Usage:
+//!     cargo bench --bench gui_scrub -- [VIDEO] [SEEKS]
+//! (default: the corpus's long-GOP 1080p file, 40 seeks).
+
+use egui_kittest::Harness;
+use std::time::{Duration, Instant};
+use vdx::gui::VdxApp;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
+    let file = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "target/corpus/a_1080p30_h264_gop250_aac.mp4".into());
+    let seeks: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(40);
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_step_dt(1.0 / 60.0)
+        .build_ui_state(
+            |ui, app: &mut VdxApp| app.show(ui),
+            VdxApp::new(vec![], &egui::Context::default()),
+        );
+    let ctx = h.ctx.clone();
+    h.state_mut().open(file.clone().into(), &ctx);
+    let t0 = Instant::now();
+    while h.state().active_tab().is_none_or(|t| t.index.is_none()) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let n = h
+        .state()
+        .active_tab()
+        .unwrap()
+        .index
+        .as_ref()
+        .unwrap()
+        .len();
+    eprintln!(
+        "indexed {n} frames in {:.0} ms",
+        t0.elapsed().as_secs_f64() * 1e3
+    );
+    // Let the preview cache fill (as a user would after opening).
+    std::thread::sleep(Duration::from_secs(3));
+    let mut step_ms = Vec::new();
+    let mut exact_ms = Vec::new();
+    let mut preview_shown = 0usize;
+    let mut state = 0x9E3779B97F4A7C15u64;
+    for _ in 0..seeks {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let target = (state % n as u64) as usize;
+        h.state_mut().tabs[0].current = target;
+        let t = Instant::now();
+        let mut first = true;
+        loop {
+            let s = Instant::now();
+            h.step();
+            step_ms.push(s.elapsed().as_secs_f64() * 1e3);
+            let tab = &h.state().tabs[0];
+            if first {
+                first = false;
+                if tab.shown.is_some_and(|(i, exact)| {
+                    !exact && i.abs_diff(target) < n / 10 || exact && i == target
+                }) {
+                    preview_shown += 1;
+                }
+            }
+            if tab.shown == Some((target, true)) {
+                exact_ms.push(t.elapsed().as_secs_f64() * 1e3);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let max_step = step_ms.iter().copied().fold(0.0, f64::max);
+    println!(
+        "{{\"file\": {file:?}, \"seeks\": {seeks}, \"ui_step_ms_median\": {:.2}, \"ui_step_ms_max\": {:.2}, \"exact_frame_ms_median\": {:.0}, \"exact_frame_ms_max\": {:.0}, \"nearby_preview_at_once\": {preview_shown}}}",
+        median(step_ms.clone()),
+        max_step,
+        median(exact_ms.clone()),
+        exact_ms.iter().copied().fold(0.0, f64::max)
+    );
+}
