@@ -403,3 +403,22 @@ fn the_export_dialog_exports_the_open_dataset_in_the_background() {
     });
     h.get_by_label_contains("already exists");
 }
+
+#[test]
+fn after_a_seek_the_nearest_cached_frame_shows_at_once_then_the_exact_one() {
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "frame 0", exact_frame_shown);
+    wait_for(&mut h, "the preview cache", |a| {
+        a.tabs[0].previews_cached().1
+    });
+    let (n, _) = h.state().tabs[0].previews_cached();
+    assert!(n >= 18, "{n} previews cached for 180 frames");
+    h.state_mut().tabs[0].current = 151;
+    h.step();
+    let (i, exact) = h.state().tabs[0].shown.unwrap();
+    assert!(
+        exact && i == 151 || !exact && i <= 151 && 151 - i < 180 / n + 1,
+        "shown {i} exact {exact}"
+    );
+    wait_for(&mut h, "frame 151", exact_frame_shown);
+}

@@ -71,6 +71,12 @@ pub struct VideoTab {
 }
 
 impl VideoTab {
+    /// How many preview frames the background cache holds, and whether it is complete.
+    pub fn previews_cached(&self) -> (usize, bool) {
+        let t = self.worker.thumbs.lock().unwrap_or_else(|e| e.into_inner());
+        (t.frames.len(), t.done)
+    }
+
     fn name(&self) -> String {
         self.path
             .file_name()
