@@ -8,9 +8,10 @@ use egui_kittest::Harness;
 use std::time::{Duration, Instant};
 use vdx::gui::VdxApp;
 
-fn median(mut v: Vec<f64>) -> f64 {
+fn pct(mut v: Vec<f64>, p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    let k = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v.get(k).copied().unwrap_or(f64::NAN)
 }
 
 fn main() {
@@ -19,7 +20,7 @@ fn main() {
         .get(1)
         .cloned()
         .unwrap_or_else(|| "target/corpus/a_1080p30_h264_gop250_aac.mp4".into());
-    let seeks: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(40);
+    let seeks: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
     let mut h = Harness::builder()
         .with_size(egui::Vec2::new(1400.0, 860.0))
         .with_step_dt(1.0 / 60.0)
@@ -50,7 +51,7 @@ fn main() {
     std::thread::sleep(Duration::from_secs(3));
     let mut step_ms = Vec::new();
     let mut exact_ms = Vec::new();
-    let mut preview_shown = 0usize;
+    let mut preview_ms = Vec::new();
     let mut state = 0x9E3779B97F4A7C15u64;
     for _ in 0..seeks {
         state ^= state << 13;
@@ -59,19 +60,15 @@ fn main() {
         let target = (state % n as u64) as usize;
         h.state_mut().tabs[0].current = target;
         let t = Instant::now();
-        let mut first = true;
+        let mut previewed = false;
         loop {
             let s = Instant::now();
             h.step();
             step_ms.push(s.elapsed().as_secs_f64() * 1e3);
             let tab = &h.state().tabs[0];
-            if first {
-                first = false;
-                if tab.shown.is_some_and(|(i, exact)| {
-                    !exact && i.abs_diff(target) < n / 10 || exact && i == target
-                }) {
-                    preview_shown += 1;
-                }
+            if !previewed && tab.shown.is_some_and(|(i, _)| i.abs_diff(target) < n / 10) {
+                previewed = true;
+                preview_ms.push(t.elapsed().as_secs_f64() * 1e3);
             }
             if tab.shown == Some((target, true)) {
                 exact_ms.push(t.elapsed().as_secs_f64() * 1e3);
@@ -80,12 +77,33 @@ fn main() {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    let max_step = step_ms.iter().copied().fold(0.0, f64::max);
+    // UI frame time while a dataset build of the same file runs in the background.
+    let dir = std::env::temp_dir().join(format!("vdx-scrub-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    {
+        let b = &mut h.state_mut().build;
+        b.inputs = vec![file.clone().into(); 4];
+        b.out = Some(dir.join("bench.vdx"));
+        b.opts.sampler.num_clips = 4;
+    }
+    h.state_mut().build.start(&ctx);
+    let mut busy_ms = Vec::new();
+    while h.state().build.running() {
+        let s = Instant::now();
+        h.step();
+        busy_ms.push(s.elapsed().as_secs_f64() * 1e3);
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     println!(
-        "{{\"file\": {file:?}, \"seeks\": {seeks}, \"ui_step_ms_median\": {:.2}, \"ui_step_ms_max\": {:.2}, \"exact_frame_ms_median\": {:.0}, \"exact_frame_ms_max\": {:.0}, \"nearby_preview_at_once\": {preview_shown}}}",
-        median(step_ms.clone()),
-        max_step,
-        median(exact_ms.clone()),
-        exact_ms.iter().copied().fold(0.0, f64::max)
+        "{{\"file\": {file:?}, \"seeks\": {seeks}, \"exact_frame_ms_p50\": {:.0}, \"exact_frame_ms_p95\": {:.0}, \"first_preview_ms_p50\": {:.1}, \"first_preview_ms_p95\": {:.1}, \"ui_frame_ms_p50_scrubbing\": {:.2}, \"ui_frame_ms_p99_scrubbing\": {:.2}, \"ui_frame_ms_p99_during_build\": {:.2}, \"frames_during_build\": {}}}",
+        pct(exact_ms.clone(), 0.5),
+        pct(exact_ms, 0.95),
+        pct(preview_ms.clone(), 0.5),
+        pct(preview_ms, 0.95),
+        pct(step_ms.clone(), 0.5),
+        pct(step_ms, 0.99),
+        pct(busy_ms.clone(), 0.99),
+        busy_ms.len()
     );
 }
