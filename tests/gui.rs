@@ -422,3 +422,58 @@ fn after_a_seek_the_nearest_cached_frame_shows_at_once_then_the_exact_one() {
     );
     wait_for(&mut h, "frame 151", exact_frame_shown);
 }
+
+#[test]
+fn clicking_the_timeline_seeks_there() {
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "frame 0", exact_frame_shown);
+    // All 180 frames are visible across the timeline; its centre is frame ~90.
+    h.get_by_label("timeline").click();
+    h.step();
+    let cur = h.state().active_tab().unwrap().current;
+    assert!(
+        (85..=95).contains(&cur),
+        "clicked the middle of the timeline, got frame {cur}"
+    );
+    wait_for(&mut h, "the clicked frame", exact_frame_shown);
+}
+
+#[test]
+fn changing_the_sampler_redraws_the_clips() {
+    let mut h = harness_with(&[&sample()]);
+    let t0 = std::time::Instant::now();
+    while h.query_by_label("clip 3 · frames 135–179").is_none() {
+        assert!(t0.elapsed().as_secs() < 20);
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.get_by_label("clips (K)").set_value_accesskit(2.0);
+    h.step();
+    let t0 = std::time::Instant::now();
+    while h.query_by_label("clip 1 · frames 90–179").is_none() {
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "the clips were not redrawn for K = 2"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(h.query_by_label("clip 3 · frames 135–179").is_none());
+}
+
+#[test]
+fn moving_an_augmentation_slider_changes_the_preview() {
+    let mut h = harness_with(&[&sample()]);
+    h.state_mut().right_tab = vdx::gui::RightTab::Augment;
+    wait_for(&mut h, "augmented draws", |a| a.aug.is_some());
+    let before = h.state().aug.as_ref().unwrap().0.rows.clone();
+    h.get_by_label("brightness").set_value_accesskit(1.8);
+    h.step();
+    wait_for(&mut h, "a new preview", |a| {
+        a.aug.as_ref().is_some_and(|(r, _)| r.rows != before)
+    });
+    assert!(matches!(
+        h.state().recipe.ops.iter().find(|o| o.name() == "color_jitter"),
+        Some(vdx::augment::Op::ColorJitter { brightness, .. }) if (*brightness - 1.8).abs() < 1e-9
+    ));
+}
