@@ -922,7 +922,7 @@ impl VdxApp {
                 tab.seek(i.max(0.0) as usize);
             }
         }
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Slider, true, "timeline"));
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "timeline"));
         resp.on_hover_text("Click or drag to seek");
     }
 
