@@ -245,13 +245,30 @@ fn a_dataset_opens_shows_samples_decodes_one_and_verifies_with_progress() {
     wait_for(&mut h, "sample 0 decoded", |a| {
         a.datasets.first().is_some_and(|d| d.sample.is_some())
     });
-    h.get_by_label("3 samples");
+    wait_for(&mut h, "the sample list", |a| {
+        a.datasets[0].catalog.is_some()
+    });
+    h.get_by_label("3 of 3 samples");
     h.get_by_label("8 frames");
+    h.get_by_label_contains("JPEG sizes (kB)");
     let (m, rows) = h.state().datasets[0].sample.as_ref().unwrap();
     assert_eq!(m.index, 0);
     assert_eq!(rows[0].1.len(), 8);
     // Pick another sample from the list.
-    h.get_by_label_contains("#2 ").click();
+    // Filters: by source name and by label.
+    h.state_mut().datasets[0].filter_source = "nothing-like-this".into();
+    h.step();
+    h.get_by_label("0 of 3 samples");
+    h.state_mut().datasets[0].filter_source = "SAMPLE".into();
+    h.state_mut().datasets[0].filter_label = Some(-1);
+    h.step();
+    h.get_by_label("3 of 3 samples");
+    h.state_mut().datasets[0].filter_label = Some(0);
+    h.step();
+    h.get_by_label("0 of 3 samples");
+    h.state_mut().datasets[0].filter_label = None;
+    h.step();
+    h.get_by_label("#2").click();
     wait_for(&mut h, "sample 2", |a| {
         a.datasets[0]
             .sample

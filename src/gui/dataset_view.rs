@@ -4,7 +4,7 @@
 use super::analysis::{filmstrip, Job};
 use crate::dataset::verify::VerifyReport;
 use crate::dataset::{Dataset, Decoders, SampleData, SampleMeta};
-use egui::Color32;
+use egui::{Color32, Vec2};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,6 +28,15 @@ pub struct DatasetTab {
     sample_job: Option<Job<SampleView>>,
     pub sample: Option<(SampleMeta, Vec<TextureRow>)>,
     verify_job: Option<Job<VerifyReport>>,
+    catalog_job: Option<Job<Vec<(i64, String)>>>,
+    /// Per sample: label and source file name (for filters), built in the background.
+    pub catalog: Option<Arc<Vec<(i64, String)>>>,
+    pub filter_label: Option<i64>,
+    pub filter_source: String,
+    filter_key: Option<(Option<i64>, String)>,
+    /// Sample indices passing the filters.
+    pub visible: Vec<u64>,
+    thumbs: ThumbGrid,
     verify_done: Arc<AtomicU64>,
     verify_cancel: Arc<AtomicBool>,
     pub verify: Option<Result<VerifyReport, String>>,
@@ -47,6 +56,13 @@ impl DatasetTab {
             sample_job: None,
             sample: None,
             verify_job: None,
+            catalog_job: None,
+            catalog: None,
+            filter_label: None,
+            filter_source: String::new(),
+            filter_key: None,
+            visible: Vec::new(),
+            thumbs: ThumbGrid::default(),
             verify_done: Arc::new(AtomicU64::new(0)),
             verify_cancel: Arc::new(AtomicBool::new(false)),
             verify: None,
@@ -98,6 +114,23 @@ impl DatasetTab {
             self.open_job = None;
             match r {
                 Ok(ds) => {
+                    let d2 = ds.clone();
+                    self.catalog_job = Some(Job::spawn(ctx, move || {
+                        Ok((0..d2.len())
+                            .map(|i| match d2.meta(i) {
+                                Ok(m) => (
+                                    m.label,
+                                    m.provenance["source"]
+                                        .as_str()
+                                        .and_then(|s| std::path::Path::new(s).file_name())
+                                        .map(|s| s.to_string_lossy().to_string())
+                                        .unwrap_or_default(),
+                                ),
+                                Err(_) => (i64::MIN, String::from("(damaged)")),
+                            })
+                            .collect())
+                    }));
+                    self.thumbs.start(ds.clone(), ctx);
                     self.ds = Some(ds);
                     self.select(0, ctx);
                 }
@@ -135,6 +168,14 @@ impl DatasetTab {
                 Err(e) => err = Some(e),
             }
         }
+        if let Some(r) = self.catalog_job.as_ref().and_then(|j| j.poll()) {
+            self.catalog_job = None;
+            match r {
+                Ok(c) => self.catalog = Some(Arc::new(c)),
+                Err(e) => err = Some(e),
+            }
+        }
+        self.thumbs.poll(ctx);
         if let Some(r) = self.verify_job.as_ref().and_then(|j| j.poll()) {
             self.verify_job = None;
             self.verify = Some(r);
@@ -245,36 +286,119 @@ impl DatasetTab {
         ui.separator();
         let classes = ds.classes();
         let mut clicked = None;
+        // Filters.
+        let key = (self.filter_label, self.filter_source.clone());
+        if self.catalog.is_some() && self.filter_key.as_ref() != Some(&key) {
+            let cat = self.catalog.clone().expect("checked");
+            let needle = self.filter_source.to_lowercase();
+            self.visible = cat
+                .iter()
+                .enumerate()
+                .filter(|(_, (l, src))| {
+                    self.filter_label.is_none_or(|f| f == *l)
+                        && (needle.is_empty() || src.to_lowercase().contains(&needle))
+                })
+                .map(|(i, _)| i as u64)
+                .collect();
+            self.filter_key = Some(key);
+        }
         egui::Panel::left("samples")
             .resizable(true)
-            .default_size(340.0)
+            .default_size(420.0)
             .show(ui, |ui| {
-                ui.strong(format!("{} samples", ds.len()));
-                let h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-                egui::ScrollArea::vertical().show_rows(ui, h, ds.len() as usize, |ui, range| {
-                    for i in range {
-                        let i = i as u64;
-                        let text = match ds.meta(i) {
-                            Ok(m) => {
-                                let class = usize::try_from(m.label)
-                                    .ok()
-                                    .and_then(|k| classes.get(k).cloned())
-                                    .unwrap_or_else(|| "-".into());
-                                let src = m.provenance["source"]
-                                    .as_str()
-                                    .and_then(|s| std::path::Path::new(s).file_name())
-                                    .map(|s| s.to_string_lossy().to_string())
-                                    .unwrap_or_default();
-                                format!("#{i:<5} {class:<10} {src} clip {}", m.provenance["clip"])
+                ui.horizontal(|ui| {
+                    let l = ui.label("label");
+                    let shown = match self.filter_label {
+                        None => "all".to_string(),
+                        Some(k) => usize::try_from(k)
+                            .ok()
+                            .and_then(|k| classes.get(k).cloned())
+                            .unwrap_or_else(|| k.to_string()),
+                    };
+                    egui::ComboBox::from_id_salt("label_filter")
+                        .selected_text(shown)
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut self.filter_label, None, "all");
+                            ui.selectable_value(&mut self.filter_label, Some(-1), "unlabelled");
+                            for (k, c) in classes.iter().enumerate() {
+                                ui.selectable_value(&mut self.filter_label, Some(k as i64), c);
                             }
-                            Err(e) => format!("#{i} error: {e}"),
-                        };
-                        if ui
-                            .selectable_label(self.selected == Some(i), text)
-                            .clicked()
-                        {
-                            clicked = Some(i);
-                        }
+                        })
+                        .response
+                        .labelled_by(l.id);
+                });
+                ui.horizontal(|ui| {
+                    let l = ui.label("source");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.filter_source)
+                            .desired_width(170.0)
+                            .hint_text("file name contains"),
+                    )
+                    .labelled_by(l.id);
+                });
+                if self.catalog.is_none() {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("reading sample list…");
+                    });
+                    return;
+                }
+                ui.strong(format!("{} of {} samples", self.visible.len(), ds.len()));
+                // A virtualised grid: only visible rows are laid out, and only their
+                // thumbnails are decoded (in the background, newest first).
+                let cell = 84.0;
+                let cols = ((ui.available_width() / (cell + 6.0)).floor() as usize).max(1);
+                let rows = self.visible.len().div_ceil(cols);
+                let visible = &self.visible;
+                let thumbs = &mut self.thumbs;
+                let selected = self.selected;
+                egui::ScrollArea::vertical().show_rows(ui, cell + 20.0, rows, |ui, range| {
+                    for r in range {
+                        ui.horizontal(|ui| {
+                            for &i in visible.iter().skip(r * cols).take(cols) {
+                                ui.vertical(|ui| {
+                                    ui.set_width(cell);
+                                    let resp = match thumbs.get(i) {
+                                        Some(t) => ui.add(
+                                            egui::Image::new((t.id(), Vec2::splat(cell)))
+                                                .sense(egui::Sense::click()),
+                                        ),
+                                        None => {
+                                            let (rect, resp) = ui.allocate_exact_size(
+                                                Vec2::splat(cell),
+                                                egui::Sense::click(),
+                                            );
+                                            ui.painter().rect_filled(
+                                                rect,
+                                                3.0,
+                                                Color32::from_gray(40),
+                                            );
+                                            resp
+                                        }
+                                    };
+                                    if selected == Some(i) {
+                                        ui.painter().rect_stroke(
+                                            resp.rect,
+                                            2.0,
+                                            egui::Stroke::new(2.0, Color32::from_rgb(255, 220, 80)),
+                                            egui::StrokeKind::Outside,
+                                        );
+                                    }
+                                    if resp.clicked() {
+                                        clicked = Some(i);
+                                    }
+                                    let label = ui.add(
+                                        egui::Button::new(
+                                            egui::RichText::new(format!("#{i}")).small(),
+                                        )
+                                        .frame(false),
+                                    );
+                                    if label.clicked() {
+                                        clicked = Some(i);
+                                    }
+                                });
+                            }
+                        });
                     }
                 });
             });
@@ -301,6 +425,17 @@ impl DatasetTab {
                 m.provenance["frames"],
                 m.checksum
             ));
+            if let (crate::dataset::writer::VideoRecord::Frames { num_frames, .. }, Ok((_, data))) =
+                (m.record, ds.raw_data(m.index))
+            {
+                if let Ok(r) = crate::dataset::fields::frame_ranges(data, num_frames as usize) {
+                    let sizes: Vec<String> = r
+                        .iter()
+                        .map(|(a, b)| format!("{:.1}", (b - a) as f64 / 1e3))
+                        .collect();
+                    ui.weak(format!("JPEG sizes (kB): {}", sizes.join(" ")));
+                }
+            }
             egui::ScrollArea::both().show(ui, |ui| {
                 for (label, tex) in rows {
                     ui.label(label);
@@ -360,4 +495,108 @@ fn decode_sample(ds: &Dataset, i: u64) -> Result<SampleView, String> {
         }
     };
     Ok(SampleView { meta, rows })
+}
+
+/// Lazily decoded sample thumbnails (first frame, 84 px), decoded on a background thread for
+/// the samples on screen, at most `CAP` kept.
+#[derive(Default)]
+struct ThumbGrid {
+    tx: Option<std::sync::mpsc::Sender<u64>>,
+    rx: Option<std::sync::mpsc::Receiver<(u64, egui::ColorImage)>>,
+    tex: std::collections::HashMap<u64, egui::TextureHandle>,
+    order: std::collections::VecDeque<u64>,
+    pending: std::collections::HashSet<u64>,
+}
+
+const THUMB_CAP: usize = 1500;
+const THUMB_PX: usize = 84;
+
+impl ThumbGrid {
+    fn start(&mut self, ds: Arc<Dataset>, ctx: &egui::Context) {
+        let (tx, req) = std::sync::mpsc::channel::<u64>();
+        let (rep, rx) = std::sync::mpsc::channel();
+        let c = ctx.clone();
+        std::thread::spawn(move || {
+            let mut dec = Decoders::default();
+            while let Ok(first) = req.recv() {
+                // Newest requests first: they are what is on screen now.
+                let mut batch = vec![first];
+                while let Ok(i) = req.try_recv() {
+                    batch.push(i);
+                }
+                for i in batch.into_iter().rev() {
+                    if let Ok(img) = thumbnail(&ds, i, &mut dec) {
+                        if rep.send((i, img)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                c.request_repaint();
+            }
+        });
+        self.tx = Some(tx);
+        self.rx = Some(rx);
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        let Some(rx) = &self.rx else { return };
+        while let Ok((i, img)) = rx.try_recv() {
+            self.pending.remove(&i);
+            let t = ctx.load_texture(format!("thumb{i}"), img, egui::TextureOptions::LINEAR);
+            self.tex.insert(i, t);
+            self.order.push_back(i);
+            while self.order.len() > THUMB_CAP {
+                if let Some(old) = self.order.pop_front() {
+                    self.tex.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// The thumbnail of sample `i`, requesting it when missing.
+    fn get(&mut self, i: u64) -> Option<&egui::TextureHandle> {
+        if !self.tex.contains_key(&i) && self.pending.insert(i) {
+            if let Some(tx) = &self.tx {
+                let _ = tx.send(i);
+            }
+        }
+        self.tex.get(&i)
+    }
+}
+
+fn thumbnail(ds: &Dataset, i: u64, dec: &mut Decoders) -> Result<egui::ColorImage, String> {
+    let c = ds.decode_clip(i, dec).map_err(|e| e.to_string())?;
+    let (w, h) = (c.width, c.height);
+    let f = c.frame(0);
+    // Box-filter down to a square thumbnail (centre crop of the short side).
+    let side = w.min(h);
+    let (x0, y0) = ((w - side) / 2, (h - side) / 2);
+    let mut out = Vec::with_capacity(THUMB_PX * THUMB_PX * 3);
+    for ty in 0..THUMB_PX {
+        for tx in 0..THUMB_PX {
+            let (ya, yb) = (
+                y0 + ty * side / THUMB_PX,
+                y0 + ((ty + 1) * side / THUMB_PX).max(ty * side / THUMB_PX + 1),
+            );
+            let (xa, xb) = (
+                x0 + tx * side / THUMB_PX,
+                x0 + ((tx + 1) * side / THUMB_PX).max(tx * side / THUMB_PX + 1),
+            );
+            let mut acc = [0u32; 3];
+            let mut n = 0u32;
+            for y in ya..yb.min(y0 + side) {
+                for x in xa..xb.min(x0 + side) {
+                    let p = (y * w + x) * 3;
+                    for k in 0..3 {
+                        acc[k] += f[p + k] as u32;
+                    }
+                    n += 1;
+                }
+            }
+            for a in acc {
+                out.push((a / n.max(1)) as u8);
+            }
+        }
+    }
+    Ok(egui::ColorImage::from_rgb([THUMB_PX, THUMB_PX], &out))
 }
