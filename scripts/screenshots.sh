@@ -19,3 +19,4 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$vdx" build assets/sample.mp4 --out "$tmp/sample_flow.vdx" --field flow --clips all --frames 16 --step 40 --quiet
 shot screenshots/dataset.png "$tmp/sample_flow.vdx"
+VDX_DEMO_BUILD="$tmp/demo.vdx" shot screenshots/build.png assets/sample.mp4

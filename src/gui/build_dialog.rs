@@ -23,6 +23,7 @@ pub struct BuildDialog {
     total: Arc<AtomicUsize>,
     samples: Arc<AtomicUsize>,
     cancel: Arc<AtomicBool>,
+    started: Option<std::time::Instant>,
     pub result: Option<Result<BuildReport, String>>,
 }
 
@@ -40,6 +41,7 @@ impl Default for BuildDialog {
             total: Arc::new(AtomicUsize::new(0)),
             samples: Arc::new(AtomicUsize::new(0)),
             cancel: Arc::new(AtomicBool::new(false)),
+            started: None,
             result: None,
         }
     }
@@ -48,6 +50,30 @@ impl Default for BuildDialog {
 impl BuildDialog {
     pub fn running(&self) -> bool {
         self.job.is_some()
+    }
+
+    /// For the jobs panel: what is running, the fraction done and when it started.
+    pub fn status(&self) -> Option<(String, f32, std::time::Instant)> {
+        let started = self.started.filter(|_| self.running())?;
+        let total = self.total.load(Ordering::Relaxed).max(1);
+        let done = self.done.load(Ordering::Relaxed);
+        Some((
+            format!(
+                "build {}: {done}/{total} videos, {} samples",
+                self.out
+                    .as_ref()
+                    .and_then(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                self.samples.load(Ordering::Relaxed)
+            ),
+            done as f32 / total as f32,
+            started,
+        ))
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
     }
 
     /// Start the build (inputs and output must be set).
@@ -63,6 +89,7 @@ impl BuildDialog {
             self.keep_going,
         );
         self.result = None;
+        self.started = Some(std::time::Instant::now());
         self.cancel.store(false, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         self.samples.store(0, Ordering::Relaxed);

@@ -39,6 +39,7 @@ pub struct DatasetTab {
     thumbs: ThumbGrid,
     verify_done: Arc<AtomicU64>,
     verify_cancel: Arc<AtomicBool>,
+    verify_started: Option<std::time::Instant>,
     pub verify: Option<Result<VerifyReport, String>>,
 }
 
@@ -65,6 +66,7 @@ impl DatasetTab {
             thumbs: ThumbGrid::default(),
             verify_done: Arc::new(AtomicU64::new(0)),
             verify_cancel: Arc::new(AtomicBool::new(false)),
+            verify_started: None,
             verify: None,
         }
     }
@@ -87,6 +89,7 @@ impl DatasetTab {
     pub fn start_verify(&mut self, ctx: &egui::Context) {
         let path = self.path.clone();
         self.verify = None;
+        self.verify_started = Some(std::time::Instant::now());
         self.verify_done.store(0, Ordering::Relaxed);
         self.verify_cancel.store(false, Ordering::Relaxed);
         let (done, cancel, c) = (
@@ -105,6 +108,22 @@ impl DatasetTab {
 
     pub fn verifying(&self) -> bool {
         self.verify_job.is_some()
+    }
+
+    /// For the jobs panel: what is running, the fraction done and when it started.
+    pub fn status(&self) -> Option<(String, f32, std::time::Instant)> {
+        let started = self.verify_started.filter(|_| self.verifying())?;
+        let n = self.ds.as_ref().map_or(1, |d| d.len().max(1));
+        let d = self.verify_done.load(Ordering::Relaxed);
+        Some((
+            format!("verify {}: {d}/{n} samples", self.name()),
+            d as f32 / n as f32,
+            started,
+        ))
+    }
+
+    pub fn cancel_verify(&self) {
+        self.verify_cancel.store(true, Ordering::Relaxed);
     }
 
     /// Take finished background results; returns an error to report, if any.

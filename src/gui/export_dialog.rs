@@ -29,6 +29,7 @@ pub struct ExportDialog {
     done: Arc<AtomicUsize>,
     total: Arc<AtomicUsize>,
     cancel: Arc<AtomicBool>,
+    started: Option<std::time::Instant>,
     pub result: Option<Result<ExportReport, String>>,
 }
 
@@ -53,6 +54,7 @@ impl Default for ExportDialog {
             done: Arc::new(AtomicUsize::new(0)),
             total: Arc::new(AtomicUsize::new(0)),
             cancel: Arc::new(AtomicBool::new(false)),
+            started: None,
             result: None,
         }
     }
@@ -61,6 +63,22 @@ impl Default for ExportDialog {
 impl ExportDialog {
     pub fn running(&self) -> bool {
         self.job.is_some()
+    }
+
+    /// For the jobs panel: what is running, the fraction done and when it started.
+    pub fn status(&self) -> Option<(String, f32, std::time::Instant)> {
+        let started = self.started.filter(|_| self.running())?;
+        let total = self.total.load(Ordering::Relaxed).max(1);
+        let done = self.done.load(Ordering::Relaxed);
+        Some((
+            format!("export: {done}/{total} samples"),
+            done as f32 / total as f32,
+            started,
+        ))
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
     }
 
     /// The export options the dialog describes.
@@ -89,6 +107,7 @@ impl ExportDialog {
         };
         let opts = self.options(recipe);
         self.result = None;
+        self.started = Some(std::time::Instant::now());
         self.cancel.store(false, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         let (done, total, cancel, c) = (

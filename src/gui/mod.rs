@@ -185,8 +185,26 @@ impl VdxApp {
             aug_t: 0,
             aug_playing: false,
         };
+        // For the README's picture of a build in progress: build the opened videos (each
+        // several times) into this path at start.
+        let demo_build = std::env::var_os("VDX_DEMO_BUILD").map(PathBuf::from);
+        if let Some(out) = &demo_build {
+            app.build.inputs = files
+                .iter()
+                .cycle()
+                .take(files.len() * 12)
+                .cloned()
+                .collect();
+            app.build.out = Some(out.clone());
+            app.build.opts.sampler.num_clips = 8;
+            app.build.threads = 1;
+            app.build.open = true;
+        }
         for f in files {
             app.open(f, ctx);
+        }
+        if demo_build.is_some() {
+            app.build.start(ctx);
         }
         app
     }
@@ -334,6 +352,9 @@ impl VdxApp {
         self.export.show(&ctx, &self.recipe);
         if !self.errors.is_empty() {
             egui::Panel::bottom("errors").show(ui, |ui| self.error_bar(ui));
+        }
+        if self.jobs_running() {
+            egui::Panel::bottom("jobs").show(ui, |ui| self.jobs_panel(ui));
         }
         if let Some(k) = self.active_dataset.filter(|&k| k < self.datasets.len()) {
             egui::Panel::left("dataset_info")
@@ -568,6 +589,53 @@ impl VdxApp {
                 self.active = self.active.min(self.tabs.len().saturating_sub(1));
             }
         });
+    }
+
+    fn jobs_running(&self) -> bool {
+        self.build.running() || self.export.running() || self.datasets.iter().any(|d| d.verifying())
+    }
+
+    /// Every running job with its progress, ETA and a Cancel button.
+    fn jobs_panel(&mut self, ui: &mut egui::Ui) {
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(250));
+        let row = |ui: &mut egui::Ui, (what, f, started): (String, f32, std::time::Instant)| {
+            let mut cancel = false;
+            ui.horizontal(|ui| {
+                let el = started.elapsed().as_secs_f64();
+                let eta = if f > 0.01 {
+                    format!("ETA {:.0} s", el * (1.0 - f as f64) / f as f64)
+                } else {
+                    "ETA …".into()
+                };
+                ui.add(
+                    egui::ProgressBar::new(f)
+                        .desired_width(260.0)
+                        .text(format!("{:.0}%", 100.0 * f)),
+                );
+                ui.label(format!("{what} · {el:.0} s elapsed · {eta}"));
+                cancel = ui.button("Cancel").clicked();
+            });
+            cancel
+        };
+        ui.strong("Jobs");
+        if let Some(s) = self.build.status() {
+            if row(ui, s) {
+                self.build.cancel();
+            }
+        }
+        if let Some(s) = self.export.status() {
+            if row(ui, s) {
+                self.export.cancel();
+            }
+        }
+        for d in &self.datasets {
+            if let Some(s) = d.status() {
+                if row(ui, s) {
+                    d.cancel_verify();
+                }
+            }
+        }
     }
 
     fn error_bar(&mut self, ui: &mut egui::Ui) {
@@ -1339,14 +1407,17 @@ impl VdxApp {
             RightTab::Flow => self.flow.is_some(),
             RightTab::Augment => self.aug.is_some(),
         };
-        let ready = dataset_ready.unwrap_or(false)
-            || dataset_ready.is_none()
+        let building = std::env::var_os("VDX_DEMO_BUILD").is_some();
+        let ready = building && self.build.status().is_some_and(|(_, f, _)| f >= 0.25)
+            || !building && dataset_ready.unwrap_or(false)
+            || !building
+                && dataset_ready.is_none()
                 && panel_ready
                 && self.tabs.get(self.active).is_some_and(|t| {
                     t.shown == Some((t.current, true))
                         && (self.right_tab != RightTab::Clips || !t.clips.is_empty())
                 });
-        if ready {
+        if ready || *frames > 0 {
             *frames += 1;
         }
         if *frames == 10 {
