@@ -1,0 +1,71 @@
+//! Dataset grid benchmark: the real explorer (headless, egui_kittest) opens a dataset and
+//! scrolls its thumbnail grid from top to bottom; reports the time to open and list it and
+//! the UI frame times while scrolling. Usage:
+//!     cargo bench --bench gui_grid -- DATASET
+//! (make one with 100,000 samples: see README, "Performance").
+
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use std::time::{Duration, Instant};
+use vdx::gui::VdxApp;
+
+fn pct(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let k = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v.get(k).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
+    let Some(path) = args.get(1).cloned() else {
+        eprintln!("usage: cargo bench --bench gui_grid -- DATASET");
+        return;
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_step_dt(1.0 / 60.0)
+        .build_ui_state(
+            |ui, app: &mut VdxApp| app.show(ui),
+            VdxApp::new(vec![], &egui::Context::default()),
+        );
+    let ctx = h.ctx.clone();
+    let t0 = Instant::now();
+    h.state_mut().open(path.clone().into(), &ctx);
+    while h.state().datasets[0].catalog.is_none() {
+        h.step();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let listed_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let n = h.state().datasets[0].visible.len();
+    // Scroll down in steps of about a screen, measuring each UI frame.
+    let mut frame_ms = Vec::new();
+    for _ in 0..400 {
+        if let Some(node) = h.query_all_by_label_contains("#").next() {
+            node.scroll_down();
+        }
+        let s = Instant::now();
+        h.step();
+        frame_ms.push(s.elapsed().as_secs_f64() * 1e3);
+    }
+    let first_visible = h
+        .query_all_by_label_contains("#")
+        .filter_map(|n| {
+            n.accesskit_node()
+                .label()
+                .and_then(|l| l.trim_start_matches('#').parse::<u64>().ok())
+        })
+        .min()
+        .unwrap_or(0);
+    eprintln!("after scrolling, the first sample on screen is #{first_visible}");
+    // Filter by source name across all samples.
+    let s = Instant::now();
+    h.state_mut().datasets[0].filter_source = "clip050".into();
+    h.step();
+    let filter_ms = s.elapsed().as_secs_f64() * 1e3;
+    let kept = h.state().datasets[0].visible.len();
+    println!(
+        "{{\"dataset\": {path:?}, \"samples\": {n}, \"open_and_list_ms\": {listed_ms:.0}, \"ui_frame_ms_p50_scrolling\": {:.2}, \"ui_frame_ms_p99_scrolling\": {:.2}, \"filter_ms\": {filter_ms:.1}, \"filter_kept\": {kept}}}",
+        pct(frame_ms.clone(), 0.5),
+        pct(frame_ms, 0.99)
+    );
+}
