@@ -65,6 +65,11 @@ pub struct FlowResult {
     pub clipped: f64,
     pub zeroed: f64,
     pub scale: f32,
+    /// The flow colour image with pixels int8 would clip in red and pixels it would round
+    /// to zero darkened.
+    pub quant_rgb: Vec<u8>,
+    /// Arrows on a 16-pixel grid: (x, y, dx, dy) in image pixels.
+    pub arrows: Vec<[f32; 4]>,
 }
 
 fn fit(index_w: u32, index_h: u32, side: u32) -> Resize {
@@ -124,7 +129,30 @@ pub fn compute_flow(
         .filter(|v| **v != 0.0 && (*v * scale).abs() < 0.5)
         .count() as f64
         / n;
+    let (w, h) = (r.width as usize, r.height as usize);
+    let mut quant_rgb = rgb.clone();
+    for (k, p) in flow.chunks_exact(2).enumerate() {
+        let big = p.iter().any(|v| (v * scale).abs() > 127.5);
+        let tiny = p.iter().all(|v| (v * scale).abs() < 0.5) && (p[0] != 0.0 || p[1] != 0.0);
+        let px = &mut quant_rgb[k * 3..k * 3 + 3];
+        if big {
+            px.copy_from_slice(&[230, 40, 40]);
+        } else if tiny {
+            for c in px.iter_mut() {
+                *c /= 3;
+            }
+        }
+    }
+    let mut arrows = Vec::new();
+    for y in (8..h).step_by(16) {
+        for x in (8..w).step_by(16) {
+            let k = (y * w + x) * 2;
+            arrows.push([x as f32, y as f32, flow[k], flow[k + 1]]);
+        }
+    }
     Ok(FlowResult {
+        quant_rgb,
+        arrows,
         frame: i,
         width: r.width as usize,
         height: r.height as usize,

@@ -126,6 +126,9 @@ pub struct VdxApp {
     flow_for: Option<(PathBuf, usize)>,
     flow_fixed: bool,
     flow_fixed_max: f32,
+    flow_arrows: bool,
+    flow_quant: bool,
+    flow_quant_tex: Option<egui::TextureHandle>,
     wheel: Option<egui::TextureHandle>,
     pub recipe: crate::augment::Recipe,
     aug_draws: usize,
@@ -170,6 +173,9 @@ impl VdxApp {
             flow_for: None,
             flow_fixed: false,
             flow_fixed_max: 8.0,
+            flow_arrows: true,
+            flow_quant: false,
+            flow_quant_tex: None,
             wheel: None,
             recipe: p.recipe.unwrap_or_else(|| {
                 analysis::presets()
@@ -1138,6 +1144,11 @@ impl VdxApp {
                             egui::ColorImage::from_rgb([f.width, f.height], &f.rgb),
                             egui::TextureOptions::LINEAR,
                         );
+                        self.flow_quant_tex = Some(ctx.load_texture(
+                            "flow_quant",
+                            egui::ColorImage::from_rgb([f.width, f.height], &f.quant_rgb),
+                            egui::TextureOptions::LINEAR,
+                        ));
                         self.flow = Some((f, tex));
                     }
                     Err(e) => self.errors.push(e),
@@ -1145,6 +1156,8 @@ impl VdxApp {
             }
         }
         ui.horizontal(|ui| {
+            ui.checkbox(&mut self.flow_arrows, "arrows");
+            ui.checkbox(&mut self.flow_quant, "int8 clipping / zeros");
             ui.checkbox(&mut self.flow_fixed, "fixed scale");
             if self.flow_fixed {
                 let l = ui.label("saturates at (px)");
@@ -1196,10 +1209,29 @@ impl VdxApp {
             ));
             let w = ui.available_width();
             let s = w / f.width as f32;
-            ui.add(egui::Image::new((
-                tex.id(),
-                Vec2::new(w, f.height as f32 * s),
-            )));
+            let shown = match (&self.flow_quant_tex, self.flow_quant) {
+                (Some(q), true) => q.id(),
+                _ => tex.id(),
+            };
+            let r = ui.add(egui::Image::new((shown, Vec2::new(w, f.height as f32 * s))));
+            if self.flow_arrows {
+                // Arrows at true length (scaled with the image), capped so dense motion
+                // stays readable.
+                let p = ui.painter_at(r.rect);
+                for a in &f.arrows {
+                    let o = r.rect.min + Vec2::new(a[0], a[1]) * s;
+                    let mut d = Vec2::new(a[2], a[3]) * s;
+                    if d.length() > 14.0 * s {
+                        d = d.normalized() * 14.0 * s;
+                    }
+                    if d.length() > 0.5 {
+                        p.arrow(o, d, Stroke::new(1.0, Color32::from_black_alpha(200)));
+                    }
+                }
+            }
+            if self.flow_quant {
+                ui.weak("red: int8 at this scale would clip · dark: it would round to zero");
+            }
             ui.horizontal(|ui| {
                 ui.add(egui::Image::new((wheel.id(), Vec2::splat(56.0))));
                 ui.vertical(|ui| {
