@@ -151,3 +151,42 @@ fn killed_builds_and_exports_leave_nothing_that_looks_complete() {
     assert_eq!(before, after, "a source video changed");
     eprintln!("kill runs: {killed} killed, {finished} finished on their own");
 }
+
+/// A full disk (a 3 MB tmpfs) gives a clear error and leaves nothing at the output. Needs
+/// permission to mount; where the machine refuses, the test says so and checks nothing.
+#[test]
+fn a_full_disk_is_reported_and_leaves_nothing() {
+    let mnt = tempfile::tempdir().unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3M", "tmpfs"])
+        .arg(mnt.path())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    let out = mnt.path().join("x.vdx");
+    let o = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args([
+            "build",
+            fixture("h264_longgop.mp4").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--num-clips", "200", "--size", "224", "--quiet"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let leftovers: Vec<_> = std::fs::read_dir(mnt.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let _ = Command::new("umount").arg(mnt.path()).status();
+    assert!(!o.status.success(), "a build into a full disk succeeded");
+    assert!(err.contains("disk is full"), "{err}");
+    assert!(!out.exists());
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
