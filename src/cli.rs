@@ -293,12 +293,21 @@ pub fn main() -> ExitCode {
                 }
                 return ExitCode::SUCCESS;
             }
-            match crate::gui::run(files) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("vdx: error: {e}");
-                    ExitCode::FAILURE
+            #[cfg(feature = "gui")]
+            {
+                match crate::gui::run(files) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("vdx: error: {e}");
+                        ExitCode::FAILURE
+                    }
                 }
+            }
+            #[cfg(not(feature = "gui"))]
+            {
+                let _ = files;
+                eprintln!("vdx: built without the `gui` feature; see `vdx --help` for the CLI");
+                ExitCode::from(2)
             }
         }
         Some(cmd) => match run(cmd) {

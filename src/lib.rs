@@ -13,6 +13,7 @@ pub mod decode;
 pub mod error;
 pub mod export;
 pub mod flowviz;
+#[cfg(feature = "gui")]
 pub mod gui;
 pub mod index;
 pub mod jpeg;

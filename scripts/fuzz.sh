@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Fuzz campaigns with cargo-fuzz (libFuzzer, nightly Rust). Seeds come from the project's own
+# files: small datasets built from assets/sample.mp4, the bundled recipes, the sample video
+# (and the shared corpus when target/corpus exists).
+# Usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-60}"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+vdx="${CARGO_TARGET_DIR:-$HOME/.cache/vdx-target}/release/vdx"
+[[ -x "$vdx" ]] || cargo build --release
+seeds=fuzz/corpus
+mkdir -p "$seeds/dataset_reader" "$seeds/recipe_json" "$seeds/video_index_decode"
+for f in frames segments flow; do
+  out="$seeds/dataset_reader/$f.vdx"
+  [[ -s "$out" ]] || "$vdx" build assets/sample.mp4 --out "$out" --field "$f" --frames 4 --size 32 --num-clips 2 --quiet
+done
+cp assets/recipes/*.json "$seeds/recipe_json/"
+cp assets/sample.mp4 "$seeds/video_index_decode/"
+if [[ -d target/corpus ]]; then
+  for f in target/corpus/*.mp4 target/corpus/*.webm; do
+    # Keep seeds small: the first 256 kB of each corpus file.
+    head -c 262144 "$f" > "$seeds/video_index_decode/$(basename "$f").head"
+  done
+fi
+cd fuzz
+for t in dataset_reader recipe_json video_index_decode; do
+  echo "== $t ($secs s)"
+  cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 -max_len=4194304 2>&1 \
+    | grep -E "^#[0-9]+.*(DONE|pulse)|Done|ERROR|SUMMARY|panicked|crash-|Test unit written" | tail -5
+done
