@@ -24,6 +24,12 @@ if [[ -d target/corpus ]]; then
   done
 fi
 cd fuzz
+# Inputs that once failed (kept as regressions) must pass first.
+for t in dataset_reader recipe_json video_index_decode; do
+  if compgen -G "regressions/$t/*" >/dev/null; then
+    cargo +nightly fuzz run -O "$t" regressions/$t/* 2>&1 | grep -E "ERROR|SUMMARY" && exit 1
+  fi
+done
 for t in dataset_reader recipe_json video_index_decode; do
   echo "== $t ($secs s)"
   cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 -max_len=4194304 2>&1 \

@@ -120,8 +120,11 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
         Ok(())
     };
 
-    let mut pkt = ffmpeg::Packet::empty();
+    let mut pkt: ffmpeg::Packet;
     loop {
+        // av_read_frame does not release what the packet held: start each read from an
+        // empty packet (dropping the previous one unrefs its buffer).
+        pkt = ffmpeg::Packet::empty();
         match pkt.read(&mut ictx) {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,

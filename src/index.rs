@@ -454,7 +454,7 @@ pub fn build_index_cancellable(
     let mut missing_pts = 0usize;
     let mut last_dts: Option<i64> = None;
     let mut decode_index: u32 = 0;
-    let mut pkt = ffmpeg::Packet::empty();
+    let mut pkt: ffmpeg::Packet;
     let mut n_read: u64 = 0;
     let mut eagain = 0u32;
     loop {
@@ -474,6 +474,9 @@ pub fn build_index_cancellable(
             progress(pos.min(file_size), file_size);
         }
         n_read += 1;
+        // av_read_frame does not release what the packet held: start each read from an
+        // empty packet (dropping the previous one unrefs its buffer).
+        pkt = ffmpeg::Packet::empty();
         match pkt.read(&mut ictx) {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
