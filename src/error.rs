@@ -81,6 +81,19 @@ impl VdxError {
             reason: reason.into(),
         }
     }
+    /// A failed write of an output that is only moved into place when complete: a full disk
+    /// is said plainly (nothing reached the output path).
+    pub(crate) fn write_io(path: &Path, e: std::io::Error) -> Self {
+        if e.raw_os_error() == Some(28) {
+            VdxError::write(
+                path,
+                "the disk is full (No space left on device); the work stopped and nothing was \
+                 written at the output path",
+            )
+        } else {
+            VdxError::write(path, e)
+        }
+    }
     pub(crate) fn write(path: &Path, reason: impl std::fmt::Display) -> Self {
         VdxError::Write {
             path: path.to_path_buf(),

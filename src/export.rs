@@ -196,14 +196,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
 }
 
 fn werr(p: &Path, e: std::io::Error) -> VdxError {
-    if e.raw_os_error() == Some(28) {
-        VdxError::write(
-            p,
-            "the disk is full (the export was abandoned, nothing written at the output)",
-        )
-    } else {
-        VdxError::write(p, e)
-    }
+    VdxError::write_io(p, e)
 }
 
 struct Out {

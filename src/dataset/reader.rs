@@ -31,6 +31,8 @@ pub struct Dataset {
     prov_k: usize,
     sum_k: usize,
     info: serde_json::Value,
+    /// Class names from the info, parsed once (every sample's metadata names its class).
+    classes: Vec<String>,
 }
 
 /// What a sample holds, decoded.
@@ -226,8 +228,17 @@ impl Dataset {
             prov_k,
             sum_k,
             info: serde_json::Value::Null,
+            classes: Vec::new(),
         };
         ds.info = ds.read_info()?;
+        ds.classes = ds.info["classes"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .map(|c| c.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(ds)
     }
 
@@ -273,15 +284,8 @@ impl Dataset {
     pub fn info(&self) -> &serde_json::Value {
         &self.info
     }
-    pub fn classes(&self) -> Vec<String> {
-        self.info["classes"]
-            .as_array()
-            .map(|v| {
-                v.iter()
-                    .map(|c| c.as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
+    pub fn classes(&self) -> &[String] {
+        &self.classes
     }
     pub fn layout(&self) -> (&format::RowLayout, u64, u64) {
         (&self.layout, self.meta_off as u64, self.data_start)
@@ -343,7 +347,7 @@ impl Dataset {
             .map_err(|e| self.bad(i, format!("provenance is not JSON: {e}")))?;
         let class = usize::try_from(label)
             .ok()
-            .and_then(|l| self.classes().get(l).cloned());
+            .and_then(|l| self.classes.get(l).cloned());
         Ok((
             SampleMeta {
                 index: i,

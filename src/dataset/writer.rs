@@ -185,7 +185,7 @@ impl Spool {
         self.out
             .write_all(&s.video_data)
             .and_then(|_| self.out.write_all(&prov))
-            .map_err(|e| spool_err(&self.path, e))?;
+            .map_err(|e| VdxError::write_io(&self.path, e))?;
         self.samples.push(Spooled {
             record: s.record,
             label: s.label,
@@ -399,16 +399,7 @@ impl DatasetWriter {
 
         let tmp = self.work.join("dataset.tmp");
         let file = File::create(&tmp).map_err(|e| VdxError::write(&tmp, e))?;
-        let werr = |e: std::io::Error| {
-            if e.raw_os_error() == Some(28) {
-                VdxError::write(
-                    &self.out,
-                    "the disk is full (nothing was written at the output path)",
-                )
-            } else {
-                VdxError::write(&tmp, e)
-            }
-        };
+        let werr = |e: std::io::Error| VdxError::write_io(&tmp, e);
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let header = Header {
             version: format::VERSION,
@@ -504,19 +495,6 @@ impl DatasetWriter {
             }
         }
         Ok(self.out.clone())
-    }
-}
-
-/// A write error while spooling: a full disk is said plainly (nothing reaches the output).
-fn spool_err(path: &Path, e: std::io::Error) -> VdxError {
-    if e.raw_os_error() == Some(28) {
-        VdxError::write(
-            path,
-            "the disk is full (No space left on device); the build stopped and nothing was \
-             written at the output path",
-        )
-    } else {
-        VdxError::write(path, e)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::augment::{self, Recipe};
 use crate::dataset::fields::{self, FarnebackParams};
-use crate::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
+use crate::decode::{DecodeOptions, Resize, VideoDecoder};
 use crate::index::VideoIndex;
 use egui::{Color32, Vec2};
 use std::path::PathBuf;
@@ -30,6 +30,42 @@ impl<T: Send + 'static> Job<T> {
     }
     pub fn poll(&self) -> Option<Result<T, String>> {
         self.rx.try_recv().ok()
+    }
+}
+
+/// Shared progress of a background job: counters the job updates, a cancel flag it reads,
+/// and when it started (for the jobs panel's ETA).
+#[derive(Default)]
+pub struct Progress {
+    pub done: Arc<std::sync::atomic::AtomicUsize>,
+    pub total: Arc<std::sync::atomic::AtomicUsize>,
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
+    started: Option<std::time::Instant>,
+}
+
+impl Progress {
+    /// Reset for a new run starting now.
+    pub fn begin(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.started = Some(std::time::Instant::now());
+        self.cancel.store(false, Relaxed);
+        self.done.store(0, Relaxed);
+    }
+    /// (done, total), total at least 1.
+    pub fn counts(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.done.load(Relaxed), self.total.load(Relaxed).max(1))
+    }
+    pub fn fraction(&self) -> f32 {
+        let (d, t) = self.counts();
+        d as f32 / t as f32
+    }
+    pub fn started(&self) -> Option<std::time::Instant> {
+        self.started
+    }
+    pub fn request_cancel(&self) {
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -72,13 +108,23 @@ pub struct FlowResult {
     pub arrows: Vec<[f32; 4]>,
 }
 
-fn fit(index_w: u32, index_h: u32, side: u32) -> Resize {
-    let s = side as f64 / index_w.max(index_h) as f64;
-    Resize {
-        width: ((index_w as f64 * s).round() as u32).max(2) & !1,
-        height: ((index_h as f64 * s).round() as u32).max(2) & !1,
-        mode: ResizeMode::Squash,
-    }
+/// A decoder of `path` giving frames at 320 px on the long side, and that size.
+fn decoder_320(
+    path: &std::path::Path,
+    index: &Arc<VideoIndex>,
+    size: (u32, u32),
+) -> Result<(VideoDecoder, Resize), String> {
+    let r = super::worker::fit_to(size.0, size.1, 320);
+    let d = VideoDecoder::with_index(
+        path,
+        index.clone(),
+        DecodeOptions {
+            resize: Some(r),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((d, r))
 }
 
 /// Farneback flow from frame `i` to `i + 1` at 320 px on the long side.
@@ -90,16 +136,7 @@ pub fn compute_flow(
     scale: f32,
     fixed_max: Option<f32>,
 ) -> Result<FlowResult, String> {
-    let r = fit(size.0, size.1, 320);
-    let mut d = VideoDecoder::with_index(
-        &path,
-        index.clone(),
-        DecodeOptions {
-            resize: Some(r),
-            ..Default::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let (mut d, r) = decoder_320(&path, &index, size)?;
     let j = (i + 1).min(index.len().saturating_sub(1));
     let f = d.frames(&[i, j]).map_err(|e| e.to_string())?;
     let flow = fields::farneback_flow(
@@ -188,16 +225,7 @@ pub fn compute_augment(
     recipe: Recipe,
     draws: usize,
 ) -> Result<AugResult, String> {
-    let r = fit(size.0, size.1, 320);
-    let mut d = VideoDecoder::with_index(
-        &path,
-        index.clone(),
-        DecodeOptions {
-            resize: Some(r),
-            ..Default::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let (mut d, r) = decoder_320(&path, &index, size)?;
     let n = index.len();
     let idx: Vec<usize> = (start..(start + frames).min(n)).collect();
     let fr = d.frames(&idx).map_err(|e| e.to_string())?;

@@ -1,13 +1,13 @@
 //! The build dialog: inputs, field and options, output path; the build runs as a background
 //! job with progress and Cancel, and the finished dataset opens in a tab.
 
-use super::analysis::Job;
+use super::analysis::{Job, Progress};
 use crate::dataset::{self, BuildOptions, BuildReport, FieldKind, RunOptions};
 use crate::decode::ResizeMode;
 use crate::sample::SamplerKind;
 use egui::Color32;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// The dialog's state.
@@ -19,11 +19,8 @@ pub struct BuildDialog {
     pub threads: usize,
     pub keep_going: bool,
     job: Option<Job<BuildReport>>,
-    done: Arc<AtomicUsize>,
-    total: Arc<AtomicUsize>,
+    progress: Progress,
     samples: Arc<AtomicUsize>,
-    cancel: Arc<AtomicBool>,
-    started: Option<std::time::Instant>,
     pub result: Option<Result<BuildReport, String>>,
 }
 
@@ -37,11 +34,8 @@ impl Default for BuildDialog {
             threads: 0,
             keep_going: true,
             job: None,
-            done: Arc::new(AtomicUsize::new(0)),
-            total: Arc::new(AtomicUsize::new(0)),
+            progress: Progress::default(),
             samples: Arc::new(AtomicUsize::new(0)),
-            cancel: Arc::new(AtomicBool::new(false)),
-            started: None,
             result: None,
         }
     }
@@ -54,9 +48,8 @@ impl BuildDialog {
 
     /// For the jobs panel: what is running, the fraction done and when it started.
     pub fn status(&self) -> Option<(String, f32, std::time::Instant)> {
-        let started = self.started.filter(|_| self.running())?;
-        let total = self.total.load(Ordering::Relaxed).max(1);
-        let done = self.done.load(Ordering::Relaxed);
+        let started = self.progress.started().filter(|_| self.running())?;
+        let (done, total) = self.progress.counts();
         Some((
             format!(
                 "build {}: {done}/{total} videos, {} samples",
@@ -67,13 +60,13 @@ impl BuildDialog {
                     .unwrap_or_default(),
                 self.samples.load(Ordering::Relaxed)
             ),
-            done as f32 / total as f32,
+            self.progress.fraction(),
             started,
         ))
     }
 
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.progress.request_cancel();
     }
 
     /// Start the build (inputs and output must be set).
@@ -89,15 +82,13 @@ impl BuildDialog {
             self.keep_going,
         );
         self.result = None;
-        self.started = Some(std::time::Instant::now());
-        self.cancel.store(false, Ordering::Relaxed);
-        self.done.store(0, Ordering::Relaxed);
+        self.progress.begin();
         self.samples.store(0, Ordering::Relaxed);
         let (done, total, samples, cancel, c) = (
-            self.done.clone(),
-            self.total.clone(),
+            self.progress.done.clone(),
+            self.progress.total.clone(),
             self.samples.clone(),
-            self.cancel.clone(),
+            self.progress.cancel.clone(),
             ctx.clone(),
         );
         self.job = Some(Job::spawn(ctx, move || {
@@ -262,11 +253,10 @@ impl BuildDialog {
         });
         ui.separator();
         if self.running() {
-            let total = self.total.load(Ordering::Relaxed).max(1);
-            let done = self.done.load(Ordering::Relaxed);
+            let (done, total) = self.progress.counts();
             ui.horizontal(|ui| {
                 ui.add(
-                    egui::ProgressBar::new(done as f32 / total as f32)
+                    egui::ProgressBar::new(self.progress.fraction())
                         .desired_width(280.0)
                         .text(format!(
                             "{done}/{total} videos, {} samples",
@@ -274,7 +264,7 @@ impl BuildDialog {
                         )),
                 );
                 if ui.button("Cancel").clicked() {
-                    self.cancel.store(true, Ordering::Relaxed);
+                    self.progress.request_cancel();
                 }
             });
         } else {

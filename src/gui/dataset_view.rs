@@ -252,13 +252,7 @@ impl DatasetTab {
     pub fn main_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         let Some(ds) = self.ds.clone() else {
-            ui.centered_and_justified(|ui| {
-                if let Some(e) = &self.error {
-                    ui.colored_label(Color32::from_rgb(230, 120, 90), e);
-                } else {
-                    ui.spinner();
-                }
-            });
+            super::error_or_spinner(ui, self.error.as_deref());
             return;
         };
         ui.horizontal(|ui| {

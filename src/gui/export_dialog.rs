@@ -1,12 +1,11 @@
 //! The export dialog: format, subset and options for the open dataset; the export runs as a
 //! background job with progress and Cancel.
 
-use super::analysis::Job;
+use super::analysis::{Job, Progress};
 use crate::export::{ExportOptions, ExportReport, Format, Subset};
 use egui::Color32;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// The dialog's state.
 pub struct ExportDialog {
@@ -26,10 +25,7 @@ pub struct ExportDialog {
     pub shard_size: usize,
     pub seed: u64,
     job: Option<Job<ExportReport>>,
-    done: Arc<AtomicUsize>,
-    total: Arc<AtomicUsize>,
-    cancel: Arc<AtomicBool>,
-    started: Option<std::time::Instant>,
+    progress: Progress,
     pub result: Option<Result<ExportReport, String>>,
 }
 
@@ -51,10 +47,7 @@ impl Default for ExportDialog {
             shard_size: 256,
             seed: 0,
             job: None,
-            done: Arc::new(AtomicUsize::new(0)),
-            total: Arc::new(AtomicUsize::new(0)),
-            cancel: Arc::new(AtomicBool::new(false)),
-            started: None,
+            progress: Progress::default(),
             result: None,
         }
     }
@@ -67,18 +60,17 @@ impl ExportDialog {
 
     /// For the jobs panel: what is running, the fraction done and when it started.
     pub fn status(&self) -> Option<(String, f32, std::time::Instant)> {
-        let started = self.started.filter(|_| self.running())?;
-        let total = self.total.load(Ordering::Relaxed).max(1);
-        let done = self.done.load(Ordering::Relaxed);
+        let started = self.progress.started().filter(|_| self.running())?;
+        let (done, total) = self.progress.counts();
         Some((
             format!("export: {done}/{total} samples"),
-            done as f32 / total as f32,
+            self.progress.fraction(),
             started,
         ))
     }
 
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.progress.request_cancel();
     }
 
     /// The export options the dialog describes.
@@ -107,13 +99,11 @@ impl ExportDialog {
         };
         let opts = self.options(recipe);
         self.result = None;
-        self.started = Some(std::time::Instant::now());
-        self.cancel.store(false, Ordering::Relaxed);
-        self.done.store(0, Ordering::Relaxed);
+        self.progress.begin();
         let (done, total, cancel, c) = (
-            self.done.clone(),
-            self.total.clone(),
-            self.cancel.clone(),
+            self.progress.done.clone(),
+            self.progress.total.clone(),
+            self.progress.cancel.clone(),
             ctx.clone(),
         );
         self.job = Some(Job::spawn(ctx, move || {
@@ -216,16 +206,15 @@ impl ExportDialog {
         });
         ui.separator();
         if self.running() {
-            let total = self.total.load(Ordering::Relaxed).max(1);
-            let done = self.done.load(Ordering::Relaxed);
+            let (done, total) = self.progress.counts();
             ui.horizontal(|ui| {
                 ui.add(
-                    egui::ProgressBar::new(done as f32 / total as f32)
+                    egui::ProgressBar::new(self.progress.fraction())
                         .desired_width(260.0)
                         .text(format!("{done}/{total} samples")),
                 );
                 if ui.button("Cancel").clicked() {
-                    self.cancel.store(true, Ordering::Relaxed);
+                    self.progress.request_cancel();
                 }
             });
         } else {

@@ -782,13 +782,7 @@ impl VdxApp {
             return;
         };
         let Some(index) = tab.index.clone() else {
-            ui.centered_and_justified(|ui| {
-                if let Some(e) = &tab.error {
-                    ui.colored_label(Color32::from_rgb(230, 120, 90), e);
-                } else {
-                    ui.spinner();
-                }
-            });
+            error_or_spinner(ui, tab.error.as_deref());
             return;
         };
         // Controls.
@@ -1479,6 +1473,18 @@ impl VdxApp {
             recipe: Some(self.recipe.clone()),
         }
     }
+}
+
+/// While something loads: its error if it failed, else a spinner, centred.
+pub(crate) fn error_or_spinner(ui: &mut egui::Ui, error: Option<&str>) {
+    ui.centered_and_justified(|ui| match error {
+        Some(e) => {
+            ui.colored_label(Color32::from_rgb(230, 120, 90), e);
+        }
+        None => {
+            ui.spinner();
+        }
+    });
 }
 
 fn toggle_play(tab: &mut VideoTab, ctx: &egui::Context) {

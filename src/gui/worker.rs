@@ -107,16 +107,19 @@ impl VideoWorker {
     }
 }
 
-fn fit(w: u32, h: u32, side: u32) -> Option<Resize> {
-    if w.max(h) <= side {
-        return None;
-    }
-    let s = side as f64 / w.max(h) as f64;
-    Some(Resize {
+/// The even size with long side `side` and the aspect of `w`×`h`.
+pub(crate) fn fit_to(w: u32, h: u32, side: u32) -> Resize {
+    let s = side as f64 / w.max(h).max(1) as f64;
+    Resize {
         width: ((w as f64 * s).round() as u32).max(2) & !1,
         height: ((h as f64 * s).round() as u32).max(2) & !1,
         mode: ResizeMode::Squash,
-    })
+    }
+}
+
+/// `fit_to`, or None where the picture is already no larger.
+fn fit(w: u32, h: u32, side: u32) -> Option<Resize> {
+    (w.max(h) > side).then(|| fit_to(w, h, side))
 }
 
 fn run(
