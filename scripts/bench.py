@@ -121,18 +121,54 @@ def bench_build(a, rows):
                      1 / r["read_vdx_clips_per_sec_1t"]))
 
 
+def bench_export(a, rows):
+    """Export throughput per format on 1 and 2 threads (whole command), against the reader's
+    own decode rate for the same frames-field clips (the bound for a u8 .npy export)."""
+    import glob, shutil, tempfile
+    files = sorted(glob.glob(os.path.join(a.corpus, "*.mp4")) + glob.glob(os.path.join(a.corpus, "*.webm")))
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as d:
+        ds = os.path.join(d, "x.vdx")
+        subprocess.run([a.vdx, "build", *files, "--out", ds, "--threads", "2", "--quiet", "--num-clips", "32"],
+                       check=True, stdout=subprocess.DEVNULL)
+        r = json.loads(subprocess.check_output([a.vdx, "bench", ds, "--what", "read", "--reps", str(a.reps)]))
+        n = r["read_samples"]
+        for fmt, extra in (("npy", []), ("npy", ["--float"]), ("folders", []), ("wds", []), ("mp4", []), ("audio", [])):
+            for t in (1, 2):
+                out = os.path.join(d, "out")
+                ts = []
+                for _ in range(a.reps if fmt in ("npy", "folders") else max(1, a.reps // 2)):
+                    t0 = time.perf_counter()
+                    subprocess.run([a.vdx, "export", ds, "--format", fmt, *extra, "--out", out, "--quiet"], check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RAYON_NUM_THREADS": str(t)})
+                    ts.append(time.perf_counter() - t0)
+                    shutil.rmtree(out)
+                tv = statistics.median(ts)
+                name = fmt + (" f32" if extra else " u8" if fmt == "npy" else "")
+                if fmt == "npy":
+                    # The reader's rate two ways: in-process and warm (vdx bench), and as a whole
+                    # command that decodes every sample (vdx verify: start-up, cold mapping).
+                    read = r[f"read_vdx_clips_per_sec_{t}t"]
+                    tver = median_time(lambda: subprocess.run([a.vdx, "verify", ds, "--quiet"], check=True,
+                                                              stdout=subprocess.DEVNULL,
+                                                              env={**os.environ, "RAYON_NUM_THREADS": str(t)}), a.reps)
+                    rows.append((f"export {name}, {n} clips, {t} thread(s): {n / tv:.0f} clips/s = {100 * (n / tv) / read:.0f}% of the warm reader's {read:.0f}",
+                                 "vdx verify (decodes every clip)", tver, tv))
+                else:
+                    rows.append((f"export {name}, {n} clips, {t} thread(s): {n / tv:.0f} clips/s", "-", float("nan"), tv))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus")
     ap.add_argument("--vdx", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "vdx"))
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--only", choices=["all", "build"], default="all")
+    ap.add_argument("--only", choices=["all", "build", "export"], default="all")
     a = ap.parse_args()
     big = os.path.join(a.corpus, "a_1080p30_h264_gop250_aac.mp4")
     out = {}
-    if a.only == "build":
+    if a.only in ("build", "export"):
         rows = []
-        bench_build(a, rows)
+        (bench_build if a.only == "build" else bench_export)(a, rows)
         print("| measurement | reference | reference (s) | vdx (s) | speed-up |")
         print("|---|---|---|---|---|")
         for what, ref, tr, tv in rows:
@@ -185,6 +221,7 @@ def main():
                                             "-pix_fmt", "rgb24", "-f", "null", "-"], check=True), max(1, a.reps // 2))
     rows.append((f"decode all {v['decode_all_frames']} frames to RGB24, 2 threads", "ffmpeg CLI", t, v["decode_all_secs"]))
     bench_build(a, rows)
+    bench_export(a, rows)
     print("| measurement | reference | reference (s) | vdx (s) | speed-up |")
     print("|---|---|---|---|---|")
     for what, ref, tr, tv in rows:

@@ -358,57 +358,88 @@ fn export_into(
             }
             Format::Npy => {
                 use rayon::prelude::*;
-                for (k, chunk) in ids.chunks(opts.shard_size).enumerate() {
-                    let path = dir.join(format!("shard_{k:05}.npy"));
-                    std::fs::create_dir_all(&dir).map_err(|e| werr(&dir, e))?;
-                    let mut writer: Option<crate::npy::NpyWriter> = None;
-                    let mut shape: Option<[usize; 3]> = None;
-                    let mut meta = Vec::with_capacity(chunk.len());
-                    // Clips are decoded (and augmented) in parallel, a few at a time, and
-                    // streamed into the shard: memory holds one batch, not one shard.
-                    for batch in chunk.chunks(16) {
-                        let done_batch: Vec<Result<NpySample>> = batch
-                            .par_iter()
-                            .map_init(Decoders::default, |dec, &i| npy_sample(ds, i, opts, dec))
-                            .collect();
-                        for (r, &i) in done_batch.into_iter().zip(batch) {
-                            let (bytes, s, j) = r?;
-                            if *shape.get_or_insert(s) != s {
-                                return Err(VdxError::param(
-                                    "npy",
-                                    format!(
-                                        "sample {i} is {s:?}, others in its shard {:?}: give a \
-                                         recipe that crops to one size",
-                                        shape.unwrap_or(s)
-                                    ),
-                                ));
-                            }
-                            if writer.is_none() {
-                                let dtype = if opts.float {
-                                    crate::npy::Dtype::F32
-                                } else {
-                                    crate::npy::Dtype::U8
-                                };
-                                writer = Some(crate::npy::NpyWriter::create(
-                                    &path,
-                                    dtype,
-                                    &[chunk.len(), s[0], s[1], s[2], 3],
-                                )?);
-                            }
-                            writer.as_mut().expect("created above").write(&bytes)?;
-                            o.bytes += bytes.len() as u64;
-                            meta.push(j);
-                            tick(&mut done)?;
-                        }
-                    }
-                    if let Some(w) = writer {
+                std::fs::create_dir_all(&dir).map_err(|e| werr(&dir, e))?;
+                // Clip buffers go back here once written and are decoded into again.
+                let pool = std::sync::Mutex::new(Vec::<Vec<u8>>::new());
+                // Batches of a few clips per worker (16 at most), each within one shard.
+                let per = (4 * rayon::current_num_threads()).clamp(4, 16);
+                let mut batches = ids
+                    .chunks(opts.shard_size)
+                    .enumerate()
+                    .flat_map(|(k, chunk)| chunk.chunks(per).map(move |b| (k, chunk.len(), b)));
+                let mut shard: Option<(usize, NpyShard)> = None;
+                let finish = |sh: NpyShard, k: usize, o: &mut Out| -> Result<()> {
+                    if let Some(w) = sh.writer {
                         w.finish()?;
                         o.files += 1;
                     }
                     o.write(
                         &dir.join(format!("shard_{k:05}.json")),
-                        &serde_json::to_vec_pretty(&meta).expect("JSON"),
-                    )?;
+                        &serde_json::to_vec_pretty(&sh.meta).expect("JSON"),
+                    )
+                };
+                let mut pending: Option<(Vec<Result<NpySample>>, (usize, usize, &[u64]))> = None;
+                loop {
+                    let next = batches.next();
+                    // This batch decodes on the rayon pool while this thread writes the one
+                    // before (and finishes shards): with one worker thread too, writing is not
+                    // in the way of JPEG decoding. Memory holds two batches, not a shard.
+                    let (decoded, written) = std::thread::scope(|sc| {
+                        let decoding = sc.spawn(|| {
+                            next.map(|(_, _, b)| {
+                                b.par_iter()
+                                    .map_init(Decoders::default, |dec, &i| {
+                                        let buf = pool.lock().ok().and_then(|mut p| p.pop());
+                                        npy_sample(ds, i, opts, dec, buf.unwrap_or_default())
+                                    })
+                                    .collect::<Vec<_>>()
+                            })
+                        });
+                        let written = (|| -> Result<()> {
+                            let Some((results, (k, len, batch))) = pending.take() else {
+                                return Ok(());
+                            };
+                            if shard.as_ref().is_some_and(|(sk, _)| *sk != k) {
+                                let (sk, sh) = shard.take().expect("checked");
+                                finish(sh, sk, &mut o)?;
+                            }
+                            let (_, sh) = shard.get_or_insert_with(|| {
+                                (
+                                    k,
+                                    NpyShard {
+                                        path: dir.join(format!("shard_{k:05}.npy")),
+                                        len,
+                                        float: opts.float,
+                                        writer: None,
+                                        shape: None,
+                                        meta: Vec::with_capacity(len),
+                                    },
+                                )
+                            });
+                            for (r, &i) in results.into_iter().zip(batch) {
+                                let (bytes, s, j) = r?;
+                                o.bytes += sh.push(i, &bytes, s, j)?;
+                                if let Ok(mut p) = pool.lock() {
+                                    p.push(bytes);
+                                }
+                                tick(&mut done)?;
+                            }
+                            Ok(())
+                        })();
+                        let decoded = match decoding.join() {
+                            Ok(d) => d,
+                            Err(panic) => std::panic::resume_unwind(panic),
+                        };
+                        (decoded, written)
+                    });
+                    written?;
+                    match (decoded, next) {
+                        (Some(d), Some((k, len, b))) => pending = Some((d, (k, len, b))),
+                        _ => break,
+                    }
+                }
+                if let Some((k, sh)) = shard.take() {
+                    finish(sh, k, &mut o)?;
                 }
             }
             Format::Mp4 => {
@@ -504,12 +535,59 @@ fn export_into(
     })
 }
 
+/// An npy shard being written: all its clips must have one shape.
+struct NpyShard {
+    path: PathBuf,
+    len: usize,
+    float: bool,
+    writer: Option<crate::npy::NpyWriter>,
+    shape: Option<[usize; 3]>,
+    meta: Vec<serde_json::Value>,
+}
+
+impl NpyShard {
+    /// Appends sample `i`; returns the bytes written.
+    fn push(&mut self, i: u64, bytes: &[u8], s: [usize; 3], j: serde_json::Value) -> Result<u64> {
+        if *self.shape.get_or_insert(s) != s {
+            return Err(VdxError::param(
+                "npy",
+                format!(
+                    "sample {i} is {s:?}, others in its shard {:?}: give a recipe that crops \
+                     to one size",
+                    self.shape.unwrap_or(s)
+                ),
+            ));
+        }
+        if self.writer.is_none() {
+            let dtype = if self.float {
+                crate::npy::Dtype::F32
+            } else {
+                crate::npy::Dtype::U8
+            };
+            self.writer = Some(crate::npy::NpyWriter::create(
+                &self.path,
+                dtype,
+                &[self.len, s[0], s[1], s[2], 3],
+            )?);
+        }
+        self.writer.as_mut().expect("created above").write(bytes)?;
+        self.meta.push(j);
+        Ok(bytes.len() as u64)
+    }
+}
+
 /// One sample for an npy shard: its bytes (u8, or f32 little-endian), shape, and JSON.
 type NpySample = (Vec<u8>, [usize; 3], serde_json::Value);
 
-fn npy_sample(ds: &Dataset, i: u64, opts: &ExportOptions, dec: &mut Decoders) -> Result<NpySample> {
+fn npy_sample(
+    ds: &Dataset,
+    i: u64,
+    opts: &ExportOptions,
+    dec: &mut Decoders,
+    buf: Vec<u8>,
+) -> Result<NpySample> {
     let m = ds.meta(i)?;
-    let c = ds.decode_clip(i, dec)?;
+    let c = ds.decode_clip_reusing(i, dec, buf)?;
     let mut clip = augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
     let mut draws = serde_json::Value::Null;
     if let Some(r) = &opts.recipe {

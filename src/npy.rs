@@ -71,7 +71,13 @@ pub struct NpyWriter {
     file: std::io::BufWriter<std::fs::File>,
     expected_bytes: u64,
     written: u64,
+    /// File offsets up to which writeback has been started / waited for.
+    kicked: u64,
+    waited: u64,
 }
+
+/// Writeback is started every this many bytes.
+const WRITEBACK_CHUNK: u64 = 32 << 20;
 
 impl NpyWriter {
     pub fn create(dest: &Path, dtype: Dtype, shape: &[usize]) -> Result<Self> {
@@ -86,6 +92,8 @@ impl NpyWriter {
             file,
             expected_bytes: shape.iter().product::<usize>() as u64 * dtype.size() as u64,
             written: 0,
+            kicked: 0,
+            waited: 0,
         })
     }
 
@@ -93,7 +101,58 @@ impl NpyWriter {
         self.written += bytes.len() as u64;
         self.file
             .write_all(bytes)
-            .map_err(|e| VdxError::write(&self.dest, e))
+            .map_err(|e| VdxError::write(&self.dest, e))?;
+        if self.written - self.kicked >= WRITEBACK_CHUNK {
+            self.start_writeback()
+                .map_err(|e| VdxError::write(&self.dest, e))?;
+        }
+        Ok(())
+    }
+
+    /// Shards are hundreds of megabytes: rather than leave it all dirty in the page cache for
+    /// one long fsync at the end (during which nothing else happens), start writing each
+    /// chunk to disk as soon as it is complete and wait for the chunk before it. The disk
+    /// then works while the next clips decode, the final fsync has little left to do, and
+    /// dirty memory stays at two chunks.
+    fn start_writeback(&mut self) -> std::io::Result<()> {
+        self.file.flush()?;
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = self.file.get_ref().as_raw_fd();
+            let end = self.file.get_ref().metadata()?.len();
+            // SAFETY: plain syscalls on an fd this writer owns; ranges lie inside the file.
+            unsafe {
+                if libc::sync_file_range(
+                    fd,
+                    self.kicked as i64,
+                    (end - self.kicked) as i64,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if self.kicked > self.waited
+                    && libc::sync_file_range(
+                        fd,
+                        self.waited as i64,
+                        (self.kicked - self.waited) as i64,
+                        libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                            | libc::SYNC_FILE_RANGE_WRITE
+                            | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+                    ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            self.waited = self.kicked;
+            self.kicked = end;
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            self.kicked = self.written;
+        }
+        Ok(())
     }
 
     pub fn write_f32(&mut self, v: &[f32]) -> Result<()> {

@@ -76,6 +76,34 @@ fn export(ds: &Path, out: &Path, extra: &[&str]) -> String {
 }
 
 #[test]
+fn npy_shard_written_in_several_batches_equals_the_datasets_decode() {
+    // One worker thread: batches of 4, so the 8 samples of this one shard are decoded in two
+    // batches while the writer streams the first (and recycles its buffers for the next).
+    let (d, ds_path) = dataset("frames");
+    let out = d.path().join("npy1");
+    let o = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["export", ds_path.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(["--quiet", "--format", "npy", "--shard-size", "8"])
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    ok(o);
+    let ds = Dataset::open(&ds_path).unwrap();
+    let mut dec = Decoders::default();
+    let mut want = Vec::new();
+    for i in 0..8 {
+        want.extend_from_slice(&ds.decode_clip(i, &mut dec).unwrap().data);
+    }
+    let got = std::fs::read(out.join("shard_00000.npy")).unwrap();
+    assert_eq!(got.len() % 64, want.len() % 64, "header is a multiple of 64 bytes");
+    assert!(got[got.len() - want.len()..] == want[..], "shard body differs");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("shard_00000.json")).unwrap()).unwrap();
+    let samples: Vec<u64> = (0..8).map(|k| meta[k]["sample"].as_u64().unwrap()).collect();
+    assert_eq!(samples, (0..8).collect::<Vec<_>>());
+}
+
+#[test]
 fn npy_shards_load_in_numpy_and_equal_the_datasets_decode() {
     let (d, ds_path) = dataset("frames");
     let out = d.path().join("npy");

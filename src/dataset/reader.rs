@@ -395,6 +395,12 @@ impl Dataset {
 
     /// Decode sample `i`.
     pub fn decode(&self, i: u64, dec: &mut Decoders) -> Result<SampleData> {
+        self.decode_reusing(i, dec, Vec::new())
+    }
+
+    /// Decode sample `i`; a frames-field clip is decoded into `buf`'s allocation (no fresh
+    /// pages to fault in and zero when a loop recycles its buffers).
+    pub fn decode_reusing(&self, i: u64, dec: &mut Decoders, buf: Vec<u8>) -> Result<SampleData> {
         let (meta, data, _) = self.sample_parts(i)?;
         let (h, w) = meta.record.size_hw();
         let (h, w) = (h as usize, w as usize);
@@ -410,7 +416,10 @@ impl Dataset {
                 if t * 100 > data.len() {
                     return Err(self.bad(i, "frame count does not fit the data size"));
                 }
-                let mut out = vec![0u8; n];
+                let mut out = buf;
+                // Every byte is overwritten by the decode: only grow, never clear.
+                out.truncate(n);
+                out.resize(n, 0);
                 fields::decode_frames_into(data, t, w, h, &mut out, dec.jpeg()?)
                     .map_err(|e| self.bad(i, e))?;
                 Ok(SampleData::Clip(ClipTensor {
@@ -439,7 +448,17 @@ impl Dataset {
 
     /// Decode sample `i` as a clip `u8 (T,H,W,3)` (flow samples: their keyframes only).
     pub fn decode_clip(&self, i: u64, dec: &mut Decoders) -> Result<ClipTensor> {
-        match self.decode(i, dec)? {
+        self.decode_clip_reusing(i, dec, Vec::new())
+    }
+
+    /// [`Dataset::decode_clip`] into `buf`'s allocation where the field allows.
+    pub fn decode_clip_reusing(
+        &self,
+        i: u64,
+        dec: &mut Decoders,
+        buf: Vec<u8>,
+    ) -> Result<ClipTensor> {
+        match self.decode_reusing(i, dec, buf)? {
             SampleData::Clip(c) => Ok(c),
             SampleData::Flow(f) => Ok(ClipTensor {
                 num_frames: f.keyframe_positions.len(),
