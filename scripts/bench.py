@@ -132,6 +132,7 @@ def bench_export(a, rows):
                        check=True, stdout=subprocess.DEVNULL)
         r = json.loads(subprocess.check_output([a.vdx, "bench", ds, "--what", "read", "--reps", str(a.reps)]))
         n = r["read_samples"]
+        os.sync()
         for fmt, extra in (("npy", []), ("npy", ["--float"]), ("folders", []), ("wds", []), ("mp4", []), ("audio", [])):
             for t in (1, 2):
                 out = os.path.join(d, "out")
@@ -142,6 +143,7 @@ def bench_export(a, rows):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RAYON_NUM_THREADS": str(t)})
                     ts.append(time.perf_counter() - t0)
                     shutil.rmtree(out)
+                    os.sync()  # the next run starts on an idle disk
                 tv = statistics.median(ts)
                 name = fmt + (" f32" if extra else " u8" if fmt == "npy" else "")
                 if fmt == "npy":

@@ -24,7 +24,56 @@ pub fn init() {
             _ => ffmpeg::util::log::Level::Quiet,
         };
         ffmpeg::util::log::set_level(level);
+        if std::env::var_os("VDX_FFMPEG_LOG").is_none() {
+            // SAFETY: installs a plain function; FFmpeg calls it for every log line.
+            unsafe { ffi::av_log_set_callback(Some(keep_error_line)) };
+        }
     });
+}
+
+thread_local! {
+    /// The last error FFmpeg logged on this thread (e.g. "Picture size 65535x65535 is
+    /// invalid"): its return codes alone are often vague ("Device or resource busy").
+    static LAST_FFMPEG_ERROR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// FFmpeg log callback: keeps the text of error-level lines, drops the rest (vdx is quiet
+/// unless `VDX_FFMPEG_LOG` asks for FFmpeg's own output).
+unsafe extern "C" fn keep_error_line(
+    avcl: *mut std::os::raw::c_void,
+    level: std::os::raw::c_int,
+    fmt: *const std::os::raw::c_char,
+    vl: *mut ffi::__va_list_tag,
+) {
+    if level > ffi::AV_LOG_ERROR as i32 || fmt.is_null() {
+        return;
+    }
+    let mut buf = [0 as std::os::raw::c_char; 512];
+    let mut prefix: std::os::raw::c_int = 0;
+    // SAFETY: FFmpeg hands a valid format and va_list; the line is NUL-terminated within buf.
+    let line = unsafe {
+        ffi::av_log_format_line2(avcl, level, fmt, vl, buf.as_mut_ptr(), 512, &mut prefix);
+        CStr::from_ptr(buf.as_ptr()).to_string_lossy().trim().to_string()
+    };
+    if !line.is_empty() {
+        let _ = LAST_FFMPEG_ERROR.try_with(|e| *e.borrow_mut() = Some(line));
+    }
+}
+
+/// Takes the last error line FFmpeg logged on this thread, if any.
+pub(crate) fn take_ffmpeg_error() -> Option<String> {
+    LAST_FFMPEG_ERROR
+        .try_with(|e| e.borrow_mut().take())
+        .ok()
+        .flatten()
+}
+
+/// `reason`, followed by what FFmpeg logged about it where that adds something.
+fn with_ffmpeg_detail(reason: String) -> String {
+    match take_ffmpeg_error() {
+        Some(d) if !reason.contains(&d) => format!("{reason} ({d})"),
+        _ => reason,
+    }
 }
 
 /// How much of a file FFmpeg may read while guessing stream parameters.
@@ -97,12 +146,13 @@ pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<ffmpeg::format::
     unsafe {
         let mut ps: *mut ffi::AVFormatContext = std::ptr::null_mut();
         let mut raw = opts.disown();
+        take_ffmpeg_error();
         let res = ffi::avformat_open_input(&mut ps, cpath.as_ptr(), std::ptr::null(), &mut raw);
         drop(ffmpeg::Dictionary::own(raw));
         if res < 0 {
             return Err(VdxError::NotVideo {
                 path: path.to_path_buf(),
-                reason: describe_open_error(&ffmpeg::Error::from(res)),
+                reason: with_ffmpeg_detail(describe_open_error(&ffmpeg::Error::from(res))),
             });
         }
         Ok(ffmpeg::format::context::Input::wrap(ps))
@@ -140,12 +190,14 @@ fn header_is_enough(ictx: &ffmpeg::format::context::Input) -> bool {
 
 /// FFmpeg's stream analysis on a context from [`open_header`] that has not been read from.
 pub fn find_stream_info(ictx: &mut ffmpeg::format::context::Input, path: &Path) -> Result<()> {
+    // Not cleared here: what FFmpeg said while reading the header (e.g. an invalid picture
+    // size) is often why the analysis fails.
     // SAFETY: the context is open and owned by `ictx`.
     let r = unsafe { ffi::avformat_find_stream_info(ictx.as_mut_ptr(), std::ptr::null_mut()) };
     if r < 0 {
         return Err(VdxError::NotVideo {
             path: path.to_path_buf(),
-            reason: describe_open_error(&ffmpeg::Error::from(r)),
+            reason: with_ffmpeg_detail(describe_open_error(&ffmpeg::Error::from(r))),
         });
     }
     Ok(())
