@@ -314,7 +314,8 @@ pub struct VideoDecoder {
     frame: ffmpeg::frame::Video,
     last_error: Option<String>,
     /// Byte position -> frame, for packets that come without timestamps (raw streams).
-    pos_map: Option<std::collections::HashMap<i64, usize>>,
+    /// Byte position -> index entry; `None` inside where positions are missing or repeat.
+    pos_map: Option<Option<std::collections::HashMap<i64, usize>>>,
 }
 
 /// A decode pass gives up on a target after this many packets past it in decode order
@@ -481,26 +482,38 @@ impl VideoDecoder {
     /// The frame a demuxed packet carries: by its timestamp, or (for packets without one, as
     /// in raw elementary streams) by its byte position, in which case the index's inferred
     /// pts is written into the packet so the decoded picture can be matched.
+    /// The index entry of a packet just read, found by byte position where the index's
+    /// positions are unique (true of MP4, MOV, Matroska and WebM; it keeps two packets apart
+    /// when their pts are equal), else by pts.
+    ///
+    /// The packet's pts is then replaced by the entry's number before it is sent: the decoder
+    /// carries it through reordering onto the picture, so every picture is named by the
+    /// packet it came from, never by a timestamp that may be duplicated, missing or wrong.
     fn packet_frame(&mut self, index: &VideoIndex, pkt: &mut ffmpeg::Packet) -> Option<usize> {
-        if let Some(fi) = pkt.pts().or(pkt.dts()).and_then(|p| index.frame_of_pts(p)) {
-            return Some(fi);
-        }
-        let pos = pkt.position() as i64;
-        if pos < 0 {
-            return None;
-        }
         let map = self.pos_map.get_or_insert_with(|| {
-            index
-                .frames
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.pos >= 0)
-                .map(|(i, f)| (f.pos, i))
-                .collect()
+            let mut m = std::collections::HashMap::with_capacity(index.frames.len());
+            for (i, f) in index.frames.iter().enumerate() {
+                if f.pos < 0 || m.insert(f.pos, i).is_some() {
+                    return None;
+                }
+            }
+            Some(m)
         });
-        let fi = *map.get(&pos)?;
-        pkt.set_pts(Some(index.frames[fi].pts));
-        Some(fi)
+        let pos = pkt.position() as i64;
+        let by_pos = map.as_ref().and_then(|m| m.get(&pos).copied());
+        let fi = by_pos.or_else(|| {
+            pkt.pts()
+                .or(pkt.dts())
+                .and_then(|p| index.frame_of_pts(p))
+                .or_else(|| {
+                    // No usable timestamp (a raw elementary stream): byte position alone.
+                    (pos >= 0)
+                        .then(|| index.frames.iter().position(|f| f.pos == pos))
+                        .flatten()
+                })
+        });
+        pkt.set_pts(fi.map(|i| i as i64));
+        fi
     }
 
     /// Independent keyframe groups decoded at once by separate single-threaded decoders.
@@ -799,8 +812,13 @@ impl VideoDecoder {
         loop {
             match self.decoder.receive_frame(&mut self.frame) {
                 Ok(()) => {
-                    let pts = self.frame.timestamp().or(self.frame.pts());
-                    let Some(fi) = pts.and_then(|p| index.frame_of_pts(p)) else {
+                    // The pts is the entry number `packet_frame` gave the picture's packet.
+                    let Some(fi) = self
+                        .frame
+                        .pts()
+                        .and_then(|p| usize::try_from(p).ok())
+                        .filter(|&i| i < index.frames.len())
+                    else {
                         continue;
                     };
                     if pending.remove(&fi) {

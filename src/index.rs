@@ -151,8 +151,16 @@ impl VideoIndex {
     /// The keyframe to start decoding from to reach frame `i`: the last keyframe at or before
     /// `i` in presentation order. For a leading B-frame of an open GOP (shown before its GOP's
     /// keyframe) this is the previous GOP's keyframe, whose decode covers the references.
+    ///
+    /// Where timestamps are out of order (a packet whose pts puts it after a keyframe that is
+    /// decoded later than it), earlier keyframes are taken until one is decoded no later than
+    /// the target.
     pub fn keyframe_before(&self, i: usize) -> Option<usize> {
-        let k = self.keyframes.partition_point(|&k| k <= i);
+        let mut k = self.keyframes.partition_point(|&k| k <= i);
+        let dec = self.frames.get(i)?.decode_index;
+        while k > 0 && self.frames[self.keyframes[k - 1]].decode_index > dec {
+            k -= 1;
+        }
         if k == 0 {
             None
         } else {
@@ -447,7 +455,12 @@ pub fn build_index_cancellable(
     // Read only the chosen stream's packets; others are skipped by the demuxer cheaply.
     media::discard_all_but(&mut ictx, si);
 
-    let mut warnings = Vec::new();
+    // What FFmpeg itself found odd while opening the file (an invalid time scale it replaced,
+    // a broken header field) is worth showing beside vdx's own findings.
+    let mut warnings: Vec<String> = media::take_ffmpeg_warnings()
+        .into_iter()
+        .map(|w| format!("FFmpeg: {w}"))
+        .collect();
     let mut frames: Vec<FrameEntry> = Vec::new();
     let mut discarded = 0usize;
     let mut truncated = false;

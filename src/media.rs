@@ -35,6 +35,9 @@ thread_local! {
     /// The last error FFmpeg logged on this thread (e.g. "Picture size 65535x65535 is
     /// invalid"): its return codes alone are often vague ("Device or resource busy").
     static LAST_FFMPEG_ERROR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// Warnings FFmpeg logged on this thread since the last file was opened (e.g. "Invalid
+    /// mdhd time scale 0, defaulting to 1"), a few at most.
+    static FFMPEG_WARNINGS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// FFmpeg log callback: keeps the text of error-level lines, drops the rest (vdx is quiet
@@ -45,7 +48,7 @@ unsafe extern "C" fn keep_error_line(
     fmt: *const std::os::raw::c_char,
     vl: *mut ffi::__va_list_tag,
 ) {
-    if level > ffi::AV_LOG_ERROR as i32 || fmt.is_null() {
+    if level > ffi::AV_LOG_WARNING as i32 || fmt.is_null() {
         return;
     }
     let mut buf = [0 as std::os::raw::c_char; 512];
@@ -55,9 +58,26 @@ unsafe extern "C" fn keep_error_line(
         ffi::av_log_format_line2(avcl, level, fmt, vl, buf.as_mut_ptr(), 512, &mut prefix);
         CStr::from_ptr(buf.as_ptr()).to_string_lossy().trim().to_string()
     };
-    if !line.is_empty() {
+    if line.is_empty() {
+        return;
+    }
+    // An error that does not stop the open (FFmpeg replaced a bad value) is a warning too.
+    let _ = FFMPEG_WARNINGS.try_with(|w| {
+        let mut w = w.borrow_mut();
+        if w.len() < 4 && !w.contains(&line) {
+            w.push(line.clone());
+        }
+    });
+    if level <= ffi::AV_LOG_ERROR as i32 {
         let _ = LAST_FFMPEG_ERROR.try_with(|e| *e.borrow_mut() = Some(line));
     }
+}
+
+/// Takes the warnings FFmpeg logged on this thread since the last file was opened.
+pub(crate) fn take_ffmpeg_warnings() -> Vec<String> {
+    FFMPEG_WARNINGS
+        .try_with(|w| std::mem::take(&mut *w.borrow_mut()))
+        .unwrap_or_default()
 }
 
 /// Takes the last error line FFmpeg logged on this thread, if any.
@@ -147,6 +167,7 @@ pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<ffmpeg::format::
         let mut ps: *mut ffi::AVFormatContext = std::ptr::null_mut();
         let mut raw = opts.disown();
         take_ffmpeg_error();
+        take_ffmpeg_warnings();
         let res = ffi::avformat_open_input(&mut ps, cpath.as_ptr(), std::ptr::null(), &mut raw);
         drop(ffmpeg::Dictionary::own(raw));
         if res < 0 {

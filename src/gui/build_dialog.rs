@@ -114,16 +114,18 @@ impl BuildDialog {
         }));
     }
 
+    /// Collects a finished job's result; returns the dataset it wrote.
+    pub fn poll(&mut self) -> Option<PathBuf> {
+        let r = self.job.as_ref().and_then(|j| j.poll())?;
+        self.job = None;
+        let finished = r.as_ref().ok().map(|rep| rep.output.clone());
+        self.result = Some(r);
+        finished
+    }
+
     /// Show the dialog; returns a finished dataset to open.
     pub fn show(&mut self, ctx: &egui::Context) -> Option<PathBuf> {
-        let mut finished = None;
-        if let Some(r) = self.job.as_ref().and_then(|j| j.poll()) {
-            self.job = None;
-            if let Ok(rep) = &r {
-                finished = Some(rep.output.clone());
-            }
-            self.result = Some(r);
-        }
+        let finished = self.poll();
         let mut open = self.open;
         egui::Window::new("Build dataset")
             .open(&mut open)
