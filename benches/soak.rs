@@ -144,9 +144,9 @@ fn main() {
     let small = dir.join("small.vdx");
     {
         let b = &mut h.state_mut().build;
-        b.inputs = vec![file.clone().into(); 2];
+        b.inputs = vec![file.clone().into(); 4];
         b.out = Some(small.clone());
-        b.opts.sampler.num_clips = 8;
+        b.opts.sampler.num_clips = 16;
     }
     h.state_mut().build.start(&ctx);
     while h.state().build.running() {
@@ -171,8 +171,7 @@ fn main() {
         let e = &mut h.state_mut().export;
         e.dataset = Some(small.clone());
         e.out = Some(dir.join("export"));
-        e.format = vdx::export::Format::Npy;
-        e.float = true;
+        e.format = vdx::export::Format::Mp4;
     }
     h.state_mut().export.start(&ctx, None);
     h.state_mut().tabs[0].current = 0;
@@ -201,6 +200,18 @@ fn main() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let cancel_secs = t.elapsed().as_secs_f64();
+    let outcome = |r: Option<bool>| match r {
+        Some(true) => "finished",
+        Some(false) => "cancelled or failed",
+        None => "running",
+    };
+    let outcomes = format!(
+        "build 1 {}, build 2 {}, export {}",
+        outcome(h.state().build.result.as_ref().map(|r| r.is_ok())),
+        outcome(second.result.as_ref().map(|r| r.is_ok())),
+        outcome(h.state().export.result.as_ref().map(|r| r.is_ok())),
+    );
+    let export_done = h.state().export.result.as_ref().is_some_and(|r| r.is_ok());
     for _ in 0..100 {
         h.step();
         std::thread::sleep(Duration::from_millis(20));
@@ -209,11 +220,16 @@ fn main() {
     let leftovers: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| n != "small.vdx")
+        .filter(|n| n != "small.vdx" && !(export_done && n == "export"))
+        .filter(|n| {
+            // A finished build's file is legitimate; anything else is a leftover.
+            !(n == "b1.vdx" && h.state().build.result.as_ref().is_some_and(|r| r.is_ok()))
+                && !(n == "b2.vdx" && second.result.as_ref().is_some_and(|r| r.is_ok()))
+        })
         .collect();
     let _ = std::fs::remove_dir_all(&dir);
     println!(
-        "{{\"file\": {file:?}, \"soak_secs\": {secs}, \"seeks\": {seeks}, \"exact_shown\": {exact}, \"frames_played\": {played_frames}, \"rss_mb_start\": {:.1}, \"rss_mb_after_warmup\": {warm_rss:.1}, \"rss_mb_max_after_warmup\": {max_after:.1}, \"rss_mb_end\": {:.1}, \"rss_slope_mb_per_min\": {slope_per_min:.3}, \"ui_frame_ms_p99_soak\": {:.2}, \"jobs_ui_frame_ms_p50\": {:.2}, \"jobs_ui_frame_ms_p99\": {:.2}, \"jobs_ui_frame_ms_max\": {:.2}, \"frames_with_all_jobs_running\": {all_running_frames}, \"threads_before_jobs\": {threads_before}, \"threads_peak\": {peak_threads}, \"threads_after_cancel\": {threads_after}, \"rss_mb_before_jobs\": {rss_before:.1}, \"rss_mb_after_cancel\": {rss_after:.1}, \"cancel_secs\": {cancel_secs:.2}, \"left_in_output_dir\": {leftovers:?}}}",
+        "{{\"file\": {file:?}, \"soak_secs\": {secs}, \"seeks\": {seeks}, \"exact_shown\": {exact}, \"frames_played\": {played_frames}, \"rss_mb_start\": {:.1}, \"rss_mb_after_warmup\": {warm_rss:.1}, \"rss_mb_max_after_warmup\": {max_after:.1}, \"rss_mb_end\": {:.1}, \"rss_slope_mb_per_min\": {slope_per_min:.3}, \"ui_frame_ms_p99_soak\": {:.2}, \"jobs_ui_frame_ms_p50\": {:.2}, \"jobs_ui_frame_ms_p99\": {:.2}, \"jobs_ui_frame_ms_max\": {:.2}, \"frames_with_all_jobs_running\": {all_running_frames}, \"threads_before_jobs\": {threads_before}, \"threads_peak\": {peak_threads}, \"threads_after_cancel\": {threads_after}, \"rss_mb_before_jobs\": {rss_before:.1}, \"rss_mb_after_cancel\": {rss_after:.1}, \"cancel_secs\": {cancel_secs:.2}, \"left_in_output_dir\": {leftovers:?}, \"jobs\": {outcomes:?}}}",
         curve[0].1,
         curve.last().map_or(f64::NAN, |p| p.1),
         pct(soak_steps, 0.99),

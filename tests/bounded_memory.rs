@@ -30,7 +30,7 @@ fn peak_rss_mb(args: &[&str]) -> f64 {
 fn make_videos(dir: &Path, n: usize) {
     // Four distinct small videos (320x240, 3 s), copied under n names.
     let mut sources = Vec::new();
-    for (k, src) in ["testsrc", "testsrc2", "smptebars", "mandelbrot"]
+    for (k, src) in ["testsrc", "testsrc2", "smptebars", "rgbtestsrc"]
         .iter()
         .enumerate()
     {

@@ -28,8 +28,31 @@ impl<T: Send + 'static> Job<T> {
         });
         Job { rx }
     }
+    /// A long job (a build, an export): when it ends, done or cancelled, the memory its
+    /// worker threads freed is handed back to the system. glibc otherwise keeps it in the
+    /// threads' arenas, and a window that ran a few builds would hold hundreds of megabytes
+    /// it no longer uses.
+    pub fn spawn_long(
+        ctx: &egui::Context,
+        f: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Self {
+        Self::spawn(ctx, move || {
+            let r = f();
+            release_freed_memory();
+            r
+        })
+    }
     pub fn poll(&self) -> Option<Result<T, String>> {
         self.rx.try_recv().ok()
+    }
+}
+
+/// Returns memory freed by every thread to the system (glibc's `malloc_trim`).
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

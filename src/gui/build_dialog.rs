@@ -91,7 +91,7 @@ impl BuildDialog {
             self.progress.cancel.clone(),
             ctx.clone(),
         );
-        self.job = Some(Job::spawn(ctx, move || {
+        self.job = Some(Job::spawn_long(ctx, move || {
             let (inp, classes) = dataset::collect_inputs(&inputs).map_err(|e| e.to_string())?;
             total.store(inp.len(), Ordering::Relaxed);
             dataset::build(

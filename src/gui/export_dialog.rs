@@ -106,7 +106,7 @@ impl ExportDialog {
             self.progress.cancel.clone(),
             ctx.clone(),
         );
-        self.job = Some(Job::spawn(ctx, move || {
+        self.job = Some(Job::spawn_long(ctx, move || {
             crate::export::export(&ds, &opts, &out, &cancel, &|d, n| {
                 done.store(d, Ordering::Relaxed);
                 total.store(n, Ordering::Relaxed);
