@@ -223,8 +223,10 @@ fn main() {
         .filter(|n| n != "small.vdx" && !(export_done && n == "export"))
         .filter(|n| {
             // A finished build's file is legitimate; anything else is a leftover.
-            !(n == "b1.vdx" && h.state().build.result.as_ref().is_some_and(|r| r.is_ok()))
-                && !(n == "b2.vdx" && second.result.as_ref().is_some_and(|r| r.is_ok()))
+            let finished = |r: &Option<Result<_, String>>| r.as_ref().is_some_and(|r| r.is_ok());
+            let legit = (n == "b1.vdx" && finished(&h.state().build.result))
+                || (n == "b2.vdx" && finished(&second.result));
+            !legit
         })
         .collect();
     let _ = std::fs::remove_dir_all(&dir);

@@ -378,7 +378,7 @@ fn export_into(
                         &serde_json::to_vec_pretty(&sh.meta).expect("JSON"),
                     )
                 };
-                let mut pending: Option<(Vec<Result<NpySample>>, (usize, usize, &[u64]))> = None;
+                let mut pending: Option<(Vec<Result<NpySample>>, NpyBatch)> = None;
                 loop {
                     let next = batches.next();
                     // This batch decodes on the rayon pool while this thread writes the one
@@ -575,6 +575,9 @@ impl NpyShard {
         Ok(bytes.len() as u64)
     }
 }
+
+/// A batch of samples: (shard number, shard length, sample ids).
+type NpyBatch<'a> = (usize, usize, &'a [u64]);
 
 /// One sample for an npy shard: its bytes (u8, or f32 little-endian), shape, and JSON.
 type NpySample = (Vec<u8>, [usize; 3], serde_json::Value);

@@ -13,6 +13,8 @@ pub mod decode;
 pub mod error;
 pub mod export;
 pub mod flowviz;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod index;

@@ -48,7 +48,7 @@ unsafe extern "C" fn keep_error_line(
     fmt: *const std::os::raw::c_char,
     vl: *mut ffi::__va_list_tag,
 ) {
-    if level > ffi::AV_LOG_WARNING as i32 || fmt.is_null() {
+    if level > ffi::AV_LOG_WARNING || fmt.is_null() {
         return;
     }
     let mut buf = [0 as std::os::raw::c_char; 512];
@@ -56,7 +56,10 @@ unsafe extern "C" fn keep_error_line(
     // SAFETY: FFmpeg hands a valid format and va_list; the line is NUL-terminated within buf.
     let line = unsafe {
         ffi::av_log_format_line2(avcl, level, fmt, vl, buf.as_mut_ptr(), 512, &mut prefix);
-        CStr::from_ptr(buf.as_ptr()).to_string_lossy().trim().to_string()
+        CStr::from_ptr(buf.as_ptr())
+            .to_string_lossy()
+            .trim()
+            .to_string()
     };
     if line.is_empty() {
         return;
@@ -68,7 +71,7 @@ unsafe extern "C" fn keep_error_line(
             w.push(line.clone());
         }
     });
-    if level <= ffi::AV_LOG_ERROR as i32 {
+    if level <= ffi::AV_LOG_ERROR {
         let _ = LAST_FFMPEG_ERROR.try_with(|e| *e.borrow_mut() = Some(line));
     }
 }

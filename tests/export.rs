@@ -82,7 +82,12 @@ fn npy_shard_written_in_several_batches_equals_the_datasets_decode() {
     let (d, ds_path) = dataset("frames");
     let out = d.path().join("npy1");
     let o = Command::new(env!("CARGO_BIN_EXE_vdx"))
-        .args(["export", ds_path.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "export",
+            ds_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .args(["--quiet", "--format", "npy", "--shard-size", "8"])
         .env("RAYON_NUM_THREADS", "1")
         .output()
@@ -95,11 +100,20 @@ fn npy_shard_written_in_several_batches_equals_the_datasets_decode() {
         want.extend_from_slice(&ds.decode_clip(i, &mut dec).unwrap().data);
     }
     let got = std::fs::read(out.join("shard_00000.npy")).unwrap();
-    assert_eq!(got.len() % 64, want.len() % 64, "header is a multiple of 64 bytes");
-    assert!(got[got.len() - want.len()..] == want[..], "shard body differs");
+    assert_eq!(
+        got.len() % 64,
+        want.len() % 64,
+        "header is a multiple of 64 bytes"
+    );
+    assert!(
+        got[got.len() - want.len()..] == want[..],
+        "shard body differs"
+    );
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("shard_00000.json")).unwrap()).unwrap();
-    let samples: Vec<u64> = (0..8).map(|k| meta[k]["sample"].as_u64().unwrap()).collect();
+    let samples: Vec<u64> = (0..8)
+        .map(|k| meta[k]["sample"].as_u64().unwrap())
+        .collect();
     assert_eq!(samples, (0..8).collect::<Vec<_>>());
 }
 

@@ -8,9 +8,6 @@
 //! no abort, no hang, no runaway allocation. Where frames come out, frames fetched alone and
 //! in batches equal one sequential decode.
 
-mod common;
-
-use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use vdx::decode::{DecodeOptions, RgbFrame, VideoDecoder};
@@ -118,9 +115,8 @@ fn index_len(file: &Path) -> Option<usize> {
     if !ended_well(&r, file, "index") {
         return None;
     }
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
-        panic!("{}: index --json is not JSON ({e})", file.display())
-    });
+    let v: serde_json::Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{}: index --json is not JSON ({e})", file.display()));
     Some(
         v["frames"]
             .as_array()
@@ -145,7 +141,11 @@ fn through_the_cli(file: &Path, dir: &Path) -> (Option<usize>, bool) {
         ));
         let mut at = vec![0, n / 2, n - 1];
         at.dedup();
-        let list = at.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let list = at
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         let r = vdx_bounded(&["frames", f, "--at", &list, "--out", out.to_str().unwrap()]);
         if ended_well(&r, file, "frames") {
             assert_eq!(
@@ -155,7 +155,10 @@ fn through_the_cli(file: &Path, dir: &Path) -> (Option<usize>, bool) {
             );
         }
     }
-    let ds = dir.join(format!("{}.vdx", file.file_name().unwrap().to_string_lossy()));
+    let ds = dir.join(format!(
+        "{}.vdx",
+        file.file_name().unwrap().to_string_lossy()
+    ));
     let r = vdx_bounded(&[
         "build",
         f,
@@ -170,7 +173,12 @@ fn through_the_cli(file: &Path, dir: &Path) -> (Option<usize>, bool) {
     let built = ended_well(&r, file, "build");
     if built {
         let r = vdx_bounded(&["verify", ds.to_str().unwrap()]);
-        assert_eq!(r.code, Some(0), "{f}: built dataset verifies:\n{}", r.stderr);
+        assert_eq!(
+            r.code,
+            Some(0),
+            "{f}: built dataset verifies:\n{}",
+            r.stderr
+        );
     } else {
         assert!(!ds.exists(), "{f}: a failed build left {}", ds.display());
     }
@@ -212,7 +220,10 @@ fn exact_where_decodable(file: &Path) -> usize {
             ),
             (Err(e), _) => {
                 let m = e.to_string();
-                assert!(m.contains(&*file.file_name().unwrap().to_string_lossy()), "{m}");
+                assert!(
+                    m.contains(&*file.file_name().unwrap().to_string_lossy()),
+                    "{m}"
+                );
             }
         }
     }
@@ -287,7 +298,13 @@ fn zero_time_scales() {
     }
     // Matroska's TimestampScale set to 0.
     let mkv = d.path().join("src.mkv");
-    ffmpeg(&["-i", src.to_str().unwrap(), "-c", "copy", mkv.to_str().unwrap()]);
+    ffmpeg(&[
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        mkv.to_str().unwrap(),
+    ]);
     let f = d.path().join("tscale0.mkv");
     patched(&mkv, &f, &[0x2A, 0xD7, 0xB1], |b, p| {
         let len = (b[p + 3] & 0x7f) as usize;
@@ -375,7 +392,13 @@ fn stream_without_its_first_keyframe_and_one_cut_inside_a_frame() {
     let f = d.path().join("no_first_idr.h264");
     std::fs::write(&f, &cut).unwrap();
     let mkv = d.path().join("no_first_idr.mkv");
-    ffmpeg(&["-i", f.to_str().unwrap(), "-c", "copy", mkv.to_str().unwrap()]);
+    ffmpeg(&[
+        "-i",
+        f.to_str().unwrap(),
+        "-c",
+        "copy",
+        mkv.to_str().unwrap(),
+    ]);
     for file in [&f, &mkv] {
         through_the_cli(file, d.path());
         let good = exact_where_decodable(file);
