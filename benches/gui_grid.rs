@@ -4,16 +4,11 @@
 //!     cargo bench --bench gui_grid -- DATASET
 //! (make one with 100,000 samples: see README, "Performance").
 
-use egui_kittest::kittest::{NodeT, Queryable};
-use egui_kittest::Harness;
-use std::time::{Duration, Instant};
-use vdx::gui::VdxApp;
+mod common;
+use common::pct;
 
-fn pct(mut v: Vec<f64>, p: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let k = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v.get(k).copied().unwrap_or(f64::NAN)
-}
+use egui_kittest::kittest::{NodeT, Queryable};
+use std::time::{Duration, Instant};
 
 fn main() {
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
@@ -21,13 +16,7 @@ fn main() {
         eprintln!("usage: cargo bench --bench gui_grid -- DATASET");
         return;
     };
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1400.0, 860.0))
-        .with_step_dt(1.0 / 60.0)
-        .build_ui_state(
-            |ui, app: &mut VdxApp| app.show(ui),
-            VdxApp::new(vec![], &egui::Context::default()),
-        );
+    let mut h = common::harness(1400.0, 860.0);
     let ctx = h.ctx.clone();
     let t0 = Instant::now();
     h.state_mut().open(path.clone().into(), &ctx);

@@ -4,15 +4,10 @@
 //!     cargo bench --bench gui_scrub -- [VIDEO] [SEEKS]
 //! (default: the corpus's long-GOP 1080p file, 40 seeks).
 
-use egui_kittest::Harness;
-use std::time::{Duration, Instant};
-use vdx::gui::VdxApp;
+mod common;
+use common::pct;
 
-fn pct(mut v: Vec<f64>, p: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let k = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v.get(k).copied().unwrap_or(f64::NAN)
-}
+use std::time::{Duration, Instant};
 
 fn main() {
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
@@ -21,13 +16,7 @@ fn main() {
         .cloned()
         .unwrap_or_else(|| "target/corpus/a_1080p30_h264_gop250_aac.mp4".into());
     let seeks: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1400.0, 860.0))
-        .with_step_dt(1.0 / 60.0)
-        .build_ui_state(
-            |ui, app: &mut VdxApp| app.show(ui),
-            VdxApp::new(vec![], &egui::Context::default()),
-        );
+    let mut h = common::harness(1400.0, 860.0);
     let ctx = h.ctx.clone();
     h.state_mut().open(file.clone().into(), &ctx);
     let t0 = Instant::now();

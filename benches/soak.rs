@@ -13,6 +13,9 @@
 //!
 //! Output: `t_secs,rss_mb` lines, then one JSON summary line.
 
+mod common;
+use common::pct;
+
 use egui_kittest::Harness;
 use std::time::{Duration, Instant};
 use vdx::gui::VdxApp;
@@ -28,12 +31,6 @@ fn rss_mb() -> f64 {
 
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
-}
-
-fn pct(mut v: Vec<f64>, p: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let k = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v.get(k).copied().unwrap_or(f64::NAN)
 }
 
 struct Rng(u64);
@@ -56,13 +53,7 @@ fn main() {
         .cloned()
         .unwrap_or_else(|| "target/corpus/a_1080p30_h264_gop250_aac.mp4".into());
     let secs: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(600.0);
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1280.0, 800.0))
-        .with_step_dt(1.0 / 60.0)
-        .build_ui_state(
-            |ui, app: &mut VdxApp| app.show(ui),
-            VdxApp::new(vec![], &egui::Context::default()),
-        );
+    let mut h = common::harness(1280.0, 800.0);
     let ctx = h.ctx.clone();
     h.state_mut().open(file.clone().into(), &ctx);
     while h.state().active_tab().is_none_or(|t| t.index.is_none()) {

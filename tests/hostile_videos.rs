@@ -8,6 +8,9 @@
 //! no abort, no hang, no runaway allocation. Where frames come out, frames fetched alone and
 //! in batches equal one sequential decode.
 
+mod common;
+
+use common::ffmpeg;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use vdx::decode::{DecodeOptions, RgbFrame, VideoDecoder};
@@ -64,15 +67,6 @@ fn ended_well(r: &Run, file: &Path, what: &str) -> bool {
             r.stderr
         ),
     }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// A small H.264 MP4 (64x48, 20 frames at 10 fps, keyframe every 5, B-frames).

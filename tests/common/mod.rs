@@ -13,7 +13,8 @@ fn fixture_dir() -> &'static Path {
         .path()
 }
 
-fn ffmpeg(args: &[&str]) {
+/// Runs the ffmpeg CLI quietly (overwriting outputs); panics with its stderr on failure.
+pub fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
         .args(args)
