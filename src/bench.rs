@@ -239,15 +239,19 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         // 8 random clips of 16 consecutive frames, each from a freshly opened file (as a
         // loader does); reported per clip.
         let mut per_clip = Vec::new();
+        let mut clip_pictures = Vec::new();
         if !a.clip_starts.is_empty() {
             for &start in &a.clip_starts {
+                let mut pictures = 0;
                 let s = time(a.reps.min(3), || {
                     let mut d = VideoDecoder::open(&a.file, opts)?;
                     let idx: Vec<usize> = (start..start + 16).collect();
-                    let f = d.frames(&idx)?;
+                    let f = d.frames_final(&idx)?;
                     assert_eq!(f.len(), 16);
+                    pictures = d.pictures_decoded();
                     Ok(())
                 })?;
+                clip_pictures.push(pictures);
                 per_clip.push(s);
             }
         }
@@ -268,6 +272,10 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
             per_clip.push(s);
         }
         out.insert("random_clip_secs".into(), median(per_clip).into());
+        if !clip_pictures.is_empty() {
+            // Pictures decoded per clip (16 targets + the reference chain before them).
+            out.insert("random_clip_pictures".into(), clip_pictures.into());
+        }
     }
     if what.contains(&"decode_all") {
         let mut n = 0;

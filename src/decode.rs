@@ -316,6 +316,8 @@ pub struct VideoDecoder {
     /// Byte position -> frame, for packets that come without timestamps (raw streams).
     /// Byte position -> index entry; `None` inside where positions are missing or repeat.
     pos_map: Option<Option<std::collections::HashMap<i64, usize>>>,
+    /// Pictures the decoder has put out (targets or not) since it was opened.
+    pictures: u64,
 }
 
 /// A decode pass gives up on a target after this many packets past it in decode order
@@ -374,6 +376,7 @@ impl VideoDecoder {
             next_decode: None,
             run_start: 0,
             conversion_note: None,
+            pictures: 0,
             frame: ffmpeg::frame::Video::empty(),
             last_error: None,
             pos_map: None,
@@ -395,6 +398,13 @@ impl VideoDecoder {
     pub fn rotate_cw(&self) -> u32 {
         self.rotate_cw
     }
+    /// Pictures this decoder has decoded and put out since it was opened, targets or not
+    /// (skipped non-reference pictures are not counted: they are never reconstructed).
+    /// Side-by-side group decoders are not included.
+    pub fn pictures_decoded(&self) -> u64 {
+        self.pictures
+    }
+
     /// What the pixel conversion did, once a frame has been converted.
     pub fn conversion_note(&self) -> Option<&str> {
         self.conversion_note.as_deref()
@@ -449,6 +459,20 @@ impl VideoDecoder {
     /// Frames at `indices`, in the order asked, each a frame or the reason it could not be
     /// decoded (a truncated file yields what it holds).
     pub fn frames_partial(&mut self, indices: &[usize]) -> Vec<Result<RgbFrame>> {
+        self.frames_partial_impl(indices, false)
+    }
+
+    /// [`frames`](Self::frames) for a last request (a loader that opens a video for one
+    /// clip): once the last target's packet is in, the decoder is drained instead of being
+    /// fed the packets its reordering delay would otherwise pull in. A later request works
+    /// as usual but starts with a seek.
+    pub fn frames_final(&mut self, indices: &[usize]) -> Result<Vec<RgbFrame>> {
+        self.frames_partial_impl(indices, true)
+            .into_iter()
+            .collect()
+    }
+
+    fn frames_partial_impl(&mut self, indices: &[usize], last: bool) -> Vec<Result<RgbFrame>> {
         let n = self.index.len();
         let mut wanted: Vec<usize> = indices.iter().copied().filter(|&i| i < n).collect();
         wanted.sort_unstable();
@@ -460,10 +484,14 @@ impl VideoDecoder {
             }
             return self.in_asked_order(indices, got);
         }
-        let run = self.decode_sorted(&wanted, &mut |i, r| {
-            got.insert(i, r);
-            true
-        });
+        let run = self.decode_sorted(
+            &wanted,
+            &mut |i, r| {
+                got.insert(i, r);
+                true
+            },
+            last,
+        );
         if let Err(e) = run {
             let msg = e.to_string();
             for &i in &wanted {
@@ -545,55 +573,60 @@ impl VideoDecoder {
             return None;
         }
         let workers = threads.min(groups.len());
-        let mut order: Vec<(usize, usize)> = groups
-            .iter()
-            .enumerate()
-            .map(|(g, (_, v))| (self.index.decode_cost(*v.last().expect("non-empty")), g))
-            .collect();
-        order.sort_unstable_by(|a, b| b.cmp(a));
-        let mut load = vec![0usize; workers];
-        let mut assigned: Vec<Vec<usize>> = vec![Vec::new(); workers];
-        for (cost, g) in order {
-            let w = (0..workers).min_by_key(|&w| load[w]).expect("workers > 0");
-            load[w] += cost;
-            assigned[w].extend_from_slice(&groups[g].1);
-        }
-        for a in &mut assigned {
-            a.sort_unstable();
-        }
+        // Groups are handed out longest decode first from a shared queue: a worker takes the
+        // next group when it is free, so a worker that starts late (its thread was busy with
+        // other work, as in a build) takes fewer groups and no core waits on a fixed plan.
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by_key(|&g| {
+            let last = *groups[g].1.last().expect("non-empty");
+            std::cmp::Reverse(self.index.decode_cost(last))
+        });
+        let next = std::sync::atomic::AtomicUsize::new(0);
         let mut opts = self.opts;
         opts.threads = (threads / workers).max(1);
         opts.group_workers = 1;
         let path = self.path.clone();
         let index = self.index.clone();
         use rayon::prelude::*;
-        type Part = (Vec<usize>, Vec<Result<RgbFrame>>, Option<String>);
-        let parts: Vec<Part> = assigned
+        type Part = (Vec<(Vec<usize>, Vec<Result<RgbFrame>>)>, Option<String>);
+        let parts: Vec<Part> = (0..workers)
             .into_par_iter()
-            .map(
-                |idx| match VideoDecoder::with_index(&path, index.clone(), opts) {
-                    Ok(mut d) => {
-                        let r = d.frames_partial(&idx);
-                        let note = d.conversion_note.clone();
-                        (idx, r, note)
-                    }
-                    Err(e) => {
-                        let msg = e.to_string();
-                        let r = idx
+            .map(|_| {
+                let mut dec: Option<std::result::Result<VideoDecoder, String>> = None;
+                let mut out = Vec::new();
+                loop {
+                    let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&g) = order.get(j) else { break };
+                    let idx = groups[g].1.clone();
+                    // Opened only once there is a group to decode.
+                    let d = dec.get_or_insert_with(|| {
+                        VideoDecoder::with_index(&path, index.clone(), opts)
+                            .map_err(|e| e.to_string())
+                    });
+                    let r = match d {
+                        Ok(d) => d.frames_partial_impl(&idx, true),
+                        Err(msg) => idx
                             .iter()
                             .map(|_| Err(VdxError::decode(&path, msg.clone())))
-                            .collect();
-                        (idx, r, None)
-                    }
-                },
-            )
+                            .collect(),
+                    };
+                    out.push((idx, r));
+                }
+                let note = dec
+                    .as_ref()
+                    .and_then(|d| d.as_ref().ok())
+                    .and_then(|d| d.conversion_note.clone());
+                (out, note)
+            })
             .collect();
         let mut by_index: BTreeMap<usize, Result<RgbFrame>> = BTreeMap::new();
-        for (idx, r, note) in parts {
+        for (done, note) in parts {
             if self.conversion_note.is_none() {
                 self.conversion_note = note;
             }
-            by_index.extend(idx.into_iter().zip(r));
+            for (idx, r) in done {
+                by_index.extend(idx.into_iter().zip(r));
+            }
         }
         // The main decoder's own state is untouched: its next access seeks as usual.
         Some(
@@ -643,16 +676,20 @@ impl VideoDecoder {
         let all: Vec<usize> = (0..self.index.len()).collect();
         let mut count = 0usize;
         let mut first_err = None;
-        self.decode_sorted(&all, &mut |_, r| match r {
-            Ok(f) => {
-                count += 1;
-                sink(f)
-            }
-            Err(e) => {
-                first_err.get_or_insert(e);
-                true
-            }
-        })?;
+        self.decode_sorted(
+            &all,
+            &mut |_, r| match r {
+                Ok(f) => {
+                    count += 1;
+                    sink(f)
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                    true
+                }
+            },
+            false,
+        )?;
         if let Some(e) = first_err {
             if count == 0 {
                 return Err(e);
@@ -663,16 +700,35 @@ impl VideoDecoder {
 
     /// The core loop: serve sorted, unique targets, calling `sink(i, frame)` as each arrives
     /// (arrival is in presentation order within a pass). `sink` returns false to stop.
+    ///
+    /// Once every target of the current run has been fed and the next target needs a seek
+    /// (or there is none and `last` is set), the decoder is drained at once: the pictures
+    /// its reordering delay holds come out without decoding the packets that follow.
     fn decode_sorted(
         &mut self,
         targets: &[usize],
         sink: &mut dyn FnMut(usize, Result<RgbFrame>) -> bool,
+        last: bool,
     ) -> Result<()> {
         if targets.is_empty() {
             return Ok(());
         }
         let index = Arc::clone(&self.index);
         let frames = &index.frames;
+        // Targets in decode order, to find the next packet still to be fed.
+        let mut by_dec: Vec<(u32, usize)> = targets
+            .iter()
+            .filter_map(|&i| frames.get(i).map(|f| (f.decode_index, i)))
+            .collect();
+        by_dec.sort_unstable();
+        // After feeding packet `fed`: is the next target reached by decoding on?
+        let more_in_run = |fed: u32| -> Option<bool> {
+            let nd = fed + 1;
+            let j = by_dec.partition_point(|&(d, _)| d < nd);
+            let &(_, next) = by_dec.get(j)?;
+            let kd = frames[index.keyframe_before(next).unwrap_or(0)].decode_index;
+            Some(kd <= nd || kd - nd <= 8)
+        };
         // Targets still to deliver, keyed by frame index.
         let mut pending: std::collections::BTreeSet<usize> = targets.iter().copied().collect();
         let is_target =
@@ -680,6 +736,7 @@ impl VideoDecoder {
         // Packets from `fed_floor` up to the current position were fed during this call, in
         // one continuous run: a target among them is still inside the decoder.
         let mut fed_floor = self.next_decode.unwrap_or(0);
+        let mut early_drain = true;
         while let Some(&t) = pending.iter().next() {
             let key = index.keyframe_before(t).unwrap_or(0);
             let key_dec = frames[key].decode_index;
@@ -709,6 +766,7 @@ impl VideoDecoder {
             }
             // Feed packets until `t` is delivered, or we have gone far past it.
             let mut eof = false;
+            let mut drained_early = false;
             loop {
                 if !pending.contains(&t) {
                     break;
@@ -760,6 +818,28 @@ impl VideoDecoder {
                 if !self.receive_all(&index, &mut pending, sink)? {
                     return Ok(());
                 }
+                // (`t` itself must be in: a seek may land on an earlier keyframe, and then
+                // the run goes on through it.)
+                if let Some(fi) =
+                    pkt_frame.filter(|&fi| early_drain && frames[fi].decode_index >= t_dec)
+                {
+                    let stop = match more_in_run(frames[fi].decode_index) {
+                        Some(more) => !more,
+                        None => last,
+                    };
+                    if stop {
+                        self.drain(&index, &mut pending, sink)?;
+                        drained_early = true;
+                        break;
+                    }
+                }
+            }
+            if drained_early && pending.contains(&t) {
+                // The drain did not give `t`: H.264 drops pictures not yet marked recovered
+                // when it is flushed after starting at a recovery point (open GOP). Decode
+                // this target again the ordinary way, and keep to it for this request.
+                early_drain = false;
+                continue;
             }
             if eof {
                 // End of data: drain what the decoder holds, then the rest is undecodable.
@@ -812,6 +892,7 @@ impl VideoDecoder {
         loop {
             match self.decoder.receive_frame(&mut self.frame) {
                 Ok(()) => {
+                    self.pictures += 1;
                     // The pts is the entry number `packet_frame` gave the picture's packet.
                     let Some(fi) = self
                         .frame

@@ -100,6 +100,35 @@ fn check_random_access(file: &Path, opts: DecodeOptions, seed: u64) {
             );
         }
     }
+    // One-shot decoders (a loader opening the file for one clip): `frames_final` stops at the
+    // last target and drains; clips at random starts, the clip ending on the last frame and
+    // single frames, on one and two threads; the same decoder then serves a later request.
+    let mut starts: Vec<usize> = (0..3).map(|_| rng.below(n)).collect();
+    starts.push(n.saturating_sub(16));
+    for (c, &s0) in starts.iter().enumerate() {
+        let clip: Vec<usize> = (s0..(s0 + 16).min(n)).collect();
+        let threads = 1 + c % 2;
+        let mut d1 = VideoDecoder::open(file, DecodeOptions { threads, ..opts }).unwrap();
+        let got = d1
+            .frames_final(&clip)
+            .unwrap_or_else(|e| panic!("{name}: one-shot clip at {s0}: {e}"));
+        for (j, &i) in clip.iter().enumerate() {
+            assert!(
+                got[j] == oracle[i],
+                "{name}: one-shot clip at {s0} on {threads} thread(s): frame {i} differs"
+            );
+        }
+        let i = rng.below(n);
+        assert!(
+            d1.frames_final(&[i]).unwrap()[0] == oracle[i],
+            "{name}: one-shot frame {i} after a one-shot clip"
+        );
+        let i = rng.below(n);
+        assert!(
+            d1.frame(i).unwrap() == oracle[i],
+            "{name}: frame {i} after one-shot requests"
+        );
+    }
     // Without non-reference skipping the result is the same.
     let mut d2 = VideoDecoder::open(
         file,

@@ -352,12 +352,23 @@ pub fn build(
     let done = AtomicUsize::new(0);
     let samples = AtomicUsize::new(0);
     let total = inputs.len();
-    let results: Vec<Result<ClosedSpool>> = pool.install(|| {
-        use rayon::prelude::*;
-        inputs
-            .par_iter()
-            .enumerate()
-            .map(|(k, input)| {
+    // Videos are taken largest file first from a shared queue (longest-processing-time
+    // first): the long ones start at once and the short ones fill the gaps at the end, so
+    // the last worker does not finish long after the others. Samples are still written in
+    // input order (each video has its own spool), so the file does not depend on this.
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by_key(|&k| {
+        std::cmp::Reverse(std::fs::metadata(&inputs[k].path).map_or(0, |m| m.len()))
+    });
+    let next = AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<ClosedSpool>>>> =
+        inputs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    pool.scope(|s| {
+        for _ in 0..threads.min(inputs.len()) {
+            s.spawn(|_| loop {
+                let j = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&k) = order.get(j) else { break };
+                let input = &inputs[k];
                 let r = build_one(&writer, k, input, opts, dec_threads, cancel);
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                 let s = match &r {
@@ -369,10 +380,18 @@ pub fn build(
                     videos_total: total,
                     samples: s,
                 });
-                r
-            })
-            .collect()
+                *slots[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
     });
+    let results: Vec<Result<ClosedSpool>> = slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or(Err(VdxError::Cancelled))
+        })
+        .collect();
     if cancel.load(Ordering::Relaxed) {
         writer.abandon();
         return Err(VdxError::Cancelled);
@@ -427,7 +446,11 @@ fn build_one(
             height: opts.height,
             mode: opts.resize,
         }),
-        threads: dec_threads,
+        // One thread per decoder: while every worker is busy, frame threading only adds
+        // synchronisation. Keyframe groups still go side by side (`group_workers`), so a
+        // long video can use every worker once the short ones are done.
+        threads: 1,
+        group_workers: dec_threads,
         ..Default::default()
     };
     let mut dec = VideoDecoder::open(&input.path, dopts)?;
@@ -441,11 +464,16 @@ fn build_one(
     let (src_w, src_h) = dec.source_size();
     let positions =
         fields::flow_keyframe_positions(sampler.frames_per_clip, opts.flow_keyframe_interval);
-    for clip in &clips {
+    for (c, clip) in clips.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return Err(VdxError::Cancelled);
         }
-        let frames = dec.frames(&clip.frame_indices)?;
+        // The last clip ends the decoder's work: it stops at the last target.
+        let frames = if c + 1 == clips.len() {
+            dec.frames_final(&clip.frame_indices)?
+        } else {
+            dec.frames(&clip.frame_indices)?
+        };
         let views: Vec<&[u8]> = frames.iter().map(|f| f.data.as_slice()).collect();
         let (record, data) = match opts.field {
             FieldKind::Frames => (

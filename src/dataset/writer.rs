@@ -43,6 +43,39 @@ pub enum VideoRecord {
     },
 }
 
+impl std::fmt::Display for VideoRecord {
+    /// One line for people: "flow: 16 frames 224×224, 2 keyframes, int8 × 4".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            VideoRecord::Frames {
+                num_frames,
+                height,
+                width,
+            } => write!(f, "frames: {num_frames} JPEG frames {width}×{height}"),
+            VideoRecord::Segments {
+                num_frames,
+                num_packets,
+                height,
+                width,
+                ..
+            } => write!(
+                f,
+                "segments: {num_frames} frames {width}×{height}, {num_packets} packets"
+            ),
+            VideoRecord::Flow {
+                num_frames,
+                num_keyframes,
+                height,
+                width,
+                scale,
+            } => write!(
+                f,
+                "flow: {num_frames} frames {width}×{height}, {num_keyframes} keyframes, int8 flow × {scale}"
+            ),
+        }
+    }
+}
+
 impl VideoRecord {
     pub fn field_type(&self) -> FieldType {
         match self {

@@ -426,7 +426,7 @@ impl DatasetTab {
         }
         if let Some((m, rows)) = &self.sample {
             ui.label(format!(
-                "sample {} · label {} {} · {:?}",
+                "sample {} · label {} {} · {}",
                 m.index,
                 m.label,
                 m.class.as_deref().unwrap_or(""),
@@ -481,7 +481,14 @@ fn decode_sample(ds: &Dataset, i: u64) -> Result<SampleView, String> {
                 .max(1e-3);
             vec![
                 (
-                    format!("keyframes at {:?}", f.keyframe_positions),
+                    format!(
+                        "JPEG keyframes at frames {}",
+                        f.keyframe_positions
+                            .iter()
+                            .map(|k| k.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                     (0..f.keyframe_positions.len())
                         .map(|k| {
                             egui::ColorImage::from_rgb(

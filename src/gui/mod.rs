@@ -1537,7 +1537,7 @@ pub fn run(files: Vec<PathBuf>) -> crate::Result<()> {
     let opts = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("vdx — video dataset explorer")
-            .with_inner_size([1440.0, 860.0])
+            .with_inner_size([1280.0, 800.0])
             .with_drag_and_drop(true),
         ..Default::default()
     };
