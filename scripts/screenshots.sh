@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 vdx="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/vdx-target}/release/vdx}"
 export LIBGL_ALWAYS_SOFTWARE=1
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+# A fresh settings folder: the pictures show the default 1280x800 window and layout, not
+# whatever this machine's vdx remembered.
+export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config"
 shot() {  # shot OUT.png ARGS...
   local out="$1"; shift
   rm -f "$out"
@@ -15,8 +20,6 @@ shot() {  # shot OUT.png ARGS...
 shot screenshots/explorer.png assets/sample.mp4
 VDX_PANEL=flow shot screenshots/flow.png assets/sample.mp4
 VDX_PANEL=augment shot screenshots/augment.png assets/sample.mp4
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
 "$vdx" build assets/sample.mp4 --out "$tmp/sample_flow.vdx" --field flow --clips all --frames 16 --step 40 --quiet
 shot screenshots/dataset.png "$tmp/sample_flow.vdx"
 VDX_DEMO_BUILD="$tmp/demo.vdx" shot screenshots/build.png assets/sample.mp4

@@ -33,6 +33,17 @@ pub enum ResizeMode {
     Letterbox,
 }
 
+impl std::fmt::Display for ResizeMode {
+    /// Words for people (the GUI's menus).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResizeMode::Squash => "squash",
+            ResizeMode::ShortSideCrop => "short side + centre crop",
+            ResizeMode::Letterbox => "letterbox",
+        })
+    }
+}
+
 impl std::str::FromStr for ResizeMode {
     type Err = VdxError;
     fn from_str(s: &str) -> Result<Self> {

@@ -34,6 +34,18 @@ pub enum TailPolicy {
     Error,
 }
 
+impl std::fmt::Display for TailPolicy {
+    /// Words for people (the GUI's menus).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TailPolicy::RepeatLast => "repeat last",
+            TailPolicy::Wrap => "wrap",
+            TailPolicy::Drop => "drop",
+            TailPolicy::Error => "error",
+        })
+    }
+}
+
 impl std::str::FromStr for TailPolicy {
     type Err = VdxError;
     fn from_str(s: &str) -> Result<Self> {

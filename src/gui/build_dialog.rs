@@ -223,14 +223,14 @@ impl BuildDialog {
             );
             let l = ui.label("resize");
             egui::ComboBox::from_id_salt("resize")
-                .selected_text(format!("{:?}", self.opts.resize))
+                .selected_text(self.opts.resize.to_string())
                 .show_ui(ui, |ui| {
                     for m in [
                         ResizeMode::ShortSideCrop,
                         ResizeMode::Squash,
                         ResizeMode::Letterbox,
                     ] {
-                        ui.selectable_value(&mut self.opts.resize, m, format!("{m:?}"));
+                        ui.selectable_value(&mut self.opts.resize, m, m.to_string());
                     }
                 })
                 .response

@@ -241,7 +241,31 @@ impl DatasetTab {
             });
         ui.separator();
         ui.strong("field parameters");
-        ui.weak(ds.video_field().arguments.to_string());
+        egui::Grid::new("field_params")
+            .striped(true)
+            .show(ui, |ui| match &ds.video_field().arguments {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        // Nested parameters (Farneback's) one per row: the panel stays narrow.
+                        let rows: Vec<(String, &serde_json::Value)> = match v {
+                            serde_json::Value::Object(inner) => inner
+                                .iter()
+                                .map(|(k2, v2)| (format!("{k} {k2}"), v2))
+                                .collect(),
+                            v => vec![(k.clone(), v)],
+                        };
+                        for (k, v) in rows {
+                            ui.weak(k.replace('_', " "));
+                            ui.label(param_text(v));
+                            ui.end_row();
+                        }
+                    }
+                }
+                v => {
+                    ui.label(param_text(v));
+                    ui.end_row();
+                }
+            });
         ui.separator();
         for (k, c) in ds.classes().iter().enumerate() {
             ui.label(format!("{k:>3}  {c}"));
@@ -425,17 +449,16 @@ impl DatasetTab {
             });
         }
         if let Some((m, rows)) = &self.sample {
-            ui.label(format!(
-                "sample {} · label {} {} · {}",
-                m.index,
-                m.label,
-                m.class.as_deref().unwrap_or(""),
-                m.record
-            ));
+            let label = match (m.label, m.class.as_deref()) {
+                (l, _) if l < 0 => "no label".to_string(),
+                (l, Some(c)) => format!("label {l} ({c})"),
+                (l, None) => format!("label {l}"),
+            };
+            ui.label(format!("sample {} · {label} · {}", m.index, m.record));
             ui.weak(format!(
                 "source {} · frames {} · checksum {:08x}",
                 m.provenance["source"].as_str().unwrap_or("?"),
-                m.provenance["frames"],
+                frame_list_text(&m.provenance["frames"]),
                 m.checksum
             ));
             if let (crate::dataset::writer::VideoRecord::Frames { num_frames, .. }, Ok((_, data))) =
@@ -619,4 +642,50 @@ fn thumbnail(ds: &Dataset, i: u64, dec: &mut Decoders) -> Result<egui::ColorImag
         }
     }
     Ok(egui::ColorImage::from_rgb([THUMB_PX, THUMB_PX], &out))
+}
+
+/// A field parameter for people: strings bare, objects as `key value` pairs.
+fn param_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.replace('_', " "), param_text(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        v => v.to_string(),
+    }
+}
+
+/// Frame indices as runs: "0–15", "0, 4, 8–11".
+fn frame_list_text(v: &serde_json::Value) -> String {
+    let Some(a) = v.as_array() else {
+        return v.to_string();
+    };
+    let idx: Vec<u64> = a.iter().filter_map(|x| x.as_u64()).collect();
+    let mut parts = Vec::new();
+    let mut j = 0;
+    while j < idx.len() {
+        let mut k = j;
+        while k + 1 < idx.len() && idx[k + 1] == idx[k] + 1 {
+            k += 1;
+        }
+        parts.push(if k > j {
+            format!("{}–{}", idx[j], idx[k])
+        } else {
+            idx[j].to_string()
+        });
+        j = k + 1;
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn frame_lists_read_as_runs() {
+        let v = serde_json::json!([0, 1, 2, 3, 7, 9, 10, 10]);
+        assert_eq!(super::frame_list_text(&v), "0–3, 7, 9–10, 10");
+        assert_eq!(super::frame_list_text(&serde_json::json!([])), "");
+    }
 }

@@ -1050,7 +1050,7 @@ impl VdxApp {
             );
             let l = ui.label("tail");
             egui::ComboBox::from_id_salt("tail")
-                .selected_text(format!("{:?}", self.sampler.tail))
+                .selected_text(self.sampler.tail.to_string())
                 .show_ui(ui, |ui| {
                     for t in [
                         TailPolicy::RepeatLast,
@@ -1059,7 +1059,7 @@ impl VdxApp {
                         TailPolicy::Error,
                     ] {
                         changed |= ui
-                            .selectable_value(&mut self.sampler.tail, t, format!("{t:?}"))
+                            .selectable_value(&mut self.sampler.tail, t, t.to_string())
                             .changed();
                     }
                 })
