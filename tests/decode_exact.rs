@@ -334,3 +334,53 @@ fn frame_at_time_uses_timestamps() {
     assert_eq!(fr.pts, idx.frames[97].pts);
     assert!(fr == d.frame(97).unwrap());
 }
+
+/// Pictures nobody needs are not decoded: non-reference pictures before a target are
+/// skipped, and a last request stops at its target instead of decoding on through the
+/// reordering delay.
+#[test]
+fn non_reference_pictures_before_a_target_are_not_decoded() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample.mp4");
+    let one = DecodeOptions {
+        threads: 1,
+        ..Default::default()
+    };
+    let open = |opts| VideoDecoder::open(&file, opts).unwrap();
+    let d = open(one);
+    let index = d.index().clone();
+    // The last frame of the first keyframe group: the whole group precedes it.
+    let target = index.keyframes[1] - 1;
+    let cost = index.decode_cost(target) as u64;
+    let typed = vdx::index::build_index(&file, &Default::default()).unwrap();
+    let bs = (0..=target)
+        .filter(|&i| typed.frames[i].frame_type == vdx::index::FrameType::B)
+        .count();
+    assert!(bs > 5, "the sample has B-frames in its first group ({bs})");
+
+    let mut all = open(DecodeOptions {
+        skip_nonref: false,
+        ..one
+    });
+    let want = all.frames(&[target]).unwrap();
+    assert!(
+        all.pictures_decoded() >= cost,
+        "without skipping, every picture up to the target is decoded ({} < {cost})",
+        all.pictures_decoded()
+    );
+
+    let mut skip = open(one);
+    assert!(skip.frames(&[target]).unwrap() == want);
+    let mut last = open(one);
+    assert!(last.frames_final(&[target]).unwrap() == want);
+    assert!(
+        skip.pictures_decoded() < cost,
+        "non-reference pictures are skipped ({} of {cost} decoded)",
+        skip.pictures_decoded()
+    );
+    assert!(
+        last.pictures_decoded() <= skip.pictures_decoded(),
+        "a last request decodes no more than an open-ended one ({} > {})",
+        last.pictures_decoded(),
+        skip.pictures_decoded()
+    );
+}
