@@ -69,6 +69,12 @@ pub struct Resize {
     pub mode: ResizeMode,
 }
 
+/// Whether a target whose keyframe has decode index `key_dec` is reached by decoding on from
+/// packet `next` (the keyframe is behind, or at most 8 packets ahead) rather than by a seek.
+fn reached_by_decoding_on(key_dec: u32, next: u32) -> bool {
+    key_dec <= next || key_dec - next <= 8
+}
+
 /// Options of a decoder.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeOptions {
@@ -738,7 +744,7 @@ impl VideoDecoder {
             let j = by_dec.partition_point(|&(d, _)| d < nd);
             let &(_, next) = by_dec.get(j)?;
             let kd = frames[index.keyframe_before(next).unwrap_or(0)].decode_index;
-            Some(kd <= nd || kd - nd <= 8)
+            Some(reached_by_decoding_on(kd, nd))
         };
         // Targets still to deliver, keyed by frame index.
         let mut pending: std::collections::BTreeSet<usize> = targets.iter().copied().collect();
@@ -761,7 +767,7 @@ impl VideoDecoder {
                     if t_dec < nd {
                         t_dec >= fed_floor
                     } else {
-                        key_dec <= nd || key_dec - nd <= 8
+                        reached_by_decoding_on(key_dec, nd)
                     }
                 }
                 _ => false,

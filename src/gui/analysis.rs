@@ -331,16 +331,10 @@ pub fn recipe_editor(ui: &mut egui::Ui, r: &mut Recipe) -> bool {
                     other => {
                         // Parameters without a slider, read-only: "size 256".
                         let text = match serde_json::to_value(other) {
-                            Ok(serde_json::Value::Object(m)) => m
-                                .iter()
-                                .filter(|(k, _)| k.as_str() != "op")
-                                .map(|(k, v)| {
-                                    let v =
-                                        v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                                    format!("{} {v}", k.replace('_', " "))
-                                })
-                                .collect::<Vec<_>>()
-                                .join(", "),
+                            Ok(serde_json::Value::Object(mut m)) => {
+                                m.remove("op");
+                                super::json_text(&serde_json::Value::Object(m))
+                            }
                             _ => String::new(),
                         };
                         ui.weak(text);

@@ -256,13 +256,13 @@ impl DatasetTab {
                         };
                         for (k, v) in rows {
                             ui.weak(k.replace('_', " "));
-                            ui.label(param_text(v));
+                            ui.label(super::json_text(v));
                             ui.end_row();
                         }
                     }
                 }
                 v => {
-                    ui.label(param_text(v));
+                    ui.label(super::json_text(v));
                     ui.end_row();
                 }
             });
@@ -642,19 +642,6 @@ fn thumbnail(ds: &Dataset, i: u64, dec: &mut Decoders) -> Result<egui::ColorImag
         }
     }
     Ok(egui::ColorImage::from_rgb([THUMB_PX, THUMB_PX], &out))
-}
-
-/// A field parameter for people: strings bare, objects as `key value` pairs.
-fn param_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{} {}", k.replace('_', " "), param_text(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        v => v.to_string(),
-    }
 }
 
 /// Frame indices as runs: "0–15", "0, 4, 8–11".

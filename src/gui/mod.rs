@@ -1554,3 +1554,17 @@ pub fn run(files: Vec<PathBuf>) -> crate::Result<()> {
     )
     .map_err(|e| crate::VdxError::param("gui", format!("cannot open a window: {e}")))
 }
+
+/// Parameters for people: strings bare, objects as `key value` pairs joined by commas
+/// ("size 256", "iterations 3, levels 3"), underscores read as spaces.
+pub(crate) fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.replace('_', " "), json_text(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        v => v.to_string(),
+    }
+}
