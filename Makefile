@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench corpus sample screenshots
+.PHONY: setup run test lint bench corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -23,7 +23,18 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 
 corpus:
-	bash ../shared/corpus/make_corpus.sh target/corpus
+	test -d target/corpus || bash ../shared/corpus/make_corpus.sh target/corpus
+
+# The tests that need the generated corpus (ignored in `make test`): index and exact decode
+# held to ffprobe and to the sequential decode on every corpus file.
+corpus-test: setup corpus
+	VDX_CORPUS=$(CURDIR)/target/corpus cargo test --test index --test decode_exact -- --ignored
+
+# valgrind's memcheck over `vdx frames` on every corpus file (make test runs it on a handful
+# of small odd-size and real-world files).
+memcheck: setup corpus
+	cargo build
+	bash scripts/memcheck.sh target/corpus
 
 bench: corpus
 	cargo build --release

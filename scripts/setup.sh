@@ -2,7 +2,7 @@
 # Installs what vdx needs on Debian 12 / Ubuntu 22.04+ (run as root, or it uses sudo):
 # FFmpeg 5.x -dev libraries (ffmpeg-next binds them with bindgen, hence clang/libclang),
 # OpenCV, libturbojpeg, the X11/GL libraries eframe uses, the ffmpeg CLI that tests use to
-# make fixture videos, Xvfb for screenshots, and numpy (pip) for the tests that load vdx's .npy output.
+# make fixture videos, Xvfb for screenshots, valgrind for the memcheck test, and numpy (pip) for the tests that load vdx's .npy output.
 # Skips apt entirely when everything is already there.
 set -euo pipefail
 PKGS=(pkg-config clang libclang-dev
@@ -10,7 +10,7 @@ PKGS=(pkg-config clang libclang-dev
   libavfilter-dev libavdevice-dev ffmpeg
   libopencv-dev libturbojpeg0-dev
   libxkbcommon-x11-0 libgl1-mesa-dri libegl1 libegl-mesa0 libxcursor1 libxrandr2 libxi6
-  xvfb xauth)
+  xvfb xauth valgrind)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -149,7 +149,14 @@ fn bar(len: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
 
 pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
     let opts = a.options()?;
-    let (inputs, classes) = dataset::collect_inputs(&a.inputs)?;
+    let dataset::CollectedInputs {
+        inputs,
+        classes,
+        ignored,
+    } = dataset::collect_inputs_report(&a.inputs)?;
+    for (p, why) in &ignored {
+        eprintln!("vdx: left out {}: {why}", p.display());
+    }
     let cancel = ctrl_c_flag();
     let pb = bar(inputs.len() as u64, a.quiet, "videos");
     let report = dataset::build(

@@ -510,7 +510,7 @@ impl VideoDecoder {
             last,
         );
         if let Err(e) = run {
-            let msg = e.to_string();
+            let msg = e.bare_reason();
             for &i in &wanted {
                 got.entry(i).or_insert_with(|| {
                     Err(VdxError::FrameUndecodable {
@@ -545,18 +545,31 @@ impl VideoDecoder {
             Some(m)
         });
         let pos = pkt.position() as i64;
+        // SAFETY: plain field read of the packet just returned.
+        let discard =
+            unsafe { (*ffmpeg::packet::Ref::as_ptr(&*pkt)).flags } & ffi::AV_PKT_FLAG_DISCARD != 0;
         let by_pos = map.as_ref().and_then(|m| m.get(&pos).copied());
-        let fi = by_pos.or_else(|| {
-            pkt.pts()
-                .or(pkt.dts())
-                .and_then(|p| index.frame_of_pts(p))
-                .or_else(|| {
-                    // No usable timestamp (a raw elementary stream): byte position alone.
-                    (pos >= 0)
-                        .then(|| index.frames.iter().position(|f| f.pos == pos))
-                        .flatten()
-                })
-        });
+        // A packet the index left out is no frame: an edit list's lead-in (flagged discard),
+        // or, where the order came from a decode, a packet that puts out no picture (a
+        // not-coded VOP). It is still decoded; its picture, if any, is matched to nothing.
+        let strict = index.order_from_decode && map.is_some() && pos >= 0;
+        let fi = if discard {
+            None
+        } else if strict {
+            by_pos
+        } else {
+            by_pos.or_else(|| {
+                pkt.pts()
+                    .or(pkt.dts())
+                    .and_then(|p| index.frame_of_pts(p))
+                    .or_else(|| {
+                        // No usable timestamp (a raw elementary stream): byte position alone.
+                        (pos >= 0)
+                            .then(|| index.frames.iter().position(|f| f.pos == pos))
+                            .flatten()
+                    })
+            })
+        };
         pkt.set_pts(fi.map(|i| i as i64));
         fi
     }
@@ -618,7 +631,7 @@ impl VideoDecoder {
                     // Opened only once there is a group to decode.
                     let d = dec.get_or_insert_with(|| {
                         VideoDecoder::with_index(&path, index.clone(), opts)
-                            .map_err(|e| e.to_string())
+                            .map_err(|e| e.bare_reason())
                     });
                     let r = match d {
                         Ok(d) => d.frames_partial_impl(&idx, true),
@@ -675,7 +688,7 @@ impl VideoDecoder {
                     Some(Err(e)) => Err(VdxError::FrameUndecodable {
                         path: self.path.clone(),
                         index: i,
-                        reason: e.to_string(),
+                        reason: e.bare_reason(),
                     }),
                     None => Err(VdxError::FrameUndecodable {
                         path: self.path.clone(),
@@ -743,7 +756,9 @@ impl VideoDecoder {
             let nd = fed + 1;
             let j = by_dec.partition_point(|&(d, _)| d < nd);
             let &(_, next) = by_dec.get(j)?;
-            let kd = frames[index.keyframe_before(next).unwrap_or(0)].decode_index;
+            let kd = index
+                .keyframe_before(next)
+                .map_or(0, |k| frames[k].decode_index);
             Some(reached_by_decoding_on(kd, nd))
         };
         // Targets still to deliver, keyed by frame index.
@@ -755,8 +770,10 @@ impl VideoDecoder {
         let mut fed_floor = self.next_decode.unwrap_or(0);
         let mut early_drain = true;
         while let Some(&t) = pending.iter().next() {
-            let key = index.keyframe_before(t).unwrap_or(0);
-            let key_dec = frames[key].decode_index;
+            // No keyframe at or before `t`: decoding starts at the top of the file, where an
+            // edit list's lead-in packets (not frames themselves) hold the references.
+            let key = index.keyframe_before(t);
+            let key_dec = key.map_or(0, |k| frames[k].decode_index);
             let t_dec = frames[t].decode_index;
             // Keep decoding forward when the decoder is continuous and the keyframe is not far
             // ahead; else seek.
@@ -778,7 +795,10 @@ impl VideoDecoder {
                 if !pending.contains(&t) {
                     continue;
                 }
-                self.seek_to_keyframe(key)?;
+                match key {
+                    Some(key) => self.seek_to_keyframe(key)?,
+                    None => self.seek_to_start()?,
+                }
                 fed_floor = self.run_start;
             }
             // Feed packets until `t` is delivered, or we have gone far past it.
@@ -1019,6 +1039,17 @@ impl VideoDecoder {
     }
 
     fn seek_to_start(&mut self) -> Result<()> {
+        if self.index.discarded_packets > 0 {
+            // An edit list's lead-in precedes the first frame. MOV's seek clamps times before
+            // zero to zero and then lands on a later keyframe, past the lead-in the first frames
+            // need: open the file anew instead (its header only; cheap next to the decode).
+            self.ictx = media::open_for_demux(&self.path, &self.opts.budget)?;
+            media::discard_all_but(&mut self.ictx, self.stream_index);
+            self.decoder.flush();
+            self.next_decode = Some(0);
+            self.run_start = 0;
+            return Ok(());
+        }
         // SAFETY: seeking an open context.
         let r = unsafe {
             let c = self.ictx.as_mut_ptr();
@@ -1057,8 +1088,8 @@ impl VideoDecoder {
         }
         let g = plan_geometry(w, h, self.sar, self.rotate_cw, self.opts.resize);
         // SAFETY: reading the decoded frame's fields; sws_* calls on a context we own, with
-        // source planes from the frame and a destination buffer of exactly the size swscale
-        // writes (stride scale_w*3, scale_h rows).
+        // source planes from the frame and a destination of scale_h rows, each 64-byte aligned
+        // and at least scale_w*3 wide, plus slack (see `SWS_ALIGN`).
         unsafe {
             let f = self.frame.as_ptr();
             let fmt = (*f).format;
@@ -1130,8 +1161,14 @@ impl VideoDecoder {
                 .as_ref()
                 .map(|s| s.ctx)
                 .unwrap_or(std::ptr::null_mut());
-            let stride = g.scale_w as usize * 3;
-            let mut buf = vec![0u8; stride * g.scale_h as usize];
+            // swscale's SIMD paths write whole vectors: they need a destination whose rows
+            // start 64-byte aligned strides apart, with slack after the last row. A buffer of
+            // exactly width x 3 x height is overrun (a heap overflow) for widths that are not a
+            // multiple of 16. Rows are packed tight again below where the strides differ.
+            let row = g.scale_w as usize * 3;
+            let stride = row.next_multiple_of(SWS_ALIGN);
+            let rows_h = g.scale_h as usize;
+            let mut buf = vec![0u8; stride * rows_h + SWS_ALIGN];
             let dst = [
                 buf.as_mut_ptr(),
                 std::ptr::null_mut(),
@@ -1151,6 +1188,7 @@ impl VideoDecoder {
             if rows <= 0 {
                 return Err(VdxError::decode(&self.path, "pixel conversion failed"));
             }
+            pack_rows(&mut buf, row, stride, rows_h);
             let (rot, rw, rh) = if g.rotate_cw == 0 {
                 (buf, g.scale_w as usize, g.scale_h as usize)
             } else {
@@ -1181,6 +1219,20 @@ impl VideoDecoder {
             })
         }
     }
+}
+
+/// Row alignment (and tail slack) of swscale destinations, as FFmpeg's own frame buffers use.
+const SWS_ALIGN: usize = 64;
+
+/// Pack `rows` rows of `row` bytes, stored `stride` bytes apart, tight at the front of `buf`
+/// and cut `buf` to `row x rows` bytes.
+fn pack_rows(buf: &mut Vec<u8>, row: usize, stride: usize, rows: usize) {
+    if stride != row {
+        for y in 1..rows {
+            buf.copy_within(y * stride..y * stride + row, y * row);
+        }
+    }
+    buf.truncate(row * rows);
 }
 
 /// Clockwise rotation and sample aspect ratio of a video stream.
@@ -1302,6 +1354,17 @@ mod tests {
         let (r, w, h) = rotate_rgb(&src, 2, 1, 90);
         assert_eq!((w, h), (1, 2));
         assert_eq!(r, vec![1, 1, 1, 2, 2, 2]);
+    }
+
+    #[test]
+    fn pack_rows_drops_the_stride_padding() {
+        // 2 rows of 3 bytes stored 8 apart, plus slack.
+        let mut buf = vec![1, 2, 3, 0, 0, 0, 0, 0, 4, 5, 6, 0, 0, 0, 0, 0, 9, 9];
+        pack_rows(&mut buf, 3, 8, 2);
+        assert_eq!(buf, vec![1, 2, 3, 4, 5, 6]);
+        let mut tight = vec![1, 2, 3, 4, 5, 6, 7];
+        pack_rows(&mut tight, 3, 3, 2);
+        assert_eq!(tight, vec![1, 2, 3, 4, 5, 6]);
     }
 
     #[test]

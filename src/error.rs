@@ -75,6 +75,44 @@ impl VdxError {
             reason: reason.into(),
         }
     }
+    /// What went wrong, without the path and the frame number that the outer message
+    /// already gives: wrapping an error in a frame error keeps each cause once instead of
+    /// repeating 'PATH: frame N could not be decoded: PATH: decode failed: ...'.
+    pub(crate) fn bare_reason(&self) -> String {
+        match self {
+            VdxError::Decode { reason, .. }
+            | VdxError::FrameUndecodable { reason, .. }
+            | VdxError::NotVideo { reason, .. }
+            | VdxError::NoPackets { reason, .. }
+            | VdxError::Dataset { reason, .. }
+            | VdxError::Write { reason, .. } => reason.clone(),
+            VdxError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        }
+    }
+    /// The message without its leading 'PATH: ', for lists that already name the file
+    /// ('skipped PATH: frame 4 could not be decoded: ...').
+    pub fn without_path(&self) -> String {
+        let text = self.to_string();
+        let path = match self {
+            VdxError::Io { path, .. }
+            | VdxError::EmptyFile { path }
+            | VdxError::NotVideo { path, .. }
+            | VdxError::NoVideoStream { path, .. }
+            | VdxError::NoPackets { path, .. }
+            | VdxError::NoAudioStream { path }
+            | VdxError::Decode { path, .. }
+            | VdxError::FrameOutOfRange { path, .. }
+            | VdxError::FrameUndecodable { path, .. }
+            | VdxError::Write { path, .. }
+            | VdxError::Dataset { path, .. } => path,
+            _ => return text,
+        };
+        match text.strip_prefix(&format!("{}: ", path.display())) {
+            Some(rest) => rest.to_string(),
+            None => text,
+        }
+    }
     pub(crate) fn param(name: &str, reason: impl Into<String>) -> Self {
         VdxError::InvalidParameter {
             name: name.to_string(),

@@ -26,6 +26,17 @@ pub enum FrameType {
 }
 
 impl FrameType {
+    /// The type of a decoded picture.
+    pub(crate) fn from_av(t: ffmpeg::picture::Type) -> Self {
+        use ffmpeg::picture::Type;
+        match t {
+            Type::I | Type::SI => FrameType::I,
+            Type::P | Type::SP | Type::S => FrameType::P,
+            Type::B | Type::BI => FrameType::B,
+            _ => FrameType::Unknown,
+        }
+    }
+
     pub fn as_char(self) -> char {
         match self {
             FrameType::I => 'I',
@@ -79,6 +90,14 @@ pub struct VideoIndex {
     pub truncated: bool,
     /// Packets that were dropped (e.g. discarded by an edit list), not counted as frames.
     pub discarded_packets: usize,
+    /// The container stores no presentation order (AVI, raw streams) and the codec reorders
+    /// pictures: the order of `frames` was learnt from a decode of the whole stream, and a
+    /// packet that puts out no picture (a not-coded VOP) is not a frame. See
+    /// [`crate::decode_order`].
+    pub order_from_decode: bool,
+    /// Packets that hold no picture of their own (counted only where the order came from a
+    /// decode).
+    pub pictureless_packets: usize,
     pub warnings: Vec<String>,
 }
 
@@ -403,13 +422,13 @@ pub fn build_index_cancellable(
         .map_err(|e| VdxError::io(path, e))?
         .len();
     let si = best_video_stream(&ictx, path)?;
-    let (time_base, header, codec_name, mut parser, index_entries) = {
+    let (time_base, header, codec_name, mut parser, index_entries, video_delay) = {
         let st = ictx
             .stream(si)
             .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
         let tb = Ratio::from_av(st.time_base().into());
         // SAFETY: reads plain fields of a stream owned by the open context.
-        let (nb_frames, dur_ts, avg, rfr, n_index) = unsafe {
+        let (nb_frames, dur_ts, avg, rfr, n_index, video_delay) = unsafe {
             let p = st.as_ptr();
             (
                 (*p).nb_frames,
@@ -417,6 +436,7 @@ pub fn build_index_cancellable(
                 (*p).avg_frame_rate,
                 (*p).r_frame_rate,
                 ffi::avformat_index_get_entries_count(p),
+                (*(*p).codecpar).video_delay,
             )
         };
         let header = HeaderClaims {
@@ -443,7 +463,7 @@ pub fn build_index_cancellable(
         } else {
             None
         };
-        (tb, header, codec_name, parser, n_index)
+        (tb, header, codec_name, parser, n_index, video_delay)
     };
     if time_base.den <= 0 || time_base.num <= 0 {
         return Err(VdxError::decode(
@@ -463,8 +483,11 @@ pub fn build_index_cancellable(
         .collect();
     let mut frames: Vec<FrameEntry> = Vec::new();
     let mut discarded = 0usize;
+    let mut lead_in_key = false;
     let mut truncated = false;
     let mut missing_pts = 0usize;
+    // Packets without a presentation timestamp (AVI gives most only a decode timestamp).
+    let mut no_pts = 0usize;
     let mut last_dts: Option<i64> = None;
     let mut decode_index: u32 = 0;
     let mut pkt: ffmpeg::Packet;
@@ -546,7 +569,10 @@ pub fn build_index_cancellable(
         // SAFETY: plain field read of the packet just returned.
         let flags = unsafe { (*ffmpeg::packet::Ref::as_ptr(&pkt)).flags };
         if flags & ffi::AV_PKT_FLAG_DISCARD != 0 {
+            // An edit list's lead-in: not a frame, but the frames after it may need it as a
+            // reference. A keyframe among them means decoding from the top reaches them.
             discarded += 1;
+            lead_in_key |= frames.is_empty() && pkt.is_key();
             continue;
         }
         if flags & ffi::AV_PKT_FLAG_CORRUPT != 0 {
@@ -561,6 +587,7 @@ pub fn build_index_cancellable(
             ));
         }
         let dts = pkt.dts();
+        no_pts += usize::from(pkt.pts().is_none());
         let pts = match pkt.pts().or(dts) {
             Some(p) => p,
             None => {
@@ -613,7 +640,30 @@ pub fn build_index_cancellable(
             },
         });
     }
-    if missing_pts > 0 {
+    // A container without presentation timestamps and a codec that reorders pictures: only
+    // a decode tells the presentation order.
+    let reorders = video_delay > 0 || frames.iter().any(|f| f.frame_type == FrameType::B);
+    let order_from_decode = no_pts > 0 && reorders;
+    let mut pictureless = 0usize;
+    if order_from_decode {
+        let packets = frames.len();
+        let out =
+            crate::decode_order::decode_output_order(path, &opts.budget, si, packets, cancel)?;
+        frames = order_frames_as_decoded(frames, &out);
+        pictureless = packets - frames.len();
+        if frames.is_empty() {
+            return Err(VdxError::NoPackets {
+                path: path.to_path_buf(),
+                reason: "the decoder put out no picture for any of its packets".into(),
+            });
+        }
+        if pictureless > 0 {
+            warnings.push(format!(
+                "{pictureless} packets put out no picture of their own (not-coded or \
+                 undecodable) and are not frames"
+            ));
+        }
+    } else if missing_pts > 0 {
         warnings.push(format!(
             "{missing_pts} packets had no timestamps; their times were inferred"
         ));
@@ -633,7 +683,7 @@ pub fn build_index_cancellable(
         .collect();
     if keyframes.is_empty() {
         warnings.push("no keyframe in the stream: frames cannot be decoded exactly".into());
-    } else if keyframes[0] != 0 {
+    } else if keyframes[0] != 0 && !lead_in_key {
         warnings.push(format!(
             "the first {} frames precede the first keyframe and may not decode",
             keyframes[0]
@@ -650,6 +700,8 @@ pub fn build_index_cancellable(
         header,
         truncated,
         discarded_packets: discarded,
+        order_from_decode,
+        pictureless_packets: pictureless,
         warnings,
     };
     if truncated {
@@ -672,12 +724,47 @@ pub fn build_index_cancellable(
     Ok(index)
 }
 
+/// Put `frames` (in decode order, one per packet) in the order the decoder put their
+/// pictures out, keeping only packets that put one out. Each frame's pts becomes the
+/// presentation slot: the packets' own timestamps (AVI's decode timestamps count display
+/// slots) handed out in ascending order, so times stay monotonic and gaps (a dropped chunk)
+/// are kept. Keyframes are the pictures the decoder itself marked as such: an AVI index
+/// also flags not-coded VOPs as keyframes, and no decode can start from those.
+fn order_frames_as_decoded(
+    frames: Vec<FrameEntry>,
+    out: &[crate::decode_order::OutputPicture],
+) -> Vec<FrameEntry> {
+    let mut seen = vec![false; frames.len()];
+    let mut ordered = Vec::with_capacity(out.len());
+    for p in out {
+        let d = p.decode_index as usize;
+        if d >= frames.len() || std::mem::replace(&mut seen[d], true) {
+            continue;
+        }
+        let mut f = frames[d];
+        f.keyframe = f.keyframe && p.key;
+        if p.pict_type != FrameType::Unknown {
+            f.frame_type = p.pict_type;
+        }
+        ordered.push(f);
+    }
+    let mut slots: Vec<i64> = ordered.iter().map(|f| f.dts.unwrap_or(f.pts)).collect();
+    slots.sort_unstable();
+    for (f, t) in ordered.iter_mut().zip(slots) {
+        f.pts = t;
+    }
+    ordered
+}
+
 /// Compare the header's claims to the counted facts and add warnings where they disagree.
 fn check_header(index: &mut VideoIndex) {
     let s = index.summary();
     let h = index.header.clone();
     if let Some(n) = h.nb_frames {
-        if n as usize != s.frame_count && !index.truncated {
+        // An edit list's lead-in is in the header's count but holds no frames; so are the
+        // not-coded placeholders of an AVI.
+        let packets = s.frame_count + index.discarded_packets + index.pictureless_packets;
+        if n as usize != s.frame_count && n as usize != packets && !index.truncated {
             index.warnings.push(format!(
                 "header says {n} frames, the stream holds {}",
                 s.frame_count

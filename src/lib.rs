@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cli_dataset;
 pub mod dataset;
 pub mod decode;
+pub(crate) mod decode_order;
 pub mod error;
 pub mod export;
 pub mod flowviz;

@@ -439,6 +439,8 @@ mod tests {
             header: HeaderClaims::default(),
             truncated: false,
             discarded_packets: 0,
+            order_from_decode: false,
+            pictureless_packets: 0,
             warnings: vec![],
         }
     }

@@ -153,6 +153,7 @@ fn random_access_equals_sequential_decode_on_every_fixture() {
 }
 
 #[test]
+#[ignore = "needs the generated corpus: make corpus-test (sets VDX_CORPUS)"]
 fn random_access_equals_sequential_decode_on_the_corpus_when_available() {
     let opts = DecodeOptions {
         resize: Some(Resize {
@@ -383,4 +384,56 @@ fn non_reference_pictures_before_a_target_are_not_decoded() {
         last.pictures_decoded(),
         skip.pictures_decoded()
     );
+}
+
+/// Files written the way other tools write them (packed-B Xvid AVIs, B-frames in AVI, an
+/// edit-list cut, MPEG-TS, odd widths, 4:2:2/4:4:4): vdx counts what FFmpeg's own decode
+/// counts, and every frame is the picture FFmpeg's sequential decode gives for the same
+/// packet (matched by packet byte position, not by output order).
+#[test]
+fn real_world_files_match_ffmpegs_own_decode_frame_for_frame() {
+    let files = real_world_fixtures();
+    assert_eq!(files.len(), 11);
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let theirs = ffmpeg_frames_with_pos(f);
+        assert_eq!(
+            theirs.len(),
+            ffprobe_frame_count(f),
+            "{name}: ffmpeg's decode and ffprobe -count_frames agree"
+        );
+        let ours = sequential(f, DecodeOptions::default());
+        assert_eq!(ours.len(), theirs.len(), "{name}: frame count vs ffmpeg");
+        let d = VideoDecoder::open(f, DecodeOptions::default()).unwrap();
+        let index = d.index().clone();
+        let mut matched = 0;
+        for (j, (pos, rgb)) in theirs.iter().enumerate() {
+            let i = index
+                .frames
+                .iter()
+                .position(|e| e.pos == *pos)
+                .unwrap_or_else(|| {
+                    panic!("{name}: ffmpeg's frame {j} (packet at byte {pos}) is not a vdx frame")
+                });
+            assert_eq!(
+                i, j,
+                "{name}: the picture of the packet at byte {pos} is ffmpeg's frame {j}, vdx's {i}"
+            );
+            assert_eq!(ours[i].data.len(), rgb.len(), "{name}: frame {i} size");
+            let diff = mean_abs_diff(&ours[i].data, rgb);
+            assert!(
+                diff == 0.0,
+                "{name}: frame {i} differs from ffmpeg's picture of the same packet by {diff}"
+            );
+            matched += 1;
+        }
+        assert_eq!(matched, ours.len(), "{name}: every frame checked");
+    }
+}
+
+#[test]
+fn random_access_equals_sequential_decode_on_real_world_files() {
+    for (k, f) in real_world_fixtures().iter().enumerate() {
+        check_random_access(f, DecodeOptions::default(), 301 + k as u64);
+    }
 }

@@ -59,6 +59,7 @@ fn index_matches_ffprobe_on_every_fixture() {
 }
 
 #[test]
+#[ignore = "needs the generated corpus: make corpus-test (sets VDX_CORPUS)"]
 fn index_matches_ffprobe_on_the_corpus_when_available() {
     for f in corpus_files() {
         check_against_ffprobe(&f);

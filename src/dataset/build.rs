@@ -203,7 +203,13 @@ pub struct BuildInput {
     pub label: i64,
 }
 
-const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "webm", "mov", "avi", "m4v"];
+/// File extensions a folder scan takes as video (lower case). Files given one by one are
+/// taken whatever their name; FFmpeg decides what they hold.
+pub const VIDEO_EXTENSIONS: &[&str] = &[
+    "mp4", "m4v", "mov", "qt", "3gp", "3g2", "mkv", "webm", "avi", "divx", "ts", "m2ts", "mts",
+    "m2t", "trp", "mpg", "mpeg", "m1v", "m2v", "vob", "flv", "f4v", "wmv", "asf", "ogv", "ogg",
+    "mxf", "dv", "ivf", "y4m", "h264", "264", "h265", "265", "hevc",
+];
 
 fn is_video(p: &Path) -> bool {
     p.extension()
@@ -212,18 +218,46 @@ fn is_video(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| VdxError::io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            !p.file_name()
-                .map(|n| n.to_string_lossy().starts_with('.'))
-                .unwrap_or(true)
-        })
-        .collect();
+/// Why a folder entry was not taken as a video, or None when it is one.
+fn not_video_reason(p: &Path) -> Option<String> {
+    if is_video(p) {
+        return None;
+    }
+    Some(match p.extension().and_then(|e| e.to_str()) {
+        Some(e) => format!("'.{e}' is not a video extension vdx scans for"),
+        None => "no file extension".into(),
+    })
+}
+
+/// Entries of `dir`, sorted, hidden ones (a leading '.') apart.
+fn sorted_entries(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut v: Vec<PathBuf> = Vec::new();
+    let mut hidden: Vec<PathBuf> = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| VdxError::io(dir, e))? {
+        let p = e.map_err(|e| VdxError::io(dir, e))?.path();
+        let is_hidden = p
+            .file_name()
+            .map(|n| n.to_string_lossy().starts_with('.'))
+            .unwrap_or(true);
+        if is_hidden {
+            hidden.push(p);
+        } else {
+            v.push(p);
+        }
+    }
     v.sort();
-    Ok(v)
+    hidden.sort();
+    Ok((v, hidden))
+}
+
+/// What a scan of the build inputs found.
+#[derive(Debug, Clone, Default)]
+pub struct CollectedInputs {
+    pub inputs: Vec<BuildInput>,
+    /// Class names, in label order.
+    pub classes: Vec<String>,
+    /// Folder entries that were not taken, each with the reason.
+    pub ignored: Vec<(PathBuf, String)>,
 }
 
 /// Expand the command line's inputs: video files as given (unlabelled), and folders. A folder
@@ -231,42 +265,69 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 /// class, labels are the sorted class names' positions. A folder of videos adds them,
 /// unlabelled. Returns the inputs and the class names.
 pub fn collect_inputs(inputs: &[PathBuf]) -> Result<(Vec<BuildInput>, Vec<String>)> {
-    let mut out = Vec::new();
-    let mut classes: Vec<String> = Vec::new();
+    let c = collect_inputs_report(inputs)?;
+    Ok((c.inputs, c.classes))
+}
+
+/// [`collect_inputs`], also saying which folder entries were left out and why (hidden
+/// files, other extensions, folders below the class level), so nothing is dropped silently.
+pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
+    let mut c = CollectedInputs::default();
+    let hidden_reason = || "a hidden file or folder".to_string();
     for p in inputs {
         if p.is_dir() {
-            let entries = sorted_entries(p)?;
-            let subdirs: Vec<&PathBuf> = entries.iter().filter(|e| e.is_dir()).collect();
-            for f in entries.iter().filter(|e| e.is_file() && is_video(e)) {
-                out.push(BuildInput {
-                    path: f.clone(),
-                    label: -1,
-                });
+            let (entries, hidden) = sorted_entries(p)?;
+            c.ignored
+                .extend(hidden.into_iter().map(|h| (h, hidden_reason())));
+            for f in entries.iter().filter(|e| !e.is_dir()) {
+                match not_video_reason(f) {
+                    None => c.inputs.push(BuildInput {
+                        path: f.clone(),
+                        label: -1,
+                    }),
+                    Some(why) => c.ignored.push((f.clone(), why)),
+                }
             }
-            for d in subdirs {
+            for d in entries.iter().filter(|e| e.is_dir()) {
                 let name = d
                     .file_name()
                     .expect("a folder entry")
                     .to_string_lossy()
                     .to_string();
-                let vids: Vec<PathBuf> = sorted_entries(d)?
-                    .into_iter()
-                    .filter(|e| e.is_file() && is_video(e))
-                    .collect();
+                let (sub, hidden) = sorted_entries(d)?;
+                c.ignored
+                    .extend(hidden.into_iter().map(|h| (h, hidden_reason())));
+                let mut vids = Vec::new();
+                for e in sub {
+                    if e.is_dir() {
+                        c.ignored.push((
+                            e,
+                            "a folder two levels down (class folders hold videos directly)".into(),
+                        ));
+                    } else {
+                        match not_video_reason(&e) {
+                            None => vids.push(e),
+                            Some(why) => c.ignored.push((e, why)),
+                        }
+                    }
+                }
                 if vids.is_empty() {
+                    c.ignored
+                        .push((d.clone(), "a folder with no videos in it".into()));
                     continue;
                 }
-                let label = match classes.iter().position(|c| *c == name) {
+                let label = match c.classes.iter().position(|k| *k == name) {
                     Some(k) => k,
                     None => {
-                        classes.push(name);
-                        classes.len() - 1
+                        c.classes.push(name);
+                        c.classes.len() - 1
                     }
                 } as i64;
-                out.extend(vids.into_iter().map(|path| BuildInput { path, label }));
+                c.inputs
+                    .extend(vids.into_iter().map(|path| BuildInput { path, label }));
             }
         } else if p.exists() {
-            out.push(BuildInput {
+            c.inputs.push(BuildInput {
                 path: p.clone(),
                 label: -1,
             });
@@ -277,16 +338,27 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<(Vec<BuildInput>, Vec<String
             ));
         }
     }
-    if out.is_empty() {
+    if c.inputs.is_empty() {
+        let shown: Vec<String> = c
+            .ignored
+            .iter()
+            .take(3)
+            .map(|(p, why)| format!("{} ({why})", p.display()))
+            .collect();
         return Err(VdxError::param(
             "inputs",
             format!(
-                "no videos found (looked for {} files)",
-                VIDEO_EXTENSIONS.join(", ")
+                "no videos found (looked for {} files){}",
+                VIDEO_EXTENSIONS.join(", "),
+                if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!("; left out: {}", shown.join(", "))
+                }
             ),
         ));
     }
-    Ok((out, classes))
+    Ok(c)
 }
 
 /// Progress of a build, reported after each video.
@@ -401,7 +473,7 @@ pub fn build(
     for (input, r) in inputs.iter().zip(results) {
         match r {
             Ok(s) => spools.push(s),
-            Err(e) if keep_going => skipped.push((input.path.clone(), e.to_string())),
+            Err(e) if keep_going => skipped.push((input.path.clone(), e.without_path())),
             Err(e) => {
                 writer.abandon();
                 return Err(e);

@@ -10,7 +10,7 @@ pub mod verify;
 pub mod writer;
 
 pub use build::{
-    build, collect_inputs, BuildInput, BuildOptions, BuildProgress, BuildReport, FieldKind,
-    RunOptions,
+    build, collect_inputs, collect_inputs_report, BuildInput, BuildOptions, BuildProgress,
+    BuildReport, CollectedInputs, FieldKind, RunOptions,
 };
 pub use reader::{Dataset, Decoders, SampleData, SampleMeta};

@@ -107,7 +107,7 @@ pub fn encode(
             format!("{width}x{height}: segments need even width and height (4:2:0)"),
         ));
     }
-    let fps = ffmpeg::Rational::from(fps.clamp(0.1, 1000.0)).reduce();
+    let fps = sane_frame_rate(fps);
     let tb = fps.invert();
     let mut ctx = ffmpeg::codec::context::Context::new_with_codec(codec)
         .encoder()
@@ -498,4 +498,44 @@ fn decode_frames(
         width: w,
         data: data_out,
     })
+}
+
+/// The frame rate a segment is written at, as a fraction muxers accept: whole rates exactly
+/// (25/1), NTSC rates as N*1000/1001, anything else (the mean rate of a VFR source, 2.3012
+/// fps) to a thousandth of a frame per second. A float turned into a fraction as is gives
+/// time bases like 838653605/1926627027, which the MP4 muxer refuses on export.
+pub(crate) fn sane_frame_rate(fps: f64) -> ffmpeg::Rational {
+    let fps = if fps.is_finite() {
+        fps.clamp(0.1, 1000.0)
+    } else {
+        30.0
+    };
+    let whole = fps.round();
+    if (fps - whole).abs() <= 1e-4 * fps {
+        return ffmpeg::Rational::new(whole as i32, 1);
+    }
+    let ntsc = (fps * 1.001).round();
+    if (fps - ntsc / 1.001).abs() <= 1e-4 * fps {
+        return ffmpeg::Rational::new((ntsc * 1000.0) as i32, 1001);
+    }
+    ffmpeg::Rational::new((fps * 1000.0).round() as i32, 1000).reduce()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_rates_become_fractions_muxers_accept() {
+        let r = |f: f64| {
+            let q = sane_frame_rate(f);
+            (q.numerator(), q.denominator())
+        };
+        assert_eq!(r(25.0), (25, 1));
+        assert_eq!(r(29.97002997), (30000, 1001));
+        assert_eq!(r(23.976023976), (24000, 1001));
+        assert_eq!(r(2.30127), (2301, 1000));
+        assert_eq!(r(12.5), (25, 2));
+        assert_eq!(r(f64::NAN), (30, 1));
+    }
 }

@@ -49,6 +49,9 @@ pub fn fixture(name: &str) -> PathBuf {
         "truncated_moov_end.mp4" => {
             fixture("h264_moov_end.mp4");
         }
+        "editlist_cut.mp4" => {
+            fixture("h264_longgop_aac.mp4");
+        }
         _ => {}
     }
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -299,6 +302,149 @@ pub fn fixture(name: &str) -> PathBuf {
             }
             std::fs::write(&p, &data).unwrap();
         }
+        // --- Files of the kinds users have, written the way other tools write them. ---
+        // Xvid with packed B-frames (FFmpeg's libxvid wrapper packs B-frames in AVI, as Xvid
+        // and DivX themselves do: a P-VOP and a B-VOP in one chunk, then a not-coded VOP).
+        "xvid_packed.avi" | "xvid_packed_bf2.avi" => {
+            assert!(
+                has_encoder("libxvid"),
+                "this FFmpeg has no libxvid encoder (Debian's ffmpeg has it)"
+            );
+            let bf = if name.contains("bf2") { "2" } else { "1" };
+            ffmpeg(&[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=s=320x240:r=25:d=4,noise=alls=12:allf=t,format=yuv420p",
+                "-c:v",
+                "libxvid",
+                "-bf",
+                bf,
+                "-g",
+                "30",
+                "-q:v",
+                "4",
+                "-threads",
+                "1",
+                o,
+            ])
+        }
+        // MPEG-4 Part 2 with unpacked B-frames, FourCC XVID (FFmpeg's own encoder).
+        "mpeg4_bframes.avi" => ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x240:r=25:d=4,noise=alls=12:allf=t,format=yuv420p",
+            "-c:v",
+            "mpeg4",
+            "-vtag",
+            "XVID",
+            "-bf",
+            "2",
+            "-g",
+            "30",
+            "-q:v",
+            "4",
+            o,
+        ]),
+        // H.264 with B-frames in AVI (no presentation timestamps in the container).
+        "h264_bframes.avi" => ffmpeg(&[
+            "-f", "lavfi", "-i", noise, "-c:v", "libx264", "-preset", "fast", "-g", "24", "-bf",
+            "3", "-threads", "1", o,
+        ]),
+        // Source of the stream-copied cut: long GOPs, B-frames, AAC, 6 s.
+        "h264_longgop_aac.mp4" => ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=192x108:r=30:d=6,noise=alls=20:allf=t,format=yuv420p",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=6:r=16000",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-g",
+            "60",
+            "-keyint_min",
+            "60",
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "3",
+            "-threads",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "32k",
+            "-shortest",
+            o,
+        ]),
+        // A cut without re-encoding that starts mid-GOP: an MP4 edit list whose start lies
+        // after the keyframe its first frames need (what `ffmpeg -ss T -c copy` and most
+        // trimming tools write).
+        "editlist_cut.mp4" => {
+            let src = fixture_dir().join("h264_longgop_aac.mp4");
+            ffmpeg(&["-ss", "1.3", "-i", src.to_str().unwrap(), "-c", "copy", o])
+        }
+        // MPEG-TS 360 pixels wide (not a multiple of 16), H.264 + AAC, as broadcast and HLS.
+        "h264_360w.ts" | "h264_360w.m2ts" => ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=360x240:r=30:d=2,noise=alls=12:allf=t,format=yuv420p",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=2:r=48000",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-g",
+            "30",
+            "-bf",
+            "2",
+            "-threads",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-shortest",
+            "-f",
+            "mpegts",
+            o,
+        ]),
+        // Odd widths and the portrait phone size, in MP4.
+        "h264_w200.mp4" | "h264_w296.mp4" | "h264_360x640.mp4" => {
+            let size = match name {
+                "h264_w200.mp4" => "200x240",
+                "h264_w296.mp4" => "296x240",
+                _ => "360x640",
+            };
+            let src = format!("testsrc2=s={size}:r=30:d=1,noise=alls=12:allf=t,format=yuv420p");
+            ffmpeg(&[
+                "-f", "lavfi", "-i", &src, "-c:v", "libx264", "-preset", "fast", "-g", "15",
+                "-threads", "1", o,
+            ])
+        }
+        // 4:2:2 and 4:4:4 chroma at an odd width.
+        "h264_422.mp4" | "h264_444.mp4" => {
+            let fmt = if name.contains("422") {
+                "yuv422p"
+            } else {
+                "yuv444p"
+            };
+            let src = format!("testsrc2=s=296x240:r=30:d=1,noise=alls=12:allf=t,format={fmt}");
+            ffmpeg(&[
+                "-f", "lavfi", "-i", &src, "-c:v", "libx264", "-preset", "fast", "-g", "15",
+                "-threads", "1", o,
+            ])
+        }
         other => panic!("unknown fixture {other}"),
     }
     p
@@ -323,11 +469,95 @@ pub fn video_fixtures() -> Vec<PathBuf> {
     v
 }
 
-/// The shared corpus, when `VDX_CORPUS` points at it (developer checks, not CI).
+/// Files written the way other tools write them: Xvid AVIs with packed B-frames, MPEG-4
+/// Part 2 and H.264 with B-frames in AVI (no presentation timestamps), a stream-copied MP4
+/// cut whose edit list starts mid-GOP, MPEG-TS at an odd width, odd and portrait sizes,
+/// 4:2:2 and 4:4:4 chroma.
+pub fn real_world_fixtures() -> Vec<PathBuf> {
+    [
+        "xvid_packed.avi",
+        "xvid_packed_bf2.avi",
+        "mpeg4_bframes.avi",
+        "h264_bframes.avi",
+        "editlist_cut.mp4",
+        "h264_360w.ts",
+        "h264_w200.mp4",
+        "h264_w296.mp4",
+        "h264_360x640.mp4",
+        "h264_422.mp4",
+        "h264_444.mp4",
+    ]
+    .iter()
+    .map(|n| fixture(n))
+    .collect()
+}
+
+/// The frames of FFmpeg's own sequential decode (`-fps_mode passthrough`, native size,
+/// RGB24), each with the byte position of the packet it came from (ffprobe's `pkt_pos`),
+/// in the decoder's output order.
+pub fn ffmpeg_frames_with_pos(file: &Path) -> Vec<(i64, Vec<u8>)> {
+    let dims = ffprobe(
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    );
+    // MPEG-TS also lists the stream under its program: the first line is enough.
+    let first = dims.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut it = first.trim().split(',').map(|v| v.parse::<usize>().unwrap());
+    let (w, h) = (it.next().unwrap(), it.next().unwrap());
+    let pos: Vec<i64> = ffprobe(
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=pkt_pos",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    )
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    .map(|l| l.trim().trim_end_matches(',').parse().unwrap_or(-1))
+    .collect();
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(file)
+        .args([
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg");
+    assert!(out.status.success(), "ffmpeg failed on {}", file.display());
+    let frames: Vec<Vec<u8>> = out.stdout.chunks(w * h * 3).map(|c| c.to_vec()).collect();
+    assert_eq!(
+        frames.len(),
+        pos.len(),
+        "{}: ffmpeg and ffprobe disagree on the frame count",
+        file.display()
+    );
+    pos.into_iter().zip(frames).collect()
+}
+
+/// The shared corpus that `VDX_CORPUS` points at (`make corpus-test`); fails when it is unset
+/// or empty, so a corpus test never passes over an empty list.
 pub fn corpus_files() -> Vec<PathBuf> {
-    let Ok(dir) = std::env::var("VDX_CORPUS") else {
-        return vec![];
-    };
+    let dir = std::env::var("VDX_CORPUS")
+        .expect("VDX_CORPUS must name the corpus folder (make corpus-test makes and sets it)");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -337,6 +567,7 @@ pub fn corpus_files() -> Vec<PathBuf> {
         })
         .unwrap_or_default();
     v.sort();
+    assert!(!v.is_empty(), "the corpus folder {dir} holds no files");
     v
 }
 
@@ -365,6 +596,9 @@ pub fn ffprobe_frame_count(file: &Path) -> usize {
         ],
         file,
     )
+    .lines()
+    .find(|l| !l.trim().is_empty())
+    .unwrap_or("")
     .trim()
     .trim_end_matches(',')
     .parse()
