@@ -335,6 +335,8 @@ pub struct VideoDecoder {
     pos_map: Option<Option<std::collections::HashMap<i64, usize>>>,
     /// Pictures the decoder has put out (targets or not) since it was opened.
     pictures: u64,
+    /// No packet has been read since the demuxer was opened: it stands at the start.
+    at_start: bool,
 }
 
 /// A decode pass gives up on a target after this many packets past it in decode order
@@ -394,6 +396,7 @@ impl VideoDecoder {
             run_start: 0,
             conversion_note: None,
             pictures: 0,
+            at_start: true,
             frame: ffmpeg::frame::Video::empty(),
             last_error: None,
             pos_map: None,
@@ -813,6 +816,7 @@ impl VideoDecoder {
                     break;
                 }
                 let mut pkt = ffmpeg::Packet::empty();
+                self.at_start = false;
                 match pkt.read(&mut self.ictx) {
                     Ok(()) => {}
                     Err(ffmpeg::Error::Eof) => {
@@ -837,7 +841,11 @@ impl VideoDecoder {
                     self.next_decode = Some(frames[fi].decode_index + 1);
                 }
                 let needed = pkt_frame.map(|fi| is_target(fi, &pending)).unwrap_or(true);
-                self.set_skip(if needed || !self.opts.skip_nonref {
+                // Where the order came from a decode (AVI), a packet's picture may be decoded
+                // only when the next packet is sent (packed B-frames): skipping a B there
+                // would also drop the B the decoder buffers from the skipped packet.
+                let may_skip = self.opts.skip_nonref && !index.order_from_decode;
+                self.set_skip(if needed || !may_skip {
                     ffi::AVDiscard::AVDISCARD_DEFAULT
                 } else {
                     ffi::AVDiscard::AVDISCARD_NONREF
@@ -983,6 +991,8 @@ impl VideoDecoder {
         // an edit list shifts its index by the B-frame delay, so seeking by dts lands one GOP
         // early). Landing early is still correct, only slower; landing late falls back below.
         let ts = kf.pts;
+        // A seek moves the demuxer even when it fails (Matroska without cues reads ahead).
+        self.at_start = false;
         // SAFETY: seeking an open context on its own stream index.
         let r = unsafe {
             ffi::av_seek_frame(
@@ -1000,6 +1010,7 @@ impl VideoDecoder {
         // landed after it, start over from the beginning of the file.
         loop {
             let mut pkt = ffmpeg::Packet::empty();
+            self.at_start = false;
             match pkt.read(&mut self.ictx) {
                 Ok(()) => {}
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
@@ -1007,6 +1018,9 @@ impl VideoDecoder {
                 }
                 Err(ffmpeg::Error::InvalidData) => continue,
                 Err(_) => {
+                    // The seek left the demuxer at the end (a Matroska file without cues whose
+                    // timestamps jump back): start over from a freshly opened file.
+                    self.reopen()?;
                     self.seek_to_start()?;
                     return Ok(());
                 }
@@ -1039,44 +1053,37 @@ impl VideoDecoder {
     }
 
     fn seek_to_start(&mut self) -> Result<()> {
-        if self.index.discarded_packets > 0 {
-            // An edit list's lead-in precedes the first frame. MOV's seek clamps times before
-            // zero to zero and then lands on a later keyframe, past the lead-in the first frames
-            // need: open the file anew instead (its header only; cheap next to the decode).
-            self.ictx = media::open_for_demux(&self.path, &self.opts.budget)?;
-            media::discard_all_but(&mut self.ictx, self.stream_index);
-            self.decoder.flush();
-            self.next_decode = Some(0);
-            self.run_start = 0;
-            return Ok(());
-        }
-        // SAFETY: seeking an open context.
-        let r = unsafe {
-            let c = self.ictx.as_mut_ptr();
-            let mut r = ffi::av_seek_frame(
-                c,
-                self.stream_index as i32,
-                i64::MIN,
-                ffi::AVSEEK_FLAG_BACKWARD,
-            );
-            if r < 0 {
-                r = ffi::avformat_seek_file(c, -1, i64::MIN, i64::MIN, i64::MAX, 0);
-            }
-            if r < 0 {
-                r = ffi::av_seek_frame(c, -1, 0, ffi::AVSEEK_FLAG_BYTE);
-            }
-            r
-        };
-        if r < 0 {
-            return Err(VdxError::decode(
-                &self.path,
-                "cannot seek back to the start of the file",
-            ));
+        // A demuxer just opened stands at the start already. Else seek there, except where
+        // an edit list's lead-in precedes the first frame: MOV's seek clamps times before
+        // zero to zero and lands on a later keyframe, past the lead-in the first frames need.
+        // Where seeking fails (a Matroska file without cues whose timestamps jump back), the
+        // file is opened anew: its header only, cheap next to the decode that follows.
+        let seeked = self.at_start
+            || (self.index.discarded_packets == 0
+                // SAFETY: seeking an open context on its own stream.
+                && unsafe {
+                    ffi::av_seek_frame(
+                        self.ictx.as_mut_ptr(),
+                        self.stream_index as i32,
+                        i64::MIN,
+                        ffi::AVSEEK_FLAG_BACKWARD,
+                    )
+                } >= 0);
+        if !seeked {
+            self.reopen()?;
         }
         self.decoder.flush();
         // Decoding from the very start is continuous by construction.
         self.next_decode = Some(0);
         self.run_start = 0;
+        Ok(())
+    }
+
+    /// Open the file anew, its demuxer at the start.
+    fn reopen(&mut self) -> Result<()> {
+        self.ictx = media::open_for_demux(&self.path, &self.opts.budget)?;
+        media::discard_all_but(&mut self.ictx, self.stream_index);
+        self.at_start = true;
         Ok(())
     }
 

