@@ -84,6 +84,10 @@ pub struct SizeArgs {
     /// Decoder threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Hand back pictures the decoder repaired by concealing errors (damaged slices) instead
+    /// of failing those frames.
+    #[arg(long)]
+    pub accept_concealed: bool,
 }
 
 impl SizeArgs {
@@ -103,6 +107,7 @@ impl SizeArgs {
             resize,
             apply_rotation: !self.no_rotate,
             threads: self.threads,
+            accept_concealed: self.accept_concealed,
             ..Default::default()
         })
     }
@@ -259,6 +264,10 @@ pub struct IndexArgs {
     /// Skip the bitstream parser (no I/P/B types; slightly faster).
     #[arg(long)]
     pub no_types: bool,
+    /// Decode the whole stream once and give each frame a decode_status (ok, concealed,
+    /// undecodable): finds damaged frames.
+    #[arg(long)]
+    pub check_decode: bool,
     #[command(flatten)]
     pub budget: BudgetArgs,
 }
@@ -386,6 +395,7 @@ fn cmd_probe(a: ProbeArgs) -> Result<ExitCode> {
 fn cmd_index(a: IndexArgs) -> Result<ExitCode> {
     let opts = IndexOptions {
         frame_types: !a.no_types,
+        check_decode: a.check_decode,
         budget: a.budget.budget(),
     };
     let idx = index::build_index(&a.file, &opts)?;

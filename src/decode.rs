@@ -89,6 +89,10 @@ pub struct DecodeOptions {
     /// Decoders used side by side for a batch spanning several keyframe groups (0: as many
     /// as `threads`); lets a caller run one-thread decoders yet keep group parallelism.
     pub group_workers: usize,
+    /// Hand back pictures the decoder marks as damaged (errors concealed from neighbouring
+    /// pictures). Off: such a frame is an error that says so, never a picture passed off as
+    /// the real one.
+    pub accept_concealed: bool,
     pub budget: ProbeBudget,
 }
 
@@ -100,6 +104,7 @@ impl Default for DecodeOptions {
             threads: 0,
             skip_nonref: true,
             group_workers: 0,
+            accept_concealed: false,
             budget: ProbeBudget::default(),
         }
     }
@@ -350,6 +355,7 @@ impl VideoDecoder {
             path,
             &IndexOptions {
                 frame_types: false,
+                check_decode: false,
                 budget: opts.budget,
             },
         )?;
@@ -920,6 +926,16 @@ impl VideoDecoder {
         Ok(())
     }
 
+    /// The decoder flagged the picture it just put out as damaged: errors concealed, or
+    /// references missing.
+    fn picture_is_damaged(&self) -> bool {
+        // SAFETY: plain field reads of the frame just received.
+        unsafe {
+            let f = self.frame.as_ptr();
+            (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT as i32 != 0 || (*f).decode_error_flags != 0
+        }
+    }
+
     fn set_skip(&mut self, d: ffi::AVDiscard) {
         // SAFETY: `skip_frame` is read by the decoder at each packet; changing it between
         // packets is supported (frame threads copy it per packet).
@@ -949,7 +965,15 @@ impl VideoDecoder {
                     };
                     if pending.remove(&fi) {
                         let pts = index.frames[fi].pts;
-                        let r = self.convert(fi, pts);
+                        let r = if !self.opts.accept_concealed && self.picture_is_damaged() {
+                            Err(VdxError::decode(
+                                &self.path,
+                                "the decoder found damage in this picture and concealed it \
+                                 (pass --accept-concealed to take such pictures)",
+                            ))
+                        } else {
+                            self.convert(fi, pts)
+                        };
                         if !sink(fi, r) {
                             return Ok(false);
                         }

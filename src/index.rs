@@ -47,6 +47,21 @@ impl FrameType {
     }
 }
 
+/// What a full decode found for one frame (see [`IndexOptions::check_decode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodeStatus {
+    /// Not checked: the index was built without a decode.
+    #[default]
+    Unchecked,
+    /// The decoder put out the picture without complaint.
+    Ok,
+    /// The decoder put out a picture but flagged it damaged (errors concealed).
+    Concealed,
+    /// The decoder put out no picture for this frame (damaged or missing references).
+    Undecodable,
+}
+
 /// One frame (one video packet) of the index.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FrameEntry {
@@ -63,6 +78,8 @@ pub struct FrameEntry {
     pub frame_type: FrameType,
     /// Position of this packet in decode (file) order.
     pub decode_index: u32,
+    /// What a decode of the whole stream found for this frame.
+    pub decode_status: DecodeStatus,
 }
 
 /// What the container header claims, kept beside what the scan counted.
@@ -106,6 +123,10 @@ pub struct VideoIndex {
 pub struct IndexOptions {
     /// Run the bitstream parser on every packet to learn I/P/B frame types (cheap; no decode).
     pub frame_types: bool,
+    /// Decode the whole stream once, as FFmpeg's sequential decode does, and record each
+    /// frame's [`DecodeStatus`]: which frames are damaged or cannot be decoded at all. Costs
+    /// a decode (at reduced resolution where the codec allows).
+    pub check_decode: bool,
     pub budget: ProbeBudget,
 }
 
@@ -113,6 +134,7 @@ impl Default for IndexOptions {
     fn default() -> Self {
         IndexOptions {
             frame_types: true,
+            check_decode: false,
             budget: ProbeBudget::default(),
         }
     }
@@ -620,6 +642,7 @@ pub fn build_index_cancellable(
             keyframe,
             frame_type,
             decode_index,
+            decode_status: DecodeStatus::Unchecked,
         });
         decode_index = decode_index.saturating_add(1);
     }
@@ -657,12 +680,47 @@ pub fn build_index_cancellable(
     };
     let order_from_decode = (no_pts > 0 && reorders) || displaced;
     let mut pictureless = 0usize;
-    if order_from_decode {
+    let decoded = if order_from_decode || opts.check_decode {
         let packets = frames.len();
-        let out =
-            crate::decode_order::decode_output_order(path, &opts.budget, si, packets, cancel)?;
+        Some(crate::decode_order::decode_output_order(
+            path,
+            &opts.budget,
+            si,
+            packets,
+            cancel,
+        )?)
+    } else {
+        None
+    };
+    if let (Some(out), false) = (&decoded, order_from_decode) {
+        // The order stands; the decode says which frames came out and how.
+        for f in frames.iter_mut() {
+            f.decode_status = DecodeStatus::Undecodable;
+        }
+        for p in out {
+            if let Some(f) = frames.get_mut(p.decode_index as usize) {
+                f.decode_status = if p.corrupt {
+                    DecodeStatus::Concealed
+                } else {
+                    DecodeStatus::Ok
+                };
+            }
+        }
+        let bad = frames
+            .iter()
+            .filter(|f| f.decode_status != DecodeStatus::Ok)
+            .count();
+        if bad > 0 {
+            warnings.push(format!(
+                "{bad} frames are damaged: the decoder concealed errors in them or put out no \
+                 picture (see each frame's decode_status)"
+            ));
+        }
+    }
+    if let (Some(out), true) = (&decoded, order_from_decode) {
+        let packets = frames.len();
         let (slots, jumps) = continuous_times(&frames);
-        frames = order_frames_as_decoded(frames, &slots, &out);
+        frames = order_frames_as_decoded(frames, &slots, out);
         pictureless = packets - frames.len();
         if frames.is_empty() {
             return Err(VdxError::NoPackets {
@@ -763,6 +821,11 @@ fn order_frames_as_decoded(
         }
         let mut f = frames[d];
         f.keyframe = f.keyframe && p.key;
+        f.decode_status = if p.corrupt {
+            DecodeStatus::Concealed
+        } else {
+            DecodeStatus::Ok
+        };
         if p.pict_type != FrameType::Unknown {
             f.frame_type = p.pict_type;
         }

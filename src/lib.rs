@@ -27,6 +27,6 @@ pub mod rng;
 pub mod sample;
 
 pub use error::{Result, VdxError};
-pub use index::{build_index, FrameEntry, FrameType, IndexOptions, VideoIndex};
+pub use index::{build_index, DecodeStatus, FrameEntry, FrameType, IndexOptions, VideoIndex};
 pub use media::ProbeBudget;
 pub use probe::{probe, ProbeInfo};

@@ -427,6 +427,7 @@ mod tests {
                 keyframe: i % 10 == 0,
                 frame_type: FrameType::P,
                 decode_index: i as u32,
+                decode_status: Default::default(),
             })
             .collect();
         VideoIndex {

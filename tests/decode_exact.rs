@@ -564,3 +564,64 @@ fn real_world_corpus_matches_ffmpegs_own_decode() {
     );
     assert!(frames_checked > 3000, "{frames_checked} frames compared");
 }
+
+/// A stream with a damaged slice (an IDR whose slice says it is not intra): the decode check
+/// marks exactly the frames FFmpeg's sequential decode drops as undecodable, vdx fails those
+/// frames with an error instead of handing back a picture, and every frame outside the damaged
+/// group equals FFmpeg's picture of the same packet.
+#[test]
+fn damaged_frames_are_reported_never_passed_off_as_pictures() {
+    let f = fixture("h264_damaged_idr.mp4");
+    let theirs = ffmpeg_frames_with_pos(&f);
+    let idx = vdx::build_index(
+        &f,
+        &vdx::IndexOptions {
+            check_decode: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(idx.len(), 90);
+    let ffmpeg_pos: std::collections::HashSet<i64> = theirs.iter().map(|(p, _)| *p).collect();
+    let dropped: Vec<usize> = (0..idx.len())
+        .filter(|&i| !ffmpeg_pos.contains(&idx.frames[i].pos))
+        .collect();
+    assert!(
+        dropped.len() >= 10,
+        "ffmpeg drops the damaged GOP: {dropped:?}"
+    );
+    let undecodable: Vec<usize> = (0..idx.len())
+        .filter(|&i| idx.frames[i].decode_status == vdx::DecodeStatus::Undecodable)
+        .collect();
+    assert_eq!(
+        undecodable, dropped,
+        "the decode check names ffmpeg's dropped frames"
+    );
+    assert!(
+        idx.warnings.iter().any(|w| w.contains("damaged")),
+        "{:?}",
+        idx.warnings
+    );
+
+    let mut d = VideoDecoder::open(&f, DecodeOptions::default()).unwrap();
+    let all: Vec<usize> = (0..idx.len()).collect();
+    let ours = d.frames_partial(&all);
+    for &i in &dropped {
+        let e = ours[i].as_ref().expect_err("a dropped frame is an error");
+        assert!(e.to_string().contains(&format!("frame {i}")), "{e}");
+    }
+    let damaged_gop = idx.keyframes[1]..idx.keyframes[2];
+    let mut compared = 0;
+    for (pos, rgb) in &theirs {
+        let i = idx.frames.iter().position(|e| e.pos == *pos).unwrap();
+        if damaged_gop.contains(&i) {
+            continue; // ffmpeg shows these from the wrong references
+        }
+        let got = ours[i]
+            .as_ref()
+            .unwrap_or_else(|e| panic!("frame {i}: {e}"));
+        assert!(got.data == *rgb, "frame {i} differs from ffmpeg's");
+        compared += 1;
+    }
+    assert_eq!(compared, 90 - damaged_gop.len());
+}

@@ -278,7 +278,8 @@ fn zero_time_scales() {
         });
         let (n, _) = through_the_cli(&f, d.path());
         assert!(n.is_some(), "{name}: indexed");
-        exact_where_decodable(&f);
+        // Every frame vdx indexes decodes, and equals the sequential decode.
+        assert_eq!(Some(exact_where_decodable(&f)), n, "{name}");
         if name == "mdhd0.mp4" {
             // FFmpeg replaces the scale with 1 and its edit list then keeps one frame: vdx
             // says both things rather than showing a 1-frame video as if it were whole.
@@ -306,8 +307,9 @@ fn zero_time_scales() {
             *x = 0;
         }
     });
-    through_the_cli(&f, d.path());
-    exact_where_decodable(&f);
+    let (n, _) = through_the_cli(&f, d.path());
+    assert_eq!(n, Some(20));
+    assert_eq!(exact_where_decodable(&f), 20, "every frame decodes exactly");
 }
 
 #[test]
@@ -462,6 +464,11 @@ fn declared_four_billion_samples() {
     patched(&src, &f2, b"stts", |b, p| {
         b[p + 12..p + 16].copy_from_slice(&u32::MAX.to_be_bytes())
     });
-    through_the_cli(&f2, d.path());
-    exact_where_decodable(&f2);
+    let (n, _) = through_the_cli(&f2, d.path());
+    assert_eq!(n, Some(20), "the real sample count, not the claimed one");
+    assert_eq!(
+        exact_where_decodable(&f2),
+        20,
+        "every frame decodes exactly"
+    );
 }

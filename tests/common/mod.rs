@@ -52,6 +52,9 @@ pub fn fixture(name: &str) -> PathBuf {
         "editlist_cut.mp4" => {
             fixture("h264_longgop_aac.mp4");
         }
+        "h264_damaged_idr.mp4" => {
+            fixture("h264_bframes.mp4");
+        }
         _ => {}
     }
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -444,6 +447,24 @@ pub fn fixture(name: &str) -> PathBuf {
                 "-f", "lavfi", "-i", &src, "-c:v", "libx264", "-preset", "fast", "-g", "15",
                 "-threads", "1", o,
             ])
+        }
+        // A damaged slice: the second IDR's slice type is flipped from I to SP, so FFmpeg
+        // logs 'A non-intra slice in an IDR NAL unit' and cannot decode that GOP.
+        "h264_damaged_idr.mp4" => {
+            let mut data = std::fs::read(fixture_dir().join("h264_bframes.mp4")).unwrap();
+            // An IDR NAL (0x65) whose slice header starts first_mb=0, slice_type=7 (0x88),
+            // behind its 4-byte length.
+            let idrs: Vec<usize> = (4..data.len() - 1)
+                .filter(|&i| {
+                    data[i] == 0x65 && data[i + 1] == 0x88 && {
+                        let len = u32::from_be_bytes(data[i - 4..i].try_into().unwrap()) as usize;
+                        len > 100 && i + len <= data.len()
+                    }
+                })
+                .collect();
+            assert!(idrs.len() >= 3, "IDR slices found: {idrs:?}");
+            data[idrs[1] + 1] = 0x89; // slice_type 7 (I) -> 8 (SP): one bit
+            std::fs::write(&p, &data).unwrap();
         }
         other => panic!("unknown fixture {other}"),
     }
