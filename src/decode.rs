@@ -932,7 +932,7 @@ impl VideoDecoder {
         // SAFETY: plain field reads of the frame just received.
         unsafe {
             let f = self.frame.as_ptr();
-            (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT as i32 != 0 || (*f).decode_error_flags != 0
+            (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 || (*f).decode_error_flags != 0
         }
     }
 

@@ -86,8 +86,7 @@ pub(crate) fn decode_output_order(
                 let f = frame.as_ptr();
                 (
                     (*f).key_frame != 0,
-                    (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT as i32 != 0
-                        || (*f).decode_error_flags != 0,
+                    (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 || (*f).decode_error_flags != 0,
                 )
             };
             out.push(OutputPicture {

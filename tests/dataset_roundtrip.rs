@@ -461,3 +461,54 @@ fn a_bad_video_fails_the_build_and_leaves_nothing_unless_keep_going() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("h264_bframes.mp4"));
 }
+
+/// A class folder of camcorder and broadcast files (.m2ts, .MTS, .ts) and Xvid AVIs builds
+/// from all of them, and every entry the scan leaves out is named with its reason.
+#[test]
+fn folder_builds_take_ts_m2ts_mts_and_avi_and_name_what_they_leave_out() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("videos");
+    std::fs::create_dir_all(root.join("cam")).unwrap();
+    std::fs::create_dir_all(root.join("tv")).unwrap();
+    std::fs::create_dir_all(root.join("cam").join("deeper")).unwrap();
+    let ts = fixture("h264_360w.ts");
+    std::fs::copy(&ts, root.join("cam").join("00001.MTS")).unwrap();
+    std::fs::copy(&ts, root.join("cam").join("00002.m2ts")).unwrap();
+    std::fs::copy(&ts, root.join("tv").join("news.ts")).unwrap();
+    std::fs::copy(fixture("xvid_packed.avi"), root.join("tv").join("xvid.avi")).unwrap();
+    std::fs::write(root.join("tv").join("notes.txt"), "not a video").unwrap();
+    std::fs::write(root.join("cam").join(".DS_Store"), "x").unwrap();
+    let out = d.path().join("x.vdx");
+    let o = vdx(&[
+        "build",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--num-clips",
+        "1",
+        "--frames",
+        "4",
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("notes.txt: '.txt' is not a video extension"),
+        "{err}"
+    );
+    assert!(err.contains(".DS_Store: a hidden file"), "{err}");
+    assert!(err.contains("deeper: a folder two levels down"), "{err}");
+    let ds = Dataset::open(&out).unwrap();
+    assert_eq!(ds.len(), 4, "one clip from each of the four videos");
+    let mut sources: Vec<String> = (0..ds.len())
+        .map(|i| {
+            let m = ds.meta(i).unwrap();
+            let s = m.provenance["source"].as_str().unwrap().to_string();
+            s.rsplit('/').next().unwrap().to_string()
+        })
+        .collect();
+    sources.sort();
+    assert_eq!(sources, ["00001.MTS", "00002.m2ts", "news.ts", "xvid.avi"]);
+}
