@@ -1,0 +1,212 @@
+//! Pixel conversion: a decoded picture (any pixel format, 8 or 10 bits, its own matrix and
+//! range) to packed RGB24 with swscale, then rotation and crop or pad.
+
+use super::plan::{crop_or_pad, plan_geometry, rotate_rgb};
+use super::{RgbFrame, VideoDecoder};
+use crate::error::{Result, VdxError};
+use crate::media::cstr;
+use ffmpeg_next as ffmpeg;
+use ffmpeg_next::ffi;
+
+/// A cached swscale context for one (input format, size, colour) -> (RGB24, size) conversion.
+pub(super) struct Scaler {
+    pub(super) ctx: *mut ffi::SwsContext,
+    pub(super) key: (i32, i32, i32, i32, i32, u32, u32),
+}
+
+impl Drop for Scaler {
+    fn drop(&mut self) {
+        // SAFETY: allocated by sws_getContext, freed once.
+        unsafe { ffi::sws_freeContext(self.ctx) }
+    }
+}
+
+// SAFETY: an SwsContext is only used by the thread that owns the decoder holding it.
+unsafe impl Send for Scaler {}
+
+impl VideoDecoder {
+    /// Convert the decoder's current picture to RGB24 with the configured geometry.
+    pub(super) fn convert(&mut self, index: usize, pts: i64) -> Result<RgbFrame> {
+        let (w, h) = (self.frame.width(), self.frame.height());
+        if w == 0 || h == 0 {
+            return Err(VdxError::decode(&self.path, "decoded picture has no size"));
+        }
+        let g = plan_geometry(w, h, self.sar, self.rotate_cw, self.opts.resize);
+        // SAFETY: reading the decoded frame's fields; sws_* calls on a context we own, with
+        // source planes from the frame and a destination of scale_h rows, each 64-byte aligned
+        // and at least scale_w*3 wide, plus slack (see `SWS_ALIGN`).
+        unsafe {
+            let f = self.frame.as_ptr();
+            let fmt = (*f).format;
+            let cs = (*f).colorspace as i32;
+            let range = (*f).color_range as i32;
+            let key = (fmt, w as i32, h as i32, cs, range, g.scale_w, g.scale_h);
+            if self.scaler.as_ref().map(|s| s.key) != Some(key) {
+                self.scaler = None;
+                let src_fmt: ffi::AVPixelFormat = std::mem::transmute(fmt);
+                let flags = if g.scale_w == w && g.scale_h == h {
+                    ffi::SWS_POINT
+                } else {
+                    ffi::SWS_BILINEAR
+                };
+                let ctx = ffi::sws_getContext(
+                    w as i32,
+                    h as i32,
+                    src_fmt,
+                    g.scale_w as i32,
+                    g.scale_h as i32,
+                    ffi::AVPixelFormat::AV_PIX_FMT_RGB24,
+                    flags,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                );
+                if ctx.is_null() {
+                    return Err(VdxError::decode(
+                        &self.path,
+                        format!(
+                            "cannot convert pixel format {} to RGB",
+                            cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default()
+                        ),
+                    ));
+                }
+                let sws_cs = match (*f).colorspace {
+                    ffi::AVColorSpace::AVCOL_SPC_BT709 => ffi::SWS_CS_ITU709,
+                    ffi::AVColorSpace::AVCOL_SPC_BT2020_NCL
+                    | ffi::AVColorSpace::AVCOL_SPC_BT2020_CL => ffi::SWS_CS_BT2020,
+                    ffi::AVColorSpace::AVCOL_SPC_SMPTE240M => ffi::SWS_CS_SMPTE240M,
+                    ffi::AVColorSpace::AVCOL_SPC_FCC => ffi::SWS_CS_FCC,
+                    _ => ffi::SWS_CS_DEFAULT,
+                };
+                let full_in = i32::from((*f).color_range == ffi::AVColorRange::AVCOL_RANGE_JPEG);
+                let coefs = ffi::sws_getCoefficients(sws_cs);
+                ffi::sws_setColorspaceDetails(ctx, coefs, full_in, coefs, 1, 0, 1 << 16, 1 << 16);
+                let d = ffi::av_pix_fmt_desc_get(src_fmt);
+                let depth = if d.is_null() { 8 } else { (*d).comp[0].depth };
+                self.conversion_note = Some(format!(
+                    "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}",
+                    cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default(),
+                    depth,
+                    match sws_cs {
+                        ffi::SWS_CS_ITU709 => "BT.709 matrix",
+                        ffi::SWS_CS_BT2020 => "BT.2020 matrix",
+                        _ => "BT.601 matrix",
+                    },
+                    if full_in == 1 { "full" } else { "limited" },
+                    if self.rotate_cw != 0 {
+                        format!(", rotated {} degrees clockwise", self.rotate_cw)
+                    } else {
+                        String::new()
+                    }
+                ));
+                self.scaler = Some(Scaler { ctx, key });
+            }
+            let sc = self
+                .scaler
+                .as_ref()
+                .map(|s| s.ctx)
+                .unwrap_or(std::ptr::null_mut());
+            // swscale's SIMD paths write whole vectors: they need a destination whose rows
+            // start 64-byte aligned strides apart, with slack after the last row. A buffer of
+            // exactly width x 3 x height is overrun (a heap overflow) for widths that are not a
+            // multiple of 16. Rows are packed tight again below where the strides differ.
+            let row = g.scale_w as usize * 3;
+            let stride = row.next_multiple_of(SWS_ALIGN);
+            let rows_h = g.scale_h as usize;
+            let mut buf = vec![0u8; stride * rows_h + SWS_ALIGN];
+            let dst = [
+                buf.as_mut_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            ];
+            let dst_stride = [stride as i32, 0, 0, 0];
+            let rows = ffi::sws_scale(
+                sc,
+                (*f).data.as_ptr() as *const *const u8,
+                (*f).linesize.as_ptr(),
+                0,
+                h as i32,
+                dst.as_ptr(),
+                dst_stride.as_ptr(),
+            );
+            if rows <= 0 {
+                return Err(VdxError::decode(&self.path, "pixel conversion failed"));
+            }
+            pack_rows(&mut buf, row, stride, rows_h);
+            let (rot, rw, rh) = if g.rotate_cw == 0 {
+                (buf, g.scale_w as usize, g.scale_h as usize)
+            } else {
+                rotate_rgb(&buf, g.scale_w as usize, g.scale_h as usize, g.rotate_cw)
+            };
+            // Most conversions need no crop or pad: hand the buffer over without a copy.
+            let data =
+                if g.off_x == 0 && g.off_y == 0 && rw == g.out_w as usize && rh == g.out_h as usize
+                {
+                    rot
+                } else {
+                    crop_or_pad(
+                        &rot,
+                        rw,
+                        rh,
+                        g.off_x,
+                        g.off_y,
+                        g.out_w as usize,
+                        g.out_h as usize,
+                    )
+                };
+            Ok(RgbFrame {
+                index,
+                pts,
+                width: g.out_w,
+                height: g.out_h,
+                data,
+            })
+        }
+    }
+}
+
+/// Row alignment (and tail slack) of swscale destinations, as FFmpeg's own frame buffers use.
+const SWS_ALIGN: usize = 64;
+
+/// Pack `rows` rows of `row` bytes, stored `stride` bytes apart, tight at the front of `buf`
+/// and cut `buf` to `row x rows` bytes.
+pub(super) fn pack_rows(buf: &mut Vec<u8>, row: usize, stride: usize, rows: usize) {
+    if stride != row {
+        for y in 1..rows {
+            buf.copy_within(y * stride..y * stride + row, y * row);
+        }
+    }
+    buf.truncate(row * rows);
+}
+
+/// Clockwise rotation and sample aspect ratio of a video stream.
+pub(super) fn stream_geometry(st: &ffmpeg::format::stream::Stream<'_>) -> (u32, f64) {
+    // SAFETY: reads the stream's side data and codec parameters, owned by the context.
+    unsafe {
+        let p = st.as_ptr();
+        let mut size = 0usize;
+        let sd = ffi::av_stream_get_side_data(
+            p,
+            ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+            &mut size,
+        );
+        let rot = if !sd.is_null() && size >= 36 {
+            let r = ffi::av_display_rotation_get(sd as *const i32);
+            if r.is_finite() {
+                crate::probe::rotate_cw_from_ccw(r)
+            } else {
+                0
+            }
+        } else {
+            0
+        };
+        let sar = (*(*p).codecpar).sample_aspect_ratio;
+        let sar = if sar.num > 0 && sar.den > 0 {
+            sar.num as f64 / sar.den as f64
+        } else {
+            1.0
+        };
+        (rot, sar)
+    }
+}
