@@ -575,6 +575,10 @@ pub struct ExportArgs {
     /// mp4: CRF for re-encoded frames/flow.
     #[arg(long, default_value_t = 18)]
     pub crf: u32,
+    /// A sample that cannot be exported is reported and left out (folders, mp4, wds, audio);
+    /// without it the export stops at that sample and leaves nothing at the output.
+    #[arg(long)]
+    pub keep_going: bool,
     #[arg(long)]
     pub quiet: bool,
 }
@@ -617,6 +621,7 @@ pub fn cmd_export(a: ExportArgs) -> Result<ExitCode> {
             ..Default::default()
         },
         fps: 0.0,
+        keep_going: a.keep_going,
     };
     let cancel = ctrl_c_flag();
     let pb = std::sync::Mutex::new(None::<indicatif::ProgressBar>);

@@ -91,6 +91,10 @@ pub struct ExportOptions {
     /// mp4 re-encoding of frames and flow.
     pub segment: SegmentParams,
     pub fps: f64,
+    /// A sample that cannot be exported (it does not decode, its encoder refuses it) is
+    /// reported in [`ExportReport::skipped`] and left out; off, the export stops at it and
+    /// leaves nothing at the output.
+    pub keep_going: bool,
 }
 
 impl Default for ExportOptions {
@@ -104,6 +108,7 @@ impl Default for ExportOptions {
             shard_size: 256,
             segment: SegmentParams::default(),
             fps: 0.0,
+            keep_going: false,
         }
     }
 }
@@ -316,6 +321,19 @@ fn export_into(
         } else {
             work.join(split)
         };
+        // A sample's own failure: stop, or (keep_going) note it and go on. Cancelling and
+        // failures to write the output always stop.
+        let keep_going = opts.keep_going;
+        let sample_failed = |i: u64, e: VdxError, skipped: &mut Vec<(u64, String)>| -> Result<()> {
+            match e {
+                VdxError::Cancelled | VdxError::Write { .. } => Err(e),
+                e if keep_going => {
+                    skipped.push((i, e.without_path()));
+                    Ok(())
+                }
+                e => Err(e),
+            }
+        };
         let tick = |done: &mut usize| -> Result<()> {
             *done += 1;
             progress(*done, total);
@@ -339,16 +357,20 @@ fn export_into(
                         stem,
                         m.provenance["clip"].as_u64().unwrap_or(0)
                     );
-                    let n = write_frames_folder(
-                        ds,
-                        i,
-                        &m,
-                        &dir.join(&rel),
-                        &opts.image_ext,
-                        &mut o,
-                        &mut dec,
-                    )?;
-                    ann.push_str(&format!("{rel} {n} {}\n", m.label));
+                    match ds.verify_sample_checksum(i).and_then(|_| {
+                        write_frames_folder(
+                            ds,
+                            i,
+                            &m,
+                            &dir.join(&rel),
+                            &opts.image_ext,
+                            &mut o,
+                            &mut dec,
+                        )
+                    }) {
+                        Ok(n) => ann.push_str(&format!("{rel} {n} {}\n", m.label)),
+                        Err(e) => sample_failed(i, e, &mut skipped)?,
+                    }
                     tick(&mut done)?;
                 }
                 o.write(&dir.join("annotations.txt"), ann.as_bytes())?;
@@ -445,8 +467,13 @@ fn export_into(
             Format::Mp4 => {
                 for &i in &ids {
                     let p = dir.join(format!("{i:06}.mp4"));
-                    let bytes = sample_mp4(ds, i, opts, &mut dec, &dir)?;
-                    o.write(&p, &bytes)?;
+                    let bytes = ds
+                        .verify_sample_checksum(i)
+                        .and_then(|_| sample_mp4(ds, i, opts, &mut dec, &dir));
+                    match bytes {
+                        Ok(bytes) => o.write(&p, &bytes)?,
+                        Err(e) => sample_failed(i, e, &mut skipped)?,
+                    }
                     tick(&mut done)?;
                 }
             }
@@ -456,19 +483,29 @@ fn export_into(
                     for &i in chunk {
                         let m = ds.meta(i)?;
                         let key = format!("{i:06}");
-                        match m.record {
-                            VideoRecord::Segments { .. } => {
-                                let mp4 = sample_mp4(ds, i, opts, &mut dec, &dir)?;
-                                tar_entry(&mut tar, &format!("{key}.mp4"), &mp4);
-                            }
-                            _ => {
-                                let c = ds.decode_clip(i, &mut dec)?;
-                                let mut b = crate::npy::header(
-                                    crate::npy::Dtype::U8,
-                                    &[c.num_frames, c.height, c.width, 3],
-                                );
-                                b.extend_from_slice(&c.data);
-                                tar_entry(&mut tar, &format!("{key}.npy"), &b);
+                        let payload = match ds.verify_sample_checksum(i).map(|_| &m.record) {
+                            Err(e) => Err(e),
+                            Ok(_) => match m.record {
+                                VideoRecord::Segments { .. } => {
+                                    sample_mp4(ds, i, opts, &mut dec, &dir)
+                                        .map(|mp4| (format!("{key}.mp4"), mp4))
+                                }
+                                _ => ds.decode_clip(i, &mut dec).map(|c| {
+                                    let mut b = crate::npy::header(
+                                        crate::npy::Dtype::U8,
+                                        &[c.num_frames, c.height, c.width, 3],
+                                    );
+                                    b.extend_from_slice(&c.data);
+                                    (format!("{key}.npy"), b)
+                                }),
+                            },
+                        };
+                        match payload {
+                            Ok((name, bytes)) => tar_entry(&mut tar, &name, &bytes),
+                            Err(e) => {
+                                sample_failed(i, e, &mut skipped)?;
+                                tick(&mut done)?;
+                                continue;
                             }
                         }
                         tar_entry(
@@ -590,6 +627,8 @@ fn npy_sample(
     buf: Vec<u8>,
 ) -> Result<NpySample> {
     let m = ds.meta(i)?;
+    // Exports never pass on bytes that changed since the build.
+    ds.verify_sample_checksum(i)?;
     let c = ds.decode_clip_reusing(i, dec, buf)?;
     let mut clip = augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
     let mut draws = serde_json::Value::Null;

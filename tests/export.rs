@@ -414,3 +414,100 @@ fn subsets_splits_and_atomic_outputs() {
     assert!(!failed.exists());
     assert!(!d.path().join(".failed.vdx-partial").exists());
 }
+
+/// A VFR AVI (frames dropped as empty chunks, about 3 frames a second on average) built as a
+/// segments field exports to MP4: the segment's frame rate is a fraction muxers take, not a
+/// float turned into 838653605/1926627027. And a sample that cannot be exported (its stored
+/// bytes damaged) is listed and left out with --keep-going, while without it the export
+/// stops and leaves nothing at the output.
+#[test]
+fn vfr_avi_segments_export_and_a_bad_sample_is_left_out_or_stops_cleanly() {
+    let d = tempfile::tempdir().unwrap();
+    let avi = d.path().join("vfr.avi");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=96x64:r=10:d=8",
+        "-vf",
+        "select=not(mod(n\\,4))+eq(n\\,5)+eq(n\\,6)",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "mpeg4",
+        "-q:v",
+        "5",
+        avi.to_str().unwrap(),
+    ]);
+    let idx = vdx::build_index(&avi, &Default::default()).unwrap();
+    let fps = idx.summary().mean_fps;
+    assert!((2.0..4.0).contains(&fps), "mean fps {fps}");
+    let seg = d.path().join("seg.vdx");
+    ok(vdx(&[
+        "build",
+        avi.to_str().unwrap(),
+        "--out",
+        seg.to_str().unwrap(),
+        "--field",
+        "segments",
+        "--frames",
+        "4",
+        "--size",
+        "64x48",
+        "--num-clips",
+        "4",
+        "--quiet",
+    ]));
+    let ds = vdx::dataset::Dataset::open(&seg).unwrap();
+    let n = ds.len() as usize;
+    assert_eq!(n, 4);
+    let out = d.path().join("mp4");
+    export(&seg, &out, &["--format", "mp4"]);
+    let files = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(files, n, "one MP4 per sample");
+
+    // Damage sample 1's stored bytes (a copy of the dataset).
+    let bad = d.path().join("bad.vdx");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let m = ds.meta(1).unwrap();
+    let mid = (m.data_ptr + m.data_size / 2) as usize;
+    for b in &mut bytes[mid..mid + 16] {
+        *b ^= 0x5A;
+    }
+    std::fs::write(&bad, &bytes).unwrap();
+    let stop = d.path().join("stop");
+    let o = vdx(&[
+        "export",
+        bad.to_str().unwrap(),
+        "--out",
+        stop.to_str().unwrap(),
+        "--format",
+        "mp4",
+        "--quiet",
+    ]);
+    assert!(!o.status.success(), "a damaged sample stops the export");
+    assert!(
+        !stop.exists(),
+        "a stopped export leaves nothing at the output"
+    );
+    let go = d.path().join("go");
+    let o = vdx(&[
+        "export",
+        bad.to_str().unwrap(),
+        "--out",
+        go.to_str().unwrap(),
+        "--format",
+        "mp4",
+        "--keep-going",
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("skipped sample 1"), "{err}");
+    let names: Vec<String> = std::fs::read_dir(&go)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names.len(), n - 1, "{names:?}");
+    assert!(!names.iter().any(|f| f.starts_with("000001")), "{names:?}");
+}

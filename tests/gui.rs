@@ -498,3 +498,31 @@ fn moving_an_augmentation_slider_changes_the_preview() {
         Some(vdx::augment::Op::ColorJitter { brightness, .. }) if (*brightness - 1.8).abs() < 1e-9
     ));
 }
+
+/// A video with a damaged GOP: once the background pass has decoded it, the timeline's legend
+/// says how many frames are damaged, and they are exactly the frames vdx cannot decode.
+#[test]
+fn the_timeline_marks_damaged_frames() {
+    let f = fixture("h264_damaged_idr.mp4");
+    let mut h = harness_with(&[&f]);
+    wait_for(&mut h, "the background decode", |a| {
+        a.tabs[0].previews_cached().1 && a.tabs[0].damaged.is_some()
+    });
+    let damaged = h.state().tabs[0].damaged.clone().unwrap();
+    assert!(damaged.len() >= 10, "{damaged:?}");
+    h.get_by_label(&format!("damaged ({})", damaged.len()));
+    let mut d = vdx::decode::VideoDecoder::open(&f, Default::default()).unwrap();
+    for &i in &damaged {
+        assert!(
+            d.frame(i).is_err(),
+            "frame {i} is marked damaged but decodes"
+        );
+    }
+    // A clean video shows no such mark.
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "the background decode", |a| {
+        a.tabs[0].previews_cached().1 && a.tabs[0].damaged.is_some()
+    });
+    assert_eq!(h.state().tabs[0].damaged.as_deref(), Some(&[][..]));
+    assert!(h.query_by_label_contains("damaged (").is_none());
+}

@@ -24,6 +24,8 @@ pub struct ExportDialog {
     pub png: bool,
     pub shard_size: usize,
     pub seed: u64,
+    /// Leave out (and list) samples that cannot be exported instead of stopping.
+    pub keep_going: bool,
     job: Option<Job<ExportReport>>,
     progress: Progress,
     pub result: Option<Result<ExportReport, String>>,
@@ -46,6 +48,7 @@ impl Default for ExportDialog {
             png: false,
             shard_size: 256,
             seed: 0,
+            keep_going: true,
             job: None,
             progress: Progress::default(),
             result: None,
@@ -87,6 +90,7 @@ impl ExportDialog {
             float: self.float,
             recipe,
             shard_size: self.shard_size.max(1),
+            keep_going: self.keep_going,
             ..Default::default()
         }
     }
@@ -186,6 +190,12 @@ impl ExportDialog {
                 );
             }
             _ => {}
+        }
+        if !matches!(self.format, Format::Npy) {
+            ui.checkbox(
+                &mut self.keep_going,
+                "leave out samples that fail (listed) instead of stopping",
+            );
         }
         if matches!(self.format, Format::Npy | Format::Wds) {
             let l = ui.label("samples per shard");

@@ -68,6 +68,8 @@ pub struct VideoTab {
     timeline: TimelineView,
     clips: Vec<(Clip, Vec<egui::TextureHandle>)>,
     clips_pending: bool,
+    /// Frames the background decode found damaged (ascending), once it has finished.
+    pub damaged: Option<Vec<usize>>,
 }
 
 impl VideoTab {
@@ -265,6 +267,7 @@ impl VdxApp {
             },
             clips: Vec::new(),
             clips_pending: false,
+            damaged: None,
         });
         self.active = self.tabs.len() - 1;
     }
@@ -885,6 +888,18 @@ impl VdxApp {
             legend(ui, frame_color(FrameType::I), "I");
             legend(ui, frame_color(FrameType::P), "P");
             legend(ui, frame_color(FrameType::B), "B");
+            let damaged = tab
+                .worker
+                .thumbs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .damaged
+                .clone();
+            if let Some(d) = damaged.as_ref().filter(|d| !d.is_empty()) {
+                legend(ui, DAMAGED, &format!("damaged ({})", d.len()))
+                    .on_hover_text("frames the decoder could not decode or had to conceal");
+            }
+            tab.damaged = damaged;
             ui.weak("height = packet size · scroll to zoom · shift+scroll to pan · click to seek");
         });
         let (rect, resp) = ui.allocate_exact_size(
@@ -969,6 +984,20 @@ impl VdxApp {
                 Pos2::new(x1, rect.top() + 2.0 + bar_h),
             );
             painter.rect_filled(r, 0.0, frame_color(f.frame_type));
+            if let Some(d) = &tab.damaged {
+                // A damaged frame in this bar's span: a full-height red mark under it.
+                let a = d.partition_point(|&k| k < i);
+                if d.get(a).is_some_and(|&k| k < i + step) {
+                    painter.rect_filled(
+                        Rect::from_min_max(
+                            Pos2::new(x0, rect.top() + 2.0 + bar_h + 1.0),
+                            Pos2::new(x1, rect.bottom()),
+                        ),
+                        0.0,
+                        DAMAGED,
+                    );
+                }
+            }
             if f.keyframe {
                 painter.line_segment(
                     [Pos2::new(x0, rect.top()), Pos2::new(x0, rect.bottom())],
@@ -1517,11 +1546,14 @@ fn frame_color(t: FrameType) -> Color32 {
     }
 }
 
-fn legend(ui: &mut egui::Ui, c: Color32, label: &str) {
+fn legend(ui: &mut egui::Ui, c: Color32, label: &str) -> egui::Response {
     let (r, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
     ui.painter().rect_filled(r, 2.0, c);
-    ui.label(label);
+    ui.label(label)
 }
+
+/// Timeline mark of a frame the decoder could not decode or had to conceal.
+const DAMAGED: Color32 = Color32::from_rgb(255, 60, 200);
 
 impl eframe::App for VdxApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

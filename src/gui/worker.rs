@@ -44,6 +44,9 @@ pub struct ThumbCache {
     /// Every how many frames a preview is kept.
     pub step: usize,
     pub done: bool,
+    /// Once the background pass has decoded the whole video: the frames it could not
+    /// decode, or whose pictures the decoder flagged as damaged (concealed errors).
+    pub damaged: Option<Vec<usize>>,
 }
 
 impl ThumbCache {
@@ -251,9 +254,15 @@ fn fill_thumbs(
         return;
     };
     let mut count = 0usize;
+    // The pass decodes every frame in order, as a sequential decode does: a frame that does
+    // not come out is damaged, which the timeline shows.
+    let mut decoded = vec![false; n];
     let _ = d.for_each_frame(&mut |f| {
         if cancel.load(Ordering::Relaxed) {
             return false;
+        }
+        if let Some(seen) = decoded.get_mut(f.index) {
+            *seen = true;
         }
         if f.index % step == 0 {
             let mut t = thumbs.lock().unwrap_or_else(|e| e.into_inner());
@@ -266,6 +275,11 @@ fn fill_thumbs(
         }
         true
     });
-    thumbs.lock().unwrap_or_else(|e| e.into_inner()).done = true;
+    let mut t = thumbs.lock().unwrap_or_else(|e| e.into_inner());
+    t.done = true;
+    if !cancel.load(Ordering::Relaxed) {
+        t.damaged = Some((0..n).filter(|&i| !decoded[i]).collect());
+    }
+    drop(t);
     wake();
 }
