@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz campaigns with cargo-fuzz (libFuzzer, nightly Rust). Seeds come from the project's own
-# files: small datasets built from assets/sample.mp4, the bundled recipes, the sample video
-# (and the shared corpus when target/corpus exists).
+# files: small datasets built from assets/sample.mp4, the bundled recipes, the sample video,
+# a TS, a packed-B Xvid AVI and an edit-list MOV (and the shared corpus when target/corpus exists).
 # Usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,16 @@ for f in frames segments flow; do
 done
 cp assets/recipes/*.json "$seeds/recipe_json/"
 cp assets/sample.mp4 "$seeds/video_index_decode/"
+# Containers and streams other tools write: MPEG-TS, an Xvid AVI with packed B-frames, a MOV
+# cut with an edit list that starts mid-GOP (small, made with the ffmpeg CLI).
+v="$seeds/video_index_decode"
+src="testsrc2=s=200x120:r=25:d=2"
+[[ -s "$v/seed.ts" ]] || ffmpeg -v error -y -f lavfi -i "$src" -c:v libx264 -g 12 -bf 2 -f mpegts "$v/seed.ts"
+[[ -s "$v/seed_packed.avi" ]] || ffmpeg -v error -y -f lavfi -i "$src" -c:v libxvid -bf 1 -g 12 "$v/seed_packed.avi"
+if [[ ! -s "$v/seed_cut.mov" ]]; then
+  ffmpeg -v error -y -f lavfi -i "$src" -c:v libx264 -g 25 -bf 2 "$v/.long.mov"
+  ffmpeg -v error -y -ss 0.5 -i "$v/.long.mov" -c copy "$v/seed_cut.mov" && rm -f "$v/.long.mov"
+fi
 if [[ -d target/corpus ]]; then
   for f in target/corpus/*.mp4 target/corpus/*.webm; do
     # Keep seeds small: the first 256 kB of each corpus file.

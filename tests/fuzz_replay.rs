@@ -5,6 +5,8 @@
 //! (`scripts/fuzz.sh`); this keeps what they found fixed and gives every change a short
 //! fuzzing pass.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use vdx::fuzzing;
 
@@ -138,12 +140,18 @@ fn recipe_json_replay_and_mutations() {
 #[test]
 fn video_index_decode_replay_and_mutations() {
     // The sample's first 128 kB (header and first frames; faststart MP4) keeps each run short.
+    // Beside it, the first 64 kB of an MPEG-TS, an Xvid AVI with packed B-frames (whose
+    // order comes from a decode) and a stream-copied MOV cut with an edit list.
     let sample = std::fs::read(root().join("assets/sample.mp4")).unwrap();
-    let seeds = vec![sample[..sample.len().min(128 << 10)].to_vec()];
+    let mut seeds = vec![sample[..sample.len().min(128 << 10)].to_vec()];
+    for name in ["h264_360w.ts", "xvid_packed.avi", "editlist_cut.mp4"] {
+        let b = std::fs::read(common::fixture(name)).unwrap();
+        seeds.push(b[..b.len().min(64 << 10)].to_vec());
+    }
     run_many(
         "video_index_decode",
         &seeds,
-        400,
+        600,
         fuzzing::video_index_decode,
     );
 }
