@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint bench bench-realworld corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -17,6 +17,7 @@ screenshots: setup
 
 test: setup
 	cargo test --no-fail-fast
+	bash scripts/pytest.sh
 
 lint:
 	cargo fmt --check
@@ -39,6 +40,11 @@ memcheck: setup corpus
 bench: corpus
 	cargo build --release
 	bash scripts/bench.sh target/corpus
+
+# 16 spread frames on packed-B Xvid/DivX AVIs and edit-list cuts, vdx against PyAV and decord.
+bench-realworld: setup
+	cargo build --release
+	bash scripts/bench_realworld.sh
 
 sample:
 	bash scripts/make_sample.sh assets/sample.mp4

@@ -1,0 +1,313 @@
+"""vdx from Python: the same decoder, datasets and augmentation engine as the vdx explorer and
+command line, in-process (no process per call), returning numpy arrays.
+
+    import vdx
+    r = vdx.VideoReader("video.mp4", size=224)
+    batch = r.get_frames_at([0, 10, 20])      # FrameBatch: data uint8 (3, 224, 224, 3)
+    clips = r.clips(sampler="uniform", num_clips=4, frames=16)
+
+PyTorch users wrap arrays with ``torch.from_numpy`` (no copy); vdx does not depend on torch.
+Decoding and batch loading release the GIL and run on vdx's own threads.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _vdx
+from .errors import (
+    VdxDatasetError,
+    VdxDecodeError,
+    VdxError,
+    VdxFileNotFoundError,
+    VdxIndexError,
+    VdxValueError,
+)
+
+__version__ = _vdx.__version__
+
+__all__ = [
+    "probe", "index", "Index", "VideoReader", "FrameBatch", "Clips", "Dataset", "Sample",
+    "Recipe", "Loader", "VdxError", "VdxFileNotFoundError", "VdxValueError", "VdxIndexError",
+    "VdxDecodeError", "VdxDatasetError",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def probe(path: PathLike, *, probesize: Optional[int] = None,
+          analyzeduration: Optional[float] = None) -> Dict[str, Any]:
+    """Container and stream facts (``vdx probe --json``; ffprobe's key names)."""
+    return _vdx.probe(os.fspath(path), probesize=probesize, analyzeduration=analyzeduration)
+
+
+@dataclass(frozen=True)
+class Index:
+    """The packet index of a video: one entry per frame, in presentation order."""
+
+    path: str
+    codec: str
+    time_base: Tuple[int, int]
+    pts: np.ndarray
+    dts: np.ndarray
+    pos: np.ndarray
+    size: np.ndarray
+    keyframe: np.ndarray
+    decode_index: np.ndarray
+    pts_seconds: np.ndarray
+    picture_types: str
+    decode_status: List[str]
+    keyframe_indices: np.ndarray
+    frame_count: int
+    warnings: List[str]
+    summary: Dict[str, Any]
+
+    def __len__(self) -> int:
+        return self.frame_count
+
+
+def index(path: PathLike, *, check_decode: bool = False) -> Index:
+    """Scan a video's packets (no decode) into an :class:`Index`; ``check_decode`` also decodes
+    it once and gives each frame a decode status ('ok', 'concealed', 'undecodable')."""
+    return Index(**_vdx.index(os.fspath(path), check_decode=check_decode))
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Frames: ``data`` uint8 (N, H, W, 3) with their indices and times."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    pts_seconds: np.ndarray
+    duration_seconds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+@dataclass(frozen=True)
+class Clips:
+    """Sampled clips: ``data`` uint8 (K, T, H, W, 3) or float32 (K, 1, T, H, W, 3) in [0, 1];
+    ``indices`` and ``pts_seconds`` (K, T); ``padded`` (K,) frames filled by the tail policy."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    pts_seconds: np.ndarray
+    padded: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class VideoReader:
+    """Frame-exact access to one video: frame *i* is the *i*-th frame in presentation order,
+    the same picture the explorer shows and FFmpeg's own sequential decode gives.
+
+    ``size``: None (the stored size, rotated upright), N (N x N) or (width, height);
+    ``resize``: "crop" (short side + centre crop), "squash" or "letterbox"; ``rotate``: apply
+    the display matrix; ``threads``: decoder threads (0: one per core);
+    ``accept_concealed``: hand back pictures the decoder repaired instead of raising.
+    """
+
+    def __init__(self, path: PathLike, *, size: Union[None, int, Tuple[int, int]] = None,
+                 resize: str = "crop", rotate: bool = True, threads: int = 0,
+                 accept_concealed: bool = False) -> None:
+        self._r = _vdx.VideoReader(os.fspath(path), size=size, resize=resize, rotate=rotate,
+                                   threads=threads, accept_concealed=accept_concealed)
+        self._index: Optional[Index] = None
+
+    def __len__(self) -> int:
+        return len(self._r)
+
+    def __repr__(self) -> str:
+        return repr(self._r)
+
+    @property
+    def path(self) -> str:
+        return self._r.path
+
+    @property
+    def index(self) -> Index:
+        """The packet index (cached)."""
+        if self._index is None:
+            self._index = Index(**self._r.index())
+        return self._index
+
+    @property
+    def keyframe_indices(self) -> np.ndarray:
+        return self.index.keyframe_indices
+
+    @property
+    def metadata(self) -> Dict[str, Any]:
+        """The probe of the file (``vdx.probe``)."""
+        return probe(self.path)
+
+    def get_frames_at(self, indices: Sequence[int]) -> FrameBatch:
+        """Frames at ``indices`` (any order, repeats and negative indices allowed)."""
+        return FrameBatch(*self._r.frames_at([int(i) for i in indices]))
+
+    def get_frames_played_at(self, seconds: Sequence[float]) -> FrameBatch:
+        """The frame shown at each time (the last frame whose pts is at or before it)."""
+        return self.get_frames_at(self._r.indices_at_times([float(s) for s in seconds]))
+
+    def __getitem__(self, key: Union[int, slice]) -> Union[np.ndarray, FrameBatch]:
+        """``r[i]``: one frame uint8 (H, W, 3); ``r[a:b:c]``: a :class:`FrameBatch`."""
+        if isinstance(key, slice):
+            return self.get_frames_at(list(range(*key.indices(len(self)))))
+        if isinstance(key, (int, np.integer)):
+            return self.get_frames_at([int(key)]).data[0]
+        raise VdxValueError(f"invalid parameter index: {key!r} is not an int or a slice")
+
+    def clips(self, sampler: str = "uniform", *, num_clips: int = 1, frames: int = 16,
+              stride: float = 1.0, step: float = 0.0, seed: int = 0, tail: str = "repeat_last",
+              by_time: bool = False, dtype: str = "u8") -> Clips:
+        """Sample clips as training loaders do and decode them (each GOP once)."""
+        return Clips(*self._r.clips(sampler=sampler, num_clips=num_clips, frames=frames,
+                                    stride=stride, step=step, seed=seed, tail=tail,
+                                    by_time=by_time, dtype=dtype))
+
+    def audio(self, rate: int = 16000) -> np.ndarray:
+        """The best audio stream as mono float32 at ``rate`` Hz."""
+        return self._r.audio(rate)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One dataset sample. Frames and segments fields: ``clip`` uint8 (T, H, W, 3). Flow:
+    ``keyframes`` uint8 (K, H, W, 3), ``keyframe_positions`` (K,), ``flow`` int8
+    (T-1, H, W, 2) and ``scale`` (flow in pixels = flow / scale)."""
+
+    index: int
+    label: int
+    class_name: Optional[str]
+    provenance: Dict[str, Any]
+    clip: Optional[np.ndarray] = None
+    keyframes: Optional[np.ndarray] = None
+    keyframe_positions: Optional[np.ndarray] = None
+    flow: Optional[np.ndarray] = None
+    scale: Optional[float] = None
+
+
+class Dataset:
+    """A vdx dataset (``.vdx``): random access to decoded samples."""
+
+    def __init__(self, path: PathLike) -> None:
+        self._h = _vdx.DatasetHandle(os.fspath(path))
+
+    def __len__(self) -> int:
+        return len(self._h)
+
+    def __getitem__(self, i: int) -> Sample:
+        return Sample(**self._h.get(int(i)))
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in range(len(self)):
+            yield self[i]
+
+    @property
+    def path(self) -> str:
+        return self._h.path
+
+    @property
+    def classes(self) -> List[str]:
+        return self._h.classes
+
+    @property
+    def field(self) -> str:
+        """'frames', 'segments' or 'flow'."""
+        return self._h.field
+
+    @property
+    def field_arguments(self) -> Dict[str, Any]:
+        return self._h.field_arguments
+
+    @property
+    def info(self) -> Dict[str, Any]:
+        return self._h.info
+
+    def verify(self, decode: bool = True) -> Dict[str, Any]:
+        """Check structure, pointers and checksums (and decode every sample); returns the
+        report (``problems`` empty when the file is sound)."""
+        return self._h.verify(decode)
+
+
+class Recipe:
+    """An augmentation recipe: the explorer's preview and ``vdx augment`` use the same engine
+    and the same (seed, sample, epoch) keying, so ``apply`` gives exactly what they show."""
+
+    def __init__(self, handle: Any) -> None:
+        self._h = handle
+
+    @staticmethod
+    def load(path: PathLike) -> "Recipe":
+        return Recipe(_vdx.RecipeHandle.load(os.fspath(path)))
+
+    @staticmethod
+    def from_json(text: str) -> "Recipe":
+        return Recipe(_vdx.RecipeHandle.from_json(text))
+
+    def to_json(self) -> str:
+        return self._h.to_json()
+
+    @property
+    def seed(self) -> int:
+        return self._h.seed
+
+    def apply(self, clip: np.ndarray, *, sample: int, epoch: int = 0
+              ) -> Tuple[np.ndarray, List[Dict[str, Any]]]:
+        """Augment a uint8 (T, H, W, 3) clip: float32 (1, T', H', W', 3) and the draws."""
+        return self._h.apply(np.ascontiguousarray(clip, dtype=np.uint8), sample=sample,
+                             epoch=epoch)
+
+
+class Loader:
+    """Batches of a dataset for training: iterating yields ``(clips, labels, indices)``, clips
+    uint8 (B, T, H, W, 3), or float32 (B, T, H, W, 3) through ``recipe``. The order of an
+    epoch is a function of (seed, epoch) alone; call :meth:`set_epoch` each epoch. Decoding
+    and augmentation run on vdx's threads with the GIL released."""
+
+    def __init__(self, dataset: Union[Dataset, PathLike], *, batch_size: int,
+                 recipe: Optional[Recipe] = None, shuffle: bool = True, seed: int = 0,
+                 drop_last: bool = False, indices: Optional[Sequence[int]] = None,
+                 num_threads: int = 0) -> None:
+        if batch_size < 1:
+            raise VdxValueError(f"invalid parameter batch_size: {batch_size} is not >= 1")
+        self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
+        self.batch_size = batch_size
+        self.recipe = recipe
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        n = len(self.dataset)
+        self.indices = np.arange(n, dtype=np.int64) if indices is None else np.asarray(
+            indices, dtype=np.int64)
+        if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= n):
+            raise VdxIndexError(f"indices must be in 0..{n}")
+        self.num_threads = num_threads
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def order(self) -> np.ndarray:
+        """This epoch's sample order."""
+        if not self.shuffle:
+            return self.indices.copy()
+        return self.indices[_vdx.epoch_order(len(self.indices), self.seed, self.epoch)]
+
+    def __len__(self) -> int:
+        n = len(self.indices)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        order = self.order()
+        for b in range(len(self)):
+            ids = order[b * self.batch_size:(b + 1) * self.batch_size]
+            clips, labels = _vdx.load_batch(
+                self.dataset._h, [int(i) for i in ids],
+                recipe=self.recipe._h if self.recipe is not None else None,
+                epoch=self.epoch, num_threads=self.num_threads)
+            yield clips, labels, ids
