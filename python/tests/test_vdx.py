@@ -252,3 +252,37 @@ def test_loader_works_in_forked_and_spawned_workers(dataset):
         p.join(60)
         assert p.exitcode == 0, f"{method}: child exit {p.exitcode}"
         assert q.get(timeout=5) == (3, 8, 64, 64, 3)
+
+
+def test_ranks_share_an_epoch_like_distributed_sampler(dataset):
+    ds = vdx.Dataset(dataset)
+    n = len(ds)
+    for world in (1, 2, 3, 4):
+        for pad in (True, False):
+            shares = [vdx.Loader(ds, batch_size=2, seed=9, rank=r, world_size=world, pad=pad)
+                      for r in range(world)]
+            for ld in shares:
+                ld.set_epoch(3)
+            orders = [ld.order() for ld in shares]
+            glob = shares[0].global_order()
+            assert len({len(o) for o in orders}) == 1, "equal shares"
+            total = -(-n // world) * world if pad else n // world * world
+            padded = np.concatenate([glob, glob])[:total]
+            for r, o in enumerate(orders):
+                assert o.tolist() == padded[r:total:world].tolist()
+            flat = np.concatenate(orders)
+            if pad:
+                assert set(flat.tolist()) == set(range(n))
+            else:
+                assert len(set(flat.tolist())) == len(flat), "disjoint"
+    with pytest.raises(ValueError):
+        vdx.Loader(ds, batch_size=2, rank=2, world_size=2)
+
+
+def test_prefetching_gives_the_same_batches(dataset):
+    ds = vdx.Dataset(dataset)
+    a = [(c.copy(), l.copy(), i.copy()) for c, l, i in vdx.Loader(ds, batch_size=2, prefetch=0)]
+    b = list(vdx.Loader(ds, batch_size=2, prefetch=3))
+    assert len(a) == len(b) == 3
+    for (c1, l1, i1), (c2, l2, i2) in zip(a, b):
+        assert np.array_equal(c1, c2) and np.array_equal(l1, l2) and np.array_equal(i1, i2)

@@ -267,14 +267,21 @@ class Loader:
     """Batches of a dataset for training: iterating yields ``(clips, labels, indices)``, clips
     uint8 (B, T, H, W, 3), or float32 (B, T, H, W, 3) through ``recipe``. The order of an
     epoch is a function of (seed, epoch) alone; call :meth:`set_epoch` each epoch. Decoding
-    and augmentation run on vdx's threads with the GIL released."""
+    and augmentation run on vdx's threads with the GIL released, ``prefetch`` batches ahead.
+    With ``rank``/``world_size`` each training process reads its own equal share."""
 
     def __init__(self, dataset: Union[Dataset, PathLike], *, batch_size: int,
                  recipe: Optional[Recipe] = None, shuffle: bool = True, seed: int = 0,
                  drop_last: bool = False, indices: Optional[Sequence[int]] = None,
-                 num_threads: int = 0) -> None:
+                 num_threads: int = 0, prefetch: int = 2, rank: int = 0,
+                 world_size: int = 1, pad: bool = True) -> None:
         if batch_size < 1:
             raise VdxValueError(f"invalid parameter batch_size: {batch_size} is not >= 1")
+        if prefetch < 0:
+            raise VdxValueError(f"invalid parameter prefetch: {prefetch} is not >= 0")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise VdxValueError(
+                f"invalid parameter rank: {rank} is not in 0..{world_size} (world_size)")
         self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
         self.batch_size = batch_size
         self.recipe = recipe
@@ -287,27 +294,68 @@ class Loader:
         if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= n):
             raise VdxIndexError(f"indices must be in 0..{n}")
         self.num_threads = num_threads
+        self.prefetch = prefetch
+        self.rank = rank
+        self.world_size = world_size
+        self.pad = pad
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def order(self) -> np.ndarray:
-        """This epoch's sample order."""
+    def global_order(self) -> np.ndarray:
+        """This epoch's order of all samples, before the split between ranks."""
         if not self.shuffle:
             return self.indices.copy()
         return self.indices[_vdx.epoch_order(len(self.indices), self.seed, self.epoch)]
 
+    def order(self) -> np.ndarray:
+        """This rank's share of the epoch's order, split as PyTorch's DistributedSampler does:
+        the global order padded by repeating its start (``pad=True``) or cut (``pad=False``) to
+        a multiple of ``world_size``, then every ``world_size``-th sample from ``rank``. Every
+        rank gets the same number of samples; without padding the shares are disjoint."""
+        order = self.global_order()
+        if self.world_size == 1:
+            return order
+        n = len(order)
+        if self.pad:
+            total = -(-n // self.world_size) * self.world_size
+            if total > n and n > 0:
+                reps = -(-(total - n) // n)
+                order = np.concatenate([order] + [order] * reps)[:total]
+        else:
+            total = n // self.world_size * self.world_size
+            order = order[:total]
+        return order[self.rank:total:self.world_size]
+
     def __len__(self) -> int:
-        n = len(self.indices)
+        n = len(self.order())
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _load(self, ids: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        clips, labels = _vdx.load_batch(
+            self.dataset._h, [int(i) for i in ids],
+            recipe=self.recipe._h if self.recipe is not None else None,
+            epoch=self.epoch, num_threads=self.num_threads)
+        return clips, labels, ids
 
     def __iter__(self) -> Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
         order = self.order()
-        for b in range(len(self)):
-            ids = order[b * self.batch_size:(b + 1) * self.batch_size]
-            clips, labels = _vdx.load_batch(
-                self.dataset._h, [int(i) for i in ids],
-                recipe=self.recipe._h if self.recipe is not None else None,
-                epoch=self.epoch, num_threads=self.num_threads)
-            yield clips, labels, ids
+        batches = [order[b * self.batch_size:(b + 1) * self.batch_size]
+                   for b in range(len(self))]
+        if self.prefetch == 0:
+            for ids in batches:
+                yield self._load(ids)
+            return
+        # The next `prefetch` batches decode on a background thread while the caller works on
+        # this one: load_batch releases the GIL, so the two overlap for real.
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vdx-prefetch") as ex:
+            pending = [ex.submit(self._load, ids) for ids in batches[:self.prefetch]]
+            nxt = len(pending)
+            while pending:
+                batch = pending.pop(0).result()
+                if nxt < len(batches):
+                    pending.append(ex.submit(self._load, batches[nxt]))
+                    nxt += 1
+                yield batch
