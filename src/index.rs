@@ -444,7 +444,7 @@ pub fn build_index_cancellable(
         .map_err(|e| VdxError::io(path, e))?
         .len();
     let si = best_video_stream(&ictx, path)?;
-    let (time_base, header, codec_name, mut parser, index_entries, video_delay) = {
+    let (time_base, header, codec_name, mut parser, index_entries, video_delay, mut vop_order) = {
         let st = ictx
             .stream(si)
             .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
@@ -485,7 +485,28 @@ pub fn build_index_cancellable(
         } else {
             None
         };
-        (tb, header, codec_name, parser, n_index, video_delay)
+        // MPEG-4 Part 2: the order its VOP headers give, in case the container has none.
+        let vop_order = (st.parameters().id() == ffmpeg::codec::Id::MPEG4).then(|| {
+            // SAFETY: the extradata pointer and size belong to the stream's parameters.
+            let extradata = unsafe {
+                let par = (*st.as_ptr()).codecpar;
+                if (*par).extradata.is_null() || (*par).extradata_size <= 0 {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts((*par).extradata, (*par).extradata_size as usize)
+                }
+            };
+            crate::vop_order::VopOrder::new(extradata)
+        });
+        (
+            tb,
+            header,
+            codec_name,
+            parser,
+            n_index,
+            video_delay,
+            vop_order,
+        )
     };
     if time_base.den <= 0 || time_base.num <= 0 {
         return Err(VdxError::decode(
@@ -627,6 +648,9 @@ pub fn build_index_cancellable(
             (Some(p), Some(data)) => p.parse(data, pkt.pts(), pkt.dts()),
             _ => FrameType::Unknown,
         };
+        if let (Some(v), Some(data)) = (&mut vop_order, pkt.data()) {
+            v.push(decode_index, data);
+        }
         let keyframe = pkt.is_key();
         let frame_type = if frame_type == FrameType::Unknown && keyframe {
             FrameType::I
@@ -680,7 +704,16 @@ pub fn build_index_cancellable(
     };
     let order_from_decode = (no_pts > 0 && reorders) || displaced;
     let mut pictureless = 0usize;
-    let decoded = if order_from_decode || opts.check_decode {
+    // An AVI's MPEG-4 Part 2 order comes from its VOP headers where they fit the model (the
+    // tests hold it to the decode's), else from a decode.
+    let from_headers = if order_from_decode && !displaced && !opts.check_decode {
+        vop_order.take().and_then(|v| v.finish())
+    } else {
+        None
+    };
+    let decoded = if from_headers.is_some() {
+        from_headers
+    } else if order_from_decode || opts.check_decode {
         let packets = frames.len();
         Some(crate::decode_order::decode_output_order(
             path,
@@ -878,6 +911,65 @@ fn continuous_times(frames: &[FrameEntry]) -> (Vec<i64>, usize) {
         out.push(t);
     }
     (out, jumps)
+}
+
+/// For tests: the output order of an MPEG-4 Part 2 stream as its VOP headers give it (None
+/// where the model gives up) and as a decode gives it, as packet numbers.
+#[doc(hidden)]
+pub fn mpeg4_orders(path: &Path) -> Result<(Option<Vec<u32>>, Vec<u32>)> {
+    let mut ictx = media::open_for_demux(path, &ProbeBudget::default())?;
+    let si = best_video_stream(&ictx, path)?;
+    let mut v = {
+        let st = ictx
+            .stream(si)
+            .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
+        // SAFETY: as in build_index.
+        let extradata = unsafe {
+            let par = (*st.as_ptr()).codecpar;
+            if (*par).extradata.is_null() || (*par).extradata_size <= 0 {
+                Vec::new()
+            } else {
+                std::slice::from_raw_parts((*par).extradata, (*par).extradata_size as usize)
+                    .to_vec()
+            }
+        };
+        crate::vop_order::VopOrder::new(&extradata)
+    };
+    media::discard_all_but(&mut ictx, si);
+    let mut n: u32 = 0;
+    loop {
+        let mut pkt = ffmpeg::Packet::empty();
+        match pkt.read(&mut ictx) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            Err(_) => continue,
+        }
+        if pkt.stream() != si {
+            continue;
+        }
+        // SAFETY: plain field read of the packet just returned.
+        if unsafe { (*ffmpeg::packet::Ref::as_ptr(&pkt)).flags } & ffi::AV_PKT_FLAG_DISCARD != 0 {
+            continue;
+        }
+        if let Some(d) = pkt.data() {
+            v.push(n, d);
+        }
+        n += 1;
+    }
+    let ours = v
+        .finish()
+        .map(|o| o.iter().map(|p| p.decode_index).collect());
+    let decoded = crate::decode_order::decode_output_order(
+        path,
+        &ProbeBudget::default(),
+        si,
+        n as usize,
+        &AtomicBool::new(false),
+    )?
+    .iter()
+    .map(|p| p.decode_index)
+    .collect();
+    Ok((ours, decoded))
 }
 
 /// Compare the header's claims to the counted facts and add warnings where they disagree.

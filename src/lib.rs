@@ -25,6 +25,7 @@ pub mod npy;
 pub mod probe;
 pub mod rng;
 pub mod sample;
+pub(crate) mod vop_order;
 
 pub use error::{Result, VdxError};
 pub use index::{build_index, DecodeStatus, FrameEntry, FrameType, IndexOptions, VideoIndex};

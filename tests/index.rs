@@ -181,3 +181,44 @@ fn cli_index_csv_and_json() {
     assert_eq!(v["frames"].as_array().unwrap().len(), 90);
     assert_eq!(v["keyframes"], serde_json::json!([0, 24, 48, 72]));
 }
+
+/// The MPEG-4 Part 2 order read from VOP headers (what the index uses for AVIs, at demux cost)
+/// equals the order FFmpeg's decoder puts the pictures out in, on every MPEG-4 Part 2 file of
+/// the fixtures (packed and unpacked B-frames) and of the real-world corpus (Xvid and DivX
+/// AVIs with packed B-frames, DivX 5, FMP4, QuickTime mp4v, MPEG-4 in MKV).
+#[test]
+fn mpeg4_order_from_vop_headers_equals_the_decoders() {
+    let mut files: Vec<std::path::PathBuf> = [
+        "xvid_packed.avi",
+        "xvid_packed_bf2.avi",
+        "mpeg4_bframes.avi",
+    ]
+    .iter()
+    .map(|f| fixture(f))
+    .collect();
+    files.extend(realworld_files().into_iter().filter(|f| {
+        vdx::build_index(
+            f,
+            &IndexOptions {
+                frame_types: false,
+                ..Default::default()
+            },
+        )
+        .is_ok_and(|i| i.codec_name == "mpeg4")
+    }));
+    assert!(files.len() >= 9, "{files:?}");
+    let mut modelled = 0;
+    for f in &files {
+        let (ours, decoded) = vdx::index::mpeg4_orders(f).unwrap();
+        assert!(!decoded.is_empty());
+        if let Some(o) = ours {
+            assert_eq!(o, decoded, "{}", f.display());
+            modelled += 1;
+        }
+    }
+    assert!(
+        modelled >= 8,
+        "only {modelled} of {} files fit the model",
+        files.len()
+    );
+}
