@@ -106,11 +106,7 @@ impl VopOrder {
                 break;
             }
             match code {
-                0x20..=0x2F => {
-                    if self.vol(&d[at + 1..]).is_none() {
-                        self.failed = true;
-                    }
-                }
+                0x20..=0x2F if self.vol(&d[at + 1..]).is_none() => self.failed = true,
                 0xB2 => self.user_data(&d[at + 1..]),
                 _ => {}
             }
