@@ -35,7 +35,8 @@ corpus-test: setup corpus
 # of small odd-size and real-world files).
 memcheck: setup corpus
 	cargo build
-	bash scripts/memcheck.sh target/corpus
+	bash scripts/realworld.sh
+	bash scripts/memcheck.sh target/corpus $${VDX_REALWORLD:-$$HOME/.cache/vdx-realworld}/files
 
 bench: corpus
 	cargo build --release

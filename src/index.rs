@@ -80,6 +80,11 @@ pub struct FrameEntry {
     pub decode_index: u32,
     /// What a decode of the whole stream found for this frame.
     pub decode_status: DecodeStatus,
+    /// Whether a decoder may skip this packet when it is a non-reference picture no target
+    /// needs. Not where a packed MPEG-4 stream's call keeps a B-VOP for the next packet, nor
+    /// where the order came from a decode and nothing more is known.
+    #[serde(skip)]
+    pub skip_safe: bool,
 }
 
 /// What the container header claims, kept beside what the scan counted.
@@ -667,6 +672,7 @@ pub fn build_index_cancellable(
             frame_type,
             decode_index,
             decode_status: DecodeStatus::Unchecked,
+            skip_safe: true,
         });
         decode_index = decode_index.saturating_add(1);
     }
@@ -707,10 +713,23 @@ pub fn build_index_cancellable(
     // An AVI's MPEG-4 Part 2 order comes from its VOP headers where they fit the model (the
     // tests hold it to the decode's), else from a decode.
     let from_headers = if order_from_decode && !displaced && !opts.check_decode {
-        vop_order.take().and_then(|v| v.finish())
+        vop_order
+            .take()
+            .and_then(|v| v.finish())
+            .map(|(out, keeps)| {
+                for f in frames.iter_mut() {
+                    f.skip_safe = keeps.binary_search(&f.decode_index).is_err();
+                }
+                out
+            })
     } else {
         None
     };
+    if order_from_decode && from_headers.is_none() {
+        for f in frames.iter_mut() {
+            f.skip_safe = false;
+        }
+    }
     let decoded = if from_headers.is_some() {
         from_headers
     } else if order_from_decode || opts.check_decode {
@@ -958,7 +977,7 @@ pub fn mpeg4_orders(path: &Path) -> Result<(Option<Vec<u32>>, Vec<u32>)> {
     }
     let ours = v
         .finish()
-        .map(|o| o.iter().map(|p| p.decode_index).collect());
+        .map(|(o, _)| o.iter().map(|p| p.decode_index).collect());
     let decoded = crate::decode_order::decode_output_order(
         path,
         &ProbeBudget::default(),

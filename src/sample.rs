@@ -428,6 +428,7 @@ mod tests {
                 frame_type: FrameType::P,
                 decode_index: i as u32,
                 decode_status: Default::default(),
+                skip_safe: true,
             })
             .collect();
         VideoIndex {

@@ -87,6 +87,9 @@ pub(crate) struct VopOrder {
     /// A reference exists for B-VOPs (FFmpeg's last picture).
     have_last: bool,
     out: Vec<OutputPicture>,
+    /// Packets whose call keeps a VOP in the decoder's buffer for the next call: skipping
+    /// their decode (a non-reference B-VOP) would also drop that VOP.
+    keeps: Vec<u32>,
     /// Set when the stream leaves the model.
     failed: bool,
 }
@@ -285,7 +288,10 @@ impl VopOrder {
                         let kind = d.get(at + 1).map(|b| b >> 6);
                         if matches!(kind, Some(0) | Some(2)) {
                             match self.vop(&d[at + 1..]) {
-                                Some(v) => self.buffered = Some(v),
+                                Some(v) => {
+                                    self.buffered = Some(v);
+                                    self.keeps.push(k);
+                                }
                                 None => {
                                     self.failed = true;
                                     return;
@@ -317,9 +323,9 @@ impl VopOrder {
         });
     }
 
-    /// The pictures in output order, after the end of the stream flushed the last anchor; None
-    /// when the stream left the model.
-    pub(crate) fn finish(mut self) -> Option<Vec<OutputPicture>> {
+    /// The pictures in output order, after the end of the stream flushed the last anchor, and
+    /// the packets that must not be skipped (see `keeps`); None when the stream left the model.
+    pub(crate) fn finish(mut self) -> Option<(Vec<OutputPicture>, Vec<u32>)> {
         if self.failed || self.time_increment_bits.is_none() {
             return None;
         }
@@ -328,6 +334,6 @@ impl VopOrder {
                 self.emit(p, t);
             }
         }
-        Some(self.out)
+        Some((self.out, self.keeps))
     }
 }

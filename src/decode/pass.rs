@@ -182,10 +182,11 @@ impl VideoDecoder {
                     self.next_decode = Some(frames[fi].decode_index + 1);
                 }
                 let needed = pkt_frame.map(|fi| is_target(fi, &pending)).unwrap_or(true);
-                // Where the order came from a decode (AVI), a packet's picture may be decoded
-                // only when the next packet is sent (packed B-frames): skipping a B there
-                // would also drop the B the decoder buffers from the skipped packet.
-                let may_skip = self.opts.skip_nonref && !index.order_from_decode;
+                // In packed MPEG-4 streams a packet's call may keep a B-VOP in the decoder's
+                // buffer for the next call: skipping that call (a B no target needs) would
+                // drop it too. The index says which packets are safe to skip.
+                let may_skip =
+                    self.opts.skip_nonref && pkt_frame.is_some_and(|fi| frames[fi].skip_safe);
                 self.set_skip(if needed || !may_skip {
                     ffi::AVDiscard::AVDISCARD_DEFAULT
                 } else {
