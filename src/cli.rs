@@ -202,6 +202,10 @@ pub struct ClipsArgs {
     /// u8 (K,T,H,W,3) or f32 (K,1,T,H,W,3) in [0,1].
     #[arg(long, default_value = "u8")]
     pub dtype: String,
+    /// A frame that cannot be decoded: error (the command fails), or repeat (the nearest good
+    /// frame of the clip stands in; the JSON lists each clip's damaged positions).
+    #[arg(long, default_value = "error")]
+    pub damaged: String,
     /// Output .npy; the JSON of indices and pts goes beside it (same name, .json).
     #[arg(long)]
     pub out: PathBuf,
@@ -515,7 +519,10 @@ fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
             "no clip fits in the video (all were dropped)",
         ));
     }
-    let frames = sample::decode_clips(&mut dec, &clips)?;
+    let policy: sample::DamagedPolicy = a.damaged.parse()?;
+    let (frames, damaged): (Vec<_>, Vec<_>) = sample::decode_clips_with(&mut dec, &clips, policy)?
+        .into_iter()
+        .unzip();
     let (w, h) = (frames[0][0].width as usize, frames[0][0].height as usize);
     // A stream whose picture size changes mid-way cannot fill one tensor at its own size.
     if let Some(f) = frames
@@ -562,6 +569,7 @@ fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
         "dtype": a.dtype,
         "conversion": dec.conversion_note(),
         "clips": clips,
+        "damaged": damaged,
     });
     let json_path = a.out.with_extension("json");
     let text = serde_json::to_string_pretty(&meta).map_err(|e| VdxError::write(&json_path, e))?;

@@ -75,6 +75,10 @@ pub struct BuildArgs {
     /// Skip unreadable videos (reported) instead of failing the build.
     #[arg(long)]
     pub keep_going: bool,
+    /// A frame that cannot be decoded: error (the video fails; skipped with --keep-going), or
+    /// repeat (the nearest good frame of the clip stands in; provenance lists it as damaged).
+    #[arg(long, default_value = "error")]
+    pub damaged: String,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -118,6 +122,7 @@ impl BuildArgs {
         o.segment.max_duration_secs = self.max_duration;
         o.flow_keyframe_interval = self.keyframe_every;
         o.flow_scale = self.flow_scale;
+        o.damaged = self.damaged.parse()?;
         o.validate()?;
         Ok(o)
     }

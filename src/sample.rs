@@ -62,6 +62,62 @@ impl std::str::FromStr for TailPolicy {
     }
 }
 
+/// What a clip does with a frame the decoder cannot give (damaged, cut off, or a picture the
+/// decoder had to conceal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DamagedPolicy {
+    /// The clip fails with the frame's error.
+    #[default]
+    Error,
+    /// The frame is replaced by the nearest good frame of the same clip (earlier first), and
+    /// its position is listed in the clip's `damaged` so the caller can mask it.
+    Repeat,
+}
+
+impl std::str::FromStr for DamagedPolicy {
+    type Err = VdxError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "error" => Ok(DamagedPolicy::Error),
+            "repeat" | "repeat_neighbour" | "pad" => Ok(DamagedPolicy::Repeat),
+            _ => Err(VdxError::param(
+                "damaged policy",
+                format!("'{s}' is not one of error, repeat"),
+            )),
+        }
+    }
+}
+
+/// One clip's frames from per-frame results (in clip order) under `policy`: the frames, and
+/// the positions in the clip that were damaged and filled with a neighbour.
+pub fn fill_damaged(
+    results: Vec<Result<crate::decode::RgbFrame>>,
+    policy: DamagedPolicy,
+) -> Result<(Vec<crate::decode::RgbFrame>, Vec<usize>)> {
+    let bad: Vec<usize> = (0..results.len())
+        .filter(|&k| results[k].is_err())
+        .collect();
+    if bad.is_empty() || policy == DamagedPolicy::Error || bad.len() == results.len() {
+        let frames = results.into_iter().collect::<Result<Vec<_>>>()?;
+        return Ok((frames, Vec::new()));
+    }
+    let good: Vec<Option<crate::decode::RgbFrame>> = results.into_iter().map(|r| r.ok()).collect();
+    let frames = (0..good.len())
+        .map(|k| match &good[k] {
+            Some(f) => f.clone(),
+            None => {
+                let near = (0..k)
+                    .rev()
+                    .find_map(|j| good[j].as_ref())
+                    .or_else(|| (k + 1..good.len()).find_map(|j| good[j].as_ref()));
+                near.expect("at least one good frame").clone()
+            }
+        })
+        .collect();
+    Ok((frames, bad))
+}
+
 /// The sampler kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -334,6 +390,41 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
         c.clip_index = k;
     }
     Ok(out)
+}
+
+/// [`decode_clips`] under a [`DamagedPolicy`]: each clip's frames and its damaged positions.
+pub fn decode_clips_with(
+    dec: &mut crate::decode::VideoDecoder,
+    clips: &[Clip],
+    policy: DamagedPolicy,
+) -> Result<Vec<(Vec<crate::decode::RgbFrame>, Vec<usize>)>> {
+    let mut all: Vec<usize> = clips
+        .iter()
+        .flat_map(|c| c.frame_indices.iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let results = dec.frames_partial(&all);
+    let by_index: std::collections::HashMap<usize, &Result<crate::decode::RgbFrame>> =
+        all.iter().copied().zip(results.iter()).collect();
+    clips
+        .iter()
+        .map(|c| {
+            let rs = c
+                .frame_indices
+                .iter()
+                .map(|i| match by_index[i] {
+                    Ok(f) => Ok(f.clone()),
+                    Err(e) => Err(VdxError::FrameUndecodable {
+                        path: dec.path().to_path_buf(),
+                        index: *i,
+                        reason: e.bare_reason(),
+                    }),
+                })
+                .collect();
+            fill_damaged(rs, policy)
+        })
+        .collect()
 }
 
 /// Decode the frames of `clips` with one sorted batch (each GOP decoded once), returned per

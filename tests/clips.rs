@@ -277,3 +277,129 @@ fn audio_cli_writes_mono_float_at_the_rate_asked() {
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("no audio stream"));
 }
+
+/// Clips over a damaged keyframe group (frames 24-45): by default the command fails naming the
+/// frame; with `--damaged repeat` the nearest good frame of each clip stands in, the JSON lists exactly the
+/// positions that could not be decoded, and the stand-ins are those neighbours' pictures. A
+/// build takes the same choice and records it in the sample's provenance.
+#[test]
+fn damaged_frames_fail_a_clip_or_are_filled_and_listed_by_choice() {
+    let f = fixture("h264_damaged_idr.mp4");
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("c.npy");
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+            .args([
+                "clips",
+                f.to_str().unwrap(),
+                "--sampler",
+                "regular",
+                "--frames",
+                "30",
+            ])
+            .args(["--step", "30", "--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("h264_damaged_idr.mp4") && err.contains("frame 24"),
+        "{err}"
+    );
+    let o = run(&["--damaged", "repeat"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.with_extension("json")).unwrap()).unwrap();
+    let idx = vdx::build_index(
+        &f,
+        &vdx::IndexOptions {
+            check_decode: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut dec = vdx::decode::VideoDecoder::open(&f, Default::default()).unwrap();
+    let npy = std::fs::read(&out).unwrap();
+    let k_clips = meta["shape"][0].as_u64().unwrap() as usize;
+    let data = &npy[npy.len() - k_clips * 30 * 108 * 192 * 3..];
+    let frame_bytes = 108 * 192 * 3;
+    let mut filled = 0;
+    for (c, clip) in meta["clips"].as_array().unwrap().iter().enumerate() {
+        let indices: Vec<usize> = clip["frame_indices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        let damaged: Vec<usize> = meta["damaged"][c]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        let bad: Vec<usize> = (0..indices.len())
+            .filter(|&k| dec.frame(indices[k]).is_err())
+            .collect();
+        assert_eq!(damaged, bad, "clip {c}");
+        for (k, &i) in indices.iter().enumerate() {
+            let got = &data[(c * 30 + k) * frame_bytes..(c * 30 + k + 1) * frame_bytes];
+            if damaged.contains(&k) {
+                filled += 1;
+                // A filled frame is one the decode check calls damaged, or one of the damaged
+                // group's last B-frames, which FFmpeg's sequential decode shows (built from the
+                // wrong references, unflagged) and a decode from their keyframe cannot.
+                let damaged_group = idx.keyframes[1]..idx.keyframes[2];
+                assert!(
+                    idx.frames[i].decode_status != vdx::DecodeStatus::Ok
+                        || damaged_group.contains(&i),
+                    "frame {i} was filled"
+                );
+                let near = (0..k)
+                    .rev()
+                    .chain(k + 1..indices.len())
+                    .find(|j| !damaged.contains(j))
+                    .unwrap();
+                assert_eq!(got, dec.frame(indices[near]).unwrap().data.as_slice());
+            } else {
+                assert_eq!(
+                    got,
+                    dec.frame(i).unwrap().data.as_slice(),
+                    "clip {c} frame {i}"
+                );
+            }
+        }
+    }
+    assert!(filled >= 10, "{filled} frames filled");
+
+    // A build with the same choice, and without it.
+    let ds = d.path().join("d.vdx");
+    let build = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+            .args(["build", f.to_str().unwrap(), "--out", ds.to_str().unwrap()])
+            .args([
+                "--clips", "all", "--frames", "30", "--size", "64", "--quiet",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        !build(&[]).status.success(),
+        "a damaged video fails the build"
+    );
+    assert!(!ds.exists());
+    let o = build(&["--damaged", "repeat"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let set = vdx::dataset::Dataset::open(&ds).unwrap();
+    let listed: usize = (0..set.len())
+        .map(|i| {
+            set.meta(i).unwrap().provenance["damaged"]
+                .as_array()
+                .map_or(0, |a| a.len())
+        })
+        .sum();
+    assert_eq!(listed, filled, "the provenance lists every filled frame");
+}

@@ -380,8 +380,9 @@ impl VideoReader {
             .collect()
     }
 
-    /// Sample clips and decode them: (data, indices (K,T), pts_seconds (K,T), padded (K,)).
-    #[pyo3(signature = (*, sampler="uniform", num_clips=1, frames=16, stride=1.0, step=0.0, seed=0, tail="repeat_last", by_time=false, dtype="u8"))]
+    /// Sample clips and decode them: (data, indices (K,T), pts_seconds (K,T), padded (K,),
+    /// damaged positions per clip).
+    #[pyo3(signature = (*, sampler="uniform", num_clips=1, frames=16, stride=1.0, step=0.0, seed=0, tail="repeat_last", by_time=false, dtype="u8", damaged="error"))]
     #[allow(clippy::too_many_arguments)]
     fn clips<'py>(
         &self,
@@ -395,8 +396,10 @@ impl VideoReader {
         tail: &str,
         by_time: bool,
         dtype: &str,
+        damaged: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let kind: SamplerKind = sampler.parse().map_err(to_py)?;
+        let policy: vdx::sample::DamagedPolicy = damaged.parse().map_err(to_py)?;
         let tail: TailPolicy = tail.parse().map_err(to_py)?;
         if !matches!(dtype, "u8" | "uint8" | "f32" | "float32") {
             return Err(value_error("dtype", format!("'{dtype}' is not u8 or f32")));
@@ -420,7 +423,7 @@ impl VideoReader {
             .detach(|| {
                 let clips = vdx::sample::sample_clips(&index, &cfg)?;
                 let mut d = self.dec.lock().unwrap_or_else(|e| e.into_inner());
-                let decoded = vdx::sample::decode_clips(&mut d, &clips)?;
+                let decoded = vdx::sample::decode_clips_with(&mut d, &clips, policy)?;
                 Ok::<_, VdxError>((clips, decoded))
             })
             .map_err(to_py)?;
@@ -428,7 +431,9 @@ impl VideoReader {
         let t = clips.first().map_or(0, |c| c.frame_indices.len());
         let mut data = Vec::new();
         let mut hw = (0, 0);
-        for frames in decoded {
+        let mut damaged_at = Vec::with_capacity(k);
+        for (frames, bad) in decoded {
+            damaged_at.push(bad);
             let (d, shape, ..) = pack_frames(&index, frames).map_err(to_py)?;
             hw = (shape[1], shape[2]);
             data.extend_from_slice(&d);
@@ -448,6 +453,7 @@ impl VideoReader {
             indices.into_pyarray(py),
             pts.into_pyarray(py),
             padded.into_pyarray(py),
+            damaged_at,
         );
         Ok(out.into_pyobject(py)?.into_any())
     }

@@ -286,3 +286,25 @@ def test_prefetching_gives_the_same_batches(dataset):
     assert len(a) == len(b) == 3
     for (c1, l1, i1), (c2, l2, i2) in zip(a, b):
         assert np.array_equal(c1, c2) and np.array_equal(l1, l2) and np.array_equal(i1, i2)
+
+
+def test_damaged_frames_raise_or_are_filled_and_listed(videos, tmp_path):
+    # The second IDR's slice type flipped from I to SP: FFmpeg cannot decode that group.
+    data = bytearray(open(videos["h264"], "rb").read())
+    idrs = [i for i in range(4, len(data) - 1) if data[i] == 0x65 and data[i + 1] == 0x88
+            and 100 < int.from_bytes(data[i - 4:i], "big") <= len(data) - i]
+    data[idrs[1] + 1] = 0x89
+    bad = tmp_path / "damaged.mp4"
+    bad.write_bytes(bytes(data))
+    r = vdx.VideoReader(bad)
+    with pytest.raises(vdx.VdxDecodeError) as e:
+        r.clips("regular", frames=30, step=30)
+    assert "damaged.mp4" in str(e.value)
+    c = r.clips("regular", frames=30, step=30, damaged="repeat")
+    assert len(c.damaged) == len(c) and sum(len(d) for d in c.damaged) >= 10
+    for k, positions in enumerate(c.damaged):
+        for p in positions:
+            with pytest.raises(vdx.VdxError):
+                r.get_frames_at([int(c.indices[k, p])])
+    idx = vdx.index(bad, check_decode=True)
+    assert idx.decode_status.count("undecodable") >= 10

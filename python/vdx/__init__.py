@@ -91,12 +91,14 @@ class FrameBatch:
 @dataclass(frozen=True)
 class Clips:
     """Sampled clips: ``data`` uint8 (K, T, H, W, 3) or float32 (K, 1, T, H, W, 3) in [0, 1];
-    ``indices`` and ``pts_seconds`` (K, T); ``padded`` (K,) frames filled by the tail policy."""
+    ``indices`` and ``pts_seconds`` (K, T); ``padded`` (K,) frames filled by the tail policy;
+    ``damaged``: per clip, the positions filled with a neighbour (``damaged="repeat"``)."""
 
     data: np.ndarray
     indices: np.ndarray
     pts_seconds: np.ndarray
     padded: np.ndarray
+    damaged: List[List[int]]
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -163,11 +165,13 @@ class VideoReader:
 
     def clips(self, sampler: str = "uniform", *, num_clips: int = 1, frames: int = 16,
               stride: float = 1.0, step: float = 0.0, seed: int = 0, tail: str = "repeat_last",
-              by_time: bool = False, dtype: str = "u8") -> Clips:
-        """Sample clips as training loaders do and decode them (each GOP once)."""
+              by_time: bool = False, dtype: str = "u8", damaged: str = "error") -> Clips:
+        """Sample clips as training loaders do and decode them (each GOP once). A frame that
+        cannot be decoded raises (``damaged="error"``) or is replaced by the nearest good frame
+        of its clip and listed in ``Clips.damaged`` (``damaged="repeat"``)."""
         return Clips(*self._r.clips(sampler=sampler, num_clips=num_clips, frames=frames,
                                     stride=stride, step=step, seed=seed, tail=tail,
-                                    by_time=by_time, dtype=dtype))
+                                    by_time=by_time, dtype=dtype, damaged=damaged))
 
     def audio(self, rate: int = 16000) -> np.ndarray:
         """The best audio stream as mono float32 at ``rate`` Hz."""

@@ -61,6 +61,9 @@ pub struct BuildOptions {
     /// Flow: quantization scale (int8 = round(flow × scale)).
     pub flow_scale: f32,
     pub farneback: FarnebackParams,
+    /// A frame that cannot be decoded: the video fails (skipped with --keep-going), or the
+    /// nearest good frame of the clip stands in and the sample's provenance lists it.
+    pub damaged: sample::DamagedPolicy,
 }
 
 impl Default for BuildOptions {
@@ -76,6 +79,7 @@ impl Default for BuildOptions {
             flow_keyframe_interval: 8,
             flow_scale: 4.0,
             farneback: FarnebackParams::default(),
+            damaged: sample::DamagedPolicy::Error,
         }
     }
 }
@@ -541,11 +545,12 @@ fn build_one(
             return Err(VdxError::Cancelled);
         }
         // The last clip ends the decoder's work: it stops at the last target.
-        let frames = if c + 1 == clips.len() {
-            dec.frames_final(&clip.frame_indices)?
+        let results = if c + 1 == clips.len() {
+            dec.frames_partial_final(&clip.frame_indices)
         } else {
-            dec.frames(&clip.frame_indices)?
+            dec.frames_partial(&clip.frame_indices)
         };
+        let (frames, damaged) = sample::fill_damaged(results, opts.damaged)?;
         let views: Vec<&[u8]> = frames.iter().map(|f| f.data.as_slice()).collect();
         let (record, data) = match opts.field {
             FieldKind::Frames => (
@@ -607,7 +612,17 @@ fn build_one(
                 "source_width": src_w,
                 "source_height": src_h,
                 "padded": clip.padded,
-            }),
+            })
+            .as_object()
+            .cloned()
+            .map(|mut o| {
+                // Listed only where frames were filled in, so ordinary samples keep their bytes.
+                if !damaged.is_empty() {
+                    o.insert("damaged".into(), serde_json::json!(damaged));
+                }
+                serde_json::Value::Object(o)
+            })
+            .unwrap_or_default(),
         })?;
     }
     spool.close()

@@ -268,6 +268,12 @@ impl VideoDecoder {
             .collect()
     }
 
+    /// [`frames_partial`](Self::frames_partial) for a last request (see
+    /// [`frames_final`](Self::frames_final)).
+    pub fn frames_partial_final(&mut self, indices: &[usize]) -> Vec<Result<RgbFrame>> {
+        self.frames_partial_impl(indices, true)
+    }
+
     fn frames_partial_impl(&mut self, indices: &[usize], last: bool) -> Vec<Result<RgbFrame>> {
         let n = self.index.len();
         let mut wanted: Vec<usize> = indices.iter().copied().filter(|&i| i < n).collect();
