@@ -39,11 +39,13 @@ pub enum VdxError {
         count: usize,
     },
     /// A requested frame exists in the index but could not be decoded (e.g. its data is cut off).
-    #[error("{path}: frame {index} could not be decoded: {reason}")]
+    /// The message names the file and the frame once, then the cause (also `source()`).
+    #[error("{path}: frame {index} could not be decoded: {cause}")]
     FrameUndecodable {
         path: PathBuf,
         index: usize,
-        reason: String,
+        #[source]
+        cause: DecodeCause,
     },
     /// A parameter given by the caller is invalid.
     #[error("invalid parameter {name}: {reason}")]
@@ -58,6 +60,13 @@ pub enum VdxError {
     #[error("cancelled")]
     Cancelled,
 }
+
+/// Why a frame could not be decoded, without the file and frame that the error wrapping it
+/// names: each layer adds what it knows once, instead of re-wrapping the message below it
+/// ('PATH: frame 4 could not be decoded: PATH: decode failed: ...').
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeCause(pub String);
 
 /// Result alias for the vdx core.
 pub type Result<T, E = VdxError> = std::result::Result<T, E>;
@@ -80,8 +89,8 @@ impl VdxError {
     /// repeating 'PATH: frame N could not be decoded: PATH: decode failed: ...'.
     pub(crate) fn bare_reason(&self) -> String {
         match self {
+            VdxError::FrameUndecodable { cause, .. } => cause.0.clone(),
             VdxError::Decode { reason, .. }
-            | VdxError::FrameUndecodable { reason, .. }
             | VdxError::NotVideo { reason, .. }
             | VdxError::NoPackets { reason, .. }
             | VdxError::Dataset { reason, .. }
@@ -137,5 +146,35 @@ impl VdxError {
             path: path.to_path_buf(),
             reason: reason.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn a_frame_error_names_the_file_once_and_keeps_its_cause() {
+        let inner = VdxError::decode(Path::new("/v/a.avi"), "the decoder rejected a packet");
+        let e = VdxError::FrameUndecodable {
+            path: "/v/a.avi".into(),
+            index: 4,
+            cause: DecodeCause(inner.bare_reason()),
+        };
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            "/v/a.avi: frame 4 could not be decoded: the decoder rejected a packet"
+        );
+        assert_eq!(text.matches("a.avi").count(), 1);
+        assert_eq!(
+            e.source().map(|s| s.to_string()).as_deref(),
+            Some("the decoder rejected a packet")
+        );
+        assert_eq!(
+            e.without_path(),
+            "frame 4 could not be decoded: the decoder rejected a packet"
+        );
     }
 }

@@ -418,7 +418,7 @@ pub fn decode_clips_with(
                     Err(e) => Err(VdxError::FrameUndecodable {
                         path: dec.path().to_path_buf(),
                         index: *i,
-                        reason: e.bare_reason(),
+                        cause: crate::error::DecodeCause(e.bare_reason()),
                     }),
                 })
                 .collect();

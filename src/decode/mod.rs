@@ -301,7 +301,7 @@ impl VideoDecoder {
                     Err(VdxError::FrameUndecodable {
                         path: self.path.clone(),
                         index: i,
-                        reason: msg.clone(),
+                        cause: crate::error::DecodeCause(msg.clone()),
                     })
                 });
             }
@@ -330,12 +330,14 @@ impl VideoDecoder {
                     Some(Err(e)) => Err(VdxError::FrameUndecodable {
                         path: self.path.clone(),
                         index: i,
-                        reason: e.bare_reason(),
+                        cause: crate::error::DecodeCause(e.bare_reason()),
                     }),
                     None => Err(VdxError::FrameUndecodable {
                         path: self.path.clone(),
                         index: i,
-                        reason: "the decoder produced no picture for it".into(),
+                        cause: crate::error::DecodeCause(
+                            "the decoder produced no picture for it".into(),
+                        ),
                     }),
                 }
             })

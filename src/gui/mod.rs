@@ -648,7 +648,8 @@ impl VdxApp {
     }
 
     fn error_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
+        // Wrapped: a long message (a path and its causes) stays inside the window.
+        ui.horizontal_wrapped(|ui| {
             ui.colored_label(Color32::from_rgb(230, 120, 90), "Error:");
             ui.label(self.errors.last().cloned().unwrap_or_default());
             if self.errors.len() > 1 {
