@@ -1464,11 +1464,18 @@ impl VdxApp {
             RightTab::Augment => self.aug.is_some(),
         };
         let building = std::env::var_os("VDX_DEMO_BUILD").is_some();
+        // VDX_SHOT_AFTER_SCAN: also wait for the background decode (damaged frames marked).
+        let scanned = std::env::var_os("VDX_SHOT_AFTER_SCAN").is_none()
+            || self
+                .tabs
+                .get(self.active)
+                .is_some_and(|t| t.damaged.is_some());
         let ready = building && self.build.status().is_some_and(|(_, f, _)| f >= 0.25)
             || !building && dataset_ready.unwrap_or(false)
             || !building
                 && dataset_ready.is_none()
                 && panel_ready
+                && scanned
                 && self.tabs.get(self.active).is_some_and(|t| {
                     t.shown == Some((t.current, true))
                         && (self.right_tab != RightTab::Clips || !t.clips.is_empty())
