@@ -81,14 +81,9 @@ pub(crate) fn decode_output_order(
             let Some(d) = frame.pts().and_then(|p| u32::try_from(p).ok()) else {
                 continue;
             };
-            // SAFETY: plain field reads of the frame just received.
-            let (key, corrupt) = unsafe {
-                let f = frame.as_ptr();
-                (
-                    (*f).key_frame != 0,
-                    (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 || (*f).decode_error_flags != 0,
-                )
-            };
+            // SAFETY: plain field read of the frame just received.
+            let key = unsafe { (*frame.as_ptr()).key_frame != 0 };
+            let corrupt = media::frame_is_damaged(&frame);
             out.push(OutputPicture {
                 decode_index: d,
                 key,

@@ -491,18 +491,8 @@ pub fn build_index_cancellable(
             None
         };
         // MPEG-4 Part 2: the order its VOP headers give, in case the container has none.
-        let vop_order = (st.parameters().id() == ffmpeg::codec::Id::MPEG4).then(|| {
-            // SAFETY: the extradata pointer and size belong to the stream's parameters.
-            let extradata = unsafe {
-                let par = (*st.as_ptr()).codecpar;
-                if (*par).extradata.is_null() || (*par).extradata_size <= 0 {
-                    &[][..]
-                } else {
-                    std::slice::from_raw_parts((*par).extradata, (*par).extradata_size as usize)
-                }
-            };
-            crate::vop_order::VopOrder::new(extradata)
-        });
+        let vop_order = (st.parameters().id() == ffmpeg::codec::Id::MPEG4)
+            .then(|| crate::vop_order::VopOrder::new(media::extradata(&st)));
         (
             tb,
             header,
@@ -942,17 +932,7 @@ pub fn mpeg4_orders(path: &Path) -> Result<(Option<Vec<u32>>, Vec<u32>)> {
         let st = ictx
             .stream(si)
             .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
-        // SAFETY: as in build_index.
-        let extradata = unsafe {
-            let par = (*st.as_ptr()).codecpar;
-            if (*par).extradata.is_null() || (*par).extradata_size <= 0 {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts((*par).extradata, (*par).extradata_size as usize)
-                    .to_vec()
-            }
-        };
-        crate::vop_order::VopOrder::new(&extradata)
+        crate::vop_order::VopOrder::new(media::extradata(&st))
     };
     media::discard_all_but(&mut ictx, si);
     let mut n: u32 = 0;

@@ -310,3 +310,26 @@ pub(crate) fn discard_all_but(ictx: &mut ffmpeg::format::context::Input, keep: u
         }
     }
 }
+
+/// A stream's codec extradata (parameter sets, a VOL header), empty when it has none.
+pub(crate) fn extradata<'a>(st: &'a ffmpeg::format::stream::Stream<'_>) -> &'a [u8] {
+    // SAFETY: the pointer and size belong to the stream's parameters, which live as long as
+    // the stream's context, which `st` borrows.
+    unsafe {
+        let par = (*st.as_ptr()).codecpar;
+        if (*par).extradata.is_null() || (*par).extradata_size <= 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts((*par).extradata, (*par).extradata_size as usize)
+        }
+    }
+}
+
+/// The decoder flagged this picture as damaged: errors concealed, or references missing.
+pub(crate) fn frame_is_damaged(frame: &ffmpeg::frame::Video) -> bool {
+    // SAFETY: plain field reads of a frame the decoder filled.
+    unsafe {
+        let f = frame.as_ptr();
+        (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 || (*f).decode_error_flags != 0
+    }
+}

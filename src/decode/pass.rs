@@ -265,11 +265,7 @@ impl VideoDecoder {
     /// The decoder flagged the picture it just put out as damaged: errors concealed, or
     /// references missing.
     pub(super) fn picture_is_damaged(&self) -> bool {
-        // SAFETY: plain field reads of the frame just received.
-        unsafe {
-            let f = self.frame.as_ptr();
-            (*f).flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 || (*f).decode_error_flags != 0
-        }
+        media::frame_is_damaged(&self.frame)
     }
 
     pub(super) fn set_skip(&mut self, d: ffi::AVDiscard) {
