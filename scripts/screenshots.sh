@@ -23,3 +23,17 @@ VDX_PANEL=augment shot screenshots/augment.png assets/sample.mp4
 "$vdx" build assets/sample.mp4 --out "$tmp/sample_flow.vdx" --field flow --clips all --frames 16 --step 40 --quiet
 shot screenshots/dataset.png "$tmp/sample_flow.vdx"
 VDX_DEMO_BUILD="$tmp/demo.vdx" shot screenshots/build.png assets/sample.mp4
+# A video whose second keyframe group is damaged (its IDR's slice type flipped, as a broken
+# transfer leaves it): the timeline marks the frames that cannot be decoded. The flow panel is
+# shown because the clip filmstrips of such a file fail (by design: --damaged error).
+ffmpeg -v error -y -f lavfi -i "testsrc2=s=640x360:r=30:d=4" -c:v libx264 -g 30 -keyint_min 30 \
+  -sc_threshold 0 -bf 2 "$tmp/src.mp4"
+python3 - "$tmp/src.mp4" "$tmp/damaged_transfer.mp4" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+idr = [i for i in range(4, len(d) - 1) if d[i] == 0x65 and d[i + 1] == 0x88
+       and 100 < int.from_bytes(d[i - 4:i], "big") <= len(d) - i]
+d[idr[1] + 1] = 0x89
+open(sys.argv[2], "wb").write(bytes(d))
+PY
+VDX_PANEL=flow VDX_SHOT_AFTER_SCAN=1 shot screenshots/damaged.png "$tmp/damaged_transfer.mp4"
