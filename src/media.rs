@@ -15,6 +15,11 @@ static INIT: Once = Once::new();
 /// see FFmpeg's messages.
 pub fn init() {
     INIT.call_once(|| {
+        // SVT-AV1 prints a 20-line banner at every encoder open (each AV1 segment) unless its
+        // own log level says otherwise: errors only, where the user has not chosen.
+        if std::env::var_os("SVT_LOG").is_none() {
+            std::env::set_var("SVT_LOG", "1");
+        }
         let _ = ffmpeg::init();
         let level = match std::env::var("VDX_FFMPEG_LOG").as_deref() {
             Ok("debug") => ffmpeg::util::log::Level::Debug,

@@ -236,58 +236,99 @@ fn every_flipped_bit_in_sample_bytes_is_found_and_truncation_is_refused() {
     assert!(e.contains("unfinished") && e.contains("bad.vdx"), "{e}");
 }
 
+/// Every frame of a segment decodes from its nearest keyframe alone, for every codec vdx
+/// writes: keyframes are real random-access points (closed GOPs), exactly every keyint frames.
 #[test]
 fn segments_decode_frame_k_alone_equals_the_full_decode() {
     let (_d, root) = class_folder();
-    let out = root.parent().unwrap().join("s.vdx");
-    let mut o = small(FieldKind::Segments);
-    o.sampler.frames_per_clip = 20;
-    o.sampler.num_clips = 1;
-    o.segment.keyint = 6;
-    build(&[root.join("walk")], &o, &out, 2);
-    let ds = Dataset::open(&out).unwrap();
-    let mut dec = Decoders::default();
-    for i in 0..ds.len() {
-        let (m, data) = ds.raw_data(i).unwrap();
-        let SampleData::Clip(all) = ds.decode(i, &mut dec).unwrap() else {
-            panic!()
-        };
-        assert_eq!(all.num_frames, 20);
-        let (rows, extradata) = vdx::dataset::segments::parse(data, &m.record).unwrap();
-        assert!(!extradata.is_empty());
-        // Keyframes exactly every keyint frames.
-        let mut keys: Vec<i64> = rows.iter().filter(|r| r.key).map(|r| r.pts).collect();
-        keys.sort();
-        assert_eq!(keys, vec![0, 6, 12, 18], "sample {i}");
-        let args = &ds.video_field().arguments;
-        for k in [0usize, 5, 6, 7, 13, 19] {
-            let one = vdx::dataset::segments::decode_frame(data, &m.record, args, k).unwrap();
-            assert!(
-                one.frame(0) == all.frame(k),
-                "sample {i}: frame {k} alone differs"
-            );
-        }
-        // Close to the source frames (CRF 23).
-        let frames: Vec<usize> = m.provenance["frames"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as usize)
-            .collect();
-        let src = source_frames(m.provenance["source"].as_str().unwrap(), &frames, 64, 48);
-        // Lossy, but each decoded frame is nearest to its own source frame.
-        for k in [0usize, 7, 19] {
-            let own = psnr(all.frame(k), &src[k]);
-            for (j, other) in src.iter().enumerate() {
-                if j != k && frames[j] != frames[k] {
-                    assert!(
-                        own > psnr(all.frame(k), other),
-                        "sample {i}: frame {k} looks like {j}"
-                    );
+    let mut checked = Vec::new();
+    for codec in ["h264", "hevc", "vp9", "av1"] {
+        let out = root.parent().unwrap().join(format!("s-{codec}.vdx"));
+        let mut o = small(FieldKind::Segments);
+        // 64x64: SVT-AV1's smallest picture.
+        (o.width, o.height) = (64, 64);
+        o.sampler.frames_per_clip = 20;
+        o.sampler.num_clips = 1;
+        o.segment.codec = codec.into();
+        o.segment.keyint = 5;
+        build(&[root.join("walk")], &o, &out, 2);
+        let ds = Dataset::open(&out).unwrap();
+        assert_eq!(ds.len(), 2, "{codec}");
+        let mut dec = Decoders::default();
+        for i in 0..ds.len() {
+            let (m, data) = ds.raw_data(i).unwrap();
+            let SampleData::Clip(all) = ds.decode(i, &mut dec).unwrap() else {
+                panic!()
+            };
+            assert_eq!(all.num_frames, 20);
+            let (rows, extradata) = vdx::dataset::segments::parse(data, &m.record).unwrap();
+            // One packet per frame in every segment vdx writes (FORMAT.md says so).
+            assert_eq!(rows.len(), 20, "{codec} sample {i}: packets");
+            if codec != "vp9" {
+                assert!(!extradata.is_empty(), "{codec}: extradata");
+            }
+            let mut keys: Vec<i64> = rows.iter().filter(|r| r.key).map(|r| r.pts).collect();
+            keys.sort();
+            assert_eq!(keys, vec![0, 5, 10, 15], "{codec} sample {i}: keyframe pts");
+            let args = &ds.video_field().arguments;
+            for k in 0..20 {
+                let one = vdx::dataset::segments::decode_frame_from_nearest_keyframe(
+                    data, &m.record, args, k,
+                )
+                .unwrap_or_else(|e| panic!("{codec} sample {i} frame {k}: {e}"));
+                assert!(
+                    one.frame(0) == all.frame(k),
+                    "{codec} sample {i}: frame {k} from its keyframe differs from the full decode"
+                );
+            }
+            if codec == "h264" {
+                // Lossy, but each decoded frame is nearest to its own source frame.
+                let frames: Vec<usize> = m.provenance["frames"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as usize)
+                    .collect();
+                let src = source_frames(m.provenance["source"].as_str().unwrap(), &frames, 64, 64);
+                for k in [0usize, 7, 19] {
+                    let own = psnr(all.frame(k), &src[k]);
+                    for (j, other) in src.iter().enumerate() {
+                        if j != k && frames[j] != frames[k] {
+                            assert!(
+                                own > psnr(all.frame(k), other),
+                                "sample {i}: frame {k} looks like {j}"
+                            );
+                        }
+                    }
                 }
             }
         }
+        checked.push(codec);
     }
+    assert_eq!(checked.len(), 4);
+}
+
+#[test]
+fn av1_segments_smaller_than_64_pixels_are_refused_with_the_size() {
+    let (_d, root) = class_folder();
+    let out = root.parent().unwrap().join("small-av1.vdx");
+    let o = vdx(&[
+        "build",
+        root.join("walk").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--field",
+        "segments",
+        "--codec",
+        "av1",
+        "--size",
+        "64x48",
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("64x48") && err.contains("AV1"), "{err}");
+    assert!(!out.exists());
 }
 
 #[test]

@@ -99,6 +99,7 @@ impl BuildOptions {
         match self.field {
             FieldKind::Segments => {
                 segments::check_encoder(&self.segment.codec)?;
+                segments::check_size(&self.segment.codec, self.width, self.height)?;
                 if self.segment.keyint == 0 {
                     return Err(VdxError::param("--keyint", "must be at least 1"));
                 }
@@ -164,6 +165,7 @@ impl BuildOptions {
                 FieldType::Frames,
                 "frames",
                 serde_json::json!({
+                    "version": 1,
                     "frames": self.sampler.frames_per_clip, "height": self.height,
                     "width": self.width, "resize": self.resize, "quality": self.quality,
                     "encoding": "jpeg",
@@ -173,6 +175,7 @@ impl BuildOptions {
                 FieldType::Segments,
                 "segments",
                 serde_json::json!({
+                    "version": 1,
                     "codec": self.segment.codec, "crf": self.segment.crf,
                     "keyint": self.segment.keyint, "fps": self.segment.fps,
                     "max_duration_secs": self.segment.max_duration_secs,
@@ -184,6 +187,7 @@ impl BuildOptions {
                 FieldType::Flow,
                 "flow",
                 serde_json::json!({
+                    "version": 1,
                     "frames": self.sampler.frames_per_clip, "height": self.height,
                     "width": self.width, "resize": self.resize, "quality": self.quality,
                     "keyframe_interval": self.flow_keyframe_interval,

@@ -343,7 +343,9 @@ impl Dataset {
                 format!("provenance pointer {pptr}+{psize} is not one of its allocations"),
             )
         })?;
-        let provenance = serde_json::from_slice(prov_bytes)
+        // Written with FFCV's JSONField NUL terminator; files from before it have none.
+        let prov_json = prov_bytes.strip_suffix(&[0]).unwrap_or(prov_bytes);
+        let provenance = serde_json::from_slice(prov_json)
             .map_err(|e| self.bad(i, format!("provenance is not JSON: {e}")))?;
         let class = usize::try_from(label)
             .ok()

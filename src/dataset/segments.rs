@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 
 pub const PACKET_ROW: usize = 32;
 
+/// SVT-AV1's smallest picture side.
+pub const AV1_MIN_SIDE: u32 = 64;
+
 /// Encoder settings of a segments field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentParams {
@@ -76,6 +79,27 @@ pub fn check_encoder(codec: &str) -> Result<()> {
     Ok(())
 }
 
+/// Check a segment size against what the codec can encode: even sides (4:2:0), and for AV1
+/// SVT-AV1's smallest picture (it refuses smaller ones with a bare "Invalid argument").
+pub fn check_size(codec: &str, width: u32, height: u32) -> Result<()> {
+    if width % 2 != 0 || height % 2 != 0 {
+        return Err(VdxError::param(
+            "--size",
+            format!("{width}x{height}: segments need even width and height (4:2:0)"),
+        ));
+    }
+    if codec == "av1" && (width < AV1_MIN_SIDE || height < AV1_MIN_SIDE) {
+        return Err(VdxError::param(
+            "--size",
+            format!(
+                "{width}x{height}: AV1 segments (SVT-AV1) need at least \
+                 {AV1_MIN_SIDE}x{AV1_MIN_SIDE} pixels"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 struct EncodedPacket {
     pts: i64,
     dts: i64,
@@ -101,12 +125,7 @@ pub fn encode(
             format!("this FFmpeg build has no {name} encoder"),
         )
     })?;
-    if width % 2 != 0 || height % 2 != 0 {
-        return Err(VdxError::param(
-            "--size",
-            format!("{width}x{height}: segments need even width and height (4:2:0)"),
-        ));
-    }
+    check_size(&p.codec, width, height)?;
     let fps = sane_frame_rate(fps);
     let tb = fps.invert();
     let mut ctx = ffmpeg::codec::context::Context::new_with_codec(codec)
@@ -119,7 +138,10 @@ pub fn encode(
     ctx.set_time_base(tb);
     ctx.set_frame_rate(Some(fps));
     ctx.set_gop(p.keyint);
-    ctx.set_flags(ffmpeg::codec::Flags::GLOBAL_HEADER);
+    // Closed GOPs for every codec: a keyframe is a random-access point that a decoder can
+    // start from with nothing before it (SVT-AV1 otherwise writes forward keyframes, intra
+    // frames that later frames may skip over, and only pts 0 is a real keyframe).
+    ctx.set_flags(ffmpeg::codec::Flags::GLOBAL_HEADER | ffmpeg::codec::Flags::CLOSED_GOP);
     // SAFETY: plain settings on a codec context not yet opened.
     unsafe {
         let c = ctx.as_mut_ptr();
@@ -144,7 +166,7 @@ pub fn encode(
             opts.set("forced-idr", "1");
             opts.set(
                 "x265-params",
-                &format!("keyint={k}:min-keyint={k}:scenecut=0:log-level=error"),
+                &format!("keyint={k}:min-keyint={k}:scenecut=0:open-gop=0:log-level=error"),
             );
         }
         "libvpx-vp9" => {
@@ -156,7 +178,8 @@ pub fn encode(
         _ => {
             opts.set("crf", &p.crf.to_string());
             opts.set("preset", "12");
-            opts.set("svtav1-params", &format!("keyint={k}"));
+            // irefresh-type=2: keyframes are IDR-like key frames, not forward keyframes.
+            opts.set("svtav1-params", &format!("keyint={k}:irefresh-type=2"));
         }
     }
     let mut enc = ctx
@@ -340,22 +363,10 @@ pub fn decode_frame(
     args: &serde_json::Value,
     k: usize,
 ) -> std::result::Result<ClipTensor, String> {
-    let (rows, _) = parse(data, rec)?;
-    let mut pts: Vec<i64> = rows.iter().map(|r| r.pts).collect();
-    pts.sort_unstable();
-    let target = *pts
-        .get(k)
-        .ok_or(format!("frame {k} is past the segment's end"))?;
-    // Keyframes (decode order) whose pts is at or before the target, latest first. An encoder
-    // may flag recovery-point pictures (open GOP) as keyframes; if the target does not come
-    // out of the latest one, start one keyframe earlier.
-    let starts: Vec<usize> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.key && r.pts <= target)
-        .map(|(i, _)| i)
-        .rev()
-        .collect();
+    let (rows, target, starts) = keyframe_starts(data, rec, k)?;
+    // An encoder may flag recovery-point pictures (open GOP) as keyframes; if the target does
+    // not come out of the latest one, start one keyframe earlier. Files vdx writes have closed
+    // GOPs (see `decode_frame_from_nearest_keyframe`); this serves files from elsewhere.
     let mut last_err = "no keyframe before the frame".to_string();
     for start in starts {
         match decode_frames(data, rec, args, &rows[start..], &[target]) {
@@ -364,6 +375,43 @@ pub fn decode_frame(
         }
     }
     Err(last_err)
+}
+
+/// Decode frame `k` from the nearest keyframe at or before it and nothing earlier: what
+/// FORMAT.md promises of every segment vdx writes (closed GOPs, real keyframes for every
+/// codec). No fallback, so a test can hold the encoder to it.
+pub fn decode_frame_from_nearest_keyframe(
+    data: &[u8],
+    rec: &VideoRecord,
+    args: &serde_json::Value,
+    k: usize,
+) -> std::result::Result<ClipTensor, String> {
+    let (rows, target, starts) = keyframe_starts(data, rec, k)?;
+    let start = *starts.first().ok_or("no keyframe before the frame")?;
+    decode_frames(data, rec, args, &rows[start..], &[target])
+}
+
+/// The packet table, frame `k`'s pts and the decode-order positions of the keyframes whose
+/// pts is at or before it, latest first.
+fn keyframe_starts(
+    data: &[u8],
+    rec: &VideoRecord,
+    k: usize,
+) -> std::result::Result<(Vec<PacketRow>, i64, Vec<usize>), String> {
+    let (rows, _) = parse(data, rec)?;
+    let mut pts: Vec<i64> = rows.iter().map(|r| r.pts).collect();
+    pts.sort_unstable();
+    let target = *pts
+        .get(k)
+        .ok_or(format!("frame {k} is past the segment's end"))?;
+    let starts: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.key && r.pts <= target)
+        .map(|(i, _)| i)
+        .rev()
+        .collect();
+    Ok((rows, target, starts))
 }
 
 fn decode_frames(

@@ -214,7 +214,9 @@ impl Spool {
             // FFCV's loader misreads zero-length allocations; never write one.
             return Err(VdxError::param("sample", "a sample's video data is empty"));
         }
-        let prov = serde_json::to_vec(&s.provenance).expect("JSON values serialize");
+        // FFCV's JSONField convention: UTF-8 JSON and one NUL byte (its unpack cuts there).
+        let mut prov = serde_json::to_vec(&s.provenance).expect("JSON values serialize");
+        prov.push(0);
         self.out
             .write_all(&s.video_data)
             .and_then(|_| self.out.write_all(&prov))
@@ -413,18 +415,22 @@ impl DatasetWriter {
             field_type: FieldType::Int,
             name: LABEL_FIELD.into(),
             arguments: serde_json::json!({
+                "version": 1,
                 "info": {"ptr": info_ptr, "size": info_bytes.len(), "crc32c": info_crc},
             }),
         };
         let prov_field = FieldDescriptor {
             field_type: FieldType::Json,
             name: PROVENANCE_FIELD.into(),
-            arguments: serde_json::json!({}),
+            arguments: serde_json::json!({
+                "version": 1, "encoding": "utf-8", "nul_terminated": true,
+            }),
         };
         let sum_field = FieldDescriptor {
             field_type: FieldType::Int,
             name: CHECKSUM_FIELD.into(),
             arguments: serde_json::json!({
+                "version": 1,
                 "algorithm": "crc32c",
                 "covers": "metadata row bytes before this field, then the video data, then the provenance JSON",
             }),
