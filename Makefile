@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench bench-realworld corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint bench bench-realworld bench-python corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -46,6 +46,11 @@ bench: corpus
 bench-realworld: setup
 	cargo build --release
 	bash scripts/bench_realworld.sh
+
+# The Python package against PyAV, decord and video-reader-rs, numpy, and its own Rust side.
+bench-python: setup corpus
+	cargo build --release
+	bash scripts/bench_python.sh target/corpus --json target/bench_python.json
 
 sample:
 	bash scripts/make_sample.sh assets/sample.mp4

@@ -43,8 +43,9 @@ def main(argv=None):
         t0 = time.perf_counter()
         seen = 0
         for clips, labels, indices in loader:
-            # clips: float32 (B, 1, T, H, W, 3) in [0, 1] through a recipe, else uint8
-            # (B, T, H, W, 3); labels int64 (B,); indices: the dataset samples of the batch.
+            # clips: float32 (B, T, H, W, 3) through a recipe (its to_float step), else
+            # uint8; labels int64 (B,); indices: the dataset samples of the batch. The arrays
+            # view a recycled buffer: keep one past this step with .copy().
             x = clips.reshape(len(clips), -1)
             if x.dtype == np.uint8:
                 x = x.astype(np.float32) / 255.0

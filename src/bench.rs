@@ -30,6 +30,10 @@ pub struct BenchArgs {
     /// measured on the very same clips; without it, 8 seeded random clips.
     #[arg(long, value_delimiter = ',')]
     pub clip_starts: Vec<usize>,
+    /// With `--what read`: also read and augment every sample with this recipe into float32
+    /// (what a training loader does; the Python Loader is measured against it).
+    #[arg(long)]
+    pub recipe: Option<PathBuf>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -56,6 +60,7 @@ fn time<F: FnMut() -> Result<()>>(reps: usize, mut f: F) -> Result<f64> {
 fn bench_read(
     path: &std::path::Path,
     reps: usize,
+    recipe: Option<&std::path::Path>,
 ) -> Result<serde_json::Map<String, serde_json::Value>> {
     use crate::dataset::{fields, Dataset, Decoders};
     use rayon::prelude::*;
@@ -134,6 +139,30 @@ fn bench_read(
             (n as f64 / reader).into(),
         );
         out.insert(format!("read_vdx_vs_raw_{threads}t"), (raw / reader).into());
+        if let Some(r) = recipe {
+            // Read + augment + float32, sample by sample into a reused output slot per worker,
+            // keyed by (seed, sample, epoch) as in training.
+            let recipe = crate::augment::Recipe::load(r)?;
+            let secs = time(reps, || {
+                pool.install(|| {
+                    (0..n).into_par_iter().try_for_each_init(
+                        || (Decoders::default(), Vec::<f32>::new()),
+                        |(d, out), i| {
+                            let c = ds.decode_clip(i, d)?;
+                            let clip =
+                                crate::augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
+                            let (a, _) = crate::augment::apply(&recipe, &clip, i, 0)?;
+                            out.resize(a.data.len(), 0.0);
+                            crate::augment::to_float_into(&recipe, &a, out)
+                        },
+                    )
+                })
+            })?;
+            out.insert(
+                format!("read_augment_clips_per_sec_{threads}t"),
+                (n as f64 / secs).into(),
+            );
+        }
     }
     // The same clips decoded from the source videos (first 8 samples, one thread each).
     let k = n.min(8);
@@ -180,7 +209,7 @@ fn bench_read(
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let what: Vec<&str> = a.what.split(',').map(|s| s.trim()).collect();
     if what == ["read"] {
-        let m = bench_read(&a.file, a.reps)?;
+        let m = bench_read(&a.file, a.reps, a.recipe.as_deref())?;
         println!("{}", serde_json::Value::Object(m));
         return Ok(ExitCode::SUCCESS);
     }

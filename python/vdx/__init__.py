@@ -303,6 +303,14 @@ class Loader:
         self.world_size = world_size
         self.pad = pad
         self.epoch = 0
+        # Batch buffers numpy has let go of come back here and hold later batches.
+        self._pool = _vdx.BatchPool()
+
+    def buffer_stats(self) -> Dict[str, int]:
+        """Batch buffers ``allocated`` so far, batches served from a ``reused`` buffer, and
+        buffers ``free`` now. A batch's buffer returns when its arrays (and every view of
+        them) are gone; keep a batch by holding it, or ``copy()`` it."""
+        return self._pool.stats()
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -340,7 +348,7 @@ class Loader:
         clips, labels = _vdx.load_batch(
             self.dataset._h, [int(i) for i in ids],
             recipe=self.recipe._h if self.recipe is not None else None,
-            epoch=self.epoch, num_threads=self.num_threads)
+            epoch=self.epoch, num_threads=self.num_threads, pool=self._pool)
         return clips, labels, ids
 
     def __iter__(self) -> Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
