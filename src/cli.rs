@@ -59,6 +59,8 @@ pub enum Command {
     Build(crate::cli_dataset::BuildArgs),
     /// Show a dataset's fields, samples, labels and provenance; decode one sample.
     Inspect(crate::cli_dataset::InspectArgs),
+    /// Tie the shards of a sharded build (`build --shard k/N`) into one dataset: DIR/NAME.vdxm
+    Manifest(crate::cli_dataset::ManifestArgs),
     /// Check a dataset's structure, pointers and checksums, and that every sample decodes.
     Verify(crate::cli_dataset::VerifyArgs),
     /// Export a dataset: frame folders, .npy shards, MP4 clips, WebDataset tars, or audio.
@@ -343,6 +345,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Audio(a) => cmd_audio(a),
         Command::Build(a) => crate::cli_dataset::cmd_build(a),
         Command::Inspect(a) => crate::cli_dataset::cmd_inspect(a),
+        Command::Manifest(a) => crate::cli_dataset::cmd_manifest(a),
         Command::Verify(a) => crate::cli_dataset::cmd_verify(a),
         Command::Augment(a) => crate::cli_dataset::cmd_augment(a),
         Command::Export(a) => crate::cli_dataset::cmd_export(a),

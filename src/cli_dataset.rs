@@ -82,6 +82,19 @@ pub struct BuildArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Build shard k of N (0-based) of the whole input list: --out DIR/NAME writes
+    /// DIR/NAME-kkkkk-of-NNNNN.vdx. Every worker gets the same inputs; `vdx manifest DIR`
+    /// ties the shards together.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Class names, one per line: labels are positions in this list (so shards built apart
+    /// agree); without it, the class folders of the whole input list, sorted.
+    #[arg(long)]
+    pub classes: Option<PathBuf>,
+    /// Rebuild a shard that is already built with the same inputs and options (by default
+    /// that is a no-op, so an engine's retried task costs nothing).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl BuildArgs {
@@ -152,35 +165,89 @@ fn bar(len: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
     pb
 }
 
-pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
+/// What a build run did.
+pub enum BuildOutcome {
+    Built(dataset::BuildReport),
+    /// A sharded build whose shard was already built with the same inputs and options.
+    AlreadyBuilt(PathBuf),
+}
+
+/// `vdx build` as a library call (the CLI and `vdx.build` in Python): collect the inputs,
+/// take this shard's part where one is asked, build. `on_left_out` hears each input left out.
+pub fn run_build(
+    a: &BuildArgs,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(dataset::BuildProgress, usize) + Sync),
+    on_left_out: &dyn Fn(&std::path::Path, &str),
+) -> Result<BuildOutcome> {
     let opts = a.options()?;
+    let shard: Option<dataset::ShardSpec> = a.shard.as_deref().map(str::parse).transpose()?;
     let dataset::CollectedInputs {
-        inputs,
-        classes,
+        mut inputs,
+        mut classes,
         ignored,
     } = dataset::collect_inputs_report(&a.inputs)?;
     for (p, why) in &ignored {
-        eprintln!("vdx: left out {}: {why}", p.display());
+        on_left_out(p, why);
     }
-    let cancel = ctrl_c_flag();
-    let pb = bar(inputs.len() as u64, a.quiet, "videos");
-    let report = dataset::build(
+    if let Some(file) = &a.classes {
+        classes = dataset::manifest::relabel_from_class_file(&mut inputs, &classes, file)?;
+    }
+    let (out, extra_info) = match shard {
+        None => (a.out.clone(), None),
+        Some(spec) => {
+            let plan = dataset::manifest::plan_shard(&a.out, spec, &inputs, &opts)?;
+            if !a.force && dataset::manifest::shard_is_built(&plan) {
+                return Ok(BuildOutcome::AlreadyBuilt(plan.out));
+            }
+            inputs = inputs[spec.range(inputs.len())].to_vec();
+            (plan.out.clone(), Some(plan.info))
+        }
+    };
+    let total = inputs.len();
+    let report = dataset::build_with_info(
         &inputs,
         &classes,
         &opts,
-        &a.out,
+        &out,
         dataset::RunOptions {
             threads: a.threads,
             keep_going: a.keep_going,
         },
+        extra_info,
+        cancel,
+        &|p| progress(p, total),
+    )?;
+    Ok(BuildOutcome::Built(report))
+}
+
+pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
+    let cancel = ctrl_c_flag();
+    let pb = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
+    let outcome = run_build(
+        &a,
         &cancel,
-        &|p| {
-            pb.set_position(p.videos_done as u64);
-            pb.set_message(format!("{} samples", p.samples));
+        &|p, total| {
+            let mut g = pb.lock().unwrap_or_else(|e| e.into_inner());
+            let bar = g.get_or_insert_with(|| bar(total as u64, a.quiet, "videos"));
+            bar.set_position(p.videos_done as u64);
+            bar.set_message(format!("{} samples", p.samples));
         },
+        &|p, why| eprintln!("vdx: left out {}: {why}", p.display()),
     );
-    pb.finish_and_clear();
-    let report = report?;
+    if let Some(p) = pb.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        p.finish_and_clear();
+    }
+    let report = match outcome? {
+        BuildOutcome::Built(r) => r,
+        BuildOutcome::AlreadyBuilt(path) => {
+            println!(
+                "{} is already built with these inputs and options (--force rebuilds it)",
+                path.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     for (p, why) in &report.skipped {
         eprintln!("vdx: skipped {}: {why}", p.display());
     }
@@ -252,6 +319,7 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             "metadata_offset": meta_off,
             "data_start": data_start,
             "info": ds.info(),
+            "shards": ds.manifest().map(|m| &m.shards),
             "samples": samples,
         });
         println!(
@@ -262,6 +330,22 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
     }
     let vf = ds.video_field();
     println!("{}", ds.path().display());
+    if let Some(m) = ds.manifest() {
+        println!(
+            "manifest '{}': {} samples in {} shards",
+            m.name,
+            m.samples,
+            m.shards.len()
+        );
+        for s in &m.shards {
+            println!(
+                "  {}  {} samples  {:.1} MB",
+                s.file,
+                s.samples,
+                s.bytes as f64 / 1e6
+            );
+        }
+    }
     println!(
         "  format     .beton v{}, page size {} MiB, {} fields",
         ds.header.version,
@@ -655,4 +739,41 @@ pub fn cmd_export(a: ExportArgs) -> Result<ExitCode> {
         }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestArgs {
+    /// The folder holding the shards (NAME-kkkkk-of-NNNNN.vdx).
+    pub dir: PathBuf,
+    /// Which dataset, where the folder holds shards of several.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+pub fn cmd_manifest(a: ManifestArgs) -> Result<ExitCode> {
+    let (path, m) = dataset::write_manifest(&a.dir, a.name.as_deref())?;
+    println!(
+        "wrote {}: {} samples in {} shards, {} classes",
+        path.display(),
+        m.samples,
+        m.shards.len(),
+        m.classes.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vdx build`'s arguments from an argument list (without the program and command names),
+/// as the CLI parses them: the Python package's `vdx.build` passes its keywords this way so
+/// both take the same options with the same checks.
+pub fn parse_build_args(argv: &[String]) -> Result<BuildArgs> {
+    use clap::Parser;
+    #[derive(Parser)]
+    #[command(name = "vdx build", no_binary_name = true)]
+    struct BuildCommand {
+        #[command(flatten)]
+        args: BuildArgs,
+    }
+    BuildCommand::try_parse_from(argv)
+        .map(|c| c.args)
+        .map_err(|e| VdxError::param("build", e.render().to_string().trim().to_string()))
 }

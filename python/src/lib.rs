@@ -514,6 +514,7 @@ fn sample_dict<'py>(
     d.set_item("index", i)?;
     d.set_item("label", m.label)?;
     d.set_item("class_name", m.class.clone())?;
+    d.set_item("shard", m.shard)?;
     d.set_item("provenance", json_to_py(py, &m.provenance)?)?;
     match data {
         SampleData::Clip(c) => {
@@ -598,6 +599,15 @@ impl DatasetHandle {
             })
             .map_err(to_py)?;
         sample_dict(py, &self.ds, j as u64, data)
+    }
+    /// The dataset files: the file itself, or every shard of a manifest in order.
+    #[getter]
+    fn shards(&self) -> Vec<String> {
+        self.ds
+            .files()
+            .iter()
+            .map(|f| f.path().to_string_lossy().to_string())
+            .collect()
     }
     /// Check structure, allocations and checksums (and decode every sample).
     #[pyo3(signature = (decode=true))]
@@ -975,6 +985,78 @@ enum Slot<'a> {
     F32(&'a mut [f32]),
 }
 
+/// `vdx build` in-process: `argv` as the CLI takes it after `vdx build` (the package turns
+/// keywords into it). Runs on a thread with the GIL released; Ctrl-C cancels it (nothing is
+/// left at the output). Returns the report as a dict.
+#[pyfunction]
+fn build_argv<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, PyDict>> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let args = vdx::cli_dataset::parse_build_args(&argv).map_err(to_py)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c2 = cancel.clone();
+    let handle = std::thread::Builder::new()
+        .name("vdx-build".into())
+        .spawn(move || {
+            let left_out = Mutex::new(Vec::<(String, String)>::new());
+            let r = vdx::cli_dataset::run_build(&args, &c2, &|_, _| {}, &|p, why| {
+                if let Ok(mut l) = left_out.lock() {
+                    l.push((p.display().to_string(), why.to_string()));
+                }
+            });
+            (r, left_out.into_inner().unwrap_or_default())
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the build thread: {e}")))?;
+    // Wait with the GIL released, looking at Python's signals between waits.
+    while !handle.is_finished() {
+        py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
+        if let Err(e) = py.check_signals() {
+            cancel.store(true, Ordering::SeqCst);
+            let _ = py.detach(|| handle.join());
+            return Err(e);
+        }
+    }
+    let (r, left_out) = handle
+        .join()
+        .map_err(|_| PyRuntimeError::new_err("the build thread panicked"))?;
+    let d = PyDict::new(py);
+    d.set_item("left_out", left_out)?;
+    match r.map_err(to_py)? {
+        vdx::cli_dataset::BuildOutcome::AlreadyBuilt(p) => {
+            d.set_item("output", p.to_string_lossy().to_string())?;
+            d.set_item("already_built", true)?;
+        }
+        vdx::cli_dataset::BuildOutcome::Built(rep) => {
+            d.set_item("output", rep.output.to_string_lossy().to_string())?;
+            d.set_item("already_built", false)?;
+            d.set_item("samples", rep.samples)?;
+            d.set_item("videos", rep.videos)?;
+            d.set_item("classes", rep.classes)?;
+            d.set_item("bytes", rep.bytes)?;
+            let skipped: Vec<(String, String)> = rep
+                .skipped
+                .iter()
+                .map(|(p, w)| (p.display().to_string(), w.clone()))
+                .collect();
+            d.set_item("skipped", skipped)?;
+        }
+    }
+    Ok(d)
+}
+
+/// Write `DIR/NAME.vdxm` for the shards in `dir`; returns (path, manifest dict).
+#[pyfunction]
+#[pyo3(signature = (dir, name=None))]
+fn write_manifest<'py>(
+    py: Python<'py>,
+    dir: PathBuf,
+    name: Option<String>,
+) -> PyResult<(String, Bound<'py, PyAny>)> {
+    let (path, m) = py
+        .detach(|| vdx::dataset::write_manifest(&dir, name.as_deref()))
+        .map_err(to_py)?;
+    Ok((path.to_string_lossy().to_string(), serialize_to_py(py, &m)?))
+}
+
 /// The order of `n` samples for (seed, epoch): a Fisher-Yates shuffle driven by SplitMix64
 /// keyed by both, the same on every machine and in every process.
 #[pyfunction]
@@ -1001,6 +1083,8 @@ fn _vdx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(index, m)?)?;
     m.add_function(wrap_pyfunction!(load_batch, m)?)?;
     m.add_function(wrap_pyfunction!(epoch_order, m)?)?;
+    m.add_function(wrap_pyfunction!(build_argv, m)?)?;
+    m.add_function(wrap_pyfunction!(write_manifest, m)?)?;
     m.add_class::<VideoReader>()?;
     m.add_class::<DatasetHandle>()?;
     m.add_class::<RecipeHandle>()?;

@@ -31,6 +31,7 @@ __version__ = _vdx.__version__
 
 __all__ = [
     "probe", "index", "Index", "VideoReader", "FrameBatch", "Clips", "Dataset", "Sample",
+    "build", "write_manifest",
     "Recipe", "Loader", "VdxError", "VdxFileNotFoundError", "VdxValueError", "VdxIndexError",
     "VdxDecodeError", "VdxDatasetError",
 ]
@@ -188,6 +189,7 @@ class Sample:
     label: int
     class_name: Optional[str]
     provenance: Dict[str, Any]
+    shard: int = 0
     clip: Optional[np.ndarray] = None
     keyframes: Optional[np.ndarray] = None
     keyframe_positions: Optional[np.ndarray] = None
@@ -195,8 +197,45 @@ class Sample:
     scale: Optional[float] = None
 
 
+def build(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *,
+          shard: Optional[Tuple[int, int]] = None, classes: Optional[PathLike] = None,
+          force: bool = False, **options: Any) -> Dict[str, Any]:
+    """``vdx build`` in-process, with the same options and checks: ``options`` are the CLI's
+    flags as keywords (``field="frames"``, ``frames=16``, ``size="224"``, ``num_clips=4``,
+    ``quality=95``, ``codec="h264"``, ``keep_going=True``, ``threads=2``, ...).
+    ``shard=(k, N)`` builds shard k of N of the whole input list as
+    ``DIR/NAME-kkkkk-of-NNNNN.vdx`` for ``out=DIR/NAME`` (a finished shard is not rebuilt
+    unless ``force``); ``classes`` is a class-list file. Returns the build report (``output``,
+    ``already_built``, ``samples``, ``videos``, ``classes``, ``skipped``, ``left_out``)."""
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    argv = [os.fspath(p) for p in paths] + ["--out", os.fspath(out), "--quiet"]
+    if shard is not None:
+        k, n = shard
+        argv += ["--shard", f"{int(k)}/{int(n)}"]
+    if classes is not None:
+        argv += ["--classes", os.fspath(classes)]
+    if force:
+        argv.append("--force")
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is False or value is None:
+            continue
+        else:
+            argv += [flag, str(value)]
+    return _vdx.build_argv(argv)
+
+
+def write_manifest(dir: PathLike, name: Optional[str] = None) -> Tuple[str, Dict[str, Any]]:
+    """Tie the shards ``NAME-kkkkk-of-NNNNN.vdx`` in ``dir`` into ``dir/NAME.vdxm`` (``vdx
+    manifest``); every shard must be there and agree. Returns (path, manifest)."""
+    return _vdx.write_manifest(os.fspath(dir), name)
+
+
 class Dataset:
-    """A vdx dataset (``.vdx``): random access to decoded samples."""
+    """A vdx dataset: a file (``.vdx``) or the shards of a manifest (``.vdxm``) as one
+    dataset, with random access to decoded samples."""
 
     def __init__(self, path: PathLike) -> None:
         self._h = _vdx.DatasetHandle(os.fspath(path))
@@ -231,6 +270,12 @@ class Dataset:
     @property
     def info(self) -> Dict[str, Any]:
         return self._h.info
+
+    @property
+    def shards(self) -> List[str]:
+        """The dataset's files: the file itself, or every shard of a manifest (``.vdxm``) in
+        order; ``Sample.shard`` is a sample's position in this list."""
+        return self._h.shards
 
     def verify(self, decode: bool = True) -> Dict[str, Any]:
         """Check structure, pointers and checksums (and decode every sample); returns the

@@ -410,6 +410,22 @@ pub fn build(
     cancel: &AtomicBool,
     progress: &(dyn Fn(BuildProgress) + Sync),
 ) -> Result<BuildReport> {
+    build_with_info(inputs, classes, opts, out, run, None, cancel, progress)
+}
+
+/// [`build`], with `extra_info` (a JSON object) merged into the dataset info: a shard
+/// records which part of which input list it holds there.
+#[allow(clippy::too_many_arguments)]
+pub fn build_with_info(
+    inputs: &[BuildInput],
+    classes: &[String],
+    opts: &BuildOptions,
+    out: &Path,
+    run: RunOptions,
+    extra_info: Option<serde_json::Value>,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(BuildProgress) + Sync),
+) -> Result<BuildReport> {
     let RunOptions {
         threads,
         keep_going,
@@ -496,6 +512,13 @@ pub fn build(
         "videos": inputs.len() - skipped.len(),
         "skipped": skipped.iter().map(|(p, r)| serde_json::json!({"path": p, "reason": r})).collect::<Vec<_>>(),
     });
+    let info = match (info, extra_info) {
+        (serde_json::Value::Object(mut a), Some(serde_json::Value::Object(b))) => {
+            a.extend(b);
+            serde_json::Value::Object(a)
+        }
+        (a, _) => a,
+    };
     let path = writer.finish(opts.field_descriptor(), spools, info)?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     Ok(BuildReport {

@@ -4,13 +4,17 @@
 pub mod build;
 pub mod fields;
 pub mod format;
+pub mod manifest;
 pub mod reader;
 pub mod segments;
+pub mod sharded;
 pub mod verify;
 pub mod writer;
 
 pub use build::{
-    build, collect_inputs, collect_inputs_report, BuildInput, BuildOptions, BuildProgress,
-    BuildReport, CollectedInputs, FieldKind, RunOptions,
+    build, build_with_info, collect_inputs, collect_inputs_report, BuildInput, BuildOptions,
+    BuildProgress, BuildReport, CollectedInputs, FieldKind, RunOptions,
 };
-pub use reader::{Dataset, Decoders, SampleData, SampleMeta};
+pub use manifest::{write_manifest, Manifest, ShardSpec};
+pub use reader::{DatasetFile, Decoders, SampleData, SampleMeta};
+pub use sharded::Dataset;

@@ -14,8 +14,9 @@ use crate::dataset::writer::{VideoRecord, CHECKSUM_FIELD, LABEL_FIELD, PROVENANC
 use crate::error::{Result, VdxError};
 use std::path::{Path, PathBuf};
 
-/// An open dataset.
-pub struct Dataset {
+/// One open dataset file (a whole dataset, or one shard of a manifest: see
+/// [`crate::dataset::Dataset`]).
+pub struct DatasetFile {
     path: PathBuf,
     map: memmap2::Mmap,
     pub header: Header,
@@ -44,7 +45,10 @@ pub enum SampleData {
 /// One sample's metadata.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SampleMeta {
+    /// The sample's index in the dataset (over all shards of a manifest).
     pub index: u64,
+    /// The shard (position in the manifest) the sample lives in; 0 for a single file.
+    pub shard: usize,
     pub label: i64,
     pub class: Option<String>,
     pub record: VideoRecord,
@@ -56,7 +60,7 @@ pub struct SampleMeta {
     pub provenance: serde_json::Value,
 }
 
-impl Dataset {
+impl DatasetFile {
     pub fn open(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| VdxError::io(path, e))?;
         let len = file.metadata().map_err(|e| VdxError::io(path, e))?.len();
@@ -213,7 +217,7 @@ impl Dataset {
             alloc_ranges[s] = (i as u32, j as u32);
             i = j;
         }
-        let mut ds = Dataset {
+        let mut ds = DatasetFile {
             path: path.to_path_buf(),
             map,
             header,
@@ -353,6 +357,7 @@ impl Dataset {
         Ok((
             SampleMeta {
                 index: i,
+                shard: 0,
                 label,
                 class,
                 record,
@@ -453,7 +458,7 @@ impl Dataset {
         self.decode_clip_reusing(i, dec, Vec::new())
     }
 
-    /// [`Dataset::decode_clip`] into `buf`'s allocation where the field allows.
+    /// [`DatasetFile::decode_clip`] into `buf`'s allocation where the field allows.
     pub fn decode_clip_reusing(
         &self,
         i: u64,

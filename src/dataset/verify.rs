@@ -1,6 +1,6 @@
 //! `vdx verify`: structure, pointers, checksums, and that every sample decodes.
 
-use crate::dataset::reader::{Dataset, Decoders};
+use crate::dataset::{Dataset, Decoders};
 use crate::error::{Result, VdxError};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,17 +34,19 @@ pub fn verify(
     let ds = Dataset::open(path)?;
     let mut problems = Vec::new();
     {
-        let mut all: Vec<(u64, u64, u64)> = Vec::new();
-        let (_, _, _) = ds.layout();
+        // (shard, ptr, size, sample): allocations can only overlap within one file.
+        let mut all: Vec<(usize, u64, u64, u64)> = Vec::new();
         for i in 0..ds.len() {
             if let Ok(m) = ds.meta(i) {
-                all.push((m.data_ptr, m.data_size, i));
-                all.push((m.provenance_ptr, m.provenance_size, i));
+                all.push((m.shard, m.data_ptr, m.data_size, i));
+                all.push((m.shard, m.provenance_ptr, m.provenance_size, i));
             }
         }
         all.sort_unstable();
         for w in all.windows(2) {
-            if w[0].0 + w[0].1 > w[1].0 {
+            let (a, b) = ((w[0].1, w[0].2, w[0].3), (w[1].1, w[1].2, w[1].3));
+            if w[0].0 == w[1].0 && a.0 + a.1 > b.0 {
+                let w = [a, b];
                 problems.push(format!(
                     "samples {} and {} have overlapping data ({}+{} and {})",
                     w[0].2, w[1].2, w[0].0, w[0].1, w[1].0
