@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench bench-realworld bench-python corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint bench bench-realworld bench-python bench-scale corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -51,6 +51,11 @@ bench-realworld: setup
 bench-python: setup corpus
 	cargo build --release
 	bash scripts/bench_python.sh target/corpus --json target/bench_python.json
+
+# Sharded builds on Ray against one build; a 1,000-shard manifest opened and listed.
+bench-scale: setup corpus
+	cargo build --release
+	bash scripts/bench_scale.sh target/corpus --json target/bench_scale.json
 
 sample:
 	bash scripts/make_sample.sh assets/sample.mp4

@@ -219,6 +219,56 @@ fn the_augmentation_preview_is_exactly_what_the_engine_gives_for_that_seed() {
 }
 
 #[test]
+fn a_manifest_opens_as_one_dataset_and_names_each_samples_shard() {
+    let d = tempfile::tempdir().unwrap();
+    let name = d.path().join("ds");
+    // Two copies of the sample: one video per shard.
+    let vids = d.path().join("videos");
+    std::fs::create_dir_all(&vids).unwrap();
+    for f in ["a.mp4", "b.mp4"] {
+        std::fs::copy(sample(), vids.join(f)).unwrap();
+    }
+    for k in 0..2 {
+        let st = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+            .args(["build", vids.to_str().unwrap(), "--out"])
+            .arg(&name)
+            .args(["--shard", &format!("{k}/2")])
+            .args([
+                "--num-clips",
+                "2",
+                "--frames",
+                "4",
+                "--size",
+                "64",
+                "--quiet",
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["manifest", d.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut h = harness_with(&[&d.path().join("ds.vdxm")]);
+    wait_for(&mut h, "the sample list", |a| {
+        a.datasets.first().is_some_and(|d| d.catalog.is_some())
+    });
+    h.get_by_label("4 of 4 samples");
+    h.get_by_label("2 (manifest 'ds')");
+    h.get_by_label("ds-00001-of-00002.vdx");
+    h.get_by_label("#3").click();
+    wait_for(&mut h, "sample 3", |a| {
+        a.datasets[0]
+            .sample
+            .as_ref()
+            .is_some_and(|(m, _)| m.index == 3 && m.shard == 1)
+    });
+    h.get_by_label_contains("shard 1 (ds-00001-of-00002.vdx)");
+}
+
+#[test]
 fn a_dataset_opens_shows_samples_decodes_one_and_verifies_with_progress() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("ds.vdx");

@@ -238,7 +238,25 @@ impl DatasetTab {
                     format!("{} (type {})", vf.name, vf.field_type.id()),
                 );
                 row("classes", ds.classes().len().to_string());
+                if let Some(m) = ds.manifest() {
+                    row(
+                        "shards",
+                        format!("{} (manifest '{}')", m.shards.len(), m.name),
+                    );
+                }
             });
+        if let Some(m) = ds.manifest() {
+            ui.separator();
+            ui.strong("shards");
+            egui::Grid::new("ds_shards").striped(true).show(ui, |ui| {
+                for (k, s) in m.shards.iter().enumerate() {
+                    ui.weak(format!("{k}"));
+                    ui.label(&s.file);
+                    ui.label(format!("{} samples", s.samples));
+                    ui.end_row();
+                }
+            });
+        }
         ui.separator();
         ui.strong("field parameters");
         egui::Grid::new("field_params")
@@ -454,7 +472,13 @@ impl DatasetTab {
                 (l, Some(c)) => format!("label {l} ({c})"),
                 (l, None) => format!("label {l}"),
             };
-            ui.label(format!("sample {} · {label} · {}", m.index, m.record));
+            match ds.manifest().and_then(|man| man.shards.get(m.shard)) {
+                Some(sh) => ui.label(format!(
+                    "sample {} · {label} · {} · shard {} ({})",
+                    m.index, m.record, m.shard, sh.file
+                )),
+                None => ui.label(format!("sample {} · {label} · {}", m.index, m.record)),
+            };
             ui.weak(format!(
                 "source {} · frames {} · checksum {:08x}",
                 m.provenance["source"].as_str().unwrap_or("?"),

@@ -224,7 +224,7 @@ impl VdxApp {
         self.recent.truncate(12);
         let is_dataset = matches!(
             path.extension().and_then(|e| e.to_str()),
-            Some("vdx" | "beton")
+            Some("vdx" | "beton" | "vdxm")
         );
         if is_dataset {
             let k = match self.datasets.iter().position(|d| d.path == path) {
@@ -508,7 +508,9 @@ impl VdxApp {
                     let picked = rfd::FileDialog::new()
                         .add_filter(
                             "videos and datasets",
-                            &["mp4", "mkv", "webm", "mov", "avi", "m4v", "vdx", "beton"],
+                            &[
+                                "mp4", "mkv", "webm", "mov", "avi", "m4v", "vdx", "beton", "vdxm",
+                            ],
                         )
                         .pick_files()
                         .unwrap_or_default();
