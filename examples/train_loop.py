@@ -60,7 +60,7 @@ def main(argv=None):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                losses.append(float(loss))
+                losses.append(loss.item())
             else:
                 if model is None:
                     model = rng.normal(0, 0.01, (x.shape[1], num_classes)).astype(np.float32)

@@ -15,6 +15,15 @@ venv="${VDX_PY_VENV:-$HOME/.cache/vdx-py-venv}"
 "$venv/bin/python" -c "import maturin, pytest, numpy, PIL, av, ray, daft" 2>/dev/null \
   || "$venv/bin/pip" install -q "maturin>=1.5,<2" pytest numpy "pillow==12.1.1" "av==16.1.0" \
        "ray[data]==2.60.0" "daft==0.7.26"
+# FFCV 1.0.2 (for vdx.ffcv) is an sdist: its C extension builds against the OpenCV and
+# libjpeg-turbo -dev packages that setup.sh installs (pkg-config), without build isolation
+# so that it sees numpy; it needs numba and PyTorch (PyPI's PyTorch brings its CUDA wheels:
+# about 4 GB on the first run, a few minutes here).
+"$venv/bin/python" -c "import ffcv.loader, numba, torch, cv2" 2>/dev/null || {
+  "$venv/bin/pip" install -q "numba==0.68.1" "torch==2.15.0" \
+    terminaltables tqdm assertpy psutil fastargs pytorch_pfn_extras setuptools
+  "$venv/bin/pip" install -q --no-build-isolation "ffcv==1.0.2"
+}
 [[ -x "$CARGO_TARGET_DIR/debug/vdx" ]] || cargo build
 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$venv/bin/maturin" develop -q -m python/Cargo.toml
 VDX_BIN="$CARGO_TARGET_DIR/debug/vdx" "$venv/bin/python" -m pytest -q python/tests "$@"

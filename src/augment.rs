@@ -386,6 +386,34 @@ fn crop(clip: &Clip, x: usize, y: usize, w: usize, h: usize) -> Clip {
     }
 }
 
+/// `x.round()` (half away from zero) for |x| < 2^31 without a libm call: the x86-64 baseline
+/// has no rounding instruction, so `f32::round` is a function call per pixel. The fraction
+/// `x - trunc(x)` is exact (Sterbenz), so the result is bit-identical; NaN gives 0, which
+/// `as u8` makes of NaN too.
+#[inline(always)]
+fn round_half_away(x: f32) -> f32 {
+    let t = (x as i32) as f32;
+    let d = x - t;
+    if d >= 0.5 {
+        t + 1.0
+    } else if d <= -0.5 {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
+/// `x.floor()` for |x| < 2^31, without a libm call (see [`round_half_away`]).
+#[inline(always)]
+fn floor_fast(x: f32) -> f32 {
+    let t = (x as i32) as f32;
+    if x < t {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
 /// Bilinear resize (pixel centres aligned, as OpenCV's INTER_LINEAR), same for every frame.
 fn resize(clip: &Clip, w: usize, h: usize) -> Clip {
     if (w, h) == (clip.w, clip.h) {
@@ -399,20 +427,33 @@ fn resize(clip: &Clip, w: usize, h: usize) -> Clip {
         let i1 = (i0 + 1).min(n - 1);
         (i0, i1, f - i0 as f32)
     };
-    let xs: Vec<_> = (0..w).map(|x| map(x, sx, clip.w)).collect();
+    // Per output column: both source byte offsets and both weights, computed once. The
+    // arithmetic per value is the same expression as ever (bit-identical results); only
+    // the indexing is hoisted out of the inner loop.
+    let xs: Vec<(usize, usize, f32, f32)> = (0..w)
+        .map(|x| {
+            let (x0, x1, fx) = map(x, sx, clip.w);
+            (x0 * 3, x1 * 3, fx, 1.0 - fx)
+        })
+        .collect();
     let ys: Vec<_> = (0..h).map(|y| map(y, sy, clip.h)).collect();
     let mut data = vec![0u8; clip.t * w * h * 3];
     let n = w * h * 3;
+    let src_row = clip.w * 3;
     for t in 0..clip.t {
         let f = clip.frame(t);
         let o = &mut data[t * n..(t + 1) * n];
-        for (yy, &(y0, y1, fy)) in ys.iter().enumerate() {
-            for (xx, &(x0, x1, fx)) in xs.iter().enumerate() {
+        for (out_row, &(y0, y1, fy)) in o.chunks_exact_mut(w * 3).zip(&ys) {
+            let r0 = &f[y0 * src_row..(y0 + 1) * src_row];
+            let r1 = &f[y1 * src_row..(y1 + 1) * src_row];
+            let gy = 1.0 - fy;
+            for (px, &(a, b, fx, gx)) in out_row.chunks_exact_mut(3).zip(&xs) {
+                let (p00, p10) = (&r0[a..a + 3], &r0[b..b + 3]);
+                let (p01, p11) = (&r1[a..a + 3], &r1[b..b + 3]);
                 for c in 0..3 {
-                    let p = |x: usize, y: usize| f[(y * clip.w + x) * 3 + c] as f32;
-                    let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
-                    let bot = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
-                    o[(yy * w + xx) * 3 + c] = (top * (1.0 - fy) + bot * fy).round() as u8;
+                    let top = p00[c] as f32 * gx + p10[c] as f32 * fx;
+                    let bot = p01[c] as f32 * gx + p11[c] as f32 * fx;
+                    px[c] = round_half_away(top * gy + bot * fy) as u8;
                 }
             }
         }
@@ -449,7 +490,10 @@ fn rgb_to_hsv(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
     let h = if d <= 0.0 {
         0.0
     } else if max == r {
-        ((g - b) / d).rem_euclid(6.0) / 6.0
+        // rem_euclid(6.0) of a value in [-1, 1]: fmod leaves it as is, so only the sign
+        // matters (no libm call).
+        let x = (g - b) / d;
+        (if x < 0.0 { x + 6.0 } else { x }) / 6.0
     } else if max == g {
         ((b - r) / d + 2.0) / 6.0
     } else {
@@ -460,8 +504,10 @@ fn rgb_to_hsv(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
 }
 
 fn hsv_to_rgb(h: f32, s: f32, v: f32) -> (f32, f32, f32) {
-    let h6 = h.rem_euclid(1.0) * 6.0;
-    let i = h6.floor();
+    // h - floor(h) rounds the same exact value as rem_euclid(1.0) does (x - trunc(x) is
+    // exact, then one rounding of x - trunc(x) + 1 for negative h): bit-identical.
+    let h6 = (h - floor_fast(h)) * 6.0;
+    let i = floor_fast(h6);
     let f = h6 - i;
     let (p, q, t) = (v * (1.0 - s), v * (1.0 - s * f), v * (1.0 - s * (1.0 - f)));
     match i as i32 % 6 {
@@ -501,7 +547,7 @@ fn jitter(clip: &Clip, b: f32, c: f32, s: f32, hue: f32) -> Clip {
                 v = [r * 255.0, g * 255.0, bb * 255.0];
             }
             for (d, x) in p.iter_mut().zip(v) {
-                *d = x.round().clamp(0.0, 255.0) as u8;
+                *d = round_half_away(x).clamp(0.0, 255.0) as u8;
             }
         }
     }
@@ -675,7 +721,7 @@ fn apply_op(
             let out = if g {
                 let mut o = clip.clone();
                 for px in o.data.chunks_exact_mut(3) {
-                    let l = luma(px[0] as f32, px[1] as f32, px[2] as f32).round() as u8;
+                    let l = round_half_away(luma(px[0] as f32, px[1] as f32, px[2] as f32)) as u8;
                     px.fill(l);
                 }
                 o

@@ -8,6 +8,8 @@
 //! and, where one fits, the matching built-in (`FileNotFoundError`, `ValueError`,
 //! `IndexError`), keeping vdx's message.
 
+mod ffcv_abi;
+
 use numpy::ndarray::{Array1, Array2, ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyRuntimeError;

@@ -404,10 +404,13 @@ class Loader:
             for ids in batches:
                 yield self._load(ids)
             return
-        # The next `prefetch` batches decode on a background thread while the caller works on
-        # this one: load_batch releases the GIL, so the two overlap for real.
+        # The next `prefetch` batches decode in the background while the caller works on this
+        # one: load_batch releases the GIL, so they overlap for real. Two batches in flight
+        # share vdx's pool, so one batch's tail (its last samples, and the first sample that
+        # fixes the batch's shape) is filled with the next batch's work instead of idle cores.
         from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vdx-prefetch") as ex:
+        workers = 2 if self.prefetch >= 2 and self.num_threads != 1 else 1
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vdx-prefetch") as ex:
             pending = [ex.submit(self._load, ids) for ids in batches[:self.prefetch]]
             nxt = len(pending)
             while pending:

@@ -1,0 +1,232 @@
+//! C functions that FFCV's jitted pipeline calls (through ctypes, as FFCV calls its own
+//! `libffcv` imdecode): decode one vdx sample's bytes straight into FFCV's preallocated batch
+//! memory. No Python object is touched, so numba can call them from `prange` without the GIL.
+//!
+//! Each returns 0 on success and 1 on failure; the failure's message is kept per process and
+//! read with `vdx_ffcv_last_error` (the Python side turns it into `VdxDatasetError`). A panic
+//! is caught here and reported the same way: nothing unwinds into numba's frames.
+
+use std::cell::RefCell;
+use std::sync::Mutex;
+use vdx::dataset::fields;
+use vdx::dataset::segments;
+use vdx::dataset::writer::VideoRecord;
+
+static LAST_ERROR: Mutex<String> = Mutex::new(String::new());
+
+thread_local! {
+    static JPEG: RefCell<Option<turbojpeg::Decompressor>> = const { RefCell::new(None) };
+}
+
+fn set_error(msg: String) {
+    if let Ok(mut e) = LAST_ERROR.lock() {
+        *e = msg;
+    }
+}
+
+/// Run `f`, turning an error or a panic into status 1 with a message naming the sample.
+fn guarded(sample: u64, f: impl FnOnce() -> Result<(), String>) -> i32 {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            set_error(format!("sample {sample}: {e}"));
+            1
+        }
+        Err(_) => {
+            set_error(format!("sample {sample}: the decoder panicked"));
+            1
+        }
+    }
+}
+
+fn with_jpeg<T>(
+    f: impl FnOnce(&mut turbojpeg::Decompressor) -> Result<T, String>,
+) -> Result<T, String> {
+    JPEG.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(
+                turbojpeg::Decompressor::new()
+                    .map_err(|e| format!("libjpeg-turbo could not start: {e}"))?,
+            );
+        }
+        f(slot.as_mut().expect("set above"))
+    })
+}
+
+/// # Safety
+/// `data` must point at `len` readable bytes; `out` at `out_len` writable bytes.
+unsafe fn slices<'a>(
+    data: *const u8,
+    len: u64,
+    out: *mut u8,
+    out_len: u64,
+) -> Result<(&'a [u8], &'a mut [u8]), String> {
+    if data.is_null() || out.is_null() {
+        return Err("null buffer".into());
+    }
+    Ok((
+        std::slice::from_raw_parts(data, len as usize),
+        std::slice::from_raw_parts_mut(out, out_len as usize),
+    ))
+}
+
+/// A frames-field sample (type 10) into `out`, `u8 (T, H, W, 3)`.
+///
+/// # Safety
+/// See [`slices`].
+#[no_mangle]
+pub unsafe extern "C" fn vdx_ffcv_decode_frames(
+    data: *const u8,
+    len: u64,
+    num_frames: u32,
+    height: u32,
+    width: u32,
+    out: *mut u8,
+    out_len: u64,
+    sample: u64,
+) -> i32 {
+    guarded(sample, || {
+        let (data, out) = slices(data, len, out, out_len)?;
+        let n = num_frames as usize * height as usize * width as usize * 3;
+        let out = out
+            .get_mut(..n)
+            .ok_or("the batch slot is smaller than the clip")?;
+        with_jpeg(|dec| {
+            fields::decode_frames_into(
+                data,
+                num_frames as usize,
+                width as usize,
+                height as usize,
+                out,
+                dec,
+            )
+        })
+    })
+}
+
+/// A segments-field sample (type 11) into `out`, `u8 (T, H, W, 3)`. `codec`: 0 h264,
+/// 1 hevc, 2 vp9, 3 av1.
+///
+/// # Safety
+/// See [`slices`].
+#[no_mangle]
+pub unsafe extern "C" fn vdx_ffcv_decode_segments(
+    data: *const u8,
+    len: u64,
+    num_frames: u32,
+    num_packets: u32,
+    height: u32,
+    width: u32,
+    extradata_size: u32,
+    time_base_num: u32,
+    time_base_den: u32,
+    codec: u32,
+    out: *mut u8,
+    out_len: u64,
+    sample: u64,
+) -> i32 {
+    guarded(sample, || {
+        let (data, out) = slices(data, len, out, out_len)?;
+        let rec = VideoRecord::Segments {
+            num_frames,
+            num_packets,
+            height,
+            width,
+            extradata_size,
+            time_base_num,
+            time_base_den,
+        };
+        let name = match codec {
+            0 => "h264",
+            1 => "hevc",
+            2 => "vp9",
+            3 => "av1",
+            other => return Err(format!("unknown codec number {other}")),
+        };
+        let clip = segments::decode_all(data, &rec, &serde_json::json!({ "codec": name }))?;
+        if clip.num_frames != num_frames as usize {
+            return Err(format!(
+                "decoded {} frames, the record says {num_frames}",
+                clip.num_frames
+            ));
+        }
+        out.get_mut(..clip.data.len())
+            .ok_or("the batch slot is smaller than the clip")?
+            .copy_from_slice(&clip.data);
+        Ok(())
+    })
+}
+
+/// A flow-field sample (type 12): keyframes into `keyframes` (`u8 (K, H, W, 3)`) and the
+/// quantized flow into `flow` (`i8 (T-1, H, W, 2)`); either may be null to skip it.
+///
+/// # Safety
+/// See [`slices`]; a null output is skipped.
+#[no_mangle]
+pub unsafe extern "C" fn vdx_ffcv_decode_flow(
+    data: *const u8,
+    len: u64,
+    num_frames: u32,
+    num_keyframes: u32,
+    height: u32,
+    width: u32,
+    scale: f32,
+    keyframes: *mut u8,
+    keyframes_len: u64,
+    flow: *mut u8,
+    flow_len: u64,
+    sample: u64,
+) -> i32 {
+    guarded(sample, || {
+        if data.is_null() {
+            return Err("null buffer".into());
+        }
+        let data = std::slice::from_raw_parts(data, len as usize);
+        let f = with_jpeg(|dec| {
+            fields::decode_flow(
+                data,
+                num_frames as usize,
+                num_keyframes as usize,
+                width as usize,
+                height as usize,
+                scale,
+                dec,
+            )
+        })?;
+        if !keyframes.is_null() {
+            let out = std::slice::from_raw_parts_mut(keyframes, keyframes_len as usize);
+            out.get_mut(..f.keyframes.len())
+                .ok_or("the keyframe slot is smaller than the keyframes")?
+                .copy_from_slice(&f.keyframes);
+        }
+        if !flow.is_null() {
+            let out = std::slice::from_raw_parts_mut(flow, flow_len as usize);
+            let q: &[u8] = bytemuck_i8(&f.flow_q);
+            out.get_mut(..q.len())
+                .ok_or("the flow slot is smaller than the flow")?
+                .copy_from_slice(q);
+        }
+        Ok(())
+    })
+}
+
+fn bytemuck_i8(v: &[i8]) -> &[u8] {
+    // SAFETY: i8 and u8 have the same size and alignment; every bit pattern is valid.
+    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len()) }
+}
+
+/// Copy the last failure's message into `buf` (at most `cap` bytes, no NUL); returns its full
+/// length.
+///
+/// # Safety
+/// `buf` must point at `cap` writable bytes (or be null with `cap` 0).
+#[no_mangle]
+pub unsafe extern "C" fn vdx_ffcv_last_error(buf: *mut u8, cap: u64) -> u64 {
+    let msg = LAST_ERROR.lock().map(|e| e.clone()).unwrap_or_default();
+    let n = msg.len().min(cap as usize);
+    if n > 0 && !buf.is_null() {
+        std::ptr::copy_nonoverlapping(msg.as_ptr(), buf, n);
+    }
+    msg.len() as u64
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""FFCV reading vdx datasets, side by side in one run (medians of alternated runs):
+
+    python scripts/bench_ffcv.py CORPUS_DIR --vdx target/release/vdx [--reps 5]
+
+- FFCV's Loader with vdx.ffcv.FramesDecoder on a frames dataset (16x224x224, batch 32,
+  2 workers) against vdx.Loader on the same file (uint8 clips, 2 threads);
+- against what FFCV users do for video today: the same frames stored one JPEG per sample in
+  FFCV's own RGBImageField (written by FFCV's DatasetWriter) and grouped into clips in Python.
+Run it from the test virtualenv (scripts/pytest.sh installs FFCV, numba and PyTorch there).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+import vdx
+import vdx.ffcv as vf
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus")
+    ap.add_argument("--vdx", required=True)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    from ffcv.fields import IntField, RGBImageField
+    from ffcv.fields.decoders import IntDecoder, SimpleRGBImageDecoder
+    from ffcv.loader import Loader, OrderOption
+    from ffcv.writer import DatasetWriter
+
+    vf.register()
+    files = sorted(os.path.join(a.corpus, f) for f in os.listdir(a.corpus)
+                   if f.endswith((".mp4", ".webm")) and not f.startswith("a_"))
+    tmp = tempfile.mkdtemp(prefix="vdx-bench-ffcv-")
+    path = os.path.join(tmp, "frames.vdx")
+    subprocess.run([a.vdx, "build", *files, "--out", path, "--frames", "16", "--size", "224",
+                    "--num-clips", "16", "--keep-going", "--quiet"], check=True)
+    ds = vdx.Dataset(path)
+    n = len(ds)
+
+    # FFCV's own image field: one JPEG per frame, written by FFCV (quality 95, like vdx).
+    class Frames:
+        def __len__(self):
+            return n * 16
+
+        def __getitem__(self, k):
+            return ds[k // 16].clip[k % 16], k // 16
+
+    img_path = os.path.join(tmp, "images.beton")
+    DatasetWriter(img_path, {"image": RGBImageField(write_mode="jpg", jpeg_quality=95),
+                             "clip": IntField()}, num_workers=2).from_indexed_dataset(Frames())
+
+    def ffcv_vdx():
+        ld = Loader(path, batch_size=32, num_workers=2, order=OrderOption.RANDOM,
+                    pipelines={"frames": [vf.FramesDecoder()], "label": [IntDecoder()],
+                               "provenance": None, "checksum": None})
+        k = 0
+        for clips, _ in ld:
+            k += len(clips)
+        assert k == n
+
+    def vdx_loader():
+        k = 0
+        for clips, _, _ in vdx.Loader(ds, batch_size=32, num_threads=2, prefetch=2):
+            k += len(clips)
+        assert k == n
+
+    def ffcv_images():
+        ld = Loader(img_path, batch_size=32 * 16, num_workers=2, order=OrderOption.SEQUENTIAL,
+                    pipelines={"image": [SimpleRGBImageDecoder()], "clip": [IntDecoder()]})
+        k = 0
+        for images, clip in ld:
+            clips = images.reshape(-1, 16, *images.shape[1:])  # grouped into clips
+            k += len(clips)
+        assert k == n
+
+    runs = {"ffcv_vdx": [], "vdx_loader": [], "ffcv_rgbimage": []}
+    for fn in (ffcv_vdx, vdx_loader, ffcv_images):
+        fn()  # warm-up: numba compiles FFCV's pipeline once per process
+    for _ in range(a.reps):
+        for name, fn in (("ffcv_vdx", ffcv_vdx), ("vdx_loader", vdx_loader),
+                         ("ffcv_rgbimage", ffcv_images)):
+            t = time.perf_counter()
+            fn()
+            runs[name].append(n / (time.perf_counter() - t))
+    res = {k: statistics.median(v) for k, v in runs.items()}
+    res["samples"] = n
+    res["ffcv_vdx_over_vdx_loader"] = res["ffcv_vdx"] / res["vdx_loader"]
+    res["ffcv_vdx_over_ffcv_rgbimage"] = res["ffcv_vdx"] / res["ffcv_rgbimage"]
+    print(json.dumps(res), flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
