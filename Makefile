@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench bench-realworld bench-python bench-scale corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint bench bench-realworld bench-python bench-scale bench-ffcv corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -55,7 +55,12 @@ bench-python: setup corpus
 # Sharded builds on Ray against one build; a 1,000-shard manifest opened and listed.
 bench-scale: setup corpus
 	cargo build --release
-	bash scripts/bench_scale.sh target/corpus --json target/bench_scale.json
+	bash scripts/bench_in_test_venv.sh scripts/bench_scale.py target/corpus --json target/bench_scale.json
+
+# FFCV's Loader on a vdx frames dataset against vdx.Loader and FFCV's own RGBImageField.
+bench-ffcv: setup corpus
+	cargo build --release
+	bash scripts/bench_in_test_venv.sh scripts/bench_ffcv.py target/corpus --json target/bench_ffcv.json
 
 sample:
 	bash scripts/make_sample.sh assets/sample.mp4
