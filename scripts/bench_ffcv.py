@@ -58,7 +58,7 @@ def main():
                              "clip": IntField()}, num_workers=2).from_indexed_dataset(Frames())
 
     def ffcv_vdx():
-        ld = Loader(path, batch_size=32, num_workers=2, order=OrderOption.RANDOM,
+        ld = Loader(path, batch_size=32, num_workers=2, order=OrderOption.RANDOM, drop_last=False,
                     pipelines={"frames": [vf.FramesDecoder()], "label": [IntDecoder()],
                                "provenance": None, "checksum": None})
         k = 0
@@ -74,6 +74,7 @@ def main():
 
     def ffcv_images():
         ld = Loader(img_path, batch_size=32 * 16, num_workers=2, order=OrderOption.SEQUENTIAL,
+                    drop_last=False,
                     pipelines={"image": [SimpleRGBImageDecoder()], "clip": [IntDecoder()]})
         k = 0
         for images, clip in ld:

@@ -301,7 +301,22 @@ pub fn to_float_into(recipe: &Recipe, clip: &Clip, out: &mut [f32]) -> Result<()
         _ => ([0.0; 3], [1.0; 3]),
     };
     let inv = [1.0 / std[0], 1.0 / std[1], 1.0 / std[2]];
-    for (o, px) in out.chunks_exact_mut(3).zip(clip.data.chunks_exact(3)) {
+    // Four pixels at a time with the channel constants laid out to match, so the loop
+    // vectorizes; each value's arithmetic is the same as one pixel at a time.
+    let m12: [f32; 12] = std::array::from_fn(|k| mean[k % 3]);
+    let i12: [f32; 12] = std::array::from_fn(|k| inv[k % 3]);
+    let mut o12 = out.chunks_exact_mut(12);
+    let mut p12 = clip.data.chunks_exact(12);
+    for (o, px) in (&mut o12).zip(&mut p12) {
+        for k in 0..12 {
+            o[k] = (px[k] as f32 * (1.0 / 255.0) - m12[k]) * i12[k];
+        }
+    }
+    for (o, px) in o12
+        .into_remainder()
+        .chunks_exact_mut(3)
+        .zip(p12.remainder().chunks_exact(3))
+    {
         for c in 0..3 {
             o[c] = (px[c] as f32 * (1.0 / 255.0) - mean[c]) * inv[c];
         }
@@ -386,32 +401,24 @@ fn crop(clip: &Clip, x: usize, y: usize, w: usize, h: usize) -> Clip {
     }
 }
 
-/// `x.round()` (half away from zero) for |x| < 2^31 without a libm call: the x86-64 baseline
-/// has no rounding instruction, so `f32::round` is a function call per pixel. The fraction
-/// `x - trunc(x)` is exact (Sterbenz), so the result is bit-identical; NaN gives 0, which
-/// `as u8` makes of NaN too.
+/// `x.round()` (half away from zero) for |x| < 2^31 without a libm call and without a
+/// branch: the x86-64 baseline has no rounding instruction, so `f32::round` is a function
+/// call per value, and a branch on the fraction mispredicts on every other pixel of real
+/// images. The fraction `x - trunc(x)` is exact (Sterbenz), and adding 0 or 1 to an integer
+/// below 2^24 is exact, so the value is bit-identical (the sign of a zero may differ: every
+/// caller casts to `u8`); NaN gives 0, which `as u8` makes of NaN too.
 #[inline(always)]
 fn round_half_away(x: f32) -> f32 {
     let t = (x as i32) as f32;
     let d = x - t;
-    if d >= 0.5 {
-        t + 1.0
-    } else if d <= -0.5 {
-        t - 1.0
-    } else {
-        t
-    }
+    t + (d >= 0.5) as i32 as f32 - (d <= -0.5) as i32 as f32
 }
 
-/// `x.floor()` for |x| < 2^31, without a libm call (see [`round_half_away`]).
+/// `x.floor()` for |x| < 2^31, without a libm call or a branch (see [`round_half_away`]).
 #[inline(always)]
 fn floor_fast(x: f32) -> f32 {
     let t = (x as i32) as f32;
-    if x < t {
-        t - 1.0
-    } else {
-        t
-    }
+    t - (x < t) as i32 as f32
 }
 
 /// Bilinear resize (pixel centres aligned, as OpenCV's INTER_LINEAR), same for every frame.
@@ -427,9 +434,11 @@ fn resize(clip: &Clip, w: usize, h: usize) -> Clip {
         let i1 = (i0 + 1).min(n - 1);
         (i0, i1, f - i0 as f32)
     };
-    // Per output column: both source byte offsets and both weights, computed once. The
-    // arithmetic per value is the same expression as ever (bit-identical results); only
-    // the indexing is hoisted out of the inner loop.
+    // Separable, with the very same arithmetic per value as the direct formula
+    // `round((p00·gx + p10·fx)·gy + (p01·gx + p11·fx)·fy)`: a source row's horizontal blend
+    // (the `top`/`bot` term) is computed once into an f32 row and reused by every output row
+    // that needs it, and the vertical blend runs as a flat loop the compiler vectorizes. So
+    // the results are bit-identical to blending each output pixel on its own.
     let xs: Vec<(usize, usize, f32, f32)> = (0..w)
         .map(|x| {
             let (x0, x1, fx) = map(x, sx, clip.w);
@@ -440,21 +449,50 @@ fn resize(clip: &Clip, w: usize, h: usize) -> Clip {
     let mut data = vec![0u8; clip.t * w * h * 3];
     let n = w * h * 3;
     let src_row = clip.w * 3;
+    let horizontal = |row: &[u8], dst: &mut [f32]| {
+        for (d, &(a, b, fx, gx)) in dst.chunks_exact_mut(3).zip(&xs) {
+            let (p0, p1) = (&row[a..a + 3], &row[b..b + 3]);
+            for c in 0..3 {
+                d[c] = p0[c] as f32 * gx + p1[c] as f32 * fx;
+            }
+        }
+    };
+    // Two cached blended rows: (source row index, values).
+    let mut rows: [(usize, Vec<f32>); 2] = [
+        (usize::MAX, vec![0f32; w * 3]),
+        (usize::MAX, vec![0f32; w * 3]),
+    ];
     for t in 0..clip.t {
         let f = clip.frame(t);
         let o = &mut data[t * n..(t + 1) * n];
+        rows[0].0 = usize::MAX;
+        rows[1].0 = usize::MAX;
         for (out_row, &(y0, y1, fy)) in o.chunks_exact_mut(w * 3).zip(&ys) {
-            let r0 = &f[y0 * src_row..(y0 + 1) * src_row];
-            let r1 = &f[y1 * src_row..(y1 + 1) * src_row];
-            let gy = 1.0 - fy;
-            for (px, &(a, b, fx, gx)) in out_row.chunks_exact_mut(3).zip(&xs) {
-                let (p00, p10) = (&r0[a..a + 3], &r0[b..b + 3]);
-                let (p01, p11) = (&r1[a..a + 3], &r1[b..b + 3]);
-                for c in 0..3 {
-                    let top = p00[c] as f32 * gx + p10[c] as f32 * fx;
-                    let bot = p01[c] as f32 * gx + p11[c] as f32 * fx;
-                    px[c] = round_half_away(top * gy + bot * fy) as u8;
+            for y in [y0, y1] {
+                if rows[0].0 != y && rows[1].0 != y {
+                    // Replace the cached row not needed by this output row.
+                    let k = if rows[0].0 == y0 || rows[0].0 == y1 {
+                        1
+                    } else {
+                        0
+                    };
+                    horizontal(&f[y * src_row..(y + 1) * src_row], &mut rows[k].1);
+                    rows[k].0 = y;
                 }
+            }
+            let top = if rows[0].0 == y0 {
+                &rows[0].1
+            } else {
+                &rows[1].1
+            };
+            let bot = if rows[0].0 == y1 {
+                &rows[0].1
+            } else {
+                &rows[1].1
+            };
+            let gy = 1.0 - fy;
+            for ((d, &a), &b) in out_row.iter_mut().zip(top.iter()).zip(bot.iter()) {
+                *d = round_half_away(a * gy + b * fy) as u8;
             }
         }
     }
@@ -523,6 +561,11 @@ fn hsv_to_rgb(h: f32, s: f32, v: f32) -> (f32, f32, f32) {
 fn jitter(clip: &Clip, b: f32, c: f32, s: f32, hue: f32) -> Clip {
     let mut out = clip.clone();
     let n = clip.h * clip.w * 3;
+    // One frame of working values, reused: the per-value steps run as flat loops the
+    // compiler vectorizes, the per-pixel ones (luma, hue) in between. Every value goes
+    // through the same expressions in the same order as a per-pixel loop would (the results
+    // are bit-identical to it).
+    let mut v = vec![0f32; n];
     for t in 0..clip.t {
         let f = &mut out.data[t * n..(t + 1) * n];
         // Contrast blends with the frame's mean gray (after brightness), as torchvision does.
@@ -531,24 +574,23 @@ fn jitter(clip: &Clip, b: f32, c: f32, s: f32, hue: f32) -> Clip {
             .map(|p| luma(p[0] as f32, p[1] as f32, p[2] as f32) * b)
             .sum::<f32>()
             / (clip.h * clip.w).max(1) as f32;
-        for p in f.chunks_exact_mut(3) {
-            let mut v = [p[0] as f32 * b, p[1] as f32 * b, p[2] as f32 * b];
-            for x in &mut v {
-                *x = (*x).clamp(0.0, 255.0);
-                *x = (mean + (*x - mean) * c).clamp(0.0, 255.0);
-            }
-            let l = luma(v[0], v[1], v[2]);
-            for x in &mut v {
+        for (x, &p) in v.iter_mut().zip(f.iter()) {
+            let y = (p as f32 * b).clamp(0.0, 255.0);
+            *x = (mean + (y - mean) * c).clamp(0.0, 255.0);
+        }
+        for px in v.chunks_exact_mut(3) {
+            let l = luma(px[0], px[1], px[2]);
+            for x in px.iter_mut() {
                 *x = (l + (*x - l) * s).clamp(0.0, 255.0);
             }
             if hue != 0.0 {
-                let (h, sat, val) = rgb_to_hsv(v[0] / 255.0, v[1] / 255.0, v[2] / 255.0);
+                let (h, sat, val) = rgb_to_hsv(px[0] / 255.0, px[1] / 255.0, px[2] / 255.0);
                 let (r, g, bb) = hsv_to_rgb(h + hue, sat, val);
-                v = [r * 255.0, g * 255.0, bb * 255.0];
+                px.copy_from_slice(&[r * 255.0, g * 255.0, bb * 255.0]);
             }
-            for (d, x) in p.iter_mut().zip(v) {
-                *d = round_half_away(x).clamp(0.0, 255.0) as u8;
-            }
+        }
+        for (d, &x) in f.iter_mut().zip(v.iter()) {
+            *d = round_half_away(x).clamp(0.0, 255.0) as u8;
         }
     }
     out
