@@ -58,10 +58,10 @@ def bench_engine(a, out):
         os.makedirs(d)
         t = time.perf_counter()
         mod["run"](inputs, os.path.join(d, "ds"), 8, actors=2,
-                   options={**opts, "threads": 1})
+                   options={**opts, "threads": a.shard_threads})
         sharded.append(time.perf_counter() - t)
     ray.shutdown()
-    res = {"videos": len(videos), "clips_per_video": a.clips,
+    res = {"videos": len(videos), "clips_per_video": a.clips, "shard_threads": a.shard_threads,
            "single_build_secs": statistics.median(single),
            "ray_8_shards_secs": statistics.median(sharded), "ray_init_secs": init_secs}
     res["overhead"] = res["ray_8_shards_secs"] / res["single_build_secs"] - 1
@@ -116,6 +116,8 @@ def main():
     ap.add_argument("--vdx", default=os.path.join(ROOT, "target", "release", "vdx"))
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--clips", type=int, default=16)
+    ap.add_argument("--shard-threads", type=int, default=1,
+                    help="build threads per Ray actor (2 actors share the 2 CPUs)")
     ap.add_argument("--only", default="engine,manifest")
     ap.add_argument("--json")
     a = ap.parse_args()
