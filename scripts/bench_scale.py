@@ -40,6 +40,18 @@ def bench_engine(a, out):
                     if f.endswith((".mp4", ".mkv", ".webm")) and not f.startswith("a_"))
     tmp = tempfile.mkdtemp(prefix="vdx-bench-scale-")
     inputs = videos
+    if a.copies > 1:
+        # A dataset has many videos per shard: each corpus video under several names (hard
+        # links when the folder allows it, else copies).
+        inputs = []
+        for c in range(a.copies):
+            for v in videos:
+                dst = os.path.join(tmp, f"c{c}_{os.path.basename(v)}")
+                try:
+                    os.link(v, dst)
+                except OSError:
+                    shutil.copy(v, dst)
+                inputs.append(dst)
     opts = {"frames": 16, "size": "112", "num_clips": a.clips, "keep_going": True}
     argv_opts = ["--frames", "16", "--size", "112", "--num-clips", str(a.clips), "--keep-going"]
     t0 = time.perf_counter()
@@ -61,7 +73,7 @@ def bench_engine(a, out):
                    options={**opts, "threads": a.shard_threads})
         sharded.append(time.perf_counter() - t)
     ray.shutdown()
-    res = {"videos": len(videos), "clips_per_video": a.clips, "shard_threads": a.shard_threads,
+    res = {"videos": len(inputs), "clips_per_video": a.clips, "shard_threads": a.shard_threads,
            "single_build_secs": statistics.median(single),
            "ray_8_shards_secs": statistics.median(sharded), "ray_init_secs": init_secs}
     res["overhead"] = res["ray_8_shards_secs"] / res["single_build_secs"] - 1
@@ -116,6 +128,8 @@ def main():
     ap.add_argument("--vdx", default=os.path.join(ROOT, "target", "release", "vdx"))
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--clips", type=int, default=16)
+    ap.add_argument("--copies", type=int, default=1,
+                    help="take each corpus video this many times (more videos per shard)")
     ap.add_argument("--shard-threads", type=int, default=1,
                     help="build threads per Ray actor (2 actors share the 2 CPUs)")
     ap.add_argument("--only", default="engine,manifest")
