@@ -105,6 +105,63 @@ pub unsafe extern "C" fn vdx_ffcv_decode_frames(
     })
 }
 
+/// A whole batch of frames-field samples: sample `i` (dataset index `samples[i]`) has
+/// `sizes[i]` bytes at address `addrs[i]` and goes to `out + i * out_stride` (`out_stride`
+/// bytes, at least T*H*W*3). Decoded on vdx's own pool (work stealing, `threads` workers) in
+/// one call from FFCV's jitted code, instead of numba's static `prange` split: the batch's
+/// samples differ in cost, and a static split leaves a core idle at every batch's end.
+/// `status[i]` gets 0 or 1 per sample; returns the number of failures.
+///
+/// # Safety
+/// `addrs[i]`/`sizes[i]` must describe readable buffers; `out` must hold `n * out_stride`
+/// writable bytes; `addrs`, `sizes`, `samples`, `status` must hold `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn vdx_ffcv_decode_frames_batch(
+    addrs: *const u64,
+    sizes: *const u64,
+    samples: *const u64,
+    n: u64,
+    num_frames: u32,
+    height: u32,
+    width: u32,
+    out: *mut u8,
+    out_stride: u64,
+    status: *mut i32,
+    threads: u32,
+) -> i32 {
+    use rayon::prelude::*;
+    let n = n as usize;
+    if addrs.is_null() || sizes.is_null() || samples.is_null() || status.is_null() || out.is_null()
+    {
+        set_error("null buffer".into());
+        return n.max(1) as i32;
+    }
+    let addrs = std::slice::from_raw_parts(addrs, n);
+    let sizes = std::slice::from_raw_parts(sizes, n);
+    let samples = std::slice::from_raw_parts(samples, n);
+    let status = std::slice::from_raw_parts_mut(status, n);
+    let out = std::slice::from_raw_parts_mut(out, n * out_stride as usize);
+    let pool = crate::pool(threads.max(1) as usize);
+    pool.install(|| {
+        out.par_chunks_mut(out_stride as usize)
+            .zip(status.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (dst, st))| {
+                *st = vdx_ffcv_decode_frames(
+                    addrs[i] as *const u8,
+                    sizes[i],
+                    num_frames,
+                    height,
+                    width,
+                    dst.as_mut_ptr(),
+                    dst.len() as u64,
+                    samples[i],
+                );
+            })
+    });
+    status.iter().filter(|&&s| s != 0).count() as i32
+}
+
 /// A segments-field sample (type 11) into `out`, `u8 (T, H, W, 3)`. `codec`: 0 h264,
 /// 1 hevc, 2 vp9, 3 av1.
 ///
