@@ -17,7 +17,9 @@ Each field's `metadata_type` is FORMAT.md's record, so FFCV computes the same ro
 vdx. The decoders are FFCV Operations: they declare a `(T, H, W, 3)` uint8 output (flow:
 keyframes, or int8 flow), and their jitted code calls C functions exported by vdx's
 extension (`vdx_ffcv_decode_*`, through ctypes, as FFCV calls its own `libffcv`) that decode
-each sample straight into FFCV's batch memory, in `prange`, with no Python object touched.
+straight into FFCV's batch memory with no Python object touched: the frames decoder gives
+the whole batch to one call (decoded on vdx's pool with work stealing), the others decode
+sample by sample in `prange`.
 A sample that fails to decode raises `VdxDatasetError` naming the file, the sample and the
 cause in the loop that iterates the Loader (FFCV 1.0.2 itself would lose an exception raised
 in its pipeline thread and wait forever; `register()` makes its epoch iterator hand it over).
