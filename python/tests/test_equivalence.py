@@ -254,8 +254,11 @@ def test_breaking_out_of_epochs_leaks_no_threads_or_memory(field_datasets):
         threads.append(sum(t.name.startswith("vdx") for t in threading.enumerate()))
     assert len(rss) == 50
     assert threads == [0] * 50, threads
-    # Flat after warm-up: the last 20 epochs within 4 MiB of epoch 10.
-    assert max(rss[30:]) - rss[10] < 4096, rss
+    # Flat after warm-up: an abandoned batch that leaked would add 9.6 MB (two f32 clips)
+    # every epoch; the last 20 epochs stay within 4 MiB of each other, and epochs 10-49
+    # within 32 MiB (the allocator may take one step once, as seen after PyTorch loaded).
+    assert max(rss[30:]) - min(rss[30:]) < 4096, rss
+    assert rss[-1] - rss[10] < 32768, rss
 
 
 def test_a_damaged_dataset_raises_naming_the_sample(field_datasets, tmp_path):
