@@ -23,6 +23,15 @@ VDX_PANEL=augment shot screenshots/augment.png assets/sample.mp4
 "$vdx" build assets/sample.mp4 --out "$tmp/sample_flow.vdx" --field flow --clips all --frames 16 --step 40 --quiet
 shot screenshots/dataset.png "$tmp/sample_flow.vdx"
 VDX_DEMO_BUILD="$tmp/demo.vdx" shot screenshots/build.png assets/sample.mp4
+# A sharded build opened through its manifest: the shard list, and each sample's shard.
+mkdir -p "$tmp/videos" "$tmp/shards"
+for k in 0 1 2; do cp assets/sample.mp4 "$tmp/videos/take$k.mp4"; done
+for k in 0 1 2; do
+  "$vdx" build "$tmp/videos" --out "$tmp/shards/walks" --shard "$k/3" --num-clips 4 --frames 8 \
+    --size 128 --quiet
+done
+"$vdx" manifest "$tmp/shards" >/dev/null
+shot screenshots/manifest.png "$tmp/shards/walks.vdxm"
 # A video whose second keyframe group is damaged (its IDR's slice type flipped, as a broken
 # transfer leaves it): the timeline marks the frames that cannot be decoded. The flow panel is
 # shown because the clip filmstrips of such a file fail (by design: --damaged error).
