@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import vdx
+from helpers import ROOT, VDX_BIN, cli, ffmpeg  # noqa: F401
 
 import torch  # noqa: E402  (FFCV needs it; both installed by scripts/pytest.sh)
 from ffcv.fields.decoders import IntDecoder  # noqa: E402
@@ -20,16 +21,9 @@ from ffcv.transforms import ToTensor  # noqa: E402
 
 import vdx.ffcv as vf  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VDX_BIN = os.environ.get("VDX_BIN") or os.path.join(
-    os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/vdx-target")), "debug", "vdx")
 
 vf.register()
 
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
-                   check=True)
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 
 import vdx
+from helpers import ROOT, VDX_BIN, cli, ffmpeg  # noqa: F401
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FORMAT_MD = os.path.join(ROOT, "FORMAT.md")
-VDX_BIN = os.environ.get("VDX_BIN") or os.path.join(
-    os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/vdx-target")), "debug", "vdx")
 
 
 def _load_reader():
@@ -47,15 +45,6 @@ def spec_dtypes():
     return ns
 
 
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
-                   check=True)
-
-
-def cli(*args):
-    r = subprocess.run([VDX_BIN, *args], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 @pytest.fixture(scope="module")

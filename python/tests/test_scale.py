@@ -12,16 +12,10 @@ import numpy as np
 import pytest
 
 import vdx
+from helpers import ROOT, VDX_BIN, cli, ffmpeg  # noqa: F401
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VDX_BIN = os.environ.get("VDX_BIN") or os.path.join(
-    os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/vdx-target")), "debug", "vdx")
 OPTIONS = {"frames": 4, "size": "48", "num_clips": 2, "threads": 1}
 
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
-                   check=True)
 
 
 @pytest.fixture(scope="module")

@@ -282,27 +282,7 @@ class FlowKeyframesDecoder(_VdxDecoder):
                 AllocationQuery(shape, dtype))
 
     def generate_code(self) -> Callable:
-        mem_read = self.memory_read
-        dec = Compiler.compile(_decode_flow_keyframes)
-        my_range = Compiler.get_iterator()
-        failed = _FAILED
-
-        def decoder(batch_indices, destination, metadata, storage_state):
-            n = batch_indices.shape[0]
-            status = np.zeros(n, np.int32)
-            for i in my_range(n):
-                s = batch_indices[i]
-                m = metadata[s]
-                data = mem_read(m["ptr"], storage_state)
-                status[i] = dec(data, destination[i], m["num_frames"], m["num_keyframes"],
-                                m["height"], m["width"], m["scale"], s)
-            for i in range(n):
-                if status[i] != 0:
-                    raise ValueError(failed)
-            return destination[:n]
-
-        decoder.is_parallel = True
-        return decoder
+        return _flow_code(self.memory_read, _decode_flow_keyframes)
 
 
 class FlowDecoder(_VdxDecoder):
@@ -317,27 +297,32 @@ class FlowDecoder(_VdxDecoder):
                 AllocationQuery(shape, dtype))
 
     def generate_code(self) -> Callable:
-        mem_read = self.memory_read
-        dec = Compiler.compile(_decode_flow)
-        my_range = Compiler.get_iterator()
-        failed = _FAILED
+        return _flow_code(self.memory_read, _decode_flow)
 
-        def decoder(batch_indices, destination, metadata, storage_state):
-            n = batch_indices.shape[0]
-            status = np.zeros(n, np.int32)
-            for i in my_range(n):
-                s = batch_indices[i]
-                m = metadata[s]
-                data = mem_read(m["ptr"], storage_state)
-                status[i] = dec(data, destination[i], m["num_frames"], m["num_keyframes"],
-                                m["height"], m["width"], m["scale"], s)
-            for i in range(n):
-                if status[i] != 0:
-                    raise ValueError(failed)
-            return destination[:n]
 
-        decoder.is_parallel = True
-        return decoder
+def _flow_code(mem_read, c_function) -> Callable:
+    """The jitted decoder of a flow output: `c_function` writes one sample's keyframes or
+    flow into its batch slot, samples side by side in `prange`."""
+    dec = Compiler.compile(c_function)
+    my_range = Compiler.get_iterator()
+    failed = _FAILED
+
+    def decoder(batch_indices, destination, metadata, storage_state):
+        n = batch_indices.shape[0]
+        status = np.zeros(n, np.int32)
+        for i in my_range(n):
+            s = batch_indices[i]
+            m = metadata[s]
+            data = mem_read(m["ptr"], storage_state)
+            status[i] = dec(data, destination[i], m["num_frames"], m["num_keyframes"],
+                            m["height"], m["width"], m["scale"], s)
+        for i in range(n):
+            if status[i] != 0:
+                raise ValueError(failed)
+        return destination[:n]
+
+    decoder.is_parallel = True
+    return decoder
 
 
 # ------------------------------------------------------------------ recipe
