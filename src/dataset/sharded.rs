@@ -42,12 +42,10 @@ impl Dataset {
             at += f.len();
         }
         starts.push(at);
+        // For one file this is its own header (the total is its own count).
         let mut header = files[0].header;
         header.num_samples = at;
         let fields = files[0].fields.clone();
-        if files.len() == 1 && manifest.is_none() {
-            header = files[0].header;
-        }
         Ok(Dataset {
             path: path.to_path_buf(),
             files,
