@@ -68,6 +68,9 @@ pub enum Command {
     /// Apply an augmentation recipe to a video clip or dataset sample: K draws as a contact
     /// sheet or an f32 tensor, plus every random draw as JSON.
     Augment(crate::cli_dataset::AugmentArgs),
+    /// Measure stored samples against their source frames: PSNR and SSIM (as FFmpeg's psnr
+    /// and ssim filters), flow EPE against fresh Farneback flow; the worst samples.
+    Quality(crate::cli_quality::QualityArgs),
     /// Measure vdx against the ffmpeg CLI on a folder of videos (see scripts/bench.sh).
     Bench(crate::bench::BenchArgs),
 }
@@ -349,6 +352,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Verify(a) => crate::cli_dataset::cmd_verify(a),
         Command::Augment(a) => crate::cli_dataset::cmd_augment(a),
         Command::Export(a) => crate::cli_dataset::cmd_export(a),
+        Command::Quality(a) => crate::cli_quality::cmd_quality(a),
         Command::Bench(a) => crate::bench::run(a),
     }
 }

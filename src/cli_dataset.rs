@@ -141,7 +141,7 @@ impl BuildArgs {
     }
 }
 
-fn ctrl_c_flag() -> Arc<AtomicBool> {
+pub(crate) fn ctrl_c_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
     // A second handler cannot be installed (tests call run() repeatedly): then Ctrl-C just
@@ -150,7 +150,7 @@ fn ctrl_c_flag() -> Arc<AtomicBool> {
     flag
 }
 
-fn bar(len: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
+pub(crate) fn bar(len: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
     if quiet {
         return indicatif::ProgressBar::hidden();
     }

@@ -1,0 +1,13 @@
+//! What encoding did to the pictures: stored samples measured against their source frames.
+//!
+//! - [`metrics`]: PSNR, SSIM and EPE, as FFmpeg's `psnr` and `ssim` filters define them.
+//! - [`compare`]: one sample against its source (the explorer's comparison view).
+//! - [`pass`]: every sample of a dataset, in parallel, with progress and cancel
+//!   (`vdx quality`, the explorer's quality pass).
+
+pub mod compare;
+pub mod metrics;
+pub mod pass;
+
+pub use compare::{compare_sample, Comparison, FrameQuality, SampleQuality, SourceFinder};
+pub use pass::{quality_pass, PassOptions, QualityReport};

@@ -1,0 +1,390 @@
+//! Source against stored: vdx's PSNR and SSIM equal FFmpeg's `psnr` and `ssim` filters on the
+//! same frame pairs; flow EPE measures the int8 quantization; `vdx quality --json` equals the
+//! library's numbers; moved sources are found with --sources, changed or missing ones named.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use vdx::dataset::Dataset;
+use vdx::quality::{self, PassOptions, SourceFinder};
+
+fn vdx(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = vdx(args);
+    assert!(
+        o.status.success(),
+        "vdx {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn build(inputs: &[&Path], out: &Path, extra: &[&str]) -> Dataset {
+    let mut args: Vec<&str> = vec!["build"];
+    args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+    args.extend([
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "6",
+        "--num-clips",
+        "2",
+        "--size",
+        "96x64",
+        "--quiet",
+    ]);
+    args.extend(extra);
+    ok(&args);
+    Dataset::open(out).unwrap()
+}
+
+/// FFmpeg's per-frame values of `filter` (psnr or ssim) over two raw RGB24 streams.
+fn ffmpeg_metric(a: &[Vec<u8>], b: &[Vec<u8>], w: usize, h: usize, filter: &str) -> Vec<f64> {
+    let d = tempfile::tempdir().unwrap();
+    let (pa, pb) = (d.path().join("a.rgb"), d.path().join("b.rgb"));
+    std::fs::write(&pa, a.concat()).unwrap();
+    std::fs::write(&pb, b.concat()).unwrap();
+    let size = format!("{w}x{h}");
+    let raw = |p: &PathBuf| {
+        vec![
+            "-f".to_string(),
+            "rawvideo".into(),
+            "-pix_fmt".into(),
+            "rgb24".into(),
+            "-s".into(),
+            size.clone(),
+            "-i".into(),
+            p.to_str().unwrap().into(),
+        ]
+    };
+    let key = if filter == "psnr" {
+        "lavfi.psnr.psnr_avg="
+    } else {
+        "lavfi.ssim.All="
+    };
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(raw(&pa))
+        .args(raw(&pb))
+        .args([
+            "-lavfi",
+            &format!("[0][1]{filter},metadata=print:file=-"),
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix(key))
+        .map(|s| {
+            if s == "inf" {
+                f64::INFINITY
+            } else {
+                s.parse().unwrap()
+            }
+        })
+        .collect();
+    assert_eq!(v.len(), a.len(), "one {filter} value per frame");
+    v
+}
+
+fn assert_like_ffmpeg(ds: &Dataset, what: &str) {
+    let finder = SourceFinder::default();
+    let mut checked = 0;
+    for i in 0..ds.len() {
+        let c = quality::compare_sample(ds, i, &finder).unwrap();
+        assert_eq!(c.stored.len(), c.quality.frames.len());
+        let psnr = ffmpeg_metric(&c.stored, &c.reference, c.width, c.height, "psnr");
+        let ssim = ffmpeg_metric(&c.stored, &c.reference, c.width, c.height, "ssim");
+        for (k, f) in c.quality.frames.iter().enumerate() {
+            assert!(
+                (f.psnr - psnr[k]).abs() < 0.01,
+                "{what} sample {i} frame {k}: vdx PSNR {} dB, ffmpeg {} dB",
+                f.psnr,
+                psnr[k]
+            );
+            assert!(
+                (f.ssim - ssim[k]).abs() < 1e-4,
+                "{what} sample {i} frame {k}: vdx SSIM {}, ffmpeg {}",
+                f.ssim,
+                ssim[k]
+            );
+            // Lossy encoding: neither identical nor unrelated.
+            assert!(f.psnr.is_finite() && f.psnr > 15.0, "{what}: {}", f.psnr);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "{what}: only {checked} frames compared");
+}
+
+#[test]
+fn frames_psnr_and_ssim_equal_ffmpegs_filters() {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("h264_bframes.mp4");
+    let ds = build(&[&src], &d.path().join("f.vdx"), &["--quality", "60"]);
+    assert_like_ffmpeg(&ds, "frames q60");
+    // The frames measured are the ones the provenance names.
+    let c = quality::compare_sample(&ds, 1, &SourceFinder::default()).unwrap();
+    let prov = ds.meta(1).unwrap().provenance;
+    let want: Vec<usize> = prov["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let got: Vec<usize> = c.quality.frames.iter().map(|f| f.source_frame).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn segments_psnr_and_ssim_equal_ffmpegs_filters() {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("hevc.mp4");
+    let ds = build(
+        &[&src],
+        &d.path().join("s.vdx"),
+        &["--field", "segments", "--crf", "26", "--keyint", "3"],
+    );
+    assert_like_ffmpeg(&ds, "segments crf26");
+}
+
+#[test]
+fn higher_jpeg_quality_measures_better() {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("h264_bframes.mp4");
+    let pass = |q: &str| {
+        let ds = build(
+            &[&src],
+            &d.path().join(format!("q{q}.vdx")),
+            &["--quality", q],
+        );
+        let r = quality::quality_pass(
+            &ds,
+            &PassOptions::default(),
+            &AtomicBool::new(false),
+            &|_, _| {},
+        )
+        .unwrap();
+        assert_eq!(r.samples.len(), 2);
+        assert!(r.unmeasured.is_empty());
+        r
+    };
+    let (lo, hi) = (pass("10"), pass("95"));
+    for (a, b) in lo.samples.iter().zip(&hi.samples) {
+        assert!(
+            a.psnr_mean + 2.0 < b.psnr_mean,
+            "{} vs {}",
+            a.psnr_mean,
+            b.psnr_mean
+        );
+        assert!(a.ssim_mean < b.ssim_mean);
+    }
+}
+
+#[test]
+fn flow_epe_is_the_quantization_error() {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("h264_bframes.mp4");
+    let ds = build(
+        &[&src],
+        &d.path().join("flow.vdx"),
+        &[
+            "--field",
+            "flow",
+            "--keyframe-every",
+            "3",
+            "--flow-scale",
+            "4",
+        ],
+    );
+    for i in 0..ds.len() {
+        let c = quality::compare_sample(&ds, i, &SourceFinder::default()).unwrap();
+        let q = &c.quality;
+        // Keyframes at clip positions 0 and 3 are measured as pictures.
+        let pos: Vec<usize> = q.frames.iter().map(|f| f.position).collect();
+        assert_eq!(pos, vec![0, 3]);
+        assert_eq!(q.flow_epe.len(), 5);
+        let (stored, fresh) = c.flow.as_ref().unwrap();
+        // Stored flow is round(fresh × 4) / 4 where it is inside the int8 range.
+        let inside = fresh.iter().filter(|v| v.abs() < 30.0).count();
+        assert!(inside * 100 > fresh.len() * 99);
+        for (s, f) in stored.iter().zip(fresh) {
+            if f.abs() < 30.0 {
+                assert!((s - f).abs() <= 0.125 + 1e-6, "stored {s}, fresh {f}");
+            }
+        }
+        let e = q.epe_mean.unwrap();
+        assert!(e > 0.0 && e < 0.125 * 2f64.sqrt(), "sample {i}: EPE {e}");
+    }
+}
+
+#[test]
+fn cli_json_equals_the_library_and_lists_the_worst_first() {
+    let d = tempfile::tempdir().unwrap();
+    let noisy = fixture("h264_bframes.mp4");
+    // A smooth picture JPEG keeps almost perfectly.
+    let clean = d.path().join("smooth.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x6080a0:s=192x108:r=30:d=2,format=yuv420p",
+        "-c:v",
+        "libx264",
+        clean.to_str().unwrap(),
+    ]);
+    let path = d.path().join("two.vdx");
+    let ds = build(&[&clean, &noisy], &path, &["--quality", "70"]);
+    let out = ok(&["quality", path.to_str().unwrap(), "--json", "--worst", "4"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let samples = v["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 4);
+    for s in samples {
+        let i = s["index"].as_u64().unwrap();
+        let c = quality::compare_sample(&ds, i, &SourceFinder::default()).unwrap();
+        let lib = serde_json::to_value(&c.quality).unwrap();
+        assert_json_eq(s, &lib, &format!("sample {i}"));
+    }
+    // The noisy source's samples measure worse than the smooth one's.
+    let worst: Vec<u64> = v["worst"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    assert_eq!(worst.len(), 4);
+    for &i in &worst[..2] {
+        let src = samples[i as usize]["source"].as_str().unwrap();
+        assert_eq!(src, noisy.to_str().unwrap(), "worst first: {worst:?}");
+    }
+    let psnr = |i: u64| samples[i as usize]["psnr_mean"].as_f64().unwrap();
+    assert!(worst.windows(2).all(|w| psnr(w[0]) <= psnr(w[1])));
+    // The one-sample listing shows the same numbers.
+    let one = ok(&["quality", path.to_str().unwrap(), "--sample", "3", "--json"]);
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_json_eq(&one, &samples[3], "--sample 3");
+}
+
+/// JSON values equal, numbers to 1e-12 relative (JSON text rounds the last bit of a double).
+fn assert_json_eq(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                "{what}: {x} vs {y}"
+            );
+        }
+        (Array(x), Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{what}");
+            for (p, q) in x.iter().zip(y) {
+                assert_json_eq(p, q, what);
+            }
+        }
+        (Object(x), Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{what}"
+            );
+            for (k, p) in x {
+                assert_json_eq(p, &y[k], &format!("{what}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{what}"),
+    }
+}
+
+#[test]
+fn moved_sources_are_found_changed_and_missing_ones_named() {
+    let d = tempfile::tempdir().unwrap();
+    let old = d.path().join("old/walk");
+    std::fs::create_dir_all(&old).unwrap();
+    let src = old.join("clip.mp4");
+    std::fs::copy(fixture("h264_bframes.mp4"), &src).unwrap();
+    let path = d.path().join("m.vdx");
+    build(&[&src], &path, &[]);
+    let ds_before = std::fs::read(&path).unwrap();
+    // Moved: the recorded path is gone.
+    let new = d.path().join("new");
+    std::fs::create_dir_all(new.join("walk")).unwrap();
+    std::fs::rename(&src, new.join("walk/clip.mp4")).unwrap();
+    let o = vdx(&["quality", path.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("sample 0: not measured")
+            && e.contains(src.to_str().unwrap())
+            && e.contains("--sources"),
+        "{e}"
+    );
+    // Found by the tail of its path under --sources.
+    let out = ok(&[
+        "quality",
+        path.to_str().unwrap(),
+        "--sources",
+        new.to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["samples"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["samples"][0]["source"].as_str().unwrap(),
+        new.join("walk/clip.mp4").to_str().unwrap()
+    );
+    // Another video at that place is refused as not the same file.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=192x108:r=30:d=2",
+        "-c:v",
+        "libx264",
+        new.join("walk/clip.mp4").to_str().unwrap(),
+    ]);
+    let o = vdx(&[
+        "quality",
+        path.to_str().unwrap(),
+        "--sources",
+        new.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("not the same file"), "{e}");
+    // Nothing was written to the dataset.
+    assert_eq!(std::fs::read(&path).unwrap(), ds_before);
+}
+
+#[test]
+fn a_cancelled_pass_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let ds = build(
+        &[&fixture("h264_bframes.mp4")],
+        &d.path().join("c.vdx"),
+        &[],
+    );
+    let r = quality::quality_pass(
+        &ds,
+        &PassOptions::default(),
+        &AtomicBool::new(true),
+        &|_, _| {},
+    );
+    assert!(matches!(r, Err(vdx::error::VdxError::Cancelled)));
+}
