@@ -181,7 +181,7 @@ pub struct FramesArgs {
 #[derive(Args, Debug)]
 pub struct ClipsArgs {
     pub file: PathBuf,
-    /// uniform, regular or random.
+    /// uniform, regular, random or keyframes (clips of keyframes only).
     #[arg(long, default_value = "uniform")]
     pub sampler: String,
     /// T: frames per clip.
@@ -204,6 +204,13 @@ pub struct ClipsArgs {
     /// repeat_last, wrap, drop or error.
     #[arg(long, default_value = "repeat_last")]
     pub tail: String,
+    /// Decode-cost-aware clip starts: none, keyframe (start at the nearest keyframe) or
+    /// cheapest (move by at most --within frames to the start that decodes fewest frames).
+    #[arg(long, default_value = "none")]
+    pub snap: String,
+    /// --snap cheapest: how many frames a clip start may move.
+    #[arg(long, default_value_t = 0)]
+    pub within: usize,
     /// u8 (K,T,H,W,3) or f32 (K,1,T,H,W,3) in [0,1].
     #[arg(long, default_value = "u8")]
     pub dtype: String,
@@ -507,6 +514,8 @@ fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
         },
         seed: a.seed,
         tail: a.tail.parse()?,
+        snap: a.snap.parse()?,
+        within: a.within,
     };
     let f32_out = match a.dtype.as_str() {
         "u8" => false,
@@ -576,6 +585,8 @@ fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
         "dtype": a.dtype,
         "conversion": dec.conversion_note(),
         "clips": clips,
+        // Frames decoded per clip after a seek (what --snap reduces).
+        "decode_cost": clips.iter().map(|c| sample::clip_decode_cost(idx, &c.frame_indices)).collect::<Vec<_>>(),
         "damaged": damaged,
     });
     let json_path = a.out.with_extension("json");

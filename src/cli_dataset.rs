@@ -24,9 +24,16 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = 16)]
     pub frames: usize,
     /// uniform: K clips of T frames spread over each video; all: every clip of T frames
-    /// (stride apart) with a step between clip starts.
+    /// (stride apart) with a step between clip starts; keyframes: K clips of T keyframes.
     #[arg(long, default_value = "uniform")]
     pub clips: String,
+    /// Decode-cost-aware clip starts: none, keyframe (start at the nearest keyframe) or
+    /// cheapest (move by at most --within frames to the start that decodes fewest frames).
+    #[arg(long, default_value = "none")]
+    pub snap: String,
+    /// --snap cheapest: how many frames a clip start may move.
+    #[arg(long, default_value_t = 0)]
+    pub within: usize,
     /// K for --clips uniform.
     #[arg(long, default_value_t = 1)]
     pub num_clips: usize,
@@ -121,13 +128,20 @@ impl BuildArgs {
                 o.sampler.step = self.step;
                 o.sampler.units = Units::Frames;
             }
+            "keyframes" => {
+                o.sampler.kind = SamplerKind::Keyframes;
+                o.sampler.num_clips = self.num_clips;
+                o.sampler.stride = self.stride;
+            }
             other => {
                 return Err(VdxError::param(
                     "--clips",
-                    format!("'{other}' is not one of uniform, all"),
+                    format!("'{other}' is not one of uniform, all, keyframes"),
                 ))
             }
         }
+        o.sampler.snap = self.snap.parse()?;
+        o.sampler.within = self.within;
         o.segment.codec = self.codec.clone();
         o.segment.crf = self.crf;
         o.segment.keyint = self.keyint;

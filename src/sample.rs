@@ -10,6 +10,23 @@
 //!   inclusive; span = (T-1)·stride + 1) with the seeded SplitMix64 stream of
 //!   (seed, clip k, epoch 0).
 //!
+//! - **keyframes**: keyframes-only sampling: K clips of T keyframes (`stride` keyframes
+//!   apart), spread evenly over the video's keyframes. Each frame costs one keyframe decode.
+//!
+//! Decode-cost-aware starts (`snap`, for uniform, regular and random clips): decoding frame
+//! `i` after a seek costs every frame from its keyframe to `i` in decode order, so a clip
+//! that starts late in a long GOP pays for frames nobody sees.
+//! - `keyframe`: each clip moves (as a whole) so that it starts at the keyframe nearest its
+//!   sampled start (the earlier one on a tie) among those where the clip still fits.
+//! - `cheapest` with `within = k`: each clip moves by at most k frames to the start whose
+//!   clip needs the fewest decoded frames ([`clip_decode_cost`]); ties go to the smallest
+//!   move, then the earlier start.
+//!
+//! Both bias what is seen: `keyframe` only ever starts clips on keyframes (few distinct starts
+//! in a long-GOP file, and encoders place keyframes at scene cuts, so more clips open on a
+//! cut); `cheapest` pulls starts towards the frames just after keyframes, by up to k frames.
+//! `vdx bench --what snap` measures the speed-up and the shift.
+//!
 //! In time units, stride and step are seconds and each sampled time maps to the frame shown
 //! at that time (variable frame rate files sample by their timestamps).
 //!
@@ -126,6 +143,8 @@ pub enum SamplerKind {
     Uniform,
     Regular,
     Random,
+    /// Clips of keyframes only.
+    Keyframes,
 }
 
 impl std::str::FromStr for SamplerKind {
@@ -135,12 +154,55 @@ impl std::str::FromStr for SamplerKind {
             "uniform" => Ok(SamplerKind::Uniform),
             "regular" => Ok(SamplerKind::Regular),
             "random" => Ok(SamplerKind::Random),
+            "keyframes" => Ok(SamplerKind::Keyframes),
             _ => Err(VdxError::param(
                 "sampler",
-                format!("'{s}' is not one of uniform, regular, random"),
+                format!("'{s}' is not one of uniform, regular, random, keyframes"),
             )),
         }
     }
+}
+
+/// How clip starts move to cut decoding work (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Snap {
+    /// Starts stay where the sampler put them.
+    #[default]
+    None,
+    /// Each clip starts at the nearest keyframe.
+    Keyframe,
+    /// Each clip moves by at most `within` frames to its cheapest start.
+    Cheapest,
+}
+
+impl std::str::FromStr for Snap {
+    type Err = VdxError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "none" | "exact" => Ok(Snap::None),
+            "keyframe" => Ok(Snap::Keyframe),
+            "cheapest" => Ok(Snap::Cheapest),
+            _ => Err(VdxError::param(
+                "snap",
+                format!("'{s}' is not one of none, keyframe, cheapest"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Snap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Snap::None => "none",
+            Snap::Keyframe => "keyframe",
+            Snap::Cheapest => "cheapest",
+        })
+    }
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// Frame-index or time units for stride and step.
@@ -167,6 +229,12 @@ pub struct SamplerConfig {
     pub units: Units,
     pub seed: u64,
     pub tail: TailPolicy,
+    /// Decode-cost-aware starts (left out of JSON when off, so older files read the same).
+    #[serde(skip_serializing_if = "is_default")]
+    pub snap: Snap,
+    /// `snap = cheapest`: how many frames a start may move.
+    #[serde(skip_serializing_if = "is_default")]
+    pub within: usize,
 }
 
 impl Default for SamplerConfig {
@@ -180,6 +248,8 @@ impl Default for SamplerConfig {
             units: Units::Frames,
             seed: 0,
             tail: TailPolicy::RepeatLast,
+            snap: Snap::None,
+            within: 0,
         }
     }
 }
@@ -220,6 +290,32 @@ impl SamplerConfig {
         }
         if self.num_clips == 0 || self.num_clips > 1_000_000 {
             return Err(VdxError::param("clips", "must be between 1 and 1000000"));
+        }
+        if self.kind == SamplerKind::Keyframes {
+            if self.units == Units::Seconds {
+                return Err(VdxError::param(
+                    "sampler",
+                    "keyframes counts its stride in keyframes; it takes no time units",
+                ));
+            }
+            if self.snap != Snap::None {
+                return Err(VdxError::param(
+                    "snap",
+                    "keyframes clips start on keyframes already",
+                ));
+            }
+        }
+        match self.snap {
+            Snap::Cheapest if self.within == 0 || self.within > 100_000 => {
+                return Err(VdxError::param(
+                    "within",
+                    "snap=cheapest needs within=k frames, 1 <= k <= 100000",
+                ))
+            }
+            Snap::None | Snap::Keyframe if self.within != 0 => {
+                return Err(VdxError::param("within", "only applies to snap=cheapest"))
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -339,6 +435,34 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
                 );
             }
         }
+        (SamplerKind::Keyframes, _) => {
+            let kf = &index.keyframes;
+            let s = cfg.stride as usize;
+            let span = (t - 1) * s + 1;
+            let room = kf.len().saturating_sub(span);
+            let k = cfg.num_clips;
+            for c in 0..k {
+                let a = if k == 1 {
+                    room / 2
+                } else {
+                    ((c * room) as f64 / (k - 1) as f64).round() as usize
+                };
+                clips.push(
+                    (0..t)
+                        .map(|j| match kf.get(a + j * s) {
+                            Some(&f) => Pos::Frame(f as i64),
+                            // Past the last keyframe: the tail policy decides.
+                            None => Pos::Frame((n + j) as i64),
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    if cfg.snap != Snap::None {
+        for c in clips.iter_mut() {
+            snap_clip(index, cfg, c);
+        }
     }
 
     let mut out = Vec::with_capacity(clips.len());
@@ -390,6 +514,118 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
         c.clip_index = k;
     }
     Ok(out)
+}
+
+/// How many frames a decoder decodes to produce `frames` (sorted or not) in one pass: from
+/// the keyframe before the first target in decode order, continuing through the following
+/// targets, and seeking to a target's keyframe instead where that keyframe lies beyond what
+/// has been decoded.
+pub fn clip_decode_cost(index: &VideoIndex, frames: &[usize]) -> usize {
+    let mut sorted: Vec<usize> = frames
+        .iter()
+        .copied()
+        .filter(|&f| f < index.len())
+        .collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut cost = 0usize;
+    let mut cur: Option<u32> = None;
+    for f in sorted {
+        let end = index.frames[f].decode_index;
+        let start = index
+            .keyframe_before(f)
+            .map_or(0, |k| index.frames[k].decode_index);
+        match cur {
+            Some(c) if c >= start => {
+                if end > c {
+                    cost += (end - c) as usize;
+                    cur = Some(end);
+                }
+            }
+            _ => {
+                cost += (end.saturating_sub(start)) as usize + 1;
+                cur = Some(end);
+            }
+        }
+    }
+    cost
+}
+
+/// Move one clip (all its positions together) per `cfg.snap`.
+fn snap_clip(index: &VideoIndex, cfg: &SamplerConfig, clip: &mut [Pos]) {
+    let n = index.len();
+    if n == 0 || clip.is_empty() {
+        return;
+    }
+    let frame_of = |p: Pos| -> Option<usize> {
+        match p {
+            Pos::Frame(i) if i >= 0 && (i as usize) < n => Some(i as usize),
+            Pos::Frame(_) => None,
+            Pos::Time(x) => index.frame_at_time(x),
+        }
+    };
+    let Some(s0) = frame_of(clip[0]) else { return };
+    // The clip moved to start at frame `s`, or None where it no longer fits the video.
+    let moved = |s: usize| -> Option<Vec<Pos>> {
+        match clip[0] {
+            Pos::Frame(_) => {
+                let d = s as i64 - s0 as i64;
+                let v: Vec<Pos> = clip
+                    .iter()
+                    .map(|p| match *p {
+                        Pos::Frame(i) => Pos::Frame(i + d),
+                        t => t,
+                    })
+                    .collect();
+                let last_ok =
+                    matches!(v.last(), Some(Pos::Frame(i)) if *i >= 0 && (*i as usize) < n);
+                // A clip that already ran past the end may still move earlier.
+                (last_ok || d < 0).then_some(v)
+            }
+            Pos::Time(t0) => {
+                let d = index.time_secs(s) - index.time_secs(s0);
+                let end = index.time_secs(0) + index.duration_secs();
+                let v: Vec<Pos> = clip
+                    .iter()
+                    .map(|p| match *p {
+                        Pos::Time(x) => Pos::Time(x + d),
+                        f => f,
+                    })
+                    .collect();
+                let last_ok = matches!(v.last(), Some(Pos::Time(x)) if *x < end - 1e-9);
+                let _ = t0;
+                (last_ok || d < 0.0).then_some(v)
+            }
+        }
+    };
+    let frames = |v: &[Pos]| -> Vec<usize> { v.iter().filter_map(|&p| frame_of(p)).collect() };
+    let best = match cfg.snap {
+        Snap::None => return,
+        Snap::Keyframe => {
+            // Nearest keyframe where the clip fits; the earlier on a tie.
+            let mut ks: Vec<usize> = index.keyframes.clone();
+            ks.sort_by_key(|&k| (k.abs_diff(s0), k));
+            ks.into_iter().find_map(|k| moved(k))
+        }
+        Snap::Cheapest => {
+            let w = cfg.within;
+            let mut cands: Vec<usize> = (s0.saturating_sub(w)..=(s0 + w).min(n - 1)).collect();
+            cands.sort_by_key(|&s| (s.abs_diff(s0), s));
+            let mut best: Option<(usize, Vec<Pos>)> = None;
+            for s in cands {
+                if let Some(v) = moved(s) {
+                    let c = clip_decode_cost(index, &frames(&v));
+                    if best.as_ref().is_none_or(|(bc, _)| c < *bc) {
+                        best = Some((c, v));
+                    }
+                }
+            }
+            best.map(|(_, v)| v)
+        }
+    };
+    if let Some(v) = best {
+        clip.copy_from_slice(&v);
+    }
 }
 
 /// [`decode_clips`] under a [`DamagedPolicy`]: each clip's frames and its damaged positions.

@@ -383,8 +383,8 @@ impl VideoReader {
     }
 
     /// Sample clips and decode them: (data, indices (K,T), pts_seconds (K,T), padded (K,),
-    /// damaged positions per clip).
-    #[pyo3(signature = (*, sampler="uniform", num_clips=1, frames=16, stride=1.0, step=0.0, seed=0, tail="repeat_last", by_time=false, dtype="u8", damaged="error"))]
+    /// damaged positions per clip, decode cost per clip (K,)).
+    #[pyo3(signature = (*, sampler="uniform", num_clips=1, frames=16, stride=1.0, step=0.0, seed=0, tail="repeat_last", by_time=false, dtype="u8", damaged="error", snap="none", within=0))]
     #[allow(clippy::too_many_arguments)]
     fn clips<'py>(
         &self,
@@ -399,8 +399,11 @@ impl VideoReader {
         by_time: bool,
         dtype: &str,
         damaged: &str,
+        snap: &str,
+        within: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
         let kind: SamplerKind = sampler.parse().map_err(to_py)?;
+        let snap: vdx::sample::Snap = snap.parse().map_err(to_py)?;
         let policy: vdx::sample::DamagedPolicy = damaged.parse().map_err(to_py)?;
         let tail: TailPolicy = tail.parse().map_err(to_py)?;
         if !matches!(dtype, "u8" | "uint8" | "f32" | "float32") {
@@ -419,6 +422,8 @@ impl VideoReader {
             },
             seed,
             tail,
+            snap,
+            within,
         };
         let index = self.index.clone();
         let (clips, decoded) = py
@@ -443,6 +448,11 @@ impl VideoReader {
         let indices = Array2::from_shape_fn((k, t), |(a, b)| clips[a].frame_indices[b] as i64);
         let pts = Array2::from_shape_fn((k, t), |(a, b)| clips[a].times_secs[b]);
         let padded = Array1::from_iter(clips.iter().map(|c| c.padded as i64));
+        let cost = Array1::from_iter(
+            clips
+                .iter()
+                .map(|c| vdx::sample::clip_decode_cost(&index, &c.frame_indices) as i64),
+        );
         let data_obj = if dtype.starts_with('f') {
             let f: Vec<f32> =
                 py.detach(|| data.iter().map(|&v| v as f32 * (1.0 / 255.0)).collect());
@@ -456,6 +466,7 @@ impl VideoReader {
             pts.into_pyarray(py),
             padded.into_pyarray(py),
             damaged_at,
+            cost.into_pyarray(py),
         );
         Ok(out.into_pyobject(py)?.into_any())
     }

@@ -93,13 +93,15 @@ class FrameBatch:
 class Clips:
     """Sampled clips: ``data`` uint8 (K, T, H, W, 3) or float32 (K, 1, T, H, W, 3) in [0, 1];
     ``indices`` and ``pts_seconds`` (K, T); ``padded`` (K,) frames filled by the tail policy;
-    ``damaged``: per clip, the positions filled with a neighbour (``damaged="repeat"``)."""
+    ``damaged``: per clip, the positions filled with a neighbour (``damaged="repeat"``);
+    ``decode_cost`` (K,): frames decoded per clip after a seek (what ``snap`` reduces)."""
 
     data: np.ndarray
     indices: np.ndarray
     pts_seconds: np.ndarray
     padded: np.ndarray
     damaged: List[List[int]]
+    decode_cost: np.ndarray
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -166,13 +168,20 @@ class VideoReader:
 
     def clips(self, sampler: str = "uniform", *, num_clips: int = 1, frames: int = 16,
               stride: float = 1.0, step: float = 0.0, seed: int = 0, tail: str = "repeat_last",
-              by_time: bool = False, dtype: str = "u8", damaged: str = "error") -> Clips:
+              by_time: bool = False, dtype: str = "u8", damaged: str = "error",
+              snap: str = "none", within: int = 0) -> Clips:
         """Sample clips as training loaders do and decode them (each GOP once). A frame that
         cannot be decoded raises (``damaged="error"``) or is replaced by the nearest good frame
-        of its clip and listed in ``Clips.damaged`` (``damaged="repeat"``)."""
+        of its clip and listed in ``Clips.damaged`` (``damaged="repeat"``).
+
+        ``sampler="keyframes"`` takes clips of keyframes only. ``snap="keyframe"`` moves each
+        clip to start at the nearest keyframe; ``snap="cheapest", within=k`` moves it by at
+        most k frames to the start that decodes fewest frames (``Clips.decode_cost``). Both
+        bias which frames are seen: see the README's sampling section."""
         return Clips(*self._r.clips(sampler=sampler, num_clips=num_clips, frames=frames,
                                     stride=stride, step=step, seed=seed, tail=tail,
-                                    by_time=by_time, dtype=dtype, damaged=damaged))
+                                    by_time=by_time, dtype=dtype, damaged=damaged,
+                                    snap=snap, within=within))
 
     def audio(self, rate: int = 16000) -> np.ndarray:
         """The best audio stream as mono float32 at ``rate`` Hz."""
