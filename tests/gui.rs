@@ -576,3 +576,197 @@ fn the_timeline_marks_damaged_frames() {
     assert_eq!(h.state().tabs[0].damaged.as_deref(), Some(&[][..]));
     assert!(h.query_by_label_contains("damaged (").is_none());
 }
+
+/// FFmpeg's value of `filter` (psnr_avg or ssim All) for one RGB24 frame pair.
+fn ffmpeg_pair_metric(a: &[u8], b: &[u8], w: usize, h: usize, filter: &str) -> f64 {
+    let d = tempfile::tempdir().unwrap();
+    let (pa, pb) = (d.path().join("a.rgb"), d.path().join("b.rgb"));
+    std::fs::write(&pa, a).unwrap();
+    std::fs::write(&pb, b).unwrap();
+    let size = format!("{w}x{h}");
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin"]);
+    for p in [&pa, &pb] {
+        cmd.args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-i"])
+            .arg(p);
+    }
+    let out = cmd
+        .args([
+            "-lavfi",
+            &format!("[0][1]{filter},metadata=print:file=-"),
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let key = if filter == "psnr" {
+        "lavfi.psnr.psnr_avg="
+    } else {
+        "lavfi.ssim.All="
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn build_fixture_dataset(out: &Path, extra: &[&str]) {
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["build", sample().to_str().unwrap(), "--out"])
+        .arg(out)
+        .args([
+            "--num-clips",
+            "3",
+            "--frames",
+            "6",
+            "--size",
+            "96",
+            "--quiet",
+        ])
+        .args(extra)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn source_vs_stored_measures_like_ffmpeg_and_the_worst_list_opens_samples() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("q.vdx");
+    build_fixture_dataset(&out, &["--quality", "50"]);
+    let mut h = harness_with(&[&out]);
+    wait_for(&mut h, "sample 0 decoded", |a| {
+        a.datasets.first().is_some_and(|d| d.sample.is_some())
+    });
+    h.get_by_label("Source vs stored").click();
+    wait_for(&mut h, "the comparison", |a| {
+        a.datasets[0].quality.shown.is_some()
+    });
+    // Frame 2 of the clip: the numbers on screen are FFmpeg's for the same pair.
+    h.state_mut().datasets[0].quality.frame = 2;
+    h.step();
+    let (psnr, ssim, pair) = {
+        let sh = h.state().datasets[0].quality.shown.as_ref().unwrap();
+        let f = sh.c.quality.frames[2];
+        (
+            f.psnr,
+            f.ssim,
+            (sh.c.stored[2].clone(), sh.c.reference[2].clone()),
+        )
+    };
+    let fp = ffmpeg_pair_metric(&pair.0, &pair.1, 96, 96, "psnr");
+    let fs = ffmpeg_pair_metric(&pair.0, &pair.1, 96, 96, "ssim");
+    assert!((psnr - fp).abs() < 0.01, "PSNR {psnr} vs ffmpeg {fp}");
+    assert!((ssim - fs).abs() < 1e-4, "SSIM {ssim} vs ffmpeg {fs}");
+    h.get_by_label_contains(&format!("PSNR {psnr:.2} dB · SSIM {ssim:.4}"));
+    // The explorer's numbers are the CLI's.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["quality", out.to_str().unwrap(), "--sample", "0", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cli = &v["frames"][2];
+    assert!((cli["psnr"].as_f64().unwrap() - psnr).abs() < 1e-9);
+    assert!((cli["ssim"].as_f64().unwrap() - ssim).abs() < 1e-12);
+    // Wipe: stored left of the split, source right; moving the split moves both.
+    let painted = |h: &Harness<'static, VdxApp>| h.state().datasets[0].quality.painted.clone();
+    let p = painted(&h);
+    assert_eq!(p.len(), 2);
+    assert_eq!((p[0].0, p[0].1.max.x), ("stored", 0.5));
+    assert_eq!((p[1].0, p[1].1.min.x), ("source", 0.5));
+    h.state_mut().datasets[0].quality.wipe = 0.2;
+    h.step();
+    let p = painted(&h);
+    assert_eq!((p[0].1.max.x, p[1].1.min.x), (0.2, 0.2));
+    h.get_by_label_contains("stored left of the line (20%)");
+    // Blink: one picture at a time; Switch flips it.
+    h.get_by_label("Blink").click();
+    h.step();
+    h.get_by_label("every 0.5 s").click();
+    h.step();
+    let before = painted(&h)[0].0;
+    h.get_by_label("Switch").click();
+    h.step();
+    h.step();
+    let after = painted(&h);
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0].0, before);
+    h.get_by_label(if after[0].0 == "source" {
+        "showing source"
+    } else {
+        "showing stored"
+    });
+    h.get_by_label("Difference").click();
+    h.step();
+    h.step();
+    assert_eq!(painted(&h)[0].0, "difference");
+    // The quality pass runs in the background and lists the worst samples; a click opens one.
+    h.get_by_label("Quality pass").click();
+    wait_for(&mut h, "the quality pass", |a| {
+        a.datasets[0].quality.report.is_some()
+    });
+    h.get_by_label_contains("3 samples measured: PSNR mean");
+    let worst = {
+        let r = h.state().datasets[0]
+            .quality
+            .report
+            .clone()
+            .unwrap()
+            .unwrap();
+        let w = r.worst(1)[0].clone();
+        assert!(r.samples.iter().all(|s| s.psnr_mean >= w.psnr_mean));
+        w
+    };
+    h.get_by_label(&format!("#{} · {:.2} dB", worst.index, worst.psnr_mean))
+        .click();
+    wait_for(&mut h, "the worst sample's comparison", |a| {
+        a.datasets[0]
+            .quality
+            .shown
+            .as_ref()
+            .is_some_and(|s| s.c.quality.index == worst.index)
+    });
+    assert_eq!(h.state().datasets[0].selected, Some(worst.index));
+    assert_eq!(
+        h.state().datasets[0]
+            .quality
+            .shown
+            .as_ref()
+            .unwrap()
+            .c
+            .quality,
+        worst
+    );
+}
+
+#[test]
+fn flow_samples_compare_stored_int8_flow_with_fresh_farneback() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("flow.vdx");
+    build_fixture_dataset(&out, &["--field", "flow", "--keyframe-every", "3"]);
+    let mut h = harness_with(&[&out]);
+    wait_for(&mut h, "sample 0 decoded", |a| {
+        a.datasets.first().is_some_and(|d| d.sample.is_some())
+    });
+    h.get_by_label("Source vs stored").click();
+    wait_for(&mut h, "the comparison", |a| {
+        a.datasets[0].quality.shown.is_some()
+    });
+    h.step();
+    let epe = h.state().datasets[0]
+        .quality
+        .shown
+        .as_ref()
+        .unwrap()
+        .c
+        .quality
+        .flow_epe[0];
+    h.get_by_label_contains(&format!(
+        "flow 0 to 1: stored int8 against fresh Farneback, EPE {epe:.4} px"
+    ));
+    assert!(epe > 0.0 && epe < 0.2, "{epe}");
+}

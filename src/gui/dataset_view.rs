@@ -41,6 +41,10 @@ pub struct DatasetTab {
     verify_cancel: Arc<AtomicBool>,
     verify_started: Option<std::time::Instant>,
     pub verify: Option<Result<VerifyReport, String>>,
+    /// Source against stored, and the quality pass.
+    pub quality: super::quality_view::QualityPanel,
+    /// The sample area shows source against stored instead of the stored frames.
+    pub compare: bool,
 }
 
 impl DatasetTab {
@@ -68,6 +72,8 @@ impl DatasetTab {
             verify_cancel: Arc::new(AtomicBool::new(false)),
             verify_started: None,
             verify: None,
+            quality: Default::default(),
+            compare: false,
         }
     }
 
@@ -110,8 +116,21 @@ impl DatasetTab {
         self.verify_job.is_some()
     }
 
+    /// Whether a verify or a quality pass runs.
+    pub fn busy(&self) -> bool {
+        self.verifying() || self.quality.passing()
+    }
+
     /// For the jobs panel: what is running, the fraction done and when it started.
     pub fn status(&self) -> Option<(String, f32, std::time::Instant)> {
+        if self.quality.passing() && !self.verifying() {
+            let (d, n) = self.quality.pass_progress.counts();
+            return Some((
+                format!("quality pass {}: {d}/{n} samples", self.name()),
+                d as f32 / n as f32,
+                self.quality.pass_progress.started()?,
+            ));
+        }
         let started = self.verify_started.filter(|_| self.verifying())?;
         let n = self.ds.as_ref().map_or(1, |d| d.len().max(1));
         let d = self.verify_done.load(Ordering::Relaxed);
@@ -122,8 +141,10 @@ impl DatasetTab {
         ))
     }
 
+    /// Cancel what runs (verify, quality pass).
     pub fn cancel_verify(&self) {
         self.verify_cancel.store(true, Ordering::Relaxed);
+        self.quality.pass_progress.request_cancel();
     }
 
     /// Take finished background results; returns an error to report, if any.
@@ -195,6 +216,7 @@ impl DatasetTab {
             }
         }
         self.thumbs.poll(ctx);
+        self.quality.poll(ctx);
         if let Some(r) = self.verify_job.as_ref().and_then(|j| j.poll()) {
             self.verify_job = None;
             self.verify = Some(r);
@@ -338,6 +360,10 @@ impl DatasetTab {
                 None => {}
             }
         });
+        if let Some(i) = self.quality.pass_ui(ui, &ds) {
+            self.compare = true;
+            self.select(i, &ctx);
+        }
         ui.separator();
         let classes = ds.classes();
         let mut clicked = None;
@@ -496,12 +522,23 @@ impl DatasetTab {
                     ui.weak(format!("JPEG sizes (kB): {}", sizes.join(" ")));
                 }
             }
-            egui::ScrollArea::both().show(ui, |ui| {
-                for (label, tex) in rows {
-                    ui.label(label);
-                    filmstrip(ui, tex, 96.0);
-                }
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.compare, false, "Stored");
+                ui.selectable_value(&mut self.compare, true, "Source vs stored");
             });
+            if self.compare {
+                if let Some(i) = self.selected {
+                    self.quality.request(&ds, i, &ctx);
+                }
+                egui::ScrollArea::vertical().show(ui, |ui| self.quality.compare_ui(ui));
+            } else {
+                egui::ScrollArea::both().show(ui, |ui| {
+                    for (label, tex) in rows {
+                        ui.label(label);
+                        filmstrip(ui, tex, 96.0);
+                    }
+                });
+            }
         }
     }
 }

@@ -1,0 +1,158 @@
+//! The bottom panel: the frame-type and size timeline (GOPs), with sampled clips drawn on it.
+
+#[allow(unused_imports)]
+use super::*;
+
+impl VdxApp {
+    pub(super) fn timeline(&mut self, ui: &mut egui::Ui) {
+        let sampler = self.sampler;
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let Some(index) = tab.index.clone() else {
+            return;
+        };
+        let n = index.len();
+        if n == 0 {
+            return;
+        }
+        ui.horizontal(|ui| {
+            ui.strong("Timeline");
+            legend(ui, frame_color(FrameType::I), "I");
+            legend(ui, frame_color(FrameType::P), "P");
+            legend(ui, frame_color(FrameType::B), "B");
+            let damaged = tab
+                .worker
+                .thumbs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .damaged
+                .clone();
+            if let Some(d) = damaged.as_ref().filter(|d| !d.is_empty()) {
+                legend(ui, DAMAGED, &format!("damaged ({})", d.len()))
+                    .on_hover_text("frames the decoder could not decode or had to conceal");
+            }
+            tab.damaged = damaged;
+            ui.weak("height = packet size · scroll to zoom · shift+scroll to pan · click to seek");
+        });
+        let (rect, resp) = ui.allocate_exact_size(
+            Vec2::new(ui.available_width(), ui.available_height().max(60.0)),
+            Sense::click_and_drag(),
+        );
+        let v = &mut tab.timeline;
+        // Zoom and pan.
+        if resp.hovered() {
+            let (scroll, shift, pointer) = ui.input(|i| {
+                (
+                    i.smooth_scroll_delta,
+                    i.modifiers.shift,
+                    i.pointer.hover_pos(),
+                )
+            });
+            let dy = if scroll.y != 0.0 { scroll.y } else { scroll.x };
+            if dy != 0.0 {
+                if shift || scroll.x != 0.0 {
+                    v.start -= dy as f64 / rect.width() as f64 * v.span;
+                } else if let Some(p) = pointer {
+                    let at = v.start + ((p.x - rect.left()) / rect.width()) as f64 * v.span;
+                    let f = (1.0 - dy as f64 * 0.002).clamp(0.5, 2.0);
+                    v.span = (v.span * f).clamp(10.0, n as f64);
+                    v.start = at - ((p.x - rect.left()) / rect.width()) as f64 * v.span;
+                }
+            }
+        }
+        v.span = v.span.clamp(1.0, n as f64);
+        v.start = v.start.clamp(0.0, (n as f64 - v.span).max(0.0));
+        let px = rect.width() as f64 / v.span;
+        let x_of = |i: f64| rect.left() + ((i - v.start) * px) as f32;
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, Color32::from_gray(24));
+        let first = v.start.floor() as usize;
+        let last = ((v.start + v.span).ceil() as usize).min(n);
+        let max_size = index.frames[first..last]
+            .iter()
+            .map(|f| f.size_bytes)
+            .max()
+            .unwrap_or(1)
+            .max(1) as f32;
+        let bar_h = rect.height() - 14.0;
+        // Sampled clips under the bars.
+        if let Ok(clips) = crate::sample::sample_clips(&index, &sampler) {
+            for c in &clips {
+                let (a, b) = (
+                    *c.frame_indices.first().unwrap_or(&0),
+                    *c.frame_indices.last().unwrap_or(&0),
+                );
+                let r = Rect::from_min_max(
+                    Pos2::new(x_of(a as f64), rect.top()),
+                    Pos2::new(
+                        x_of(b as f64 + 1.0).max(x_of(a as f64) + 2.0),
+                        rect.bottom(),
+                    ),
+                );
+                painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(255, 220, 80, 22));
+                let cost: usize = c
+                    .frame_indices
+                    .iter()
+                    .map(|&i| index.decode_cost(i))
+                    .max()
+                    .unwrap_or(0);
+                painter.text(
+                    Pos2::new(r.left() + 2.0, rect.bottom() - 2.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    format!("clip {} · decode {} fr", c.clip_index, cost),
+                    egui::FontId::proportional(10.0),
+                    Color32::from_rgb(255, 220, 80),
+                );
+            }
+        }
+        let step = ((1.0 / px).ceil() as usize).max(1);
+        for i in (first..last).step_by(step) {
+            let f = &index.frames[i];
+            let h = (f.size_bytes as f32 / max_size).sqrt() * bar_h;
+            let x0 = x_of(i as f64);
+            let x1 = (x_of((i + step) as f64) - if px > 3.0 { 1.0 } else { 0.0 }).max(x0 + 1.0);
+            let r = Rect::from_min_max(
+                Pos2::new(x0, rect.top() + 2.0 + bar_h - h),
+                Pos2::new(x1, rect.top() + 2.0 + bar_h),
+            );
+            painter.rect_filled(r, 0.0, frame_color(f.frame_type));
+            if let Some(d) = &tab.damaged {
+                // A damaged frame in this bar's span: a full-height red mark under it.
+                let a = d.partition_point(|&k| k < i);
+                if d.get(a).is_some_and(|&k| k < i + step) {
+                    painter.rect_filled(
+                        Rect::from_min_max(
+                            Pos2::new(x0, rect.top() + 2.0 + bar_h + 1.0),
+                            Pos2::new(x1, rect.bottom()),
+                        ),
+                        0.0,
+                        DAMAGED,
+                    );
+                }
+            }
+            if f.keyframe {
+                painter.line_segment(
+                    [Pos2::new(x0, rect.top()), Pos2::new(x0, rect.bottom())],
+                    Stroke::new(1.0, Color32::from_rgb(255, 90, 90)),
+                );
+            }
+        }
+        // Playhead.
+        let xp = x_of(tab.current as f64 + 0.5);
+        painter.line_segment(
+            [Pos2::new(xp, rect.top()), Pos2::new(xp, rect.bottom())],
+            Stroke::new(2.0, Color32::WHITE),
+        );
+        // Click or drag to seek.
+        if resp.clicked() || resp.dragged() {
+            if let Some(p) = resp.interact_pointer_pos() {
+                let i = v.start + ((p.x - rect.left()) / rect.width()) as f64 * v.span;
+                tab.playing = false;
+                tab.seek(i.max(0.0) as usize);
+            }
+        }
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "timeline"));
+        resp.on_hover_text("Click or drag to seek");
+    }
+}
