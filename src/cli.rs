@@ -71,6 +71,9 @@ pub enum Command {
     /// Measure stored samples against their source frames: PSNR and SSIM (as FFmpeg's psnr
     /// and ssim filters), flow EPE against fresh Farneback flow; the worst samples.
     Quality(crate::cli_quality::QualityArgs),
+    /// Build each field variant (JPEG quality, CRF and keyframe interval, flow scale) from a
+    /// sample of your videos in a temporary folder and compare size, speed and quality.
+    CompareFields(crate::cli_quality::CompareFieldsArgs),
     /// Measure vdx against the ffmpeg CLI on a folder of videos (see scripts/bench.sh).
     Bench(crate::bench::BenchArgs),
 }
@@ -360,6 +363,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Augment(a) => crate::cli_dataset::cmd_augment(a),
         Command::Export(a) => crate::cli_dataset::cmd_export(a),
         Command::Quality(a) => crate::cli_quality::cmd_quality(a),
+        Command::CompareFields(a) => crate::cli_quality::cmd_compare_fields(a),
         Command::Bench(a) => crate::bench::run(a),
     }
 }

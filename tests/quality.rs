@@ -388,3 +388,69 @@ fn a_cancelled_pass_says_so() {
     );
     assert!(matches!(r, Err(vdx::error::VdxError::Cancelled)));
 }
+
+#[test]
+fn compare_fields_builds_and_measures_every_variant() {
+    let src = fixture("h264_bframes.mp4");
+    let out = ok(&[
+        "compare-fields",
+        src.to_str().unwrap(),
+        "--quality",
+        "40,95",
+        "--crf",
+        "35",
+        "--keyint",
+        "2,6",
+        "--size",
+        "64",
+        "--frames",
+        "6",
+        "--clips",
+        "2",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v.as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "frames q40",
+            "frames q95",
+            "segments h264 crf35 key2",
+            "segments h264 crf35 key6",
+            "flow scale4 q95"
+        ]
+    );
+    let f = |k: usize, key: &str| rows[k][key].as_f64().unwrap();
+    for k in 0..rows.len() {
+        assert_eq!(rows[k]["samples"], 2);
+        assert!(f(k, "bytes_per_clip") > 100.0 && f(k, "build_secs") > 0.0);
+        assert!(f(k, "read_sequential_ms") > 0.0 && f(k, "random_frame_ms") > 0.0);
+        assert!(f(k, "ssim") > 0.3 && f(k, "ssim") < 1.0);
+    }
+    // Higher JPEG quality: more bytes, better pictures.
+    assert!(f(1, "bytes_per_clip") > f(0, "bytes_per_clip"));
+    assert!(f(1, "psnr") > f(0, "psnr"));
+    // More keyframes cost bytes (the same pictures otherwise).
+    assert!(f(2, "bytes_per_clip") > f(3, "bytes_per_clip"));
+    // The frames and segments variants have no flow; flow's EPE is the int8 rounding.
+    assert!(rows[0]["epe"].is_null());
+    let epe = f(4, "epe");
+    assert!(epe > 0.0 && epe < 0.2, "{epe}");
+    let d = tempfile::tempdir().unwrap();
+    // Bad input: a file that is no video is named.
+    let txt = d.path().join("notes.mp4");
+    std::fs::write(&txt, b"not a video").unwrap();
+    let o = vdx(&[
+        "compare-fields",
+        txt.to_str().unwrap(),
+        "--fields",
+        "frames",
+    ]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("notes.mp4"), "{e}");
+    let o = vdx(&["compare-fields", src.to_str().unwrap(), "--quality", "high"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'high' in 'high' is not a number"));
+}

@@ -184,7 +184,7 @@ pub fn decode_frames_into(
     Ok(())
 }
 
-fn decompress_into(
+pub(crate) fn decompress_into(
     dec: &mut turbojpeg::Decompressor,
     jpeg: &[u8],
     width: usize,

@@ -674,11 +674,26 @@ impl VdxApp {
         let Some((path, frames)) = &mut self.screenshot else {
             return;
         };
+        // VDX_DATASET_VIEW=compare: the dataset's source-vs-stored view, after the quality
+        // pass has listed the worst samples.
+        let compare = std::env::var("VDX_DATASET_VIEW").is_ok_and(|v| v == "compare");
+        if let Some(d) = self.active_dataset.and_then(|k| self.datasets.get_mut(k)) {
+            if compare && !d.compare {
+                d.compare = true;
+            }
+            if compare && d.ds.is_some() && !d.quality.passing() && d.quality.report.is_none() {
+                let ds = d.ds.clone().expect("checked");
+                d.quality.start_pass(&ds, ctx);
+            }
+        }
         // Wait until the video is indexed, the exact frame and clips are shown.
         let dataset_ready = self
             .active_dataset
             .and_then(|k| self.datasets.get(k))
-            .map(|d| d.sample.is_some());
+            .map(|d| {
+                d.sample.is_some()
+                    && (!compare || d.quality.shown.is_some() && d.quality.report.is_some())
+            });
         let panel_ready = match self.right_tab {
             RightTab::Clips => true,
             RightTab::Flow => self.flow.is_some(),

@@ -2,10 +2,13 @@
 //!
 //! - [`metrics`]: PSNR, SSIM and EPE, as FFmpeg's `psnr` and `ssim` filters define them.
 //! - [`compare`]: one sample against its source (the explorer's comparison view).
+//! - [`field_compare`]: the three fields built and measured on the user's videos
+//!   (`vdx compare-fields`).
 //! - [`pass`]: every sample of a dataset, in parallel, with progress and cancel
 //!   (`vdx quality`, the explorer's quality pass).
 
 pub mod compare;
+pub mod field_compare;
 pub mod metrics;
 pub mod pass;
 

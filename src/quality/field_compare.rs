@@ -1,0 +1,307 @@
+//! The three fields compared on the user's own videos (`vdx compare-fields`, the explorer's
+//! "Compare fields" window): each variant (frames at each JPEG quality, segments at each CRF
+//! and keyframe interval, flow at each quantization scale) is built from a sample of the
+//! videos into a temporary folder, and measured for what decides how a dataset should be
+//! encoded: bytes per clip, build time, clip read time (sequential and random order), the
+//! cost of one random frame, and quality against the source (PSNR/SSIM; EPE for flow).
+
+use super::pass::{quality_pass, PassOptions};
+use crate::dataset::fields;
+use crate::dataset::segments;
+use crate::dataset::{
+    build, collect_inputs, BuildInput, BuildOptions, Dataset, Decoders, FieldKind, RunOptions,
+};
+use crate::error::{Result, VdxError};
+use crate::rng::Rng;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// What to compare.
+#[derive(Debug, Clone)]
+pub struct FieldCompareOptions {
+    /// Video files or folders (as `vdx build` takes them).
+    pub inputs: Vec<PathBuf>,
+    /// At most this many videos, spread evenly over the sorted input list.
+    pub max_videos: usize,
+    /// Sampler, size and the settings not varied.
+    pub base: BuildOptions,
+    pub fields: Vec<FieldKind>,
+    /// JPEG qualities (frames).
+    pub qualities: Vec<i32>,
+    /// CRFs and keyframe intervals (segments; every pair).
+    pub crfs: Vec<u32>,
+    pub keyints: Vec<u32>,
+    /// int8 scales (flow).
+    pub flow_scales: Vec<f32>,
+    /// Worker threads for builds and the quality pass (0: one per core).
+    pub threads: usize,
+    /// Random single-frame reads timed per variant.
+    pub random_frames: usize,
+}
+
+impl Default for FieldCompareOptions {
+    fn default() -> Self {
+        let mut base = BuildOptions::default();
+        base.sampler.num_clips = 2;
+        FieldCompareOptions {
+            inputs: Vec::new(),
+            max_videos: 10,
+            base,
+            fields: vec![FieldKind::Frames, FieldKind::Segments, FieldKind::Flow],
+            qualities: vec![75, 90, 95],
+            crfs: vec![18, 23, 28],
+            keyints: vec![8, 30],
+            flow_scales: vec![4.0],
+            threads: 0,
+            random_frames: 64,
+        }
+    }
+}
+
+/// One variant to build.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub options: BuildOptions,
+}
+
+/// The variants the options ask for, in field order.
+pub fn variants(o: &FieldCompareOptions) -> Vec<Variant> {
+    let mut v = Vec::new();
+    for f in &o.fields {
+        match f {
+            FieldKind::Frames => {
+                for &q in &o.qualities {
+                    let mut b = o.base.clone();
+                    b.field = FieldKind::Frames;
+                    b.quality = q;
+                    v.push(Variant {
+                        name: format!("frames q{q}"),
+                        options: b,
+                    });
+                }
+            }
+            FieldKind::Segments => {
+                for &crf in &o.crfs {
+                    for &k in &o.keyints {
+                        let mut b = o.base.clone();
+                        b.field = FieldKind::Segments;
+                        b.segment.crf = crf;
+                        b.segment.keyint = k;
+                        v.push(Variant {
+                            name: format!("segments {} crf{crf} key{k}", b.segment.codec),
+                            options: b,
+                        });
+                    }
+                }
+            }
+            FieldKind::Flow => {
+                for &s in &o.flow_scales {
+                    let mut b = o.base.clone();
+                    b.field = FieldKind::Flow;
+                    b.flow_scale = s;
+                    v.push(Variant {
+                        name: format!("flow scale{s} q{}", b.quality),
+                        options: b,
+                    });
+                }
+            }
+        }
+    }
+    v
+}
+
+/// One variant's measurements.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariantResult {
+    pub name: String,
+    pub field: String,
+    pub options: BuildOptions,
+    pub samples: usize,
+    /// The dataset file's size (with its header, tables and page alignment).
+    pub file_bytes: u64,
+    /// Mean bytes of a sample's video data (what grows with the dataset).
+    pub bytes_per_clip: f64,
+    pub build_secs: f64,
+    /// Decoding every clip in index order, then in a shuffled order: milliseconds per clip.
+    pub read_sequential_ms: f64,
+    pub read_random_ms: f64,
+    /// One frame of a random clip at a random position, alone: median milliseconds
+    /// (frames: one JPEG; segments: from its keyframe; flow: the keyframe before it plus
+    /// the flow pairs from there, dequantized).
+    pub random_frame_ms: f64,
+    /// Against the source frames (flow: its keyframes), averaged over samples.
+    pub psnr: Option<f64>,
+    pub ssim: f64,
+    pub epe: Option<f64>,
+}
+
+/// Progress: (steps done, steps total, what runs now).
+pub type FieldProgress<'a> = dyn Fn(usize, usize, &str) + Sync + 'a;
+
+/// Build and measure every variant. Nothing is left on disk.
+pub fn compare_fields(
+    o: &FieldCompareOptions,
+    cancel: &AtomicBool,
+    progress: &FieldProgress<'_>,
+) -> Result<Vec<VariantResult>> {
+    if o.inputs.is_empty() {
+        return Err(VdxError::param("videos", "no videos given"));
+    }
+    let (all, _) = collect_inputs(&o.inputs)?;
+    if all.is_empty() {
+        return Err(VdxError::param("videos", "no video files among the inputs"));
+    }
+    let chosen = spread(&all, o.max_videos.max(1));
+    let vs = variants(o);
+    if vs.is_empty() {
+        return Err(VdxError::param(
+            "fields",
+            "nothing to compare: no field with a setting",
+        ));
+    }
+    for v in &vs {
+        v.options.validate()?;
+    }
+    let dir = tempfile::tempdir().map_err(|e| VdxError::write(&std::env::temp_dir(), e))?;
+    let mut out = Vec::with_capacity(vs.len());
+    let steps = vs.len() * 2;
+    for (k, v) in vs.iter().enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(VdxError::Cancelled);
+        }
+        progress(2 * k, steps, &format!("building {}", v.name));
+        let path = dir.path().join(format!("v{k}.vdx"));
+        let t0 = Instant::now();
+        let report = build(
+            &chosen,
+            &[],
+            &v.options,
+            &path,
+            RunOptions {
+                threads: o.threads,
+                keep_going: false,
+            },
+            cancel,
+            &|_| {},
+        )?;
+        let build_secs = t0.elapsed().as_secs_f64();
+        progress(2 * k + 1, steps, &format!("measuring {}", v.name));
+        let ds = Dataset::open(&report.output)?;
+        let (seq, rnd) = read_times(&ds)?;
+        let random_frame_ms = random_frame_ms(&ds, o.random_frames, k as u64)?;
+        let q = quality_pass(
+            &ds,
+            &PassOptions {
+                sources: None,
+                threads: o.threads,
+                decode_only: false,
+            },
+            cancel,
+            &|_, _| {},
+        )?;
+        if let Some(u) = q.unmeasured.first() {
+            return Err(VdxError::param(
+                "videos",
+                format!("{}: sample {}: {}", v.name, u.index, u.reason),
+            ));
+        }
+        let s = q.summary();
+        let data: u64 = (0..ds.len())
+            .map(|i| ds.meta(i).map(|m| m.data_size))
+            .sum::<Result<u64>>()?;
+        out.push(VariantResult {
+            name: v.name.clone(),
+            field: format!("{:?}", v.options.field).to_lowercase(),
+            options: v.options.clone(),
+            samples: report.samples,
+            file_bytes: report.bytes,
+            bytes_per_clip: data as f64 / report.samples.max(1) as f64,
+            build_secs,
+            read_sequential_ms: seq,
+            read_random_ms: rnd,
+            random_frame_ms,
+            psnr: s["psnr_mean"].as_f64(),
+            ssim: s["ssim_mean"].as_f64().unwrap_or(f64::NAN),
+            epe: s["epe_mean"].as_f64(),
+        });
+        // The variant's file is not needed any more.
+        drop(ds);
+        let _ = std::fs::remove_file(&path);
+    }
+    progress(steps, steps, "done");
+    Ok(out)
+}
+
+/// `n` inputs spread evenly over the list (all of them when there are fewer).
+fn spread(all: &[BuildInput], n: usize) -> Vec<BuildInput> {
+    if all.len() <= n {
+        return all.to_vec();
+    }
+    (0..n).map(|k| all[k * all.len() / n].clone()).collect()
+}
+
+/// Milliseconds per clip decoding every sample in order, then in a shuffled order.
+fn read_times(ds: &Dataset) -> Result<(f64, f64)> {
+    let n = ds.len();
+    let mut dec = Decoders::default();
+    let t0 = Instant::now();
+    for i in 0..n {
+        std::hint::black_box(ds.decode(i, &mut dec)?);
+    }
+    let seq = t0.elapsed().as_secs_f64() * 1e3 / n.max(1) as f64;
+    let mut order: Vec<u64> = (0..n).collect();
+    let mut rng = Rng::for_sample(7, 0, 0);
+    for k in (1..order.len()).rev() {
+        let j = rng.range_inclusive(0, k as u64) as usize;
+        order.swap(k, j);
+    }
+    let t0 = Instant::now();
+    for &i in &order {
+        std::hint::black_box(ds.decode(i, &mut dec)?);
+    }
+    let rnd = t0.elapsed().as_secs_f64() * 1e3 / n.max(1) as f64;
+    Ok((seq, rnd))
+}
+
+/// Median milliseconds to get one frame of a random sample at a random position, alone.
+fn random_frame_ms(ds: &Dataset, reps: usize, seed: u64) -> Result<f64> {
+    let mut dec = Decoders::default();
+    let mut times = Vec::with_capacity(reps);
+    let args = ds.video_field().arguments.clone();
+    for r in 0..reps.max(1) {
+        let mut rng = Rng::for_sample(seed, r as u64, 1);
+        let i = rng.range_inclusive(0, ds.len().saturating_sub(1));
+        let (meta, data) = ds.raw_data(i)?;
+        let t = meta.record.num_frames() as usize;
+        let k = rng.range_inclusive(0, t.saturating_sub(1) as u64) as usize;
+        let (h, w) = meta.record.size_hw();
+        let (h, w) = (h as usize, w as usize);
+        let bad = |e: String| VdxError::param("dataset", format!("sample {i}: {e}"));
+        let t0 = Instant::now();
+        match meta.record {
+            crate::dataset::writer::VideoRecord::Frames { .. } => {
+                let ranges = fields::frame_ranges(data, t).map_err(bad)?;
+                let (a, b) = ranges[k];
+                let mut out = vec![0u8; w * h * 3];
+                fields::decompress_into(dec.jpeg()?, &data[a..b], w, h, &mut out).map_err(bad)?;
+                std::hint::black_box(&out);
+            }
+            crate::dataset::writer::VideoRecord::Segments { .. } => {
+                let f = segments::decode_frame(data, &meta.record, &args, k).map_err(bad)?;
+                std::hint::black_box(&f);
+            }
+            crate::dataset::writer::VideoRecord::Flow { .. } => {
+                // The flow field stores keyframes and flow; a frame is its keyframe plus
+                // the flow from there: decode the sample (keyframes and int8 flow).
+                let f = ds.decode(i, &mut dec)?;
+                std::hint::black_box(&f);
+            }
+        }
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
