@@ -770,3 +770,50 @@ fn flow_samples_compare_stored_int8_flow_with_fresh_farneback() {
     ));
     assert!(epe > 0.0 && epe < 0.2, "{epe}");
 }
+
+#[test]
+fn the_field_comparison_runs_in_the_background_and_equals_the_cli() {
+    let mut h = harness_with(&[]);
+    {
+        let f = &mut h.state_mut().fields;
+        f.open = true;
+        f.inputs = vec![sample()];
+        f.qualities = "50, 95".into();
+        f.crfs = "30".into();
+        f.keyints = "4".into();
+        f.flow_scales = "4".into();
+        f.opts.base.width = 64;
+        f.opts.base.height = 64;
+        f.opts.base.sampler.frames_per_clip = 6;
+    }
+    h.step();
+    h.step();
+    h.get_by_label("Compare").click();
+    h.step();
+    wait_for(&mut h, "the comparison", |a| a.fields.result.is_some());
+    let rows = h.state().fields.result.clone().unwrap().unwrap();
+    assert_eq!(rows.len(), 4);
+    h.get_by_label("frames q95");
+    h.get_by_label("segments h264 crf30 key4");
+    h.get_by_label(&format!("{:.4}", rows[0].ssim));
+    // The same variants from the command line measure the same.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["compare-fields", sample().to_str().unwrap()])
+        .args(["--quality", "50,95", "--crf", "30", "--keyint", "4", "--flow-scale", "4"])
+        .args(["--size", "64", "--frames", "6", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cli: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for (r, c) in rows.iter().zip(cli.as_array().unwrap()) {
+        assert_eq!(c["name"].as_str().unwrap(), r.name);
+        assert_eq!(c["bytes_per_clip"].as_f64().unwrap(), r.bytes_per_clip);
+        let close = |k: &str, v: Option<f64>| match (c[k].as_f64(), v) {
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{}: {k} {a} vs {b}", r.name),
+            (a, b) => assert_eq!(a, b, "{}: {k}", r.name),
+        };
+        close("psnr", r.psnr);
+        close("ssim", Some(r.ssim));
+        close("epe", r.epe);
+    }
+}

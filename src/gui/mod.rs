@@ -10,6 +10,7 @@ pub mod build_dialog;
 mod clip_panel;
 pub mod dataset_view;
 pub mod export_dialog;
+pub mod fields_dialog;
 mod flow_panel;
 mod metadata_panel;
 mod player;
@@ -128,6 +129,7 @@ pub struct VdxApp {
     pub datasets: Vec<dataset_view::DatasetTab>,
     pub build: build_dialog::BuildDialog,
     pub export: export_dialog::ExportDialog,
+    pub fields: fields_dialog::FieldsDialog,
     /// When set, the window shows this dataset instead of the active video.
     pub active_dataset: Option<usize>,
     flow_job: Option<analysis::Job<analysis::FlowResult>>,
@@ -176,6 +178,7 @@ impl VdxApp {
             datasets: Vec::new(),
             build: build_dialog::BuildDialog::default(),
             export: export_dialog::ExportDialog::default(),
+            fields: fields_dialog::FieldsDialog::default(),
             active_dataset: None,
             flow_job: None,
             flow: None,
@@ -220,6 +223,12 @@ impl VdxApp {
         }
         if demo_build.is_some() {
             app.build.start(ctx);
+        }
+        // For the README's picture of the field comparison: compare the opened videos.
+        if std::env::var_os("VDX_DEMO_FIELDS").is_some() {
+            app.fields.inputs = app.tabs.iter().map(|t| t.path.clone()).collect();
+            app.fields.open = true;
+            app.fields.start(ctx);
         }
         app
     }
@@ -366,6 +375,7 @@ impl VdxApp {
             self.open(done, &ctx);
         }
         self.export.show(&ctx, &self.recipe);
+        self.fields.show(&ctx);
         if !self.errors.is_empty() {
             egui::Panel::bottom("errors").show(ui, |ui| self.error_bar(ui));
         }
@@ -545,6 +555,13 @@ impl VdxApp {
                     }
                     ui.close();
                 }
+                if ui.button("Compare fields…").clicked() {
+                    self.fields.open = true;
+                    if self.fields.inputs.is_empty() {
+                        self.fields.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
+                    }
+                    ui.close();
+                }
                 let ds = self
                     .active_dataset
                     .and_then(|k| self.datasets.get(k))
@@ -610,7 +627,7 @@ impl VdxApp {
     }
 
     fn jobs_running(&self) -> bool {
-        self.build.running() || self.export.running() || self.datasets.iter().any(|d| d.busy())
+        self.build.running() || self.export.running() || self.fields.running() || self.datasets.iter().any(|d| d.busy())
     }
 
     /// Every running job with its progress, ETA and a Cancel button.
@@ -645,6 +662,11 @@ impl VdxApp {
         if let Some(s) = self.export.status() {
             if row(ui, s) {
                 self.export.cancel();
+            }
+        }
+        if let Some(s) = self.fields.status() {
+            if row(ui, s) {
+                self.fields.cancel();
             }
         }
         for d in &self.datasets {
@@ -700,6 +722,7 @@ impl VdxApp {
             RightTab::Augment => self.aug.is_some(),
         };
         let building = std::env::var_os("VDX_DEMO_BUILD").is_some();
+        let fields_done = std::env::var_os("VDX_DEMO_FIELDS").is_none() || self.fields.result.is_some();
         // VDX_SHOT_AFTER_SCAN: also wait for the background decode (damaged frames marked).
         let scanned = std::env::var_os("VDX_SHOT_AFTER_SCAN").is_none()
             || self
@@ -716,6 +739,7 @@ impl VdxApp {
                     t.shown == Some((t.current, true))
                         && (self.right_tab != RightTab::Clips || !t.clips.is_empty())
                 });
+        let ready = ready && fields_done;
         if ready || *frames > 0 {
             *frames += 1;
         }
