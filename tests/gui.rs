@@ -799,7 +799,16 @@ fn the_field_comparison_runs_in_the_background_and_equals_the_cli() {
     // The same variants from the command line measure the same.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
         .args(["compare-fields", sample().to_str().unwrap()])
-        .args(["--quality", "50,95", "--crf", "30", "--keyint", "4", "--flow-scale", "4"])
+        .args([
+            "--quality",
+            "50,95",
+            "--crf",
+            "30",
+            "--keyint",
+            "4",
+            "--flow-scale",
+            "4",
+        ])
         .args(["--size", "64", "--frames", "6", "--json"])
         .output()
         .unwrap();
@@ -816,4 +825,47 @@ fn the_field_comparison_runs_in_the_background_and_equals_the_cli() {
         close("ssim", Some(r.ssim));
         close("epe", r.epe);
     }
+}
+
+/// What a node says (a label's text may be its label or its value).
+fn node_text(n: &egui_kittest::Node<'_>) -> String {
+    let a = egui_kittest::kittest::NodeT::accesskit_node(n);
+    a.label().or_else(|| a.value()).unwrap_or_default()
+}
+
+#[test]
+fn snapping_clip_starts_to_keyframes_moves_the_clips_and_cuts_their_decode_cost() {
+    let mut h = harness_with(&[&sample()]);
+    let t0 = std::time::Instant::now();
+    while h.query_by_label("clip 3 · frames 135–179").is_none() {
+        assert!(t0.elapsed().as_secs() < 20);
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let exact: usize = {
+        let n = h.get_by_label_contains("decodes ");
+        let text = node_text(&n);
+        text.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    h.get_by_label("clip start").click();
+    h.step();
+    h.step();
+    h.get_by_label("nearest keyframe").click();
+    h.step();
+    // Keyframes every 30 frames: a start at 135 ties between 120 and 150 and takes 120.
+    let t0 = std::time::Instant::now();
+    while h.query_by_label("clip 3 · frames 120–164").is_none() {
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "the clips did not move to keyframes"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.get_by_label("clip 1 · frames 30–74");
+    let want = format!("(exact starts: {exact})");
+    let n = h.get_by_label_contains(&want);
+    let text = node_text(&n);
+    let snapped: usize = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(snapped < exact, "{text}");
 }

@@ -17,6 +17,7 @@ impl VdxApp {
                         SamplerKind::Uniform,
                         SamplerKind::Regular,
                         SamplerKind::Random,
+                        SamplerKind::Keyframes,
                     ] {
                         let name = format!("{k:?}").to_lowercase();
                         changed |= ui
@@ -58,6 +59,47 @@ impl VdxApp {
                 "size",
                 egui::DragValue::new(&mut self.clip_size).range(32..=224),
             );
+            let l = ui.label("clip start");
+            egui::ComboBox::from_id_salt("snap")
+                .selected_text(match self.sampler.snap {
+                    Snap::None => "exact".to_string(),
+                    Snap::Keyframe => "nearest keyframe".to_string(),
+                    Snap::Cheapest => format!("cheapest within ±{}", self.sampler.within),
+                })
+                .show_ui(ui, |ui| {
+                    for (v, name) in [
+                        (Snap::None, "exact"),
+                        (Snap::Keyframe, "nearest keyframe"),
+                        (Snap::Cheapest, "cheapest within ±k"),
+                    ] {
+                        changed |= ui
+                            .selectable_value(&mut self.sampler.snap, v, name)
+                            .changed();
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            ui.end_row();
+            // Keyframes clips start on keyframes already; `within` belongs to cheapest only.
+            if self.sampler.kind == SamplerKind::Keyframes && self.sampler.snap != Snap::None {
+                self.sampler.snap = Snap::None;
+                changed = true;
+            }
+            if self.sampler.snap == Snap::Cheapest {
+                if self.sampler.within == 0 {
+                    self.sampler.within = 8;
+                    changed = true;
+                }
+                let l = ui.label("within ±k");
+                changed |= ui
+                    .add(egui::DragValue::new(&mut self.sampler.within).range(1..=1000))
+                    .labelled_by(l.id)
+                    .changed();
+                ui.end_row();
+            } else if self.sampler.within != 0 {
+                self.sampler.within = 0;
+                changed = true;
+            }
             let l = ui.label("tail");
             egui::ComboBox::from_id_salt("tail")
                 .selected_text(self.sampler.tail.to_string())
@@ -94,6 +136,33 @@ impl VdxApp {
                 ui.spinner();
                 ui.label("decoding clips…");
             });
+        }
+        if let Some(index) = &tab.index {
+            // What the clips cost to decode, against exact starts.
+            let cost = |cfg: &SamplerConfig| {
+                crate::sample::sample_clips(index, cfg).map(|cl| {
+                    cl.iter()
+                        .map(|c| crate::sample::clip_decode_cost(index, &c.frame_indices))
+                        .sum::<usize>()
+                })
+            };
+            if let Ok(now) = cost(&sampler) {
+                let exact = SamplerConfig {
+                    snap: Snap::None,
+                    within: 0,
+                    ..sampler
+                };
+                match (sampler.snap, cost(&exact)) {
+                    (Snap::None, _) | (_, Err(_)) => {
+                        ui.label(format!("decodes {now} frames for these clips"));
+                    }
+                    (_, Ok(was)) => {
+                        ui.label(format!(
+                            "decodes {now} frames for these clips (exact starts: {was})"
+                        ));
+                    }
+                }
+            }
         }
         ui.separator();
         let mut seek_to = None;

@@ -93,10 +93,9 @@ impl FieldsDialog {
         }
         self.result = None;
         self.progress.begin();
-        self.progress.total.store(
-            field_compare::variants(&o).len() * 2,
-            Ordering::Relaxed,
-        );
+        self.progress
+            .total
+            .store(field_compare::variants(&o).len() * 2, Ordering::Relaxed);
         let (done, cancel, step, c) = (
             self.progress.done.clone(),
             self.progress.cancel.clone(),
@@ -149,26 +148,28 @@ impl FieldsDialog {
                 self.inputs.clear();
             }
         });
-        egui::Grid::new("fields_opts").num_columns(4).show(ui, |ui| {
-            let text = |ui: &mut egui::Ui, label: &str, v: &mut String| {
-                let l = ui.label(label);
-                ui.add(egui::TextEdit::singleline(v).desired_width(110.0))
+        egui::Grid::new("fields_opts")
+            .num_columns(4)
+            .show(ui, |ui| {
+                let text = |ui: &mut egui::Ui, label: &str, v: &mut String| {
+                    let l = ui.label(label);
+                    ui.add(egui::TextEdit::singleline(v).desired_width(110.0))
+                        .labelled_by(l.id);
+                };
+                text(ui, "JPEG qualities", &mut self.qualities);
+                text(ui, "CRFs", &mut self.crfs);
+                ui.end_row();
+                text(ui, "keyframe intervals", &mut self.keyints);
+                text(ui, "flow scales", &mut self.flow_scales);
+                ui.end_row();
+                let l = ui.label("videos (at most)");
+                ui.add(egui::DragValue::new(&mut self.opts.max_videos).range(1..=1000))
                     .labelled_by(l.id);
-            };
-            text(ui, "JPEG qualities", &mut self.qualities);
-            text(ui, "CRFs", &mut self.crfs);
-            ui.end_row();
-            text(ui, "keyframe intervals", &mut self.keyints);
-            text(ui, "flow scales", &mut self.flow_scales);
-            ui.end_row();
-            let l = ui.label("videos (at most)");
-            ui.add(egui::DragValue::new(&mut self.opts.max_videos).range(1..=1000))
-                .labelled_by(l.id);
-            let l = ui.label("clips per video");
-            ui.add(egui::DragValue::new(&mut self.opts.base.sampler.num_clips).range(1..=64))
-                .labelled_by(l.id);
-            ui.end_row();
-        });
+                let l = ui.label("clips per video");
+                ui.add(egui::DragValue::new(&mut self.opts.base.sampler.num_clips).range(1..=64))
+                    .labelled_by(l.id);
+                ui.end_row();
+            });
         ui.horizontal(|ui| {
             if self.running() {
                 ui.add(
@@ -229,7 +230,10 @@ pub fn results_ui(ui: &mut egui::Ui, rows: &[VariantResult]) {
                 ui.colored_label(field_color(&r.field), &r.name);
                 ui.label(format!("{:.1}", r.bytes_per_clip / 1e3));
                 ui.label(format!("{:.2}", r.build_secs));
-                ui.label(format!("{:.2}, {:.2}", r.read_sequential_ms, r.read_random_ms));
+                ui.label(format!(
+                    "{:.2}, {:.2}",
+                    r.read_sequential_ms, r.read_random_ms
+                ));
                 ui.label(format!("{:.2}", r.random_frame_ms));
                 ui.label(r.psnr.map_or("identical".into(), |p| format!("{p:.2}")));
                 ui.label(format!("{:.4}", r.ssim));

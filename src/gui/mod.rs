@@ -20,7 +20,7 @@ pub mod worker;
 
 use crate::index::{FrameType, VideoIndex};
 use crate::probe::ProbeInfo;
-use crate::sample::{Clip, SamplerConfig, SamplerKind, TailPolicy};
+use crate::sample::{Clip, SamplerConfig, SamplerKind, Snap, TailPolicy};
 use egui::{Color32, Key, Pos2, Rect, Sense, Stroke, Vec2};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -627,7 +627,10 @@ impl VdxApp {
     }
 
     fn jobs_running(&self) -> bool {
-        self.build.running() || self.export.running() || self.fields.running() || self.datasets.iter().any(|d| d.busy())
+        self.build.running()
+            || self.export.running()
+            || self.fields.running()
+            || self.datasets.iter().any(|d| d.busy())
     }
 
     /// Every running job with its progress, ETA and a Cancel button.
@@ -722,7 +725,8 @@ impl VdxApp {
             RightTab::Augment => self.aug.is_some(),
         };
         let building = std::env::var_os("VDX_DEMO_BUILD").is_some();
-        let fields_done = std::env::var_os("VDX_DEMO_FIELDS").is_none() || self.fields.result.is_some();
+        let fields_done =
+            std::env::var_os("VDX_DEMO_FIELDS").is_none() || self.fields.result.is_some();
         // VDX_SHOT_AFTER_SCAN: also wait for the background decode (damaged frames marked).
         let scanned = std::env::var_os("VDX_SHOT_AFTER_SCAN").is_none()
             || self
