@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench bench-realworld bench-python bench-scale bench-ffcv corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint bench bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -61,6 +61,11 @@ bench-scale: setup corpus
 bench-ffcv: setup corpus
 	cargo build --release
 	bash scripts/bench_in_test_venv.sh scripts/bench_ffcv.py target/corpus --json target/bench_ffcv.json
+
+# The quality pass, the explorer while it runs, snapped clip starts, compare-fields.
+bench-quality: setup corpus
+	cargo build --release
+	bash scripts/bench_quality.sh target/corpus
 
 sample:
 	bash scripts/make_sample.sh assets/sample.mp4

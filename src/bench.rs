@@ -23,7 +23,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
     /// Which measurements: probe,index,uniform,random,decode_all (comma separated); or
-    /// `read` alone, with FILE a frames-field dataset.
+    /// `read` alone, with FILE a frames-field dataset; or `quality` alone, with FILE a
+    /// dataset whose sources are in place; or `snap` alone (clip starts against decode cost).
     #[arg(long, default_value = "probe,index,uniform,random,decode_all")]
     pub what: String,
     /// First frames of the random clips (comma separated), so that other tools can be
@@ -205,9 +206,167 @@ fn bench_read(
     Ok(out)
 }
 
+/// The quality pass against decoding the same source frames alone (the same grouping,
+/// chunks and threads, measuring nothing), alternated, medians.
+fn bench_quality(
+    path: &std::path::Path,
+    reps: usize,
+    threads: usize,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    use crate::quality::{quality_pass, PassOptions};
+    use std::sync::atomic::AtomicBool;
+    let ds = crate::dataset::Dataset::open(path)?;
+    let no = AtomicBool::new(false);
+    let (mut dec, mut full) = (Vec::new(), Vec::new());
+    let mut frames = 0;
+    for _ in 0..reps.max(1) {
+        for decode_only in [true, false] {
+            let o = PassOptions {
+                sources: None,
+                threads,
+                decode_only,
+            };
+            let t = Instant::now();
+            let r = quality_pass(&ds, &o, &no, &|_, _| {})?;
+            let s = t.elapsed().as_secs_f64();
+            frames = r.source_frames;
+            if decode_only {
+                dec.push(s);
+            } else {
+                if !r.unmeasured.is_empty() {
+                    return Err(crate::error::VdxError::param(
+                        "dataset",
+                        format!("sample {}: {}", r.unmeasured[0].index, r.unmeasured[0].reason),
+                    ));
+                }
+                full.push(s);
+            }
+        }
+    }
+    let (d, f) = (median(dec), median(full));
+    let mut out = serde_json::Map::new();
+    out.insert("dataset".into(), path.display().to_string().into());
+    out.insert("samples".into(), ds.len().into());
+    out.insert("source_frames".into(), frames.into());
+    out.insert("threads".into(), threads.into());
+    out.insert("decode_only_secs".into(), d.into());
+    out.insert("quality_pass_secs".into(), f.into());
+    out.insert("pass_speed_vs_decode".into(), (d / f).into());
+    Ok(out)
+}
+
+/// Random clips with exact starts against snapped starts on one video: decode time per clip
+/// (each clip from a freshly opened file, as a loader does), frames decoded, and the bias
+/// (how far starts moved, how many distinct starts remain).
+fn bench_snap(a: &BenchArgs, opts: DecodeOptions) -> Result<serde_json::Map<String, serde_json::Value>> {
+    use crate::sample::Snap;
+    let idx = VideoDecoder::open(&a.file, opts)?.index().clone();
+    let base = SamplerConfig {
+        kind: SamplerKind::Random,
+        frames_per_clip: 16,
+        num_clips: 24,
+        seed: 5,
+        ..Default::default()
+    };
+    let exact = sample::sample_clips(&idx, &base)?;
+    let mut variants: Vec<(String, SamplerConfig)> = vec![("exact".into(), base)];
+    variants.push((
+        "keyframe".into(),
+        SamplerConfig {
+            snap: Snap::Keyframe,
+            ..base
+        },
+    ));
+    for k in [8usize, 30, 120] {
+        variants.push((
+            format!("cheapest_within_{k}"),
+            SamplerConfig {
+                snap: Snap::Cheapest,
+                within: k,
+                ..base
+            },
+        ));
+    }
+    variants.push((
+        "keyframes_only".into(),
+        SamplerConfig {
+            kind: SamplerKind::Keyframes,
+            num_clips: 24,
+            ..base
+        },
+    ));
+    let mut out = serde_json::Map::new();
+    out.insert("file".into(), a.file.display().to_string().into());
+    out.insert("frames".into(), idx.len().into());
+    out.insert("keyframes".into(), idx.keyframes.len().into());
+    let mut exact_secs = f64::NAN;
+    for (name, cfg) in variants {
+        let clips = sample::sample_clips(&idx, &cfg)?;
+        let per_clip: Vec<f64> = clips
+            .iter()
+            .map(|c| {
+                time(a.reps.min(3), || {
+                    let mut d = VideoDecoder::with_index(&a.file, idx.clone(), opts)?;
+                    d.frames_final(&c.frame_indices)?;
+                    Ok(())
+                })
+            })
+            .collect::<Result<_>>()?;
+        let secs = median(per_clip);
+        if name == "exact" {
+            exact_secs = secs;
+        }
+        let cost: Vec<usize> = clips
+            .iter()
+            .map(|c| sample::clip_decode_cost(&idx, &c.frame_indices))
+            .collect();
+        let shift: Vec<f64> = clips
+            .iter()
+            .zip(&exact)
+            .map(|(c, e)| (c.frame_indices[0] as f64 - e.frame_indices[0] as f64).abs())
+            .collect();
+        let mut starts: Vec<usize> = clips.iter().map(|c| c.frame_indices[0]).collect();
+        starts.sort_unstable();
+        starts.dedup();
+        out.insert(
+            name,
+            serde_json::json!({
+                "clip_secs_median": secs,
+                "speedup_vs_exact": exact_secs / secs,
+                "frames_decoded_mean": cost.iter().sum::<usize>() as f64 / cost.len().max(1) as f64,
+                "start_shift_frames_mean": shift.iter().sum::<f64>() / shift.len().max(1) as f64,
+                "start_shift_frames_max": shift.iter().copied().fold(0.0, f64::max),
+                "distinct_starts": starts.len(),
+                "starts_on_keyframes": clips.iter().filter(|c| idx.frames[c.frame_indices[0]].keyframe).count(),
+                "clips": clips.len(),
+            }),
+        );
+    }
+    Ok(out)
+}
+
 /// Run the measurements and print one JSON object.
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let what: Vec<&str> = a.what.split(',').map(|s| s.trim()).collect();
+    if what == ["quality"] {
+        let m = bench_quality(&a.file, a.reps, a.threads)?;
+        println!("{}", serde_json::Value::Object(m));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if what == ["snap"] {
+        let opts = DecodeOptions {
+            resize: Some(Resize {
+                width: 224,
+                height: 224,
+                mode: ResizeMode::Squash,
+            }),
+            threads: a.threads,
+            ..Default::default()
+        };
+        let m = bench_snap(&a, opts)?;
+        println!("{}", serde_json::Value::Object(m));
+        return Ok(ExitCode::SUCCESS);
+    }
     if what == ["read"] {
         let m = bench_read(&a.file, a.reps, a.recipe.as_deref())?;
         println!("{}", serde_json::Value::Object(m));
