@@ -98,6 +98,30 @@ def test_clips_equal_vdx_clips(codec_videos, name, sampler, tmp_path):
     assert c.padded.tolist() == [m["padded"] for m in meta["clips"]]
 
 
+@pytest.mark.parametrize("snap", [("keyframe", 0), ("cheapest", 5)])
+def test_snapped_clips_equal_vdx_clips_and_cost_less(codec_videos, snap, tmp_path):
+    """snap= moves random clips as `vdx clips --snap` does, with the same decode costs, and
+    the clips cost less to decode than with exact starts."""
+    path = codec_videos["h264.mp4"]
+    mode, within = snap
+    out = tmp_path / "c.npy"
+    cli("clips", path, "--sampler", "random", "--clips", "6", "--frames", "4", "--seed", "3",
+        "--snap", mode, "--within", str(within), "--size", "32", "--out", str(out))
+    meta = json.loads(out.with_suffix(".json").read_text())
+    r = vdx.VideoReader(path, size=32)
+    c = r.clips("random", num_clips=6, frames=4, seed=3, snap=mode, within=within)
+    assert np.array_equal(c.data, np.load(out))
+    assert c.indices.tolist() == [m["frame_indices"] for m in meta["clips"]]
+    assert c.decode_cost.tolist() == meta["decode_cost"]
+    exact = r.clips("random", num_clips=6, frames=4, seed=3)
+    assert c.decode_cost.sum() < exact.decode_cost.sum(), (c.decode_cost, exact.decode_cost)
+    if mode == "keyframe":
+        keyframes = set(r.keyframe_indices.tolist())
+        assert all(int(s) in keyframes for s in c.indices[:, 0])
+    with pytest.raises(vdx.VdxValueError, match="within"):
+        r.clips("random", snap="cheapest")
+
+
 def test_audio_equals_vdx_audio(tmp_path):
     path = str(tmp_path / "a.mp4")
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=2", "-f", "lavfi", "-i",
