@@ -42,7 +42,12 @@ fn main() {
         std::thread::sleep(Duration::from_secs_f64((1.0 / 60.0 - ms / 1e3).max(0.0)));
     }
     let pass_secs = t0.elapsed().as_secs_f64();
-    let r = h.state().datasets[0].quality.report.clone().unwrap().unwrap();
+    let r = h.state().datasets[0]
+        .quality
+        .report
+        .clone()
+        .unwrap()
+        .unwrap();
     println!(
         "{{\"dataset\": {path:?}, \"samples\": {}, \"pass_secs\": {pass_secs:.2}, \"ui_frames\": {}, \"ui_frame_ms_p50\": {:.2}, \"ui_frame_ms_p99\": {:.2}, \"ui_frame_ms_max\": {:.2}}}",
         r.samples.len(),

@@ -236,7 +236,10 @@ fn bench_quality(
                 if !r.unmeasured.is_empty() {
                     return Err(crate::error::VdxError::param(
                         "dataset",
-                        format!("sample {}: {}", r.unmeasured[0].index, r.unmeasured[0].reason),
+                        format!(
+                            "sample {}: {}",
+                            r.unmeasured[0].index, r.unmeasured[0].reason
+                        ),
                     ));
                 }
                 full.push(s);
@@ -258,7 +261,10 @@ fn bench_quality(
 /// Random clips with exact starts against snapped starts on one video: decode time per clip
 /// (each clip from a freshly opened file, as a loader does), frames decoded, and the bias
 /// (how far starts moved, how many distinct starts remain).
-fn bench_snap(a: &BenchArgs, opts: DecodeOptions) -> Result<serde_json::Map<String, serde_json::Value>> {
+fn bench_snap(
+    a: &BenchArgs,
+    opts: DecodeOptions,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
     use crate::sample::Snap;
     let idx = VideoDecoder::open(&a.file, opts)?.index().clone();
     let base = SamplerConfig {

@@ -286,6 +286,11 @@ pub fn cmd_compare_fields(a: CompareFieldsArgs) -> Result<ExitCode> {
         );
     }
     println!(
+        "{} source clips decoded once for all variants in {:.1} s; build s is encoding and writing",
+        r.first().map_or(0, |v| v.samples),
+        r.first().map_or(0.0, |v| v.source_decode_secs)
+    );
+    println!(
         "{} clips per variant; read times are per clip (seq: in order, rand: shuffled); frame ms: one random frame alone (median); quality against the source frames (flow: keyframes; EPE: stored int8 against fresh Farneback)",
         r.first().map_or(0, |v| v.samples)
     );

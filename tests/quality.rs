@@ -438,7 +438,38 @@ fn compare_fields_builds_and_measures_every_variant() {
     assert!(rows[0]["epe"].is_null());
     let epe = f(4, "epe");
     assert!(epe > 0.0 && epe < 0.2, "{epe}");
+    // Each variant is the dataset `vdx build` writes with those options: the quality pass
+    // over such a build measures the same.
     let d = tempfile::tempdir().unwrap();
+    let q95 = d.path().join("q95.vdx");
+    ok(&[
+        "build",
+        src.to_str().unwrap(),
+        "--out",
+        q95.to_str().unwrap(),
+        "--frames",
+        "6",
+        "--num-clips",
+        "2",
+        "--size",
+        "64",
+        "--quality",
+        "95",
+        "--quiet",
+    ]);
+    let ds = Dataset::open(&q95).unwrap();
+    let r = quality::quality_pass(
+        &ds,
+        &PassOptions::default(),
+        &AtomicBool::new(false),
+        &|_, _| {},
+    )
+    .unwrap();
+    let s = r.summary();
+    assert!((s["psnr_mean"].as_f64().unwrap() - f(1, "psnr")).abs() < 1e-9);
+    assert!((s["ssim_mean"].as_f64().unwrap() - f(1, "ssim")).abs() < 1e-12);
+    let data: u64 = (0..ds.len()).map(|i| ds.meta(i).unwrap().data_size).sum();
+    assert_eq!(data as f64 / 2.0, f(1, "bytes_per_clip"));
     // Bad input: a file that is no video is named.
     let txt = d.path().join("notes.mp4");
     std::fs::write(&txt, b"not a video").unwrap();

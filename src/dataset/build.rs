@@ -137,7 +137,7 @@ impl BuildOptions {
     }
 
     /// The sampler actually used (segments with a target fps sample by time).
-    fn effective_sampler(&self) -> SamplerConfig {
+    pub(crate) fn effective_sampler(&self) -> SamplerConfig {
         let mut s = self.sampler;
         if self.field == FieldKind::Segments {
             if let Some(fps) = self.segment.fps {
@@ -159,7 +159,7 @@ impl BuildOptions {
         s
     }
 
-    fn field_descriptor(&self) -> FieldDescriptor {
+    pub(crate) fn field_descriptor(&self) -> FieldDescriptor {
         let (t, name, args) = match self.field {
             FieldKind::Frames => (
                 FieldType::Frames,
@@ -505,20 +505,13 @@ pub fn build_with_info(
         }
     }
     let n: usize = spools.iter().map(|s| s.len()).sum();
-    let info = serde_json::json!({
-        "vdx_version": env!("CARGO_PKG_VERSION"),
-        "classes": classes,
-        "build_options": opts,
-        "videos": inputs.len() - skipped.len(),
-        "skipped": skipped.iter().map(|(p, r)| serde_json::json!({"path": p, "reason": r})).collect::<Vec<_>>(),
-    });
-    let info = match (info, extra_info) {
-        (serde_json::Value::Object(mut a), Some(serde_json::Value::Object(b))) => {
-            a.extend(b);
-            serde_json::Value::Object(a)
-        }
-        (a, _) => a,
-    };
+    let info = dataset_info(
+        opts,
+        classes,
+        inputs.len() - skipped.len(),
+        &skipped,
+        extra_info,
+    );
     let path = writer.finish(opts.field_descriptor(), spools, info)?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     Ok(BuildReport {
@@ -529,6 +522,168 @@ pub fn build_with_info(
         skipped,
         bytes,
     })
+}
+
+/// The dataset info a build writes (FORMAT.md, "dataset info").
+pub(crate) fn dataset_info(
+    opts: &BuildOptions,
+    classes: &[String],
+    videos: usize,
+    skipped: &[(PathBuf, String)],
+    extra_info: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let info = serde_json::json!({
+        "vdx_version": env!("CARGO_PKG_VERSION"),
+        "classes": classes,
+        "build_options": opts,
+        "videos": videos,
+        "skipped": skipped.iter().map(|(p, r)| serde_json::json!({"path": p, "reason": r})).collect::<Vec<_>>(),
+    });
+    match (info, extra_info) {
+        (serde_json::Value::Object(mut a), Some(serde_json::Value::Object(b))) => {
+            a.extend(b);
+            serde_json::Value::Object(a)
+        }
+        (a, _) => a,
+    }
+}
+
+/// Facts about a source video that a sample's encoding and provenance need.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceFacts {
+    pub path: PathBuf,
+    pub label: i64,
+    pub fps: f64,
+    pub frames: usize,
+    pub width: u32,
+    pub height: u32,
+    pub time_base: crate::media::Ratio,
+}
+
+/// Encode one clip's frames (already decoded at the dataset's size) as a sample.
+pub(crate) fn encode_sample(
+    opts: &BuildOptions,
+    src: &SourceFacts,
+    clip: &sample::Clip,
+    views: &[&[u8]],
+    damaged: &[usize],
+    jpeg: &mut turbojpeg::Compressor,
+) -> Result<SampleSpec> {
+    let sampler = opts.effective_sampler();
+    let (w, h) = (opts.width, opts.height);
+    let (record, data) = match opts.field {
+        FieldKind::Frames => (
+            VideoRecord::Frames {
+                num_frames: views.len() as u32,
+                height: h,
+                width: w,
+            },
+            fields::encode_frames(views, w, h, opts.quality, jpeg)?,
+        ),
+        FieldKind::Flow => {
+            let positions = fields::flow_keyframe_positions(
+                sampler.frames_per_clip,
+                opts.flow_keyframe_interval,
+            );
+            (
+                VideoRecord::Flow {
+                    num_frames: views.len() as u32,
+                    num_keyframes: positions.len() as u32,
+                    height: h,
+                    width: w,
+                    scale: opts.flow_scale,
+                },
+                fields::encode_flow(
+                    views,
+                    w,
+                    h,
+                    &positions,
+                    opts.quality,
+                    opts.flow_scale,
+                    &opts.farneback,
+                    jpeg,
+                )?,
+            )
+        }
+        FieldKind::Segments => {
+            let fps = opts.segment.fps.unwrap_or_else(|| {
+                let stride = if sampler.units == Units::Frames {
+                    sampler.stride.max(1.0)
+                } else {
+                    1.0
+                };
+                if src.fps > 0.0 {
+                    src.fps / stride
+                } else {
+                    30.0
+                }
+            });
+            segments::encode(views, w, h, fps, &opts.segment)?
+        }
+    };
+    let tb = src.time_base;
+    Ok(SampleSpec {
+        record,
+        video_data: data,
+        label: src.label,
+        provenance: serde_json::json!({
+            "source": src.path,
+            "clip": clip.clip_index,
+            "frames": clip.frame_indices,
+            "pts": clip.pts,
+            "time_base": format!("{}/{}", tb.num, tb.den),
+            "source_fps": src.fps,
+            "source_frames": src.frames,
+            "source_width": src.width,
+            "source_height": src.height,
+            "padded": clip.padded,
+        })
+        .as_object()
+        .cloned()
+        .map(|mut o| {
+            // Listed only where frames were filled in, so ordinary samples keep their bytes.
+            if !damaged.is_empty() {
+                o.insert("damaged".into(), serde_json::json!(damaged));
+            }
+            serde_json::Value::Object(o)
+        })
+        .unwrap_or_default(),
+    })
+}
+
+/// Open a source for building: decoded at the dataset's size, one thread per decoder with
+/// `group_workers` keyframe groups side by side.
+pub(crate) fn open_for_build(
+    input: &BuildInput,
+    opts: &BuildOptions,
+    group_workers: usize,
+) -> Result<(VideoDecoder, SourceFacts)> {
+    let dopts = DecodeOptions {
+        resize: Some(Resize {
+            width: opts.width,
+            height: opts.height,
+            mode: opts.resize,
+        }),
+        // One thread per decoder: while every worker is busy, frame threading only adds
+        // synchronisation. Keyframe groups still go side by side (`group_workers`), so a
+        // long video can use every worker once the short ones are done.
+        threads: 1,
+        group_workers,
+        ..Default::default()
+    };
+    let dec = VideoDecoder::open(&input.path, dopts)?;
+    let index = dec.index().clone();
+    let (width, height) = dec.source_size();
+    let facts = SourceFacts {
+        path: input.path.clone(),
+        label: input.label,
+        fps: index.summary().mean_fps,
+        frames: index.len(),
+        width,
+        height,
+        time_base: index.time_base,
+    };
+    Ok((dec, facts))
 }
 
 fn build_one(
@@ -543,30 +698,11 @@ fn build_one(
         return Err(VdxError::Cancelled);
     }
     let mut spool = writer.spool(k)?;
-    let dopts = DecodeOptions {
-        resize: Some(Resize {
-            width: opts.width,
-            height: opts.height,
-            mode: opts.resize,
-        }),
-        // One thread per decoder: while every worker is busy, frame threading only adds
-        // synchronisation. Keyframe groups still go side by side (`group_workers`), so a
-        // long video can use every worker once the short ones are done.
-        threads: 1,
-        group_workers: dec_threads,
-        ..Default::default()
-    };
-    let mut dec = VideoDecoder::open(&input.path, dopts)?;
+    let (mut dec, facts) = open_for_build(input, opts, dec_threads)?;
     let index = dec.index().clone();
-    let sampler = opts.effective_sampler();
-    let clips = sample::sample_clips(&index, &sampler)?;
+    let clips = sample::sample_clips(&index, &opts.effective_sampler())?;
     let mut jpeg = turbojpeg::Compressor::new()
         .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not start: {e}")))?;
-    let (w, h) = (opts.width, opts.height);
-    let src_fps = index.summary().mean_fps;
-    let (src_w, src_h) = dec.source_size();
-    let positions =
-        fields::flow_keyframe_positions(sampler.frames_per_clip, opts.flow_keyframe_interval);
     for (c, clip) in clips.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return Err(VdxError::Cancelled);
@@ -579,78 +715,9 @@ fn build_one(
         };
         let (frames, damaged) = sample::fill_damaged(results, opts.damaged)?;
         let views: Vec<&[u8]> = frames.iter().map(|f| f.data.as_slice()).collect();
-        let (record, data) = match opts.field {
-            FieldKind::Frames => (
-                VideoRecord::Frames {
-                    num_frames: views.len() as u32,
-                    height: h,
-                    width: w,
-                },
-                fields::encode_frames(&views, w, h, opts.quality, &mut jpeg)?,
-            ),
-            FieldKind::Flow => (
-                VideoRecord::Flow {
-                    num_frames: views.len() as u32,
-                    num_keyframes: positions.len() as u32,
-                    height: h,
-                    width: w,
-                    scale: opts.flow_scale,
-                },
-                fields::encode_flow(
-                    &views,
-                    w,
-                    h,
-                    &positions,
-                    opts.quality,
-                    opts.flow_scale,
-                    &opts.farneback,
-                    &mut jpeg,
-                )?,
-            ),
-            FieldKind::Segments => {
-                let fps = opts.segment.fps.unwrap_or_else(|| {
-                    let stride = if sampler.units == Units::Frames {
-                        sampler.stride.max(1.0)
-                    } else {
-                        1.0
-                    };
-                    if src_fps > 0.0 {
-                        src_fps / stride
-                    } else {
-                        30.0
-                    }
-                });
-                segments::encode(&views, w, h, fps, &opts.segment)?
-            }
-        };
-        let tb = index.time_base;
-        spool.push(SampleSpec {
-            record,
-            video_data: data,
-            label: input.label,
-            provenance: serde_json::json!({
-                "source": input.path,
-                "clip": clip.clip_index,
-                "frames": clip.frame_indices,
-                "pts": clip.pts,
-                "time_base": format!("{}/{}", tb.num, tb.den),
-                "source_fps": src_fps,
-                "source_frames": index.len(),
-                "source_width": src_w,
-                "source_height": src_h,
-                "padded": clip.padded,
-            })
-            .as_object()
-            .cloned()
-            .map(|mut o| {
-                // Listed only where frames were filled in, so ordinary samples keep their bytes.
-                if !damaged.is_empty() {
-                    o.insert("damaged".into(), serde_json::json!(damaged));
-                }
-                serde_json::Value::Object(o)
-            })
-            .unwrap_or_default(),
-        })?;
+        spool.push(encode_sample(
+            opts, &facts, clip, &views, &damaged, &mut jpeg,
+        )?)?;
     }
     spool.close()
 }

@@ -5,12 +5,13 @@
 //! encoded: bytes per clip, build time, clip read time (sequential and random order), the
 //! cost of one random frame, and quality against the source (PSNR/SSIM; EPE for flow).
 
-use super::pass::{quality_pass, PassOptions};
+use super::compare::{self, SampleQuality};
+use super::pass::QualityReport;
+use crate::dataset::build::{dataset_info, encode_sample, open_for_build, SourceFacts};
 use crate::dataset::fields;
 use crate::dataset::segments;
-use crate::dataset::{
-    build, collect_inputs, BuildInput, BuildOptions, Dataset, Decoders, FieldKind, RunOptions,
-};
+use crate::dataset::writer::DatasetWriter;
+use crate::dataset::{collect_inputs, BuildInput, BuildOptions, Dataset, Decoders, FieldKind};
 use crate::error::{Result, VdxError};
 use crate::rng::Rng;
 use serde::Serialize;
@@ -124,6 +125,9 @@ pub struct VariantResult {
     pub file_bytes: u64,
     /// Mean bytes of a sample's video data (what grows with the dataset).
     pub bytes_per_clip: f64,
+    /// Decoding the sources' clips, once for all variants.
+    pub source_decode_secs: f64,
+    /// Encoding and writing this variant (the shared source decode not included).
     pub build_secs: f64,
     /// Decoding every clip in index order, then in a shuffled order: milliseconds per clip.
     pub read_sequential_ms: f64,
@@ -141,7 +145,38 @@ pub struct VariantResult {
 /// Progress: (steps done, steps total, what runs now).
 pub type FieldProgress<'a> = dyn Fn(usize, usize, &str) + Sync + 'a;
 
+/// One sampled clip of a source, decoded once at the comparison's size.
+struct SourceClip {
+    clip: crate::sample::Clip,
+    frames: Vec<Vec<u8>>,
+    damaged: Vec<usize>,
+}
+
+/// A source and its decoded clips.
+struct DecodedSource {
+    facts: SourceFacts,
+    clips: Vec<SourceClip>,
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    let n = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| VdxError::param("--threads", e.to_string()))
+}
+
 /// Build and measure every variant. Nothing is left on disk.
+///
+/// The sources are decoded once (every variant stores the same clips at the same size) and
+/// each variant is encoded from those frames exactly as `vdx build` encodes them, into a
+/// file `vdx build` would write byte for byte; its build time is the encoding and writing
+/// (the shared decode is reported once, in the first result's `source_decode_secs`). Quality
+/// is measured against the same decoded frames.
 pub fn compare_fields(
     o: &FieldCompareOptions,
     cancel: &AtomicBool,
@@ -164,61 +199,75 @@ pub fn compare_fields(
     }
     for v in &vs {
         v.options.validate()?;
+        if v.options.effective_sampler() != o.base.effective_sampler() {
+            return Err(VdxError::param(
+                "fields",
+                "variants must sample the same clips (no segment frame rate or duration cap)",
+            ));
+        }
     }
+    let pool = pool(o.threads)?;
+    let steps = 1 + vs.len() * 2;
+    // 1. Decode every chosen source's clips once, in parallel.
+    progress(0, steps, "decoding the sources");
+    let t0 = Instant::now();
+    let group_workers = pool.current_num_threads();
+    let decoded: Vec<DecodedSource> = pool.install(|| {
+        use rayon::prelude::*;
+        chosen
+            .par_iter()
+            .map(|input| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(VdxError::Cancelled);
+                }
+                let (mut dec, facts) = open_for_build(input, &o.base, group_workers)?;
+                let index = dec.index().clone();
+                let clips = crate::sample::sample_clips(&index, &o.base.effective_sampler())?;
+                let mut out = Vec::with_capacity(clips.len());
+                for clip in clips {
+                    let results = dec.frames_partial(&clip.frame_indices);
+                    let (frames, damaged) = crate::sample::fill_damaged(results, o.base.damaged)?;
+                    out.push(SourceClip {
+                        clip,
+                        frames: frames.into_iter().map(|f| f.data).collect(),
+                        damaged,
+                    });
+                }
+                Ok(DecodedSource { facts, clips: out })
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let source_decode_secs = t0.elapsed().as_secs_f64();
     let dir = tempfile::tempdir().map_err(|e| VdxError::write(&std::env::temp_dir(), e))?;
     let mut out = Vec::with_capacity(vs.len());
-    let steps = vs.len() * 2;
     for (k, v) in vs.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return Err(VdxError::Cancelled);
         }
-        progress(2 * k, steps, &format!("building {}", v.name));
+        progress(1 + 2 * k, steps, &format!("encoding {}", v.name));
         let path = dir.path().join(format!("v{k}.vdx"));
         let t0 = Instant::now();
-        let report = build(
-            &chosen,
-            &[],
-            &v.options,
-            &path,
-            RunOptions {
-                threads: o.threads,
-                keep_going: false,
-            },
-            cancel,
-            &|_| {},
-        )?;
+        let written = write_variant(&pool, &decoded, &v.options, &path, cancel)?;
         let build_secs = t0.elapsed().as_secs_f64();
-        progress(2 * k + 1, steps, &format!("measuring {}", v.name));
-        let ds = Dataset::open(&report.output)?;
+        progress(2 + 2 * k, steps, &format!("measuring {}", v.name));
+        let ds = Dataset::open(&written)?;
         let (seq, rnd) = read_times(&ds)?;
         let random_frame_ms = random_frame_ms(&ds, o.random_frames, k as u64)?;
-        let q = quality_pass(
-            &ds,
-            &PassOptions {
-                sources: None,
-                threads: o.threads,
-                decode_only: false,
-            },
-            cancel,
-            &|_, _| {},
-        )?;
-        if let Some(u) = q.unmeasured.first() {
-            return Err(VdxError::param(
-                "videos",
-                format!("{}: sample {}: {}", v.name, u.index, u.reason),
-            ));
-        }
-        let s = q.summary();
+        let report = measure_variant(&pool, &ds, &decoded, &v.options)?;
+        let s = report.summary();
         let data: u64 = (0..ds.len())
             .map(|i| ds.meta(i).map(|m| m.data_size))
             .sum::<Result<u64>>()?;
+        let file_bytes = std::fs::metadata(&written).map(|m| m.len()).unwrap_or(0);
+        let n = ds.len() as usize;
         out.push(VariantResult {
             name: v.name.clone(),
             field: format!("{:?}", v.options.field).to_lowercase(),
             options: v.options.clone(),
-            samples: report.samples,
-            file_bytes: report.bytes,
-            bytes_per_clip: data as f64 / report.samples.max(1) as f64,
+            samples: n,
+            file_bytes,
+            bytes_per_clip: data as f64 / n.max(1) as f64,
+            source_decode_secs,
             build_secs,
             read_sequential_ms: seq,
             read_random_ms: rnd,
@@ -227,12 +276,94 @@ pub fn compare_fields(
             ssim: s["ssim_mean"].as_f64().unwrap_or(f64::NAN),
             epe: s["epe_mean"].as_f64(),
         });
-        // The variant's file is not needed any more.
         drop(ds);
-        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&written);
     }
     progress(steps, steps, "done");
     Ok(out)
+}
+
+/// Encode every decoded clip with `opts` and write the dataset as `vdx build` does.
+fn write_variant(
+    pool: &rayon::ThreadPool,
+    decoded: &[DecodedSource],
+    opts: &BuildOptions,
+    path: &std::path::Path,
+    cancel: &AtomicBool,
+) -> Result<PathBuf> {
+    let writer = DatasetWriter::new(path)?;
+    let spools: Result<Vec<_>> = pool.install(|| {
+        use rayon::prelude::*;
+        decoded
+            .par_iter()
+            .enumerate()
+            .map(|(k, src)| {
+                let mut spool = writer.spool(k)?;
+                let mut jpeg = turbojpeg::Compressor::new().map_err(|e| {
+                    VdxError::param("jpeg", format!("libjpeg-turbo could not start: {e}"))
+                })?;
+                for c in &src.clips {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Err(VdxError::Cancelled);
+                    }
+                    let views: Vec<&[u8]> = c.frames.iter().map(|f| f.as_slice()).collect();
+                    spool.push(encode_sample(
+                        opts, &src.facts, &c.clip, &views, &c.damaged, &mut jpeg,
+                    )?)?;
+                }
+                spool.close()
+            })
+            .collect()
+    });
+    let spools = match spools {
+        Ok(s) => s,
+        Err(e) => {
+            writer.abandon();
+            return Err(e);
+        }
+    };
+    let info = dataset_info(opts, &[], decoded.len(), &[], None);
+    writer.finish(opts.field_descriptor(), spools, info)
+}
+
+/// Every sample of a variant against the decoded source frames it was made from.
+fn measure_variant(
+    pool: &rayon::ThreadPool,
+    ds: &Dataset,
+    decoded: &[DecodedSource],
+    opts: &BuildOptions,
+) -> Result<QualityReport> {
+    let refs: Vec<(&DecodedSource, &SourceClip)> = decoded
+        .iter()
+        .flat_map(|s| s.clips.iter().map(move |c| (s, c)))
+        .collect();
+    if refs.len() as u64 != ds.len() {
+        return Err(VdxError::param(
+            "dataset",
+            format!("{} samples written for {} clips", ds.len(), refs.len()),
+        ));
+    }
+    let samples: Vec<SampleQuality> = pool.install(|| {
+        use rayon::prelude::*;
+        refs.par_iter()
+            .enumerate()
+            .map_init(Decoders::default, |dec, (i, (src, c))| {
+                let meta = ds.meta(i as u64)?;
+                let r = compare::source_ref(&meta)?;
+                let stored = ds.decode(i as u64, dec)?;
+                let views: Vec<&[u8]> = c.frames.iter().map(|f| f.as_slice()).collect();
+                compare::measure(&meta, &src.facts.path, &r, stored, &views, opts, false)
+                    .map(|m| m.quality)
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    Ok(QualityReport {
+        dataset: ds.path().to_path_buf(),
+        field: format!("{:?}", opts.field).to_lowercase(),
+        samples,
+        unmeasured: Vec::new(),
+        source_frames: 0,
+    })
 }
 
 /// `n` inputs spread evenly over the list (all of them when there are fewer).
