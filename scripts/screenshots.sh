@@ -32,6 +32,13 @@ for k in 0 1 2; do
 done
 "$vdx" manifest "$tmp/shards" >/dev/null
 shot screenshots/manifest.png "$tmp/shards/walks.vdxm"
+# Source against stored: a JPEG q60 dataset in the comparison view (wipe at the middle), after
+# the quality pass has listed the worst samples.
+"$vdx" build assets/sample.mp4 --out "$tmp/q60.vdx" --num-clips 6 --frames 12 --size 256 \
+  --quality 60 --quiet
+VDX_DATASET_VIEW=compare shot screenshots/compare.png "$tmp/q60.vdx"
+# The three fields compared on the sample video (the Compare fields window).
+VDX_DEMO_FIELDS=1 shot screenshots/fields.png assets/sample.mp4
 # A video whose second keyframe group is damaged (its IDR's slice type flipped, as a broken
 # transfer leaves it): the timeline marks the frames that cannot be decoded. The flow panel is
 # shown because the clip filmstrips of such a file fail (by design: --damaged error).

@@ -148,28 +148,27 @@ impl FieldsDialog {
                 self.inputs.clear();
             }
         });
-        egui::Grid::new("fields_opts")
-            .num_columns(4)
-            .show(ui, |ui| {
-                let text = |ui: &mut egui::Ui, label: &str, v: &mut String| {
-                    let l = ui.label(label);
-                    ui.add(egui::TextEdit::singleline(v).desired_width(110.0))
-                        .labelled_by(l.id);
-                };
-                text(ui, "JPEG qualities", &mut self.qualities);
-                text(ui, "CRFs", &mut self.crfs);
-                ui.end_row();
-                text(ui, "keyframe intervals", &mut self.keyints);
-                text(ui, "flow scales", &mut self.flow_scales);
-                ui.end_row();
-                let l = ui.label("videos (at most)");
-                ui.add(egui::DragValue::new(&mut self.opts.max_videos).range(1..=1000))
-                    .labelled_by(l.id);
-                let l = ui.label("clips per video");
-                ui.add(egui::DragValue::new(&mut self.opts.base.sampler.num_clips).range(1..=64))
-                    .labelled_by(l.id);
-                ui.end_row();
-            });
+        let text = |ui: &mut egui::Ui, label: &str, v: &mut String| {
+            let l = ui.add_sized([120.0, 20.0], egui::Label::new(label));
+            ui.add(egui::TextEdit::singleline(v).desired_width(130.0))
+                .labelled_by(l.id);
+        };
+        ui.horizontal(|ui| {
+            text(ui, "JPEG qualities", &mut self.qualities);
+            text(ui, "CRFs", &mut self.crfs);
+        });
+        ui.horizontal(|ui| {
+            text(ui, "keyframe intervals", &mut self.keyints);
+            text(ui, "flow scales", &mut self.flow_scales);
+        });
+        ui.horizontal(|ui| {
+            let l = ui.add_sized([120.0, 20.0], egui::Label::new("videos (at most)"));
+            ui.add(egui::DragValue::new(&mut self.opts.max_videos).range(1..=1000))
+                .labelled_by(l.id);
+            let l = ui.add_sized([120.0, 20.0], egui::Label::new("clips per video"));
+            ui.add(egui::DragValue::new(&mut self.opts.base.sampler.num_clips).range(1..=64))
+                .labelled_by(l.id);
+        });
         ui.horizontal(|ui| {
             if self.running() {
                 ui.add(
@@ -247,9 +246,16 @@ pub fn results_ui(ui: &mut egui::Ui, rows: &[VariantResult]) {
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
-        .x_axis_label("kB per clip (log10)")
+        .x_axis_label("kB per clip (log scale)")
         .y_axis_label("PSNR dB")
-        .legend(egui_plot::Legend::default())
+        .x_axis_formatter(|m, _| format!("{:.0}", 10f64.powf(m.value)))
+        .include_x(
+            rows.iter()
+                .map(|r| (r.bytes_per_clip / 1e3).log10())
+                .fold(0.0, f64::max)
+                + 0.35,
+        )
+        .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightBottom))
         .show(ui, |p| {
             for field in ["frames", "segments", "flow"] {
                 let pts: Vec<[f64; 2]> = rows
@@ -266,15 +272,21 @@ pub fn results_ui(ui: &mut egui::Ui, rows: &[VariantResult]) {
                         .color(field_color(field)),
                 );
             }
-            for r in rows {
+            for (k, r) in rows.iter().enumerate() {
                 if let Some(q) = r.psnr {
+                    // Neighbouring variants often land close: alternate above and below.
+                    let anchor = if k % 2 == 0 {
+                        egui::Align2::LEFT_BOTTOM
+                    } else {
+                        egui::Align2::LEFT_TOP
+                    };
                     p.text(
                         egui_plot::Text::new(
                             "",
                             egui_plot::PlotPoint::new((r.bytes_per_clip / 1e3).log10(), q),
                             format!("  {} · {:.1} ms", r.name, r.read_sequential_ms),
                         )
-                        .anchor(egui::Align2::LEFT_BOTTOM)
+                        .anchor(anchor)
                         .color(Color32::from_gray(200)),
                     );
                 }

@@ -384,8 +384,11 @@ impl QualityPanel {
         ));
         // The picture, as large as fits beside the plots.
         let (w, h) = (sh.c.width as f32, sh.c.height as f32);
+        // Leave room below for the plots (and the flow panel).
+        let room = (ui.available_height() - if sh.c.flow.is_some() { 420.0 } else { 190.0 })
+            .clamp(160.0, 480.0);
         let side = (ui.available_width() * 0.55).clamp(160.0, 640.0);
-        let scale = (side / w).min(420.0 / h).max(0.1);
+        let scale = (side / w).min(room / h).max(0.1);
         let (rect, _) = ui.allocate_exact_size(Vec2::new(w * scale, h * scale), Sense::hover());
         let full = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
         let painter = ui.painter_at(rect);
