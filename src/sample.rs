@@ -605,7 +605,7 @@ fn snap_clip(index: &VideoIndex, cfg: &SamplerConfig, clip: &mut [Pos]) {
             // Nearest keyframe where the clip fits; the earlier on a tie.
             let mut ks: Vec<usize> = index.keyframes.clone();
             ks.sort_by_key(|&k| (k.abs_diff(s0), k));
-            ks.into_iter().find_map(|k| moved(k))
+            ks.into_iter().find_map(&moved)
         }
         Snap::Cheapest => {
             let w = cfg.within;

@@ -423,8 +423,8 @@ fn compare_fields_builds_and_measures_every_variant() {
         ]
     );
     let f = |k: usize, key: &str| rows[k][key].as_f64().unwrap();
-    for k in 0..rows.len() {
-        assert_eq!(rows[k]["samples"], 2);
+    for (k, row) in rows.iter().enumerate() {
+        assert_eq!(row["samples"], 2);
         assert!(f(k, "bytes_per_clip") > 100.0 && f(k, "build_secs") > 0.0);
         assert!(f(k, "read_sequential_ms") > 0.0 && f(k, "random_frame_ms") > 0.0);
         assert!(f(k, "ssim") > 0.3 && f(k, "ssim") < 1.0);
