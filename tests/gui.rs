@@ -171,9 +171,11 @@ fn the_clip_view_shows_the_samplers_clips_with_frame_indices() {
 fn the_flow_view_shows_farneback_flow_with_quantization_facts() {
     let mut h = harness_with(&[&sample()]);
     h.state_mut().right_tab = vdx::gui::RightTab::Flow;
-    wait_for(&mut h, "flow", |a| a.flow.is_some() || !a.errors.is_empty());
+    wait_for(&mut h, "flow", |a| {
+        a.flow.result.is_some() || !a.errors.is_empty()
+    });
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
-    let f = &h.state().flow.as_ref().unwrap().0;
+    let f = &h.state().flow.result.as_ref().unwrap().0;
     assert_eq!(f.frame, 0);
     assert_eq!((f.width, f.height), (320, 180));
     assert!(f.max_mag > 0.0);
@@ -188,12 +190,12 @@ fn the_augmentation_preview_is_exactly_what_the_engine_gives_for_that_seed() {
     let mut h = harness_with(&[&sample()]);
     h.state_mut().right_tab = vdx::gui::RightTab::Augment;
     wait_for(&mut h, "augmented draws", |a| {
-        a.aug.is_some() || !a.errors.is_empty()
+        a.augment.result.is_some() || !a.errors.is_empty()
     });
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
     h.get_by_label("draw 2");
-    let recipe = h.state().recipe.clone();
-    let rows = h.state().aug.as_ref().unwrap().0.rows.clone();
+    let recipe = h.state().augment.recipe.clone();
+    let rows = h.state().augment.result.as_ref().unwrap().0.rows.clone();
     assert_eq!(rows.len(), 3);
     // What training computes: the same 32 source frames, the same engine and seed.
     let mut d = VideoDecoder::open(
@@ -536,15 +538,18 @@ fn changing_the_sampler_redraws_the_clips() {
 fn moving_an_augmentation_slider_changes_the_preview() {
     let mut h = harness_with(&[&sample()]);
     h.state_mut().right_tab = vdx::gui::RightTab::Augment;
-    wait_for(&mut h, "augmented draws", |a| a.aug.is_some());
-    let before = h.state().aug.as_ref().unwrap().0.rows.clone();
+    wait_for(&mut h, "augmented draws", |a| a.augment.result.is_some());
+    let before = h.state().augment.result.as_ref().unwrap().0.rows.clone();
     h.get_by_label("brightness").set_value_accesskit(1.8);
     h.step();
     wait_for(&mut h, "a new preview", |a| {
-        a.aug.as_ref().is_some_and(|(r, _)| r.rows != before)
+        a.augment
+            .result
+            .as_ref()
+            .is_some_and(|(r, _)| r.rows != before)
     });
     assert!(matches!(
-        h.state().recipe.ops.iter().find(|o| o.name() == "color_jitter"),
+        h.state().augment.recipe.ops.iter().find(|o| o.name() == "color_jitter"),
         Some(vdx::augment::Op::ColorJitter { brightness, .. }) if (*brightness - 1.8).abs() < 1e-9
     ));
 }

@@ -3,12 +3,47 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// The Augment tab's state: the recipe being tuned, the draws job and its result.
+pub struct AugmentPanel {
+    pub recipe: crate::augment::Recipe,
+    draws: usize,
+    job: Option<analysis::Job<analysis::AugResult>>,
+    /// The draws shown, with their textures (draw × frame).
+    pub result: Option<(analysis::AugResult, Vec<Vec<egui::TextureHandle>>)>,
+    /// The recipe or the frame changed since the draws were asked for.
+    dirty: bool,
+    /// The frame of the draws on screen, and whether they play.
+    t: usize,
+    playing: bool,
+}
+
+impl AugmentPanel {
+    /// With the remembered recipe, else the first bundled one.
+    pub fn new(recipe: Option<crate::augment::Recipe>) -> Self {
+        AugmentPanel {
+            recipe: recipe.unwrap_or_else(|| {
+                analysis::presets()
+                    .into_iter()
+                    .next()
+                    .map(|(_, r)| r)
+                    .expect("bundled recipes parse")
+            }),
+            draws: 3,
+            job: None,
+            result: None,
+            dirty: true,
+            t: 0,
+            playing: false,
+        }
+    }
+}
+
 impl VdxApp {
     pub(super) fn augment_view(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        if let Some(j) = &self.aug_job {
+        if let Some(j) = &self.augment.job {
             if let Some(r) = j.poll() {
-                self.aug_job = None;
+                self.augment.job = None;
                 match r {
                     Ok(a) => {
                         let tex = a
@@ -27,7 +62,7 @@ impl VdxApp {
                                     .collect()
                             })
                             .collect();
-                        self.aug = Some((a, tex));
+                        self.augment.result = Some((a, tex));
                     }
                     Err(e) => self.errors.push(e),
                 }
@@ -37,34 +72,36 @@ impl VdxApp {
             ui.label("preset");
             for (name, r) in analysis::presets() {
                 if ui
-                    .selectable_label(self.recipe.name == r.name, name)
+                    .selectable_label(self.augment.recipe.name == r.name, name)
                     .clicked()
                 {
-                    self.recipe = r;
-                    self.aug_dirty = true;
+                    self.augment.recipe = r;
+                    self.augment.dirty = true;
                 }
             }
         });
         ui.horizontal(|ui| {
             let l = ui.label("seed");
-            self.aug_dirty |= ui
-                .add(egui::DragValue::new(&mut self.recipe.seed))
+            self.augment.dirty |= ui
+                .add(egui::DragValue::new(&mut self.augment.recipe.seed))
                 .labelled_by(l.id)
                 .changed();
             let l = ui.label("draws");
-            self.aug_dirty |= ui
-                .add(egui::DragValue::new(&mut self.aug_draws).range(1..=6))
+            self.augment.dirty |= ui
+                .add(egui::DragValue::new(&mut self.augment.draws).range(1..=6))
                 .labelled_by(l.id)
                 .changed();
             if ui.button("Copy JSON").clicked() {
-                ctx.copy_text(self.recipe.to_json());
+                ctx.copy_text(self.augment.recipe.to_json());
             }
             if ui.button("Save…").clicked() {
                 if let Some(p) = rfd::FileDialog::new()
                     .add_filter("recipe", &["json"])
                     .save_file()
                 {
-                    if let Err(e) = crate::npy::write_atomic(&p, self.recipe.to_json().as_bytes()) {
+                    if let Err(e) =
+                        crate::npy::write_atomic(&p, self.augment.recipe.to_json().as_bytes())
+                    {
                         self.errors.push(e.to_string());
                     }
                 }
@@ -76,15 +113,15 @@ impl VdxApp {
                 {
                     match crate::augment::Recipe::load(&p) {
                         Ok(r) => {
-                            self.recipe = r;
-                            self.aug_dirty = true;
+                            self.augment.recipe = r;
+                            self.augment.dirty = true;
                         }
                         Err(e) => self.errors.push(e.to_string()),
                     }
                 }
             }
         });
-        self.aug_dirty |= analysis::recipe_editor(ui, &mut self.recipe);
+        self.augment.dirty |= analysis::recipe_editor(ui, &mut self.augment.recipe);
         let Some(tab) = self.tabs.get(self.active) else {
             return;
         };
@@ -92,11 +129,11 @@ impl VdxApp {
             return;
         };
         if ui.button("Preview from the current frame").clicked() {
-            self.aug_dirty = true;
+            self.augment.dirty = true;
         }
-        if self.aug_dirty && self.aug_job.is_none() {
-            self.aug_dirty = false;
-            if let Err(e) = self.recipe.validate() {
+        if self.augment.dirty && self.augment.job.is_none() {
+            self.augment.dirty = false;
+            if let Err(e) = self.augment.recipe.validate() {
                 self.errors.push(e.to_string());
             } else {
                 let size = probe
@@ -106,21 +143,21 @@ impl VdxApp {
                 let (path, start, recipe, k) = (
                     tab.path.clone(),
                     tab.current,
-                    self.recipe.clone(),
-                    self.aug_draws,
+                    self.augment.recipe.clone(),
+                    self.augment.draws,
                 );
-                self.aug_job = Some(analysis::Job::spawn(&ctx, move || {
+                self.augment.job = Some(analysis::Job::spawn(&ctx, move || {
                     analysis::compute_augment(path, index, size, start, 32, recipe, k)
                 }));
             }
         }
-        if self.aug_job.is_some() {
+        if self.augment.job.is_some() {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("augmenting…");
             });
         }
-        let Some((a, tex)) = &self.aug else {
+        let Some((a, tex)) = &self.augment.result else {
             return;
         };
         let t_max = tex
@@ -131,18 +168,22 @@ impl VdxApp {
             .saturating_sub(1);
         ui.horizontal(|ui| {
             if ui
-                .button(if self.aug_playing { "Pause" } else { "Play" })
+                .button(if self.augment.playing {
+                    "Pause"
+                } else {
+                    "Play"
+                })
                 .clicked()
             {
-                self.aug_playing = !self.aug_playing;
+                self.augment.playing = !self.augment.playing;
             }
             let l = ui.label("frame");
-            ui.add(egui::Slider::new(&mut self.aug_t, 0..=t_max))
+            ui.add(egui::Slider::new(&mut self.augment.t, 0..=t_max))
                 .labelled_by(l.id);
         });
-        if self.aug_playing {
+        if self.augment.playing {
             let t = ctx.input(|i| i.time);
-            self.aug_t = ((t * 10.0) as usize) % (t_max + 1);
+            self.augment.t = ((t * 10.0) as usize) % (t_max + 1);
             ctx.request_repaint();
         }
         ui.weak(format!(
@@ -153,7 +194,7 @@ impl VdxApp {
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 for (k, row) in tex.iter().enumerate() {
-                    if let Some(t) = row.get(self.aug_t.min(row.len().saturating_sub(1))) {
+                    if let Some(t) = row.get(self.augment.t.min(row.len().saturating_sub(1))) {
                         ui.vertical(|ui| {
                             let sz = t.size_vec2();
                             let s = 160.0 / sz.x.max(1.0);

@@ -1,7 +1,7 @@
 //! The build dialog: inputs, field and options, output path; the build runs as a background
 //! job with progress and Cancel, and the finished dataset opens in a tab.
 
-use super::analysis::{Job, Progress};
+use super::jobs::{Job, Progress};
 use crate::dataset::{self, BuildOptions, BuildReport, FieldKind, RunOptions};
 use crate::decode::ResizeMode;
 use crate::sample::SamplerKind;

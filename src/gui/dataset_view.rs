@@ -1,7 +1,8 @@
 //! The dataset browser: fields and classes, the sample list, a decoded sample (frames, or flow
 //! keyframes and flow colour images), and `verify` as a cancellable job with progress.
 
-use super::analysis::{filmstrip, Job};
+use super::analysis::filmstrip;
+use super::jobs::Job;
 use crate::dataset::verify::VerifyReport;
 use crate::dataset::{Dataset, Decoders, SampleData, SampleMeta};
 use egui::{Color32, Vec2};

@@ -1,7 +1,7 @@
 //! The export dialog: format, subset and options for the open dataset; the export runs as a
 //! background job with progress and Cancel.
 
-use super::analysis::{Job, Progress};
+use super::jobs::{Job, Progress};
 use crate::export::{ExportOptions, ExportReport, Format, Subset};
 use egui::Color32;
 use std::path::PathBuf;

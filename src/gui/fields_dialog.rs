@@ -2,7 +2,7 @@
 //! (`vdx::quality::field_compare`, the same as `vdx compare-fields`), as a background job with
 //! progress and Cancel; the result as a table and a size / quality chart.
 
-use super::analysis::{Job, Progress};
+use super::jobs::{Job, Progress};
 use crate::quality::field_compare::{self, FieldCompareOptions, VariantResult};
 use egui::Color32;
 use std::path::PathBuf;

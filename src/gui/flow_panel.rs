@@ -3,12 +3,43 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// The Flow tab's state: the flow job and its result, and the view's settings.
+pub struct FlowPanel {
+    job: Option<analysis::Job<analysis::FlowResult>>,
+    /// The flow shown, with its colour texture.
+    pub result: Option<(analysis::FlowResult, egui::TextureHandle)>,
+    /// The video and frame the flow is for.
+    for_frame: Option<(PathBuf, usize)>,
+    fixed: bool,
+    fixed_max: f32,
+    arrows: bool,
+    quant: bool,
+    quant_tex: Option<egui::TextureHandle>,
+    wheel: Option<egui::TextureHandle>,
+}
+
+impl Default for FlowPanel {
+    fn default() -> Self {
+        FlowPanel {
+            job: None,
+            result: None,
+            for_frame: None,
+            fixed: false,
+            fixed_max: 8.0,
+            arrows: true,
+            quant: false,
+            quant_tex: None,
+            wheel: None,
+        }
+    }
+}
+
 impl VdxApp {
     pub(super) fn flow_view(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        if let Some(j) = &self.flow_job {
+        if let Some(j) = &self.flow.job {
             if let Some(r) = j.poll() {
-                self.flow_job = None;
+                self.flow.job = None;
                 match r {
                     Ok(f) => {
                         let tex = ctx.load_texture(
@@ -16,29 +47,29 @@ impl VdxApp {
                             egui::ColorImage::from_rgb([f.width, f.height], &f.rgb),
                             egui::TextureOptions::LINEAR,
                         );
-                        self.flow_quant_tex = Some(ctx.load_texture(
+                        self.flow.quant_tex = Some(ctx.load_texture(
                             "flow_quant",
                             egui::ColorImage::from_rgb([f.width, f.height], &f.quant_rgb),
                             egui::TextureOptions::LINEAR,
                         ));
-                        self.flow = Some((f, tex));
+                        self.flow.result = Some((f, tex));
                     }
                     Err(e) => self.errors.push(e),
                 }
             }
         }
         ui.horizontal(|ui| {
-            ui.checkbox(&mut self.flow_arrows, "arrows");
-            ui.checkbox(&mut self.flow_quant, "int8 clipping / zeros");
-            ui.checkbox(&mut self.flow_fixed, "fixed scale");
-            if self.flow_fixed {
+            ui.checkbox(&mut self.flow.arrows, "arrows");
+            ui.checkbox(&mut self.flow.quant, "int8 clipping / zeros");
+            ui.checkbox(&mut self.flow.fixed, "fixed scale");
+            if self.flow.fixed {
                 let l = ui.label("saturates at (px)");
                 if ui
-                    .add(egui::DragValue::new(&mut self.flow_fixed_max).range(0.5..=64.0))
+                    .add(egui::DragValue::new(&mut self.flow.fixed_max).range(0.5..=64.0))
                     .labelled_by(l.id)
                     .changed()
                 {
-                    self.flow_for = None;
+                    self.flow.for_frame = None;
                 }
             }
         });
@@ -49,31 +80,32 @@ impl VdxApp {
             return;
         };
         let want = (tab.path.clone(), tab.current);
-        if !tab.playing && self.flow_job.is_none() && self.flow_for.as_ref() != Some(&want) {
+        if !tab.playing && self.flow.job.is_none() && self.flow.for_frame.as_ref() != Some(&want) {
             let size = probe
                 .best_video()
                 .map(|v| (v.width.unwrap_or(320), v.height.unwrap_or(240)))
                 .unwrap_or((320, 240));
-            let fixed = self.flow_fixed.then_some(self.flow_fixed_max);
+            let fixed = self.flow.fixed.then_some(self.flow.fixed_max);
             let (path, i) = want.clone();
-            self.flow_job = Some(analysis::Job::spawn(&ctx, move || {
+            self.flow.job = Some(analysis::Job::spawn(&ctx, move || {
                 analysis::compute_flow(path, index, size, i, 4.0, fixed)
             }));
-            self.flow_for = Some(want);
+            self.flow.for_frame = Some(want);
         }
-        if self.flow_job.is_some() {
+        if self.flow.job.is_some() {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("computing Farneback flow…");
             });
         }
         let wheel = self
+            .flow
             .wheel
             .get_or_insert_with(|| {
                 ctx.load_texture("wheel", analysis::wheel_image(64), Default::default())
             })
             .clone();
-        if let Some((f, tex)) = &self.flow {
+        if let Some((f, tex)) = &self.flow.result {
             ui.label(format!(
                 "Farneback flow, frame {} to {} (320 px)",
                 f.frame,
@@ -81,12 +113,12 @@ impl VdxApp {
             ));
             let w = ui.available_width();
             let s = w / f.width as f32;
-            let shown = match (&self.flow_quant_tex, self.flow_quant) {
+            let shown = match (&self.flow.quant_tex, self.flow.quant) {
                 (Some(q), true) => q.id(),
                 _ => tex.id(),
             };
             let r = ui.add(egui::Image::new((shown, Vec2::new(w, f.height as f32 * s))));
-            if self.flow_arrows {
+            if self.flow.arrows {
                 // Arrows at true length (scaled with the image), capped so dense motion
                 // stays readable.
                 let p = ui.painter_at(r.rect);
@@ -101,7 +133,7 @@ impl VdxApp {
                     }
                 }
             }
-            if self.flow_quant {
+            if self.flow.quant {
                 ui.weak("red: int8 at this scale would clip · dark: it would round to zero");
             }
             ui.horizontal(|ui| {
@@ -111,8 +143,8 @@ impl VdxApp {
                     ui.label(format!(
                         "max {:.2} px · saturates at {:.2} px",
                         f.max_mag,
-                        if self.flow_fixed {
-                            self.flow_fixed_max
+                        if self.flow.fixed {
+                            self.flow.fixed_max
                         } else {
                             f.max_mag
                         }

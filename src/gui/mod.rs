@@ -5,13 +5,14 @@
 //! the clip view on the right; the frame timeline at the bottom.
 
 pub mod analysis;
-mod augment_panel;
+pub mod augment_panel;
 pub mod build_dialog;
 mod clip_panel;
 pub mod dataset_view;
 pub mod export_dialog;
 pub mod fields_dialog;
-mod flow_panel;
+pub mod flow_panel;
+pub mod jobs;
 mod metadata_panel;
 mod player;
 pub mod quality_view;
@@ -132,22 +133,10 @@ pub struct VdxApp {
     pub fields: fields_dialog::FieldsDialog,
     /// When set, the window shows this dataset instead of the active video.
     pub active_dataset: Option<usize>,
-    flow_job: Option<analysis::Job<analysis::FlowResult>>,
-    pub flow: Option<(analysis::FlowResult, egui::TextureHandle)>,
-    flow_for: Option<(PathBuf, usize)>,
-    flow_fixed: bool,
-    flow_fixed_max: f32,
-    flow_arrows: bool,
-    flow_quant: bool,
-    flow_quant_tex: Option<egui::TextureHandle>,
-    wheel: Option<egui::TextureHandle>,
-    pub recipe: crate::augment::Recipe,
-    aug_draws: usize,
-    aug_job: Option<analysis::Job<analysis::AugResult>>,
-    pub aug: Option<(analysis::AugResult, Vec<Vec<egui::TextureHandle>>)>,
-    aug_dirty: bool,
-    aug_t: usize,
-    aug_playing: bool,
+    /// The right panel's Flow tab.
+    pub flow: flow_panel::FlowPanel,
+    /// The right panel's Augment tab (its recipe is also what Export applies).
+    pub augment: augment_panel::AugmentPanel,
 }
 
 impl VdxApp {
@@ -180,28 +169,8 @@ impl VdxApp {
             export: export_dialog::ExportDialog::default(),
             fields: fields_dialog::FieldsDialog::default(),
             active_dataset: None,
-            flow_job: None,
-            flow: None,
-            flow_for: None,
-            flow_fixed: false,
-            flow_fixed_max: 8.0,
-            flow_arrows: true,
-            flow_quant: false,
-            flow_quant_tex: None,
-            wheel: None,
-            recipe: p.recipe.unwrap_or_else(|| {
-                analysis::presets()
-                    .into_iter()
-                    .next()
-                    .map(|(_, r)| r)
-                    .expect("bundled recipes parse")
-            }),
-            aug_draws: 3,
-            aug_job: None,
-            aug: None,
-            aug_dirty: true,
-            aug_t: 0,
-            aug_playing: false,
+            flow: flow_panel::FlowPanel::default(),
+            augment: augment_panel::AugmentPanel::new(p.recipe),
         };
         // For the README's picture of a build in progress: build the opened videos (each
         // several times) into this path at start.
@@ -374,7 +343,7 @@ impl VdxApp {
         if let Some(done) = self.build.show(&ctx) {
             self.open(done, &ctx);
         }
-        self.export.show(&ctx, &self.recipe);
+        self.export.show(&ctx, &self.augment.recipe);
         self.fields.show(&ctx);
         if !self.errors.is_empty() {
             egui::Panel::bottom("errors").show(ui, |ui| self.error_bar(ui));
@@ -721,8 +690,8 @@ impl VdxApp {
             });
         let panel_ready = match self.right_tab {
             RightTab::Clips => true,
-            RightTab::Flow => self.flow.is_some(),
-            RightTab::Augment => self.aug.is_some(),
+            RightTab::Flow => self.flow.result.is_some(),
+            RightTab::Augment => self.augment.result.is_some(),
         };
         let building = std::env::var_os("VDX_DEMO_BUILD").is_some();
         let fields_done =
@@ -771,7 +740,7 @@ impl VdxApp {
             clip_size: Some(self.clip_size),
             show_clips: Some(self.show_clips),
             show_metadata: Some(self.show_metadata),
-            recipe: Some(self.recipe.clone()),
+            recipe: Some(self.augment.recipe.clone()),
         }
     }
 }

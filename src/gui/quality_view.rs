@@ -5,7 +5,7 @@
 //!
 //! The numbers are `vdx::quality`'s, the same as `vdx quality --sample I --json`.
 
-use super::analysis::{Job, Progress};
+use super::jobs::{Job, Progress};
 use crate::dataset::Dataset;
 use crate::quality::{self, Comparison, PassOptions, QualityReport, SourceFinder};
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
