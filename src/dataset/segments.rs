@@ -115,6 +115,32 @@ pub fn encode(
     fps: f64,
     p: &SegmentParams,
 ) -> Result<(VideoRecord, Vec<u8>)> {
+    // On a fresh thread: encoding on a pooled worker thread that had just decoded gave
+    // H.264 and H.265 segments whose bytes differed from run to run (about one build in
+    // three with two threads; VP9 not), with the very same input pictures and settings. The
+    // cause is state the worker thread carries, not pinned down: valgrind reports no
+    // uninitialised reads, and the x87 and SSE control words are the defaults. On a thread
+    // of its own, every run gives the same bytes (tests/dataset_roundtrip.rs). A thread
+    // costs tens of microseconds; an encode, milliseconds.
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("vdx-encode".into())
+            .spawn_scoped(s, || encode_here(frames, width, height, fps, p))
+            .map_err(|e| {
+                VdxError::param("segments", format!("cannot start the encoder thread: {e}"))
+            })?
+            .join()
+            .unwrap_or_else(|_| Err(VdxError::param("segments", "the encoder thread panicked")))
+    })
+}
+
+fn encode_here(
+    frames: &[&[u8]],
+    width: u32,
+    height: u32,
+    fps: f64,
+    p: &SegmentParams,
+) -> Result<(VideoRecord, Vec<u8>)> {
     crate::media::init();
     let name = encoder_name(&p.codec)?;
     let enc_err =
