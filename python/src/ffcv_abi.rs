@@ -141,24 +141,62 @@ pub unsafe extern "C" fn vdx_ffcv_decode_frames_batch(
     let samples = std::slice::from_raw_parts(samples, n);
     let status = std::slice::from_raw_parts_mut(status, n);
     let out = std::slice::from_raw_parts_mut(out, n * out_stride as usize);
+    let (t, h, w) = (num_frames as usize, height as usize, width as usize);
+    let frame_bytes = h * w * 3;
+    let stride = out_stride as usize;
+    if stride < t * frame_bytes {
+        set_error("the batch slot is smaller than the clip".into());
+        status.fill(1);
+        return n as i32;
+    }
+    // One task per frame, not per sample: the pool's last tasks of a batch are then single
+    // JPEGs, so no core waits long for another to finish a whole clip.
+    let mut tasks: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(n * t);
+    for i in 0..n {
+        let data = std::slice::from_raw_parts(addrs[i] as *const u8, sizes[i] as usize);
+        match fields::frame_ranges(data, t) {
+            Ok(r) => tasks.extend(r.into_iter().enumerate().map(|(k, (a, b))| (i, k, a, b))),
+            Err(e) => {
+                set_error(format!("sample {}: {e}", samples[i]));
+                status[i] = 1;
+            }
+        }
+    }
+    let failed: Vec<std::sync::atomic::AtomicBool> = (0..n)
+        .map(|i| std::sync::atomic::AtomicBool::new(status[i] != 0))
+        .collect();
+    let out_addr = out.as_mut_ptr() as usize;
     let pool = crate::pool(threads.max(1) as usize);
     pool.install(|| {
-        out.par_chunks_mut(out_stride as usize)
-            .zip(status.par_iter_mut())
-            .enumerate()
-            .for_each(|(i, (dst, st))| {
-                *st = vdx_ffcv_decode_frames(
-                    addrs[i] as *const u8,
-                    sizes[i],
-                    num_frames,
-                    height,
-                    width,
-                    dst.as_mut_ptr(),
-                    dst.len() as u64,
-                    samples[i],
-                );
-            })
+        tasks.par_iter().for_each(|&(i, k, a, b)| {
+            use std::sync::atomic::Ordering::Relaxed;
+            if failed[i].load(Relaxed) {
+                return;
+            }
+            let data = std::slice::from_raw_parts(addrs[i] as *const u8, sizes[i] as usize);
+            // SAFETY: each (sample, frame) task owns its own frame_bytes of the batch memory
+            // (out + i*stride + k*frame_bytes), inside the n*stride bytes checked above.
+            let dst = std::slice::from_raw_parts_mut(
+                (out_addr + i * stride + k * frame_bytes) as *mut u8,
+                frame_bytes,
+            );
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                with_jpeg(|dec| fields::decompress_into(dec, &data[a..b], w, h, dst))
+            }));
+            let msg = match r {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => format!("sample {}: frame {k}: {e}", samples[i]),
+                Err(_) => format!("sample {}: the decoder panicked", samples[i]),
+            };
+            failed[i].store(true, Relaxed);
+            set_error(msg);
+        })
     });
+    for (s, f) in status.iter_mut().zip(&failed) {
+        if f.load(std::sync::atomic::Ordering::Relaxed) {
+            *s = 1;
+        }
+    }
     status.iter().filter(|&&s| s != 0).count() as i32
 }
 

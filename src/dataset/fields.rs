@@ -184,7 +184,8 @@ pub fn decode_frames_into(
     Ok(())
 }
 
-pub(crate) fn decompress_into(
+/// Decode one JPEG of `width`×`height` into `out` (RGB24), checking its size first.
+pub fn decompress_into(
     dec: &mut turbojpeg::Decompressor,
     jpeg: &[u8],
     width: usize,
