@@ -874,3 +874,58 @@ fn snapping_clip_starts_to_keyframes_moves_the_clips_and_cuts_their_decode_cost(
     let snapped: usize = text.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(snapped < exact, "{text}");
 }
+
+#[test]
+fn a_moved_source_is_named_and_found_once_its_folder_is_given() {
+    let d = tempfile::tempdir().unwrap();
+    let old = d.path().join("old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::copy(sample(), old.join("take.mp4")).unwrap();
+    let out = d.path().join("m.vdx");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["build", old.join("take.mp4").to_str().unwrap(), "--out"])
+        .arg(&out)
+        .args([
+            "--num-clips",
+            "1",
+            "--frames",
+            "4",
+            "--size",
+            "64",
+            "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let new = d.path().join("new");
+    std::fs::rename(&old, &new).unwrap();
+    let mut h = harness_with(&[&out]);
+    wait_for(&mut h, "sample 0 decoded", |a| {
+        a.datasets.first().is_some_and(|d| d.sample.is_some())
+    });
+    h.get_by_label("Source vs stored").click();
+    wait_for(&mut h, "the error", |a| {
+        a.datasets[0].quality.error.is_some()
+    });
+    h.get_by_label_contains("take.mp4 is not there");
+    h.get_by_label("sources").focus();
+    h.step();
+    h.get_by_label("sources").type_text(new.to_str().unwrap());
+    h.step();
+    h.step();
+    wait_for(&mut h, "the comparison", |a| {
+        a.datasets[0].quality.shown.is_some()
+    });
+    assert_eq!(h.state().datasets[0].quality.sources, new.to_str().unwrap());
+    assert_eq!(
+        h.state().datasets[0]
+            .quality
+            .shown
+            .as_ref()
+            .unwrap()
+            .c
+            .quality
+            .source,
+        new.join("take.mp4")
+    );
+}

@@ -248,6 +248,15 @@ impl QualityPanel {
                     .hint_text("recorded paths, or the folder they moved to"),
             )
             .labelled_by(l.id);
+            if ui
+                .button("Folder…")
+                .on_hover_text("the folder the source videos moved to")
+                .clicked()
+            {
+                if let Some(d) = rfd::FileDialog::new().pick_folder() {
+                    self.sources = d.display().to_string();
+                }
+            }
         });
         match &self.report {
             Some(Ok(r)) => {
