@@ -37,6 +37,10 @@ shot screenshots/manifest.png "$tmp/shards/walks.vdxm"
 "$vdx" build assets/sample.mp4 --out "$tmp/q60.vdx" --num-clips 6 --frames 12 --size 256 \
   --quality 60 --quiet
 VDX_DATASET_VIEW=compare shot screenshots/compare.png "$tmp/q60.vdx"
+# A flow sample against fresh Farneback flow: the EPE map, its histogram and EPE per pair.
+"$vdx" build assets/sample.mp4 --out "$tmp/flow8.vdx" --field flow --num-clips 4 --frames 8 \
+  --size 192 --quiet
+VDX_DATASET_VIEW=compare shot screenshots/compare_flow.png "$tmp/flow8.vdx"
 # The three fields compared on the sample video (the Compare fields window).
 VDX_DEMO_FIELDS=1 shot screenshots/fields.png assets/sample.mp4
 # A video whose second keyframe group is damaged (its IDR's slice type flipped, as a broken

@@ -771,9 +771,25 @@ fn flow_samples_compare_stored_int8_flow_with_fresh_farneback() {
         .quality
         .flow_epe[0];
     h.get_by_label_contains(&format!(
-        "flow 0 to 1: stored int8 against fresh Farneback, EPE {epe:.4} px"
+        "flow 0 to 1: stored int8 against fresh Farneback, EPE {epe:.4} px;"
     ));
     assert!(epe > 0.0 && epe < 0.2, "{epe}");
+    // Any pair can be looked at.
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "flow pair")
+        .set_value_accesskit(3.0);
+    h.step();
+    h.step();
+    let epe3 = h.state().datasets[0]
+        .quality
+        .shown
+        .as_ref()
+        .unwrap()
+        .c
+        .quality
+        .flow_epe[3];
+    h.get_by_label_contains(&format!(
+        "flow 3 to 4: stored int8 against fresh Farneback, EPE {epe3:.4} px;"
+    ));
 }
 
 #[test]

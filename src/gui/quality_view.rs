@@ -45,6 +45,8 @@ pub struct QualityPanel {
     pub error: Option<String>,
     /// The frame of the clip on screen (index into the measured frames).
     pub frame: usize,
+    /// Flow: the consecutive pair whose EPE map is shown.
+    pub pair: usize,
     pub mode: CompareMode,
     /// Wipe position, 0 (all source) to 1 (all stored).
     pub wipe: f32,
@@ -68,6 +70,7 @@ impl Default for QualityPanel {
             shown: None,
             error: None,
             frame: 0,
+            pair: 0,
             mode: CompareMode::Wipe,
             wipe: 0.5,
             blink_auto: true,
@@ -101,12 +104,13 @@ fn texture(
     )
 }
 
-/// An EPE map as a heat image (black to yellow, saturating at `max` px).
+/// An EPE map as a heat image (black to yellow, saturating at `max` px; square-root scale, so
+/// the small rounding errors show beside large ones).
 fn epe_image(map: &[f32], max: f32) -> Vec<u8> {
     let m = max.max(1e-6);
     map.iter()
         .flat_map(|&e| {
-            let t = (e / m).clamp(0.0, 1.0);
+            let t = (e / m).clamp(0.0, 1.0).sqrt();
             [
                 (255.0 * (t * 2.0).min(1.0)) as u8,
                 (255.0 * (t * 2.0 - 1.0).max(0.0)) as u8,
@@ -500,14 +504,15 @@ impl QualityPanel {
                 stored,
                 fresh,
                 &mut sh.epe,
-                self.frame,
+                &mut self.pair,
             );
         }
     }
 }
 
-/// Flow: stored int8 flow against fresh Farneback flow: EPE per pair, the map of the pair
-/// nearest the shown keyframe, and the EPE histogram of that pair.
+/// Flow: stored int8 flow against fresh Farneback flow: EPE per pair, the map of the chosen
+/// pair and its EPE histogram. Map and histogram saturate at the pair's 99th percentile (a
+/// few clipped pixels would otherwise leave the rest black); the largest value is printed.
 #[allow(clippy::too_many_arguments)]
 fn flow_ui(
     ui: &mut egui::Ui,
@@ -517,26 +522,41 @@ fn flow_ui(
     stored: &[f32],
     fresh: &[f32],
     cache: &mut Option<(usize, egui::TextureHandle, f32)>,
-    frame: usize,
+    pair: &mut usize,
 ) {
     if per_pair.is_empty() {
         return;
     }
-    let pair = frame.min(per_pair.len() - 1);
+    ui.separator();
+    *pair = (*pair).min(per_pair.len() - 1);
+    ui.horizontal(|ui| {
+        let l = ui.label("flow pair");
+        ui.add(egui::Slider::new(pair, 0..=per_pair.len() - 1))
+            .labelled_by(l.id);
+    });
+    let pair = *pair;
     let n = w * h * 2;
     let map = quality::metrics::epe_map(
         &stored[pair * n..(pair + 1) * n],
         &fresh[pair * n..(pair + 1) * n],
     );
+    let max = map.iter().copied().fold(0.0f32, f32::max);
+    let p99 = {
+        let mut v = map.clone();
+        let k = (((v.len() as f64 - 1.0) * 0.99).round() as usize).min(v.len().saturating_sub(1));
+        if !v.is_empty() {
+            v.select_nth_unstable_by(k, f32::total_cmp);
+        }
+        v.get(k).copied().unwrap_or(0.0).max(1e-3)
+    };
     if cache.as_ref().map(|c| c.0) != Some(pair) {
-        let max = map.iter().copied().fold(0.0f32, f32::max);
-        let t = texture(ui.ctx(), "q-epe".into(), w, h, &epe_image(&map, max));
-        *cache = Some((pair, t, max));
+        let t = texture(ui.ctx(), "q-epe".into(), w, h, &epe_image(&map, p99));
+        *cache = Some((pair, t, p99));
     }
-    let (_, t, max) = cache.as_ref().expect("set above");
-    ui.separator();
+    let (_, t, top) = cache.as_ref().expect("set above");
+    let top = *top;
     ui.label(format!(
-        "flow {pair} to {}: stored int8 against fresh Farneback, EPE {:.4} px (map: black 0, yellow {max:.3} px)",
+        "flow {pair} to {}: stored int8 against fresh Farneback, EPE {:.4} px; map black 0 to yellow {top:.3} px, square-root scale (99th percentile; largest {max:.3} px)",
         pair + 1,
         per_pair[pair]
     ));
@@ -547,10 +567,13 @@ fn flow_ui(
             Vec2::new(w as f32 * s, h as f32 * s),
         )));
         let bins = 24usize;
-        let top = max.max(1e-6);
         let mut counts = vec![0f64; bins];
         for &e in &map {
             counts[((e / top * bins as f32) as usize).min(bins - 1)] += 1.0;
+        }
+        // log10(1 + pixels): the few large errors stay visible beside the many small ones.
+        for c in counts.iter_mut() {
+            *c = (1.0 + *c).log10();
         }
         let bw = top as f64 / bins as f64;
         let bars: Vec<egui_plot::Bar> = counts
@@ -573,7 +596,8 @@ fn flow_ui(
                 .width(260.0)
                 .allow_zoom(false)
                 .allow_drag(false)
-                .x_axis_label("EPE (px)")
+                .x_axis_label("EPE (px; last bar: beyond)")
+                .y_axis_label("log10 pixels")
                 .show(ui, |p| {
                     p.bar_chart(egui_plot::BarChart::new("pixels", bars))
                 });
