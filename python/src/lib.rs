@@ -631,6 +631,77 @@ impl DatasetHandle {
             .map_err(to_py)?;
         serialize_to_py(py, &r)
     }
+
+    /// Sample `i` against the source frames it was made from: `quality` (the numbers of
+    /// `vdx quality --sample i --json`), `stored` and `source` uint8 (K, H, W, 3) (K frames;
+    /// flow: its keyframes), and for flow `flow_stored` / `flow_fresh` float32 (T-1, H, W, 2).
+    #[pyo3(signature = (i, sources=None))]
+    fn compare<'py>(
+        &self,
+        py: Python<'py>,
+        i: u64,
+        sources: Option<PathBuf>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let ds = self.ds.clone();
+        let c = py
+            .detach(|| {
+                vdx::quality::compare_sample(&ds, i, &vdx::quality::SourceFinder::new(sources))
+            })
+            .map_err(to_py)?;
+        let (h, w, k) = (c.height, c.width, c.stored.len());
+        let d = PyDict::new(py);
+        d.set_item("quality", serialize_to_py(py, &c.quality)?)?;
+        d.set_item("stored", u8_array(py, &[k, h, w, 3], c.stored.concat())?)?;
+        d.set_item("source", u8_array(py, &[k, h, w, 3], c.reference.concat())?)?;
+        if let Some((stored, fresh)) = c.flow {
+            let pairs = stored.len() / (h * w * 2).max(1);
+            d.set_item("flow_stored", f32_array(py, &[pairs, h, w, 2], stored)?)?;
+            d.set_item("flow_fresh", f32_array(py, &[pairs, h, w, 2], fresh)?)?;
+        }
+        Ok(d)
+    }
+
+    /// Every sample against its source (`vdx quality --json`): runs on vdx's threads with
+    /// the GIL released; Ctrl-C (KeyboardInterrupt) cancels it.
+    #[pyo3(signature = (sources=None, threads=0, worst=10))]
+    fn quality<'py>(
+        &self,
+        py: Python<'py>,
+        sources: Option<PathBuf>,
+        threads: usize,
+        worst: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let ds = self.ds.clone();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c2 = cancel.clone();
+        let opts = vdx::quality::PassOptions {
+            sources,
+            threads,
+            decode_only: false,
+        };
+        let handle = std::thread::Builder::new()
+            .name("vdx-quality".into())
+            .spawn(move || vdx::quality::quality_pass(&ds, &opts, &c2, &|_, _| {}))
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the quality pass: {e}")))?;
+        while !handle.is_finished() {
+            py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
+            if let Err(e) = py.check_signals() {
+                cancel.store(true, Ordering::SeqCst);
+                let _ = py.detach(|| handle.join());
+                return Err(e);
+            }
+        }
+        let r = handle
+            .join()
+            .map_err(|_| PyRuntimeError::new_err("the quality pass panicked"))?
+            .map_err(to_py)?;
+        let mut v = serde_json::to_value(&r)
+            .map_err(|e| PyRuntimeError::new_err(format!("report: {e}")))?;
+        v["summary"] = r.summary();
+        v["worst"] = serde_json::json!(r.worst(worst).iter().map(|q| q.index).collect::<Vec<_>>());
+        json_to_py(py, &v)
+    }
 }
 
 /// An augmentation recipe, the explorer's and `vdx augment`'s engine.

@@ -291,6 +291,24 @@ class Dataset:
         report (``problems`` empty when the file is sound)."""
         return self._h.verify(decode)
 
+    def compare(self, i: int, sources: Optional[PathLike] = None) -> Dict[str, Any]:
+        """Sample ``i`` against the source frames it was made from (its provenance's source,
+        or found under ``sources`` by the tail of its recorded path), decoded again with the
+        dataset's resize. Returns ``quality`` (per frame ``psnr`` in dB, None when identical,
+        and ``ssim``, as FFmpeg's psnr/ssim filters compute them; clip ``psnr_mean``,
+        ``ssim_mean``...; flow: ``flow_epe`` per pair and ``epe_mean``), ``stored`` and
+        ``source`` uint8 (K, H, W, 3), and for flow ``flow_stored``/``flow_fresh`` float32
+        (T-1, H, W, 2). The same numbers as ``vdx quality --sample i --json``."""
+        return self._h.compare(int(i), None if sources is None else os.fspath(sources))
+
+    def quality(self, sources: Optional[PathLike] = None, threads: int = 0,
+                worst: int = 10) -> Dict[str, Any]:
+        """Every sample against its source (``vdx quality --json``): ``samples`` (per sample
+        and frame), ``unmeasured`` (with the reason), ``summary`` and the ``worst`` sample
+        indices, worst first. Runs with the GIL released; Ctrl-C cancels."""
+        return self._h.quality(None if sources is None else os.fspath(sources), int(threads),
+                               int(worst))
+
 
 class Recipe:
     """An augmentation recipe: the explorer's preview and ``vdx augment`` use the same engine
