@@ -56,24 +56,24 @@ pub enum Command {
     /// The audio track as mono float32 at a chosen rate (.wav or .npy).
     Audio(AudioArgs),
     /// Build a dataset (.vdx) from videos: frames, segments or flow field.
-    Build(crate::cli_dataset::BuildArgs),
+    Build(crate::cli_build::BuildArgs),
     /// Show a dataset's fields, samples, labels and provenance; decode one sample.
-    Inspect(crate::cli_dataset::InspectArgs),
+    Inspect(crate::cli_inspect::InspectArgs),
     /// Tie the shards of a sharded build (`build --shard k/N`) into one dataset: DIR/NAME.vdxm
-    Manifest(crate::cli_dataset::ManifestArgs),
+    Manifest(crate::cli_build::ManifestArgs),
     /// Check a dataset's structure, pointers and checksums, and that every sample decodes.
-    Verify(crate::cli_dataset::VerifyArgs),
+    Verify(crate::cli_inspect::VerifyArgs),
     /// Export a dataset: frame folders, .npy shards, MP4 clips, WebDataset tars, or audio.
-    Export(crate::cli_dataset::ExportArgs),
+    Export(crate::cli_export::ExportArgs),
     /// Apply an augmentation recipe to a video clip or dataset sample: K draws as a contact
     /// sheet or an f32 tensor, plus every random draw as JSON.
-    Augment(crate::cli_dataset::AugmentArgs),
+    Augment(crate::cli_augment::AugmentArgs),
     /// Measure stored samples against their source frames: PSNR and SSIM (as FFmpeg's psnr
     /// and ssim filters), flow EPE against fresh Farneback flow; the worst samples.
     Quality(crate::cli_quality::QualityArgs),
     /// Build each field variant (JPEG quality, CRF and keyframe interval, flow scale) from a
     /// sample of your videos in a temporary folder and compare size, speed and quality.
-    CompareFields(crate::cli_quality::CompareFieldsArgs),
+    CompareFields(crate::cli_compare_fields::CompareFieldsArgs),
     /// Measure vdx against the ffmpeg CLI on a folder of videos (see scripts/bench.sh).
     Bench(crate::bench::BenchArgs),
 }
@@ -356,14 +356,14 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Frames(a) => cmd_frames(a),
         Command::Clips(a) => cmd_clips(a),
         Command::Audio(a) => cmd_audio(a),
-        Command::Build(a) => crate::cli_dataset::cmd_build(a),
-        Command::Inspect(a) => crate::cli_dataset::cmd_inspect(a),
-        Command::Manifest(a) => crate::cli_dataset::cmd_manifest(a),
-        Command::Verify(a) => crate::cli_dataset::cmd_verify(a),
-        Command::Augment(a) => crate::cli_dataset::cmd_augment(a),
-        Command::Export(a) => crate::cli_dataset::cmd_export(a),
+        Command::Build(a) => crate::cli_build::cmd_build(a),
+        Command::Inspect(a) => crate::cli_inspect::cmd_inspect(a),
+        Command::Manifest(a) => crate::cli_build::cmd_manifest(a),
+        Command::Verify(a) => crate::cli_inspect::cmd_verify(a),
+        Command::Augment(a) => crate::cli_augment::cmd_augment(a),
+        Command::Export(a) => crate::cli_export::cmd_export(a),
         Command::Quality(a) => crate::cli_quality::cmd_quality(a),
-        Command::CompareFields(a) => crate::cli_quality::cmd_compare_fields(a),
+        Command::CompareFields(a) => crate::cli_compare_fields::cmd_compare_fields(a),
         Command::Bench(a) => crate::bench::run(a),
     }
 }

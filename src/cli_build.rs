@@ -1,0 +1,290 @@
+//! `vdx build` (also `vdx.build` in Python) and `vdx manifest`.
+
+use crate::cli_progress::{bar, ctrl_c_flag};
+use crate::dataset::{self, BuildOptions, FieldKind};
+use crate::error::{Result, VdxError};
+use crate::sample::{SamplerKind, Units};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Video files, folders of videos, or a folder of class folders (labels from the names).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The dataset file to write (*.vdx).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// frames (JPEG per frame), segments (re-encoded video), flow (JPEG keyframes + int8 flow).
+    #[arg(long, default_value = "frames")]
+    pub field: String,
+    /// Frames per clip (T).
+    #[arg(long, default_value_t = 16)]
+    pub frames: usize,
+    /// uniform: K clips of T frames spread over each video; all: every clip of T frames
+    /// (stride apart) with a step between clip starts; keyframes: K clips of T keyframes.
+    #[arg(long, default_value = "uniform")]
+    pub clips: String,
+    /// Decode-cost-aware clip starts: none, keyframe (start at the nearest keyframe) or
+    /// cheapest (move by at most --within frames to the start that decodes fewest frames).
+    #[arg(long, default_value = "none")]
+    pub snap: String,
+    /// --snap cheapest: how many frames a clip start may move.
+    #[arg(long, default_value_t = 0)]
+    pub within: usize,
+    /// K for --clips uniform.
+    #[arg(long, default_value_t = 1)]
+    pub num_clips: usize,
+    /// Frames between consecutive frames of a clip (--clips all).
+    #[arg(long, default_value_t = 1.0)]
+    pub stride: f64,
+    /// Frames between clip starts (--clips all); 0: one clip span.
+    #[arg(long, default_value_t = 0.0)]
+    pub step: f64,
+    /// Tail policy for clips running past the end: repeat_last, wrap, drop, error.
+    #[arg(long, default_value = "repeat_last")]
+    pub tail: String,
+    /// Frame size: N or WxH.
+    #[arg(long, default_value = "224")]
+    pub size: String,
+    /// crop (short side + centre crop), squash, letterbox.
+    #[arg(long, default_value = "crop")]
+    pub resize_mode: String,
+    /// JPEG quality.
+    #[arg(long, default_value_t = 95)]
+    pub quality: i32,
+    /// Segments: h264, hevc, vp9, av1.
+    #[arg(long, default_value = "h264")]
+    pub codec: String,
+    /// Segments: constant rate factor.
+    #[arg(long, default_value_t = 23)]
+    pub crf: u32,
+    /// Segments: a keyframe every this many frames.
+    #[arg(long, default_value_t = 30)]
+    pub keyint: u32,
+    /// Segments: output frame rate (frames sampled by time).
+    #[arg(long)]
+    pub fps: Option<f64>,
+    /// Segments: longest segment in seconds.
+    #[arg(long)]
+    pub max_duration: Option<f64>,
+    /// Flow: a JPEG keyframe every this many frames.
+    #[arg(long, default_value_t = 8)]
+    pub keyframe_every: usize,
+    /// Flow: int8 = round(flow × scale).
+    #[arg(long, default_value_t = 4.0)]
+    pub flow_scale: f32,
+    /// Videos processed at once (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Skip unreadable videos (reported) instead of failing the build.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// A frame that cannot be decoded: error (the video fails; skipped with --keep-going), or
+    /// repeat (the nearest good frame of the clip stands in; provenance lists it as damaged).
+    #[arg(long, default_value = "error")]
+    pub damaged: String,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Build shard k of N (0-based) of the whole input list: --out DIR/NAME writes
+    /// DIR/NAME-kkkkk-of-NNNNN.vdx. Every worker gets the same inputs; `vdx manifest DIR`
+    /// ties the shards together.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Class names, one per line: labels are positions in this list (so shards built apart
+    /// agree); without it, the class folders of the whole input list, sorted.
+    #[arg(long)]
+    pub classes: Option<PathBuf>,
+    /// Rebuild a shard that is already built with the same inputs and options (by default
+    /// that is a no-op, so an engine's retried task costs nothing).
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl BuildArgs {
+    pub fn options(&self) -> Result<BuildOptions> {
+        let (w, h) = crate::cli::parse_size(&self.size)?;
+        let mut o = BuildOptions {
+            field: self.field.parse::<FieldKind>()?,
+            width: w,
+            height: h,
+            resize: self.resize_mode.parse()?,
+            quality: self.quality,
+            ..Default::default()
+        };
+        o.sampler.frames_per_clip = self.frames;
+        o.sampler.tail = self.tail.parse()?;
+        match self.clips.as_str() {
+            "uniform" => {
+                o.sampler.kind = SamplerKind::Uniform;
+                o.sampler.num_clips = self.num_clips;
+            }
+            "all" => {
+                o.sampler.kind = SamplerKind::Regular;
+                o.sampler.stride = self.stride;
+                o.sampler.step = self.step;
+                o.sampler.units = Units::Frames;
+            }
+            "keyframes" => {
+                o.sampler.kind = SamplerKind::Keyframes;
+                o.sampler.num_clips = self.num_clips;
+                o.sampler.stride = self.stride;
+            }
+            other => {
+                return Err(VdxError::param(
+                    "--clips",
+                    format!("'{other}' is not one of uniform, all, keyframes"),
+                ))
+            }
+        }
+        o.sampler.snap = self.snap.parse()?;
+        o.sampler.within = self.within;
+        o.segment.codec = self.codec.clone();
+        o.segment.crf = self.crf;
+        o.segment.keyint = self.keyint;
+        o.segment.fps = self.fps;
+        o.segment.max_duration_secs = self.max_duration;
+        o.flow_keyframe_interval = self.keyframe_every;
+        o.flow_scale = self.flow_scale;
+        o.damaged = self.damaged.parse()?;
+        o.validate()?;
+        Ok(o)
+    }
+}
+
+/// What a build run did.
+pub enum BuildOutcome {
+    Built(dataset::BuildReport),
+    /// A sharded build whose shard was already built with the same inputs and options.
+    AlreadyBuilt(PathBuf),
+}
+
+/// `vdx build` as a library call (the CLI and `vdx.build` in Python): collect the inputs,
+/// take this shard's part where one is asked, build. `on_left_out` hears each input left out.
+pub fn run_build(
+    a: &BuildArgs,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(dataset::BuildProgress, usize) + Sync),
+    on_left_out: &dyn Fn(&std::path::Path, &str),
+) -> Result<BuildOutcome> {
+    let opts = a.options()?;
+    let shard: Option<dataset::ShardSpec> = a.shard.as_deref().map(str::parse).transpose()?;
+    let dataset::CollectedInputs {
+        mut inputs,
+        mut classes,
+        ignored,
+    } = dataset::collect_inputs_report(&a.inputs)?;
+    for (p, why) in &ignored {
+        on_left_out(p, why);
+    }
+    if let Some(file) = &a.classes {
+        classes = dataset::manifest::relabel_from_class_file(&mut inputs, &classes, file)?;
+    }
+    let (out, extra_info) = match shard {
+        None => (a.out.clone(), None),
+        Some(spec) => {
+            let plan = dataset::manifest::plan_shard(&a.out, spec, &inputs, &opts)?;
+            if !a.force && dataset::manifest::shard_is_built(&plan) {
+                return Ok(BuildOutcome::AlreadyBuilt(plan.out));
+            }
+            inputs = inputs[spec.range(inputs.len())].to_vec();
+            (plan.out.clone(), Some(plan.info))
+        }
+    };
+    let total = inputs.len();
+    let report = dataset::build_with_info(
+        &inputs,
+        &classes,
+        &opts,
+        &out,
+        dataset::RunOptions {
+            threads: a.threads,
+            keep_going: a.keep_going,
+        },
+        extra_info,
+        cancel,
+        &|p| progress(p, total),
+    )?;
+    Ok(BuildOutcome::Built(report))
+}
+
+pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
+    let cancel = ctrl_c_flag();
+    let pb = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
+    let outcome = run_build(
+        &a,
+        &cancel,
+        &|p, total| {
+            let mut g = pb.lock().unwrap_or_else(|e| e.into_inner());
+            let bar = g.get_or_insert_with(|| bar(total as u64, a.quiet, "videos"));
+            bar.set_position(p.videos_done as u64);
+            bar.set_message(format!("{} samples", p.samples));
+        },
+        &|p, why| eprintln!("vdx: left out {}: {why}", p.display()),
+    );
+    if let Some(p) = pb.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        p.finish_and_clear();
+    }
+    let report = match outcome? {
+        BuildOutcome::Built(r) => r,
+        BuildOutcome::AlreadyBuilt(path) => {
+            println!(
+                "{} is already built with these inputs and options (--force rebuilds it)",
+                path.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    for (p, why) in &report.skipped {
+        eprintln!("vdx: skipped {}: {why}", p.display());
+    }
+    println!(
+        "wrote {}: {} samples from {} videos, {} classes, {:.1} MB",
+        report.output.display(),
+        report.samples,
+        report.videos,
+        report.classes.len(),
+        report.bytes as f64 / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestArgs {
+    /// The folder holding the shards (NAME-kkkkk-of-NNNNN.vdx).
+    pub dir: PathBuf,
+    /// Which dataset, where the folder holds shards of several.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+pub fn cmd_manifest(a: ManifestArgs) -> Result<ExitCode> {
+    let (path, m) = dataset::write_manifest(&a.dir, a.name.as_deref())?;
+    println!(
+        "wrote {}: {} samples in {} shards, {} classes",
+        path.display(),
+        m.samples,
+        m.shards.len(),
+        m.classes.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vdx build`'s arguments from an argument list (without the program and command names),
+/// as the CLI parses them: the Python package's `vdx.build` passes its keywords this way so
+/// both take the same options with the same checks.
+pub fn parse_build_args(argv: &[String]) -> Result<BuildArgs> {
+    use clap::Parser;
+    #[derive(Parser)]
+    #[command(name = "vdx build", no_binary_name = true)]
+    struct BuildCommand {
+        #[command(flatten)]
+        args: BuildArgs,
+    }
+    BuildCommand::try_parse_from(argv)
+        .map(|c| c.args)
+        .map_err(|e| VdxError::param("build", e.render().to_string().trim().to_string()))
+}
