@@ -45,6 +45,9 @@ pub struct CompareFieldsArgs {
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Keep every variant's dataset in this folder (NAME.vdx, e.g. frames_q90.vdx).
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
     #[arg(long)]
@@ -75,6 +78,7 @@ pub fn compare_fields_options(
         crfs: list("--crf", &a.crf)?,
         keyints: list("--keyint", &a.keyint)?,
         flow_scales: list("--flow-scale", &a.flow_scale)?,
+        keep: a.keep.clone(),
         ..Default::default()
     };
     o.fields = a

@@ -392,6 +392,8 @@ fn a_cancelled_pass_says_so() {
 #[test]
 fn compare_fields_builds_and_measures_every_variant() {
     let src = fixture("h264_bframes.mp4");
+    let keep_dir = tempfile::tempdir().unwrap();
+    let kept = keep_dir.path().join("variants");
     let out = ok(&[
         "compare-fields",
         src.to_str().unwrap(),
@@ -407,6 +409,8 @@ fn compare_fields_builds_and_measures_every_variant() {
         "6",
         "--clips",
         "2",
+        "--keep",
+        kept.to_str().unwrap(),
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -458,6 +462,36 @@ fn compare_fields_builds_and_measures_every_variant() {
         "--quiet",
     ]);
     let ds = Dataset::open(&q95).unwrap();
+    // The kept variant is that very file, byte for byte.
+    assert!(
+        std::fs::read(kept.join("frames_q95.vdx")).unwrap() == std::fs::read(&q95).unwrap(),
+        "frames q95 differs from vdx build"
+    );
+    let seg = d.path().join("seg.vdx");
+    ok(&[
+        "build",
+        src.to_str().unwrap(),
+        "--out",
+        seg.to_str().unwrap(),
+        "--field",
+        "segments",
+        "--crf",
+        "35",
+        "--keyint",
+        "2",
+        "--frames",
+        "6",
+        "--num-clips",
+        "2",
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    assert!(
+        std::fs::read(kept.join("segments_h264_crf35_key2.vdx")).unwrap()
+            == std::fs::read(&seg).unwrap(),
+        "segments differ from vdx build"
+    );
     let r = quality::quality_pass(
         &ds,
         &PassOptions::default(),

@@ -40,6 +40,9 @@ pub struct FieldCompareOptions {
     pub threads: usize,
     /// Random single-frame reads timed per variant.
     pub random_frames: usize,
+    /// Keep each variant's dataset in this folder (as `NAME.vdx`, the variant's name with
+    /// `_` for spaces); by default they are removed.
+    pub keep: Option<PathBuf>,
 }
 
 impl Default for FieldCompareOptions {
@@ -57,6 +60,7 @@ impl Default for FieldCompareOptions {
             flow_scales: vec![4.0],
             threads: 0,
             random_frames: 64,
+            keep: None,
         }
     }
 }
@@ -173,8 +177,9 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool> {
 /// Build and measure every variant. Nothing is left on disk.
 ///
 /// The sources are decoded once (every variant stores the same clips at the same size) and
-/// each variant is encoded from those frames exactly as `vdx build` encodes them, into a
-/// file `vdx build` would write byte for byte; its build time is the encoding and writing
+/// each variant is encoded from those frames exactly as `vdx build` encodes them, into the
+/// file `vdx build` writes with those options, byte for byte (tests/quality.rs compares them
+/// with `--keep`); its build time is the encoding and writing
 /// (the shared decode is reported once, in the first result's `source_decode_secs`). Quality
 /// is measured against the same decoded frames.
 pub fn compare_fields(
@@ -205,6 +210,9 @@ pub fn compare_fields(
                 "variants must sample the same clips (no segment frame rate or duration cap)",
             ));
         }
+    }
+    if let Some(d) = &o.keep {
+        std::fs::create_dir_all(d).map_err(|e| VdxError::write(d, e))?;
     }
     let pool = pool(o.threads)?;
     let steps = 1 + vs.len() * 2;
@@ -245,7 +253,10 @@ pub fn compare_fields(
             return Err(VdxError::Cancelled);
         }
         progress(1 + 2 * k, steps, &format!("encoding {}", v.name));
-        let path = dir.path().join(format!("v{k}.vdx"));
+        let path = match &o.keep {
+            Some(d) => d.join(format!("{}.vdx", v.name.replace(' ', "_"))),
+            None => dir.path().join(format!("v{k}.vdx")),
+        };
         let t0 = Instant::now();
         let written = write_variant(&pool, &decoded, &v.options, &path, cancel)?;
         let build_secs = t0.elapsed().as_secs_f64();
@@ -277,7 +288,9 @@ pub fn compare_fields(
             epe: s["epe_mean"].as_f64(),
         });
         drop(ds);
-        let _ = std::fs::remove_file(&written);
+        if o.keep.is_none() {
+            let _ = std::fs::remove_file(&written);
+        }
     }
     progress(steps, steps, "done");
     Ok(out)
