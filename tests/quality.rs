@@ -519,3 +519,41 @@ fn compare_fields_builds_and_measures_every_variant() {
     let o = vdx(&["compare-fields", src.to_str().unwrap(), "--quality", "high"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("'high' in 'high' is not a number"));
 }
+
+#[test]
+fn damaged_positions_are_measured_against_the_same_stand_in() {
+    // The second keyframe group (frames 24..47) cannot be decoded; built with
+    // --damaged repeat, the clips hold the nearest good frame there and say so.
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("h264_damaged_idr.mp4");
+    let ds = build(
+        &[&src],
+        &d.path().join("dmg.vdx"),
+        &["--damaged", "repeat", "--quality", "90"],
+    );
+    let r = quality::quality_pass(
+        &ds,
+        &PassOptions::default(),
+        &AtomicBool::new(false),
+        &|_, _| {},
+    )
+    .unwrap();
+    assert!(r.unmeasured.is_empty(), "{:?}", r.unmeasured);
+    let mut flagged = 0;
+    for s in &r.samples {
+        let prov = ds.meta(s.index).unwrap().provenance;
+        let damaged: Vec<usize> = prov["damaged"]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_u64().unwrap() as usize).collect())
+            .unwrap_or_default();
+        for f in &s.frames {
+            assert_eq!(f.damaged, damaged.contains(&f.position));
+            // A stand-in is measured against the source frame that was encoded for it.
+            assert!(f.psnr.is_finite() && f.psnr > 15.0, "{f:?}");
+            flagged += f.damaged as usize;
+        }
+        let one = quality::compare_sample(&ds, s.index, &SourceFinder::default()).unwrap();
+        assert_eq!(&one.quality, s);
+    }
+    assert!(flagged > 0, "no clip touched the damaged group");
+}

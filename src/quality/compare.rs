@@ -390,16 +390,60 @@ pub fn compare_sample(ds: &Dataset, i: u64, finder: &SourceFinder) -> Result<Com
     measure(&meta, &source, &r, stored, &views, &opts, true)
 }
 
-/// Decode a clip's source frames (repeated indices, as a padded clip has, decoded once).
+/// Decode a clip's source frames as the builder decoded them (its frame list as it is, a
+/// padded clip's repeats included), with the builder's stand-ins at damaged positions.
 pub fn decode_reference(dec: &mut VideoDecoder, r: &SourceRef) -> Result<Vec<Vec<u8>>> {
-    let mut uniq = r.frames.clone();
-    uniq.sort_unstable();
-    uniq.dedup();
-    let got = dec.frames(&uniq)?;
-    let by: std::collections::HashMap<usize, &Vec<u8>> = uniq
+    let got = dec.frames_partial(&r.frames);
+    let per_position: Vec<Result<&[u8]>> = r
+        .frames
         .iter()
-        .copied()
-        .zip(got.iter().map(|f| &f.data))
+        .zip(&got)
+        .map(|(i, f)| match f {
+            Ok(f) => Ok(f.data.as_slice()),
+            Err(e) => Err(VdxError::decode(
+                dec.path(),
+                format!("frame {i}: {}", e.bare_reason()),
+            )),
+        })
         .collect();
-    Ok(r.frames.iter().map(|i| by[i].clone()).collect())
+    Ok(reference_with_stand_ins(per_position, r)?
+        .into_iter()
+        .map(|f| f.to_vec())
+        .collect())
+}
+
+/// A clip's source frames with the builder's stand-ins: where the provenance lists a position
+/// as damaged (built with `--damaged repeat`), the source frame cannot be decoded and the
+/// builder stored the clip's nearest good frame (earlier first) in its place; the reference
+/// takes the same frame, so the comparison measures encoding alone (the frame is marked
+/// `damaged`). An undecodable frame the provenance does not list is an error.
+pub fn reference_with_stand_ins<'a>(
+    frames: Vec<Result<&'a [u8]>>,
+    r: &SourceRef,
+) -> Result<Vec<&'a [u8]>> {
+    // The provenance decides, not this decode: a damaged group's last B-frames may decode
+    // or not depending on what else a decoder was asked for, and the builder stored the
+    // stand-in wherever it listed one.
+    let good: Vec<Option<&[u8]>> = frames
+        .iter()
+        .enumerate()
+        .map(|(k, f)| match f {
+            _ if r.damaged.contains(&k) => Ok(None),
+            Ok(d) => Ok(Some(*d)),
+            Err(e) => Err(VdxError::decode(
+                &r.recorded,
+                format!("position {k} of the clip: {e}"),
+            )),
+        })
+        .collect::<Result<_>>()?;
+    (0..good.len())
+        .map(|k| {
+            good[k]
+                .or_else(|| (0..k).rev().find_map(|j| good[j]))
+                .or_else(|| (k + 1..good.len()).find_map(|j| good[j]))
+                .ok_or_else(|| {
+                    VdxError::decode(&r.recorded, "no frame of the clip decodes".to_string())
+                })
+        })
+        .collect()
 }

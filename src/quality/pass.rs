@@ -250,7 +250,7 @@ fn run_group(
                 done(None, r.frames.len());
                 continue;
             }
-            let got: Result<Vec<&[u8]>> = r
+            let per_position: Vec<Result<&[u8]>> = r
                 .frames
                 .iter()
                 .map(|i| match by[i] {
@@ -261,6 +261,7 @@ fn run_group(
                     )),
                 })
                 .collect();
+            let got = compare::reference_with_stand_ins(per_position, r);
             let q = got
                 .and_then(|views| {
                     let stored = ds.decode(m.index, decs)?;
