@@ -4,6 +4,7 @@
 use crate::cli_progress::{bar, ctrl_c_flag};
 use crate::error::Result;
 use crate::quality;
+use crate::quality::field_compare::parse_list;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,18 +55,6 @@ pub struct CompareFieldsArgs {
     pub quiet: bool,
 }
 
-fn list<T: std::str::FromStr>(name: &str, s: &str) -> Result<Vec<T>> {
-    s.split(',')
-        .map(|x| x.trim())
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            x.parse::<T>().map_err(|_| {
-                crate::error::VdxError::param(name, format!("'{x}' in '{s}' is not a number"))
-            })
-        })
-        .collect()
-}
-
 /// The options `vdx compare-fields` runs with.
 pub fn compare_fields_options(
     a: &CompareFieldsArgs,
@@ -74,10 +63,10 @@ pub fn compare_fields_options(
         inputs: a.videos.clone(),
         max_videos: a.videos_max,
         threads: a.threads,
-        qualities: list("--quality", &a.quality)?,
-        crfs: list("--crf", &a.crf)?,
-        keyints: list("--keyint", &a.keyint)?,
-        flow_scales: list("--flow-scale", &a.flow_scale)?,
+        qualities: parse_list("--quality", &a.quality)?,
+        crfs: parse_list("--crf", &a.crf)?,
+        keyints: parse_list("--keyint", &a.keyint)?,
+        flow_scales: parse_list("--flow-scale", &a.flow_scale)?,
         keep: a.keep.clone(),
         ..Default::default()
     };

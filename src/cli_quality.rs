@@ -31,14 +31,6 @@ pub struct QualityArgs {
     pub quiet: bool,
 }
 
-fn db(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.2} dB")
-    } else {
-        "identical".into()
-    }
-}
-
 pub fn cmd_quality(a: QualityArgs) -> Result<ExitCode> {
     let ds = Dataset::open(&a.dataset)?;
     if let Some(i) = a.sample {
@@ -59,7 +51,7 @@ pub fn cmd_quality(a: QualityArgs) -> Result<ExitCode> {
                 "  position {:>3}  source frame {:>6}  PSNR {:>10}  SSIM {:.5}{}",
                 f.position,
                 f.source_frame,
-                db(f.psnr),
+                quality::metrics::db_text(f.psnr),
                 f.ssim,
                 if f.damaged {
                     "  (damaged: a stand-in)"
@@ -73,8 +65,8 @@ pub fn cmd_quality(a: QualityArgs) -> Result<ExitCode> {
         }
         println!(
             "mean PSNR {}, min {}; mean SSIM {:.5}, min {:.5}{}",
-            db(q.psnr_mean),
-            db(q.psnr_min),
+            quality::metrics::db_text(q.psnr_mean),
+            quality::metrics::db_text(q.psnr_min),
             q.ssim_mean,
             q.ssim_min,
             q.epe_mean
@@ -130,7 +122,7 @@ pub fn cmd_quality(a: QualityArgs) -> Result<ExitCode> {
                 println!(
                     "  sample {:>6}  PSNR {:>10}  SSIM {:.5}{}  {}",
                     q.index,
-                    db(q.psnr_mean),
+                    quality::metrics::db_text(q.psnr_mean),
                     q.ssim_mean,
                     q.epe_mean
                         .map(|e| format!("  EPE {e:.4} px"))

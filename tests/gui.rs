@@ -582,43 +582,6 @@ fn the_timeline_marks_damaged_frames() {
     assert!(h.query_by_label_contains("damaged (").is_none());
 }
 
-/// FFmpeg's value of `filter` (psnr_avg or ssim All) for one RGB24 frame pair.
-fn ffmpeg_pair_metric(a: &[u8], b: &[u8], w: usize, h: usize, filter: &str) -> f64 {
-    let d = tempfile::tempdir().unwrap();
-    let (pa, pb) = (d.path().join("a.rgb"), d.path().join("b.rgb"));
-    std::fs::write(&pa, a).unwrap();
-    std::fs::write(&pb, b).unwrap();
-    let size = format!("{w}x{h}");
-    let mut cmd = std::process::Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin"]);
-    for p in [&pa, &pb] {
-        cmd.args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-i"])
-            .arg(p);
-    }
-    let out = cmd
-        .args([
-            "-lavfi",
-            &format!("[0][1]{filter},metadata=print:file=-"),
-            "-f",
-            "null",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let key = if filter == "psnr" {
-        "lavfi.psnr.psnr_avg="
-    } else {
-        "lavfi.ssim.All="
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 fn build_fixture_dataset(out: &Path, extra: &[&str]) {
     let st = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
         .args(["build", sample().to_str().unwrap(), "--out"])
@@ -663,8 +626,8 @@ fn source_vs_stored_measures_like_ffmpeg_and_the_worst_list_opens_samples() {
             (sh.c.stored[2].clone(), sh.c.reference[2].clone()),
         )
     };
-    let fp = ffmpeg_pair_metric(&pair.0, &pair.1, 96, 96, "psnr");
-    let fs = ffmpeg_pair_metric(&pair.0, &pair.1, 96, 96, "ssim");
+    let fp = ffmpeg_metric(&[pair.0.clone()], &[pair.1.clone()], 96, 96, "psnr")[0];
+    let fs = ffmpeg_metric(&[pair.0.clone()], &[pair.1.clone()], 96, 96, "ssim")[0];
     assert!((psnr - fp).abs() < 0.01, "PSNR {psnr} vs ffmpeg {fp}");
     assert!((ssim - fs).abs() < 1e-4, "SSIM {ssim} vs ffmpeg {fs}");
     h.get_by_label_contains(&format!("PSNR {psnr:.2} dB · SSIM {ssim:.4}"));

@@ -5,28 +5,10 @@
 mod common;
 
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use vdx::dataset::Dataset;
 use vdx::quality::{self, PassOptions, SourceFinder};
-
-fn vdx(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vdx"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = vdx(args);
-    assert!(
-        o.status.success(),
-        "vdx {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
 
 fn build(inputs: &[&Path], out: &Path, extra: &[&str]) -> Dataset {
     let mut args: Vec<&str> = vec!["build"];
@@ -43,65 +25,8 @@ fn build(inputs: &[&Path], out: &Path, extra: &[&str]) -> Dataset {
         "--quiet",
     ]);
     args.extend(extra);
-    ok(&args);
+    vdx_ok(&args);
     Dataset::open(out).unwrap()
-}
-
-/// FFmpeg's per-frame values of `filter` (psnr or ssim) over two raw RGB24 streams.
-fn ffmpeg_metric(a: &[Vec<u8>], b: &[Vec<u8>], w: usize, h: usize, filter: &str) -> Vec<f64> {
-    let d = tempfile::tempdir().unwrap();
-    let (pa, pb) = (d.path().join("a.rgb"), d.path().join("b.rgb"));
-    std::fs::write(&pa, a.concat()).unwrap();
-    std::fs::write(&pb, b.concat()).unwrap();
-    let size = format!("{w}x{h}");
-    let raw = |p: &PathBuf| {
-        vec![
-            "-f".to_string(),
-            "rawvideo".into(),
-            "-pix_fmt".into(),
-            "rgb24".into(),
-            "-s".into(),
-            size.clone(),
-            "-i".into(),
-            p.to_str().unwrap().into(),
-        ]
-    };
-    let key = if filter == "psnr" {
-        "lavfi.psnr.psnr_avg="
-    } else {
-        "lavfi.ssim.All="
-    };
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(raw(&pa))
-        .args(raw(&pb))
-        .args([
-            "-lavfi",
-            &format!("[0][1]{filter},metadata=print:file=-"),
-            "-f",
-            "null",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix(key))
-        .map(|s| {
-            if s == "inf" {
-                f64::INFINITY
-            } else {
-                s.parse().unwrap()
-            }
-        })
-        .collect();
-    assert_eq!(v.len(), a.len(), "one {filter} value per frame");
-    v
 }
 
 fn assert_like_ffmpeg(ds: &Dataset, what: &str) {
@@ -251,7 +176,7 @@ fn cli_json_equals_the_library_and_lists_the_worst_first() {
     ]);
     let path = d.path().join("two.vdx");
     let ds = build(&[&clean, &noisy], &path, &["--quality", "70"]);
-    let out = ok(&["quality", path.to_str().unwrap(), "--json", "--worst", "4"]);
+    let out = vdx_ok(&["quality", path.to_str().unwrap(), "--json", "--worst", "4"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let samples = v["samples"].as_array().unwrap();
     assert_eq!(samples.len(), 4);
@@ -276,7 +201,7 @@ fn cli_json_equals_the_library_and_lists_the_worst_first() {
     let psnr = |i: u64| samples[i as usize]["psnr_mean"].as_f64().unwrap();
     assert!(worst.windows(2).all(|w| psnr(w[0]) <= psnr(w[1])));
     // The one-sample listing shows the same numbers.
-    let one = ok(&["quality", path.to_str().unwrap(), "--sample", "3", "--json"]);
+    let one = vdx_ok(&["quality", path.to_str().unwrap(), "--sample", "3", "--json"]);
     let one: serde_json::Value = serde_json::from_str(&one).unwrap();
     assert_json_eq(&one, &samples[3], "--sample 3");
 }
@@ -336,7 +261,7 @@ fn moved_sources_are_found_changed_and_missing_ones_named() {
         "{e}"
     );
     // Found by the tail of its path under --sources.
-    let out = ok(&[
+    let out = vdx_ok(&[
         "quality",
         path.to_str().unwrap(),
         "--sources",
@@ -394,7 +319,7 @@ fn compare_fields_builds_and_measures_every_variant() {
     let src = fixture("h264_bframes.mp4");
     let keep_dir = tempfile::tempdir().unwrap();
     let kept = keep_dir.path().join("variants");
-    let out = ok(&[
+    let out = vdx_ok(&[
         "compare-fields",
         src.to_str().unwrap(),
         "--quality",
@@ -446,7 +371,7 @@ fn compare_fields_builds_and_measures_every_variant() {
     // over such a build measures the same.
     let d = tempfile::tempdir().unwrap();
     let q95 = d.path().join("q95.vdx");
-    ok(&[
+    vdx_ok(&[
         "build",
         src.to_str().unwrap(),
         "--out",
@@ -468,7 +393,7 @@ fn compare_fields_builds_and_measures_every_variant() {
         "frames q95 differs from vdx build"
     );
     let seg = d.path().join("seg.vdx");
-    ok(&[
+    vdx_ok(&[
         "build",
         src.to_str().unwrap(),
         "--out",

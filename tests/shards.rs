@@ -6,31 +6,7 @@ mod common;
 
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use vdx::dataset::Dataset;
-
-fn vdx(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vdx"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = vdx(args);
-    assert!(
-        o.status.success(),
-        "vdx {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn err(args: &[&str]) -> String {
-    let o = vdx(args);
-    assert!(!o.status.success(), "vdx {args:?} should fail");
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
 
 /// walk/{bframes, vfr}, run/{opengop, hevc_10bit, av1}: five videos, two classes.
 fn class_folder() -> (tempfile::TempDir, PathBuf) {
@@ -74,7 +50,7 @@ fn build_shard(root: &Path, out: &Path, spec: &str, extra: &[&str]) -> String {
     args.extend(OPTS);
     args.push("1");
     args.extend(extra);
-    ok(&args)
+    vdx_ok(&args)
 }
 
 fn assert_same_samples(a: &Dataset, b: &Dataset) {
@@ -102,7 +78,7 @@ fn four_shards_tie_into_a_manifest_equal_to_a_single_build() {
     ];
     args.extend(OPTS);
     args.push("2");
-    ok(&args);
+    vdx_ok(&args);
     let out_dir = d.path().join("shards");
     std::fs::create_dir_all(&out_dir).unwrap();
     let name = out_dir.join("ds");
@@ -116,7 +92,7 @@ fn four_shards_tie_into_a_manifest_equal_to_a_single_build() {
     }
     // The manifest is refused while a shard is missing, naming it.
     let manifest = out_dir.join("ds.vdxm");
-    ok(&["manifest", out_dir.to_str().unwrap()]);
+    vdx_ok(&["manifest", out_dir.to_str().unwrap()]);
     let text = std::fs::read(&manifest).unwrap();
     let m: serde_json::Value = serde_json::from_slice(&text).unwrap();
     assert_eq!(m["shards"].as_array().unwrap().len(), 4);
@@ -133,14 +109,14 @@ fn four_shards_tie_into_a_manifest_equal_to_a_single_build() {
 
     // inspect, verify and export read the manifest as one dataset.
     let ins: serde_json::Value =
-        serde_json::from_str(&ok(&["inspect", manifest.to_str().unwrap(), "--json"])).unwrap();
+        serde_json::from_str(&vdx_ok(&["inspect", manifest.to_str().unwrap(), "--json"])).unwrap();
     assert_eq!(ins["samples"].as_array().unwrap().len(), 10);
     assert_eq!(ins["samples"][9]["shard"], 3);
     assert_eq!(ins["samples"][9]["index"], 9);
-    let v = ok(&["verify", manifest.to_str().unwrap()]);
+    let v = vdx_ok(&["verify", manifest.to_str().unwrap()]);
     assert!(v.contains("OK: 10 samples"), "{v}");
     let exp = d.path().join("exp");
-    ok(&[
+    vdx_ok(&[
         "export",
         manifest.to_str().unwrap(),
         "--format",
@@ -178,10 +154,10 @@ fn four_shards_tie_into_a_manifest_equal_to_a_single_build() {
     // it and writes the manifest again: byte for byte the same manifest.
     std::fs::remove_file(out_dir.join(&files[2])).unwrap();
     std::fs::remove_file(&manifest).unwrap();
-    let e = err(&["manifest", out_dir.to_str().unwrap()]);
+    let e = vdx_err(&["manifest", out_dir.to_str().unwrap()]);
     assert!(e.contains(&files[2]) && e.contains("not built yet"), "{e}");
     build_shard(&root, &name, "2/4", &[]);
-    ok(&["manifest", out_dir.to_str().unwrap()]);
+    vdx_ok(&["manifest", out_dir.to_str().unwrap()]);
     assert_eq!(text, std::fs::read(&manifest).unwrap());
 
     // Other options: the shard is rebuilt, and the old manifest no longer matches it.
@@ -189,7 +165,7 @@ fn four_shards_tie_into_a_manifest_equal_to_a_single_build() {
     build_shard(&root, &name, "0/4", &["--quality", "80"]);
     let e = Dataset::open(&manifest).err().unwrap().to_string();
     assert!(e.contains(&files[0]) && e.contains("ds.vdxm"), "{e}");
-    let e = err(&["manifest", out_dir.to_str().unwrap()]);
+    let e = vdx_err(&["manifest", out_dir.to_str().unwrap()]);
     assert!(e.contains("differ"), "{e}");
     std::fs::write(out_dir.join(&files[0]), &keep).unwrap();
     Dataset::open(&manifest).unwrap();
@@ -242,7 +218,7 @@ fn shard_parameters_and_class_lists() {
         ];
         args.extend(OPTS);
         args.push("1");
-        let e = err(&args);
+        let e = vdx_err(&args);
         assert!(e.contains(want), "{spec}: {e}");
     }
     // A class list fixes the labels: positions in the file, whatever the folders.
@@ -250,7 +226,7 @@ fn shard_parameters_and_class_lists() {
     std::fs::write(&list, "walk\nswim\nrun\n").unwrap();
     build_shard(&root, &out, "0/2", &["--classes", list.to_str().unwrap()]);
     build_shard(&root, &out, "1/2", &["--classes", list.to_str().unwrap()]);
-    ok(&["manifest", out.parent().unwrap().to_str().unwrap()]);
+    vdx_ok(&["manifest", out.parent().unwrap().to_str().unwrap()]);
     let ds = Dataset::open(&out.with_extension("vdxm")).unwrap();
     assert_eq!(ds.classes(), ["walk", "swim", "run"]);
     for i in 0..ds.len() {
@@ -270,7 +246,7 @@ fn shard_parameters_and_class_lists() {
     ];
     args.extend(OPTS);
     args.push("1");
-    let e = err(&args);
+    let e = vdx_err(&args);
     assert!(
         e.contains("'run'") && e.contains("not in the class list"),
         "{e}"
@@ -278,9 +254,9 @@ fn shard_parameters_and_class_lists() {
     // A folder with shards of two datasets needs --name.
     let other = out.with_file_name("other");
     build_shard(&root, &other, "0/1", &[]);
-    let e = err(&["manifest", out.parent().unwrap().to_str().unwrap()]);
+    let e = vdx_err(&["manifest", out.parent().unwrap().to_str().unwrap()]);
     assert!(e.contains("several") && e.contains("other"), "{e}");
-    ok(&[
+    vdx_ok(&[
         "manifest",
         out.parent().unwrap().to_str().unwrap(),
         "--name",

@@ -432,15 +432,8 @@ pub fn build_with_info(
     } = run;
     opts.validate()?;
     let writer = DatasetWriter::new(out)?;
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| VdxError::param("--threads", e.to_string()))?;
+    let pool = worker_pool(threads)?;
+    let threads = pool.current_num_threads();
     // Each decoder may use every worker: a long video's keyframe groups are decoded side by
     // side on this same pool (work stealing), so one long video does not leave cores idle
     // while the short ones are done.
@@ -522,6 +515,19 @@ pub fn build_with_info(
         skipped,
         bytes,
     })
+}
+
+/// A pool of `threads` workers (0: one per core) for a build-like job.
+pub(crate) fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| VdxError::param("--threads", e.to_string()))
 }
 
 /// The dataset info a build writes (FORMAT.md, "dataset info").

@@ -10,6 +10,30 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// The inputs of a job over videos: their count, and buttons to add files or a folder (class
+/// folders inside give labels) and to clear them. The build and Compare fields dialogs.
+pub fn inputs_row(ui: &mut egui::Ui, inputs: &mut Vec<PathBuf>) {
+    ui.horizontal(|ui| {
+        ui.strong(format!("{} inputs", inputs.len()));
+        if ui.button("Add videos…").clicked() {
+            if let Some(v) = rfd::FileDialog::new()
+                .add_filter("videos", &["mp4", "mkv", "webm", "mov", "avi", "m4v", "ts"])
+                .pick_files()
+            {
+                inputs.extend(v);
+            }
+        }
+        if ui.button("Add folder…").clicked() {
+            if let Some(d) = rfd::FileDialog::new().pick_folder() {
+                inputs.push(d);
+            }
+        }
+        if ui.button("Clear").clicked() {
+            inputs.clear();
+        }
+    });
+}
+
 /// The dialog's state.
 pub struct BuildDialog {
     pub open: bool,
@@ -137,25 +161,7 @@ impl BuildDialog {
 
     fn body(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        ui.horizontal(|ui| {
-            ui.strong(format!("{} inputs", self.inputs.len()));
-            if ui.button("Add videos…").clicked() {
-                if let Some(v) = rfd::FileDialog::new()
-                    .add_filter("videos", &["mp4", "mkv", "webm", "mov", "avi", "m4v"])
-                    .pick_files()
-                {
-                    self.inputs.extend(v);
-                }
-            }
-            if ui.button("Add folder…").clicked() {
-                if let Some(d) = rfd::FileDialog::new().pick_folder() {
-                    self.inputs.push(d);
-                }
-            }
-            if ui.button("Clear").clicked() {
-                self.inputs.clear();
-            }
-        });
+        inputs_row(ui, &mut self.inputs);
         egui::ScrollArea::vertical()
             .max_height(90.0)
             .show(ui, |ui| {

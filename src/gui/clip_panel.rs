@@ -137,30 +137,18 @@ impl VdxApp {
                 ui.label("decoding clips…");
             });
         }
-        if let Some(index) = &tab.index {
-            // What the clips cost to decode, against exact starts.
-            let cost = |cfg: &SamplerConfig| {
-                crate::sample::sample_clips(index, cfg).map(|cl| {
-                    cl.iter()
-                        .map(|c| crate::sample::clip_decode_cost(index, &c.frame_indices))
-                        .sum::<usize>()
-                })
-            };
-            if let Ok(now) = cost(&sampler) {
-                let exact = SamplerConfig {
-                    snap: Snap::None,
-                    within: 0,
-                    ..sampler
-                };
-                match (sampler.snap, cost(&exact)) {
-                    (Snap::None, _) | (_, Err(_)) => {
-                        ui.label(format!("decodes {now} frames for these clips"));
-                    }
-                    (_, Ok(was)) => {
-                        ui.label(format!(
-                            "decodes {now} frames for these clips (exact starts: {was})"
-                        ));
-                    }
+        // What the clips cost to decode, against exact starts.
+        if let Some(plan) = tab.clip_plan(sampler).filter(|p| !p.clips.is_empty()) {
+            let now: usize = plan.clips.iter().map(|(_, c)| c).sum();
+            match &plan.exact {
+                None => {
+                    ui.label(format!("decodes {now} frames for these clips"));
+                }
+                Some(exact) => {
+                    let was: usize = exact.iter().map(|(_, c)| c).sum();
+                    ui.label(format!(
+                        "decodes {now} frames for these clips (exact starts: {was})"
+                    ));
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! progress and Cancel; the result as a table and a size / quality chart.
 
 use super::jobs::{Job, Progress};
-use crate::quality::field_compare::{self, FieldCompareOptions, VariantResult};
+use crate::quality::field_compare::{self, parse_list, FieldCompareOptions, VariantResult};
 use egui::Color32;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -45,17 +45,6 @@ impl Default for FieldsDialog {
     }
 }
 
-fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>, String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            x.parse()
-                .map_err(|_| format!("{what}: '{x}' is not a number"))
-        })
-        .collect()
-}
-
 impl FieldsDialog {
     pub fn running(&self) -> bool {
         self.job.is_some()
@@ -81,14 +70,14 @@ impl FieldsDialog {
         let mut o = self.opts.clone();
         o.inputs = self.inputs.clone();
         let parsed = (|| {
-            o.qualities = parse("JPEG qualities", &self.qualities)?;
-            o.crfs = parse("CRFs", &self.crfs)?;
-            o.keyints = parse("keyframe intervals", &self.keyints)?;
-            o.flow_scales = parse("flow scales", &self.flow_scales)?;
-            Ok::<_, String>(())
+            o.qualities = parse_list("JPEG qualities", &self.qualities)?;
+            o.crfs = parse_list("CRFs", &self.crfs)?;
+            o.keyints = parse_list("keyframe intervals", &self.keyints)?;
+            o.flow_scales = parse_list("flow scales", &self.flow_scales)?;
+            Ok::<_, crate::error::VdxError>(())
         })();
         if let Err(e) = parsed {
-            self.result = Some(Err(e));
+            self.result = Some(Err(e.to_string()));
             return;
         }
         self.result = None;
@@ -129,25 +118,7 @@ impl FieldsDialog {
 
     fn body(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        ui.horizontal(|ui| {
-            ui.strong(format!("{} inputs", self.inputs.len()));
-            if ui.button("Add videos…").clicked() {
-                if let Some(v) = rfd::FileDialog::new()
-                    .add_filter("videos", &["mp4", "mkv", "webm", "mov", "avi", "m4v", "ts"])
-                    .pick_files()
-                {
-                    self.inputs.extend(v);
-                }
-            }
-            if ui.button("Add folder…").clicked() {
-                if let Some(d) = rfd::FileDialog::new().pick_folder() {
-                    self.inputs.push(d);
-                }
-            }
-            if ui.button("Clear").clicked() {
-                self.inputs.clear();
-            }
-        });
+        super::build_dialog::inputs_row(ui, &mut self.inputs);
         let text = |ui: &mut egui::Ui, label: &str, v: &mut String| {
             let l = ui.add_sized([120.0, 20.0], egui::Label::new(label));
             ui.add(egui::TextEdit::singleline(v).desired_width(130.0))

@@ -58,6 +58,60 @@ struct TimelineView {
     span: f64,
 }
 
+/// The sampler's clips on a video, with their decode costs, and where the clips would start
+/// unsnapped: computed once per sampler setting (the timeline and the clip panel draw them
+/// every frame, and `snap=cheapest` tries every start within k).
+pub(crate) struct ClipPlan {
+    sampler: SamplerConfig,
+    /// (clip, frames decoded for it); empty where the sampler refuses the video.
+    pub clips: Vec<(Clip, usize)>,
+    /// With snapped starts: the clips at their exact starts.
+    pub exact: Option<Vec<(Clip, usize)>>,
+}
+
+impl ClipPlan {
+    /// `slot`'s plan, made again where the sampler changed (a field-level borrow, so a panel
+    /// can hold it beside its other borrows of the tab).
+    fn cached<'a>(
+        slot: &'a mut Option<ClipPlan>,
+        index: Option<&VideoIndex>,
+        sampler: SamplerConfig,
+    ) -> Option<&'a ClipPlan> {
+        let index = index?;
+        if slot.as_ref().is_none_or(|p| p.sampler != sampler) {
+            *slot = Some(ClipPlan::new(index, sampler));
+        }
+        slot.as_ref()
+    }
+
+    fn new(index: &VideoIndex, sampler: SamplerConfig) -> Self {
+        let plan = |cfg: &SamplerConfig| {
+            crate::sample::sample_clips(index, cfg)
+                .map(|cl| {
+                    cl.into_iter()
+                        .map(|c| {
+                            let cost = crate::sample::clip_decode_cost(index, &c.frame_indices);
+                            (c, cost)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let exact = (sampler.snap != Snap::None).then(|| {
+            plan(&SamplerConfig {
+                snap: Snap::None,
+                within: 0,
+                ..sampler
+            })
+        });
+        ClipPlan {
+            sampler,
+            clips: plan(&sampler),
+            exact,
+        }
+    }
+}
+
 /// One open video.
 pub struct VideoTab {
     pub path: PathBuf,
@@ -77,6 +131,7 @@ pub struct VideoTab {
     timeline: TimelineView,
     clips: Vec<(Clip, Vec<egui::TextureHandle>)>,
     clips_pending: bool,
+    clip_plan: Option<ClipPlan>,
     /// Frames the background decode found damaged (ascending), once it has finished.
     pub damaged: Option<Vec<usize>>,
 }
@@ -96,6 +151,10 @@ impl VideoTab {
     }
     fn frame_count(&self) -> usize {
         self.index.as_ref().map_or(0, |i| i.len())
+    }
+    /// The clip plan for `sampler` (recomputed only when the sampler changes).
+    fn clip_plan(&mut self, sampler: SamplerConfig) -> Option<&ClipPlan> {
+        ClipPlan::cached(&mut self.clip_plan, self.index.as_deref(), sampler)
     }
     fn seek(&mut self, i: usize) {
         let n = self.frame_count();
@@ -252,6 +311,7 @@ impl VdxApp {
             },
             clips: Vec::new(),
             clips_pending: false,
+            clip_plan: None,
             damaged: None,
         });
         self.active = self.tabs.len() - 1;

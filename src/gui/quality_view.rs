@@ -32,7 +32,59 @@ pub struct ShownComparison {
     /// (frame, gain) the difference texture is for.
     diff: Option<((usize, u32), egui::TextureHandle)>,
     /// (pair) the EPE map texture is for, with the map's largest value.
-    epe: Option<(usize, egui::TextureHandle, f32)>,
+    /// The EPE view of one flow pair (made when the pair changes, not every frame).
+    epe: Option<EpeView>,
+}
+
+/// One flow pair's end-point errors as shown: the heat map, its scale, and the histogram.
+struct EpeView {
+    pair: usize,
+    map: egui::TextureHandle,
+    /// Where the map and the histogram saturate (the 99th percentile), and the largest error.
+    top: f32,
+    max: f32,
+    /// log10(1 + pixels) per bin of `top / bins` px; the last bin holds everything beyond.
+    counts: Vec<f64>,
+}
+
+impl EpeView {
+    const BINS: usize = 24;
+
+    fn new(
+        ctx: &egui::Context,
+        pair: usize,
+        w: usize,
+        h: usize,
+        stored: &[f32],
+        fresh: &[f32],
+    ) -> Self {
+        let map = quality::metrics::epe_map(stored, fresh);
+        let max = map.iter().copied().fold(0.0f32, f32::max);
+        let top = {
+            let mut v = map.clone();
+            let k =
+                (((v.len() as f64 - 1.0) * 0.99).round() as usize).min(v.len().saturating_sub(1));
+            if !v.is_empty() {
+                v.select_nth_unstable_by(k, f32::total_cmp);
+            }
+            v.get(k).copied().unwrap_or(0.0).max(1e-3)
+        };
+        let mut counts = vec![0f64; Self::BINS];
+        for &e in &map {
+            counts[((e / top * Self::BINS as f32) as usize).min(Self::BINS - 1)] += 1.0;
+        }
+        // log10(1 + pixels): the few large errors stay visible beside the many small ones.
+        for c in counts.iter_mut() {
+            *c = (1.0 + *c).log10();
+        }
+        EpeView {
+            pair,
+            map: texture(ctx, "q-epe".into(), w, h, &epe_image(&map, top)),
+            top,
+            max,
+            counts,
+        }
+    }
 }
 
 /// The comparison view's and the quality pass's state (one per open dataset).
@@ -118,14 +170,6 @@ fn epe_image(map: &[f32], max: f32) -> Vec<u8> {
             ]
         })
         .collect()
-}
-
-fn db(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.2} dB")
-    } else {
-        "identical".into()
-    }
 }
 
 impl QualityPanel {
@@ -269,7 +313,9 @@ impl QualityPanel {
                     (Some(e), _) => format!(
                         "{} samples measured: flow EPE mean {e:.3} px; keyframes PSNR mean {}",
                         r.samples.len(),
-                        s["psnr_mean"].as_f64().map_or("—".into(), db)
+                        s["psnr_mean"]
+                            .as_f64()
+                            .map_or("—".into(), quality::metrics::db_text)
                     ),
                     (None, Some(p)) => format!(
                         "{} samples measured: PSNR mean {p:.2} dB, SSIM mean {:.4}",
@@ -294,7 +340,9 @@ impl QualityPanel {
                     for q in r.worst(10) {
                         let text = match q.epe_mean {
                             Some(e) => format!("#{} · EPE {e:.3}", q.index),
-                            None => format!("#{} · {}", q.index, db(q.psnr_mean)),
+                            None => {
+                                format!("#{} · {}", q.index, quality::metrics::db_text(q.psnr_mean))
+                            }
                         };
                         if ui.button(text).clicked() {
                             open = Some(q.index);
@@ -387,7 +435,7 @@ impl QualityPanel {
             "position {} · source frame {} · PSNR {} · SSIM {:.4}{}",
             fq.position,
             fq.source_frame,
-            db(fq.psnr),
+            quality::metrics::db_text(fq.psnr),
             fq.ssim,
             if fq.damaged {
                 " · damaged (a stand-in)"
@@ -490,8 +538,8 @@ impl QualityPanel {
         });
         ui.label(format!(
             "clip: PSNR {} (lowest frame {}), SSIM {:.4} (lowest {:.4})",
-            db(q.psnr_mean),
-            db(q.psnr_min),
+            quality::metrics::db_text(q.psnr_mean),
+            quality::metrics::db_text(q.psnr_min),
             q.ssim_mean,
             q.ssim_min
         ));
@@ -521,7 +569,7 @@ fn flow_ui(
     per_pair: &[f64],
     stored: &[f32],
     fresh: &[f32],
-    cache: &mut Option<(usize, egui::TextureHandle, f32)>,
+    cache: &mut Option<EpeView>,
     pair: &mut usize,
 ) {
     if per_pair.is_empty() {
@@ -536,25 +584,18 @@ fn flow_ui(
     });
     let pair = *pair;
     let n = w * h * 2;
-    let map = quality::metrics::epe_map(
-        &stored[pair * n..(pair + 1) * n],
-        &fresh[pair * n..(pair + 1) * n],
-    );
-    let max = map.iter().copied().fold(0.0f32, f32::max);
-    let p99 = {
-        let mut v = map.clone();
-        let k = (((v.len() as f64 - 1.0) * 0.99).round() as usize).min(v.len().saturating_sub(1));
-        if !v.is_empty() {
-            v.select_nth_unstable_by(k, f32::total_cmp);
-        }
-        v.get(k).copied().unwrap_or(0.0).max(1e-3)
-    };
-    if cache.as_ref().map(|c| c.0) != Some(pair) {
-        let t = texture(ui.ctx(), "q-epe".into(), w, h, &epe_image(&map, p99));
-        *cache = Some((pair, t, p99));
+    if cache.as_ref().map(|c| c.pair) != Some(pair) {
+        *cache = Some(EpeView::new(
+            ui.ctx(),
+            pair,
+            w,
+            h,
+            &stored[pair * n..(pair + 1) * n],
+            &fresh[pair * n..(pair + 1) * n],
+        ));
     }
-    let (_, t, top) = cache.as_ref().expect("set above");
-    let top = *top;
+    let v = cache.as_ref().expect("set above");
+    let (top, max) = (v.top, v.max);
     ui.label(format!(
         "flow {pair} to {}: stored int8 against fresh Farneback, EPE {:.4} px; map black 0 to yellow {top:.3} px, square-root scale (99th percentile; largest {max:.3} px)",
         pair + 1,
@@ -563,18 +604,11 @@ fn flow_ui(
     ui.horizontal(|ui| {
         let s = (200.0 / h as f32).min(1.5 * 200.0 / w as f32);
         ui.add(egui::Image::new((
-            t.id(),
+            v.map.id(),
             Vec2::new(w as f32 * s, h as f32 * s),
         )));
-        let bins = 24usize;
-        let mut counts = vec![0f64; bins];
-        for &e in &map {
-            counts[((e / top * bins as f32) as usize).min(bins - 1)] += 1.0;
-        }
-        // log10(1 + pixels): the few large errors stay visible beside the many small ones.
-        for c in counts.iter_mut() {
-            *c = (1.0 + *c).log10();
-        }
+        let bins = EpeView::BINS;
+        let counts = &v.counts;
         let bw = top as f64 / bins as f64;
         let bars: Vec<egui_plot::Bar> = counts
             .iter()

@@ -76,74 +76,56 @@ impl VdxApp {
             .unwrap_or(1)
             .max(1) as f32;
         let bar_h = rect.height() - 14.0;
+        let plan = ClipPlan::cached(&mut tab.clip_plan, tab.index.as_deref(), sampler);
         // With snapped starts, where the exact starts were: grey outlines.
-        if sampler.snap != Snap::None {
-            let exact = SamplerConfig {
-                snap: Snap::None,
-                within: 0,
-                ..sampler
-            };
-            if let Ok(clips) = crate::sample::sample_clips(&index, &exact) {
-                for c in &clips {
-                    let (a, b) = (
-                        *c.frame_indices.first().unwrap_or(&0),
-                        *c.frame_indices.last().unwrap_or(&0),
-                    );
-                    painter.rect_stroke(
-                        Rect::from_min_max(
-                            Pos2::new(x_of(a as f64), rect.top() + 1.0),
-                            Pos2::new(x_of(b as f64 + 1.0), rect.bottom() - 1.0),
-                        ),
-                        0.0,
-                        Stroke::new(1.0, Color32::from_gray(120)),
-                        egui::StrokeKind::Inside,
-                    );
-                }
-            }
+        for (c, _) in plan.and_then(|p| p.exact.as_ref()).into_iter().flatten() {
+            let (a, b) = (
+                *c.frame_indices.first().unwrap_or(&0),
+                *c.frame_indices.last().unwrap_or(&0),
+            );
+            painter.rect_stroke(
+                Rect::from_min_max(
+                    Pos2::new(x_of(a as f64), rect.top() + 1.0),
+                    Pos2::new(x_of(b as f64 + 1.0), rect.bottom() - 1.0),
+                ),
+                0.0,
+                Stroke::new(1.0, Color32::from_gray(120)),
+                egui::StrokeKind::Inside,
+            );
         }
         // Sampled clips under the bars; before each, the frames decoded but not shown (from
         // the keyframe the decode starts at), darker.
-        if let Ok(clips) = crate::sample::sample_clips(&index, &sampler) {
-            for c in &clips {
-                if let Some(k) = c
-                    .frame_indices
-                    .iter()
-                    .min()
-                    .and_then(|&a| index.keyframe_before(a))
-                {
-                    let a = *c.frame_indices.iter().min().unwrap_or(&0);
-                    if k < a {
-                        painter.rect_filled(
-                            Rect::from_min_max(
-                                Pos2::new(x_of(k as f64), rect.bottom() - 16.0),
-                                Pos2::new(x_of(a as f64), rect.bottom() - 12.0),
-                            ),
-                            0.0,
-                            Color32::from_rgb(200, 90, 60),
-                        );
-                    }
-                }
-                let (a, b) = (
-                    *c.frame_indices.first().unwrap_or(&0),
-                    *c.frame_indices.last().unwrap_or(&0),
-                );
-                let r = Rect::from_min_max(
-                    Pos2::new(x_of(a as f64), rect.top()),
-                    Pos2::new(
-                        x_of(b as f64 + 1.0).max(x_of(a as f64) + 2.0),
-                        rect.bottom(),
+        for &(ref c, cost) in plan.map(|p| p.clips.as_slice()).unwrap_or_default() {
+            let start = c.frame_indices.iter().min().copied().unwrap_or(0);
+            if let Some(k) = index.keyframe_before(start).filter(|&k| k < start) {
+                painter.rect_filled(
+                    Rect::from_min_max(
+                        Pos2::new(x_of(k as f64), rect.bottom() - 16.0),
+                        Pos2::new(x_of(start as f64), rect.bottom() - 12.0),
                     ),
-                );
-                painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(255, 220, 80, 22));
-                let cost = crate::sample::clip_decode_cost(&index, &c.frame_indices);
-                painter.text(
-                    Pos2::new(r.left() + 2.0, rect.bottom() - 2.0),
-                    egui::Align2::LEFT_BOTTOM,
-                    format!("clip {} · decode {} fr", c.clip_index, cost),
-                    egui::FontId::proportional(10.0),
-                    Color32::from_rgb(255, 220, 80),
+                    0.0,
+                    Color32::from_rgb(200, 90, 60),
                 );
             }
+            let (a, b) = (
+                *c.frame_indices.first().unwrap_or(&0),
+                *c.frame_indices.last().unwrap_or(&0),
+            );
+            let r = Rect::from_min_max(
+                Pos2::new(x_of(a as f64), rect.top()),
+                Pos2::new(
+                    x_of(b as f64 + 1.0).max(x_of(a as f64) + 2.0),
+                    rect.bottom(),
+                ),
+            );
+            painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(255, 220, 80, 22));
+            painter.text(
+                Pos2::new(r.left() + 2.0, rect.bottom() - 2.0),
+                egui::Align2::LEFT_BOTTOM,
+                format!("clip {} · decode {} fr", c.clip_index, cost),
+                egui::FontId::proportional(10.0),
+                Color32::from_rgb(255, 220, 80),
+            );
         }
         let step = ((1.0 / px).ceil() as usize).max(1);
         for i in (first..last).step_by(step) {

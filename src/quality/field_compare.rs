@@ -7,7 +7,9 @@
 
 use super::compare::{self, SampleQuality};
 use super::pass::QualityReport;
-use crate::dataset::build::{dataset_info, encode_sample, open_for_build, SourceFacts};
+use crate::dataset::build::{
+    dataset_info, encode_sample, open_for_build, worker_pool, SourceFacts,
+};
 use crate::dataset::fields;
 use crate::dataset::segments;
 use crate::dataset::writer::DatasetWriter;
@@ -63,6 +65,19 @@ impl Default for FieldCompareOptions {
             keep: None,
         }
     }
+}
+
+/// A comma-separated list of numbers (`--quality 75,90,95`); `what` names the setting in
+/// the error.
+pub fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            x.parse::<T>()
+                .map_err(|_| VdxError::param(what, format!("'{x}' in '{s}' is not a number")))
+        })
+        .collect()
 }
 
 /// One variant to build.
@@ -162,18 +177,6 @@ struct DecodedSource {
     clips: Vec<SourceClip>,
 }
 
-fn pool(threads: usize) -> Result<rayon::ThreadPool> {
-    let n = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build()
-        .map_err(|e| VdxError::param("--threads", e.to_string()))
-}
-
 /// Build and measure every variant. Nothing is left on disk.
 ///
 /// The sources are decoded once (every variant stores the same clips at the same size) and
@@ -214,7 +217,7 @@ pub fn compare_fields(
     if let Some(d) = &o.keep {
         std::fs::create_dir_all(d).map_err(|e| VdxError::write(d, e))?;
     }
-    let pool = pool(o.threads)?;
+    let pool = worker_pool(o.threads)?;
     let steps = 1 + vs.len() * 2;
     // 1. Decode every chosen source's clips once, in parallel.
     progress(0, steps, "decoding the sources");

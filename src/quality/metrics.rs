@@ -130,6 +130,15 @@ pub fn ssim(a: &[u8], b: &[u8], w: usize, h: usize) -> f64 {
     (0..3).map(|c| ssim_channel(a, b, w, h, c)).sum::<f64>() / 3.0
 }
 
+/// A PSNR for people: "27.44 dB", or "identical" for +∞.
+pub fn db_text(psnr: f64) -> String {
+    if psnr.is_finite() {
+        format!("{psnr:.2} dB")
+    } else {
+        "identical".into()
+    }
+}
+
 /// SSIM in dB as FFmpeg prints it: `-10·log10(1 - ssim)`.
 pub fn ssim_db(ssim: f64) -> f64 {
     -10.0 * (1.0 - ssim).log10()

@@ -114,15 +114,8 @@ pub fn quality_pass(
             }),
         }
     }
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| VdxError::param("--threads", e.to_string()))?;
+    let pool = crate::dataset::build::worker_pool(opts.threads)?;
+    let threads = pool.current_num_threads();
     // Largest group first (longest-processing-time first), as the builder does.
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by_key(|&g| std::cmp::Reverse(groups[g].1.len()));

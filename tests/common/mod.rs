@@ -710,3 +710,86 @@ pub fn realworld_files() -> Vec<PathBuf> {
         })
         .clone()
 }
+
+/// Runs the `vdx` binary of this build.
+pub fn vdx(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `vdx ARGS`, which must succeed: its standard output.
+pub fn vdx_ok(args: &[&str]) -> String {
+    let o = vdx(args);
+    assert!(
+        o.status.success(),
+        "vdx {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// `vdx ARGS`, which must fail: its standard error.
+pub fn vdx_err(args: &[&str]) -> String {
+    let o = vdx(args);
+    assert!(!o.status.success(), "vdx {args:?} should fail");
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// FFmpeg's per-frame values of `filter` (psnr or ssim) over two raw RGB24 streams.
+pub fn ffmpeg_metric(a: &[Vec<u8>], b: &[Vec<u8>], w: usize, h: usize, filter: &str) -> Vec<f64> {
+    let d = tempfile::tempdir().unwrap();
+    let (pa, pb) = (d.path().join("a.rgb"), d.path().join("b.rgb"));
+    std::fs::write(&pa, a.concat()).unwrap();
+    std::fs::write(&pb, b.concat()).unwrap();
+    let size = format!("{w}x{h}");
+    let raw = |p: &PathBuf| {
+        vec![
+            "-f".to_string(),
+            "rawvideo".into(),
+            "-pix_fmt".into(),
+            "rgb24".into(),
+            "-s".into(),
+            size.clone(),
+            "-i".into(),
+            p.to_str().unwrap().into(),
+        ]
+    };
+    let key = if filter == "psnr" {
+        "lavfi.psnr.psnr_avg="
+    } else {
+        "lavfi.ssim.All="
+    };
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(raw(&pa))
+        .args(raw(&pb))
+        .args([
+            "-lavfi",
+            &format!("[0][1]{filter},metadata=print:file=-"),
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix(key))
+        .map(|s| {
+            if s == "inf" {
+                f64::INFINITY
+            } else {
+                s.parse().unwrap()
+            }
+        })
+        .collect();
+    assert_eq!(v.len(), a.len(), "one {filter} value per frame");
+    v
+}
