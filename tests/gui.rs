@@ -626,8 +626,20 @@ fn source_vs_stored_measures_like_ffmpeg_and_the_worst_list_opens_samples() {
             (sh.c.stored[2].clone(), sh.c.reference[2].clone()),
         )
     };
-    let fp = ffmpeg_metric(&[pair.0.clone()], &[pair.1.clone()], 96, 96, "psnr")[0];
-    let fs = ffmpeg_metric(&[pair.0.clone()], &[pair.1.clone()], 96, 96, "ssim")[0];
+    let fp = ffmpeg_metric(
+        std::slice::from_ref(&pair.0),
+        std::slice::from_ref(&pair.1),
+        96,
+        96,
+        "psnr",
+    )[0];
+    let fs = ffmpeg_metric(
+        std::slice::from_ref(&pair.0),
+        std::slice::from_ref(&pair.1),
+        96,
+        96,
+        "ssim",
+    )[0];
     assert!((psnr - fp).abs() < 0.01, "PSNR {psnr} vs ffmpeg {fp}");
     assert!((ssim - fs).abs() < 1e-4, "SSIM {ssim} vs ffmpeg {fs}");
     h.get_by_label_contains(&format!("PSNR {psnr:.2} dB · SSIM {ssim:.4}"));
