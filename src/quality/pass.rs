@@ -7,8 +7,8 @@
 //! source's keyframe groups are decoded side by side on the same pool. A sample whose source
 //! is missing or changed is reported with the reason and the pass goes on.
 
-use super::compare::{self, SampleQuality, SourceFinder};
-use crate::dataset::{Dataset, Decoders};
+use super::compare::{self, SampleQuality, SourceFinder, SourceRef};
+use crate::dataset::{Dataset, Decoders, SampleMeta};
 use crate::error::{Result, VdxError};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -94,8 +94,9 @@ pub fn quality_pass(
     let build = compare::build_options(ds)?;
     let finder = SourceFinder::new(opts.sources.clone());
     let total = ds.len() as usize;
-    // Group samples by recorded source, keeping sample order within each.
-    let mut groups: Vec<(PathBuf, Vec<u64>)> = Vec::new();
+    // Group samples (their metadata and source reference, read once) by recorded source,
+    // keeping sample order within each.
+    let mut groups: Vec<(PathBuf, Vec<(SampleMeta, SourceRef)>)> = Vec::new();
     let mut at: std::collections::HashMap<PathBuf, usize> = Default::default();
     let mut unmeasured = Vec::new();
     for i in 0..ds.len() {
@@ -106,7 +107,7 @@ pub fn quality_pass(
                     groups.push((r.recorded.clone(), Vec::new()));
                     groups.len() - 1
                 });
-                groups[g].1.push(i);
+                groups[g].1.push((meta, r));
             }
             Err(e) => unmeasured.push(Unmeasured {
                 index: i,
@@ -138,11 +139,11 @@ pub fn quality_pass(
                 loop {
                     let j = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&g) = order.get(j) else { break };
-                    let (recorded, ids) = &groups[g];
+                    let (recorded, samples) = &groups[g];
                     let r = run_group(
                         ds,
                         recorded,
-                        ids,
+                        samples,
                         &finder,
                         &build,
                         opts,
@@ -168,7 +169,8 @@ pub fn quality_pass(
                             return;
                         }
                         // The whole source failed (missing, changed, unreadable).
-                        fail(ids, &e);
+                        let ids: Vec<u64> = samples.iter().map(|(m, _)| m.index).collect();
+                        fail(&ids, &e);
                         let d = done.fetch_add(ids.len(), Ordering::Relaxed) + ids.len();
                         progress(d, total);
                     }
@@ -202,7 +204,7 @@ type Done<'a> = dyn Fn(Option<std::result::Result<SampleQuality, (u64, VdxError)
 fn run_group(
     ds: &Dataset,
     recorded: &std::path::Path,
-    ids: &[u64],
+    samples: &[(SampleMeta, SourceRef)],
     finder: &SourceFinder,
     build: &crate::dataset::BuildOptions,
     opts: &PassOptions,
@@ -213,32 +215,23 @@ fn run_group(
 ) -> Result<()> {
     let source = finder.find(recorded)?;
     let mut dec = compare::open_source(&source, build, group_workers)?;
-    let metas = ids
-        .iter()
-        .map(|&i| ds.meta(i))
-        .collect::<Result<Vec<_>>>()?;
-    let refs = metas
-        .iter()
-        .map(compare::source_ref)
-        .collect::<Result<Vec<_>>>()?;
-    for (m, r) in metas.iter().zip(&refs) {
+    for (m, r) in samples {
         compare::check_source(&dec, r, m.index)?;
     }
-    for chunk in (0..ids.len()).collect::<Vec<_>>().chunks(CHUNK) {
+    for chunk in samples.chunks(CHUNK) {
         if cancel.load(Ordering::Relaxed) {
             return Err(VdxError::Cancelled);
         }
         let mut all: Vec<usize> = chunk
             .iter()
-            .flat_map(|&k| refs[k].frames.iter().copied())
+            .flat_map(|(_, r)| r.frames.iter().copied())
             .collect();
         all.sort_unstable();
         all.dedup();
         let frames = dec.frames_partial(&all);
         let by: std::collections::HashMap<usize, &Result<crate::decode::RgbFrame>> =
             all.iter().copied().zip(frames.iter()).collect();
-        for &k in chunk {
-            let (m, r) = (&metas[k], &refs[k]);
+        for (m, r) in chunk {
             if opts.decode_only {
                 done(None, r.frames.len());
                 continue;
