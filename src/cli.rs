@@ -294,6 +294,9 @@ pub struct IndexArgs {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_some() || !has_display() {
+        quiet_on_closed_pipe();
+    }
     match cli.command {
         None => {
             let files = if cli.files.is_empty() {
@@ -345,6 +348,18 @@ pub fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// A command whose output is cut short by a closed pipe (`vdx index --json F | head`) ends
+/// quietly, as other Unix tools do, instead of panicking in `println!`: the default action of
+/// SIGPIPE (which Rust's runtime sets to ignore) is restored. Outputs vdx writes to files are
+/// written under temporary names and renamed when complete, so nothing half-written stays.
+/// The window keeps Rust's default: it writes to no pipe.
+fn quiet_on_closed_pipe() {
+    // SAFETY: setting a signal's disposition to its default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

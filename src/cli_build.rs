@@ -142,7 +142,7 @@ impl BuildArgs {
         }
         o.sampler.snap = self.snap.parse()?;
         o.sampler.within = self.within;
-        o.segment.codec = self.codec.clone();
+        o.segment.codec = crate::dataset::segments::canonical_codec(&self.codec);
         o.segment.crf = self.crf;
         o.segment.keyint = self.keyint;
         o.segment.fps = self.fps;
@@ -242,14 +242,35 @@ pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
         eprintln!("vdx: skipped {}: {why}", p.display());
     }
     println!(
-        "wrote {}: {} samples from {} videos, {} classes, {:.1} MB",
+        "wrote {}: {} samples from {} videos, {} classes, {}",
         report.output.display(),
         report.samples,
         report.videos,
         report.classes.len(),
-        report.bytes as f64 / 1e6
+        size_text(report.data_bytes, report.bytes)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// "380.2 kB of data (file 2.5 MB: a 2.1 MB zero gap before the first page, sparse on disk)".
+fn size_text(data: u64, file: u64) -> String {
+    let mb = |b: u64| {
+        if b < 1_000_000 {
+            format!("{:.1} kB", b as f64 / 1e3)
+        } else {
+            format!("{:.1} MB", b as f64 / 1e6)
+        }
+    };
+    if file > data {
+        format!(
+            "{} of data (file {}: a {} zero gap before the first page, sparse on disk)",
+            mb(data),
+            mb(file),
+            mb(file - data)
+        )
+    } else {
+        format!("{} of data", mb(data))
+    }
 }
 
 #[derive(Args, Debug)]

@@ -80,7 +80,7 @@ pub fn compare_fields_options(
     o.base.height = h;
     o.base.sampler.num_clips = a.clips;
     o.base.sampler.frames_per_clip = a.frames;
-    o.base.segment.codec = a.codec.clone();
+    o.base.segment.codec = crate::dataset::segments::canonical_codec(&a.codec);
     Ok(o)
 }
 

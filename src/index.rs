@@ -75,6 +75,14 @@ pub struct FrameEntry {
     /// Byte position of the packet in the file (-1: unknown).
     pub pos: i64,
     pub keyframe: bool,
+    /// For a keyframe: how many packets after it, in decode order, lies the first picture a
+    /// decode starting here gives clean. 0 for a true random-access point (an IDR picture,
+    /// an intra picture the container flags); more for an H.264 picture that the container
+    /// flags as a sync sample only because a recovery-point SEI introduces it (periodic
+    /// intra refresh in MP4); `u32::MAX` where the stream ends first. Frames that such a
+    /// start does not give clean decode from an earlier keyframe (see
+    /// [`VideoIndex::keyframe_before`]).
+    pub recovery_frames: u32,
     pub frame_type: FrameType,
     /// Position of this packet in decode (file) order.
     pub decode_index: u32,
@@ -204,7 +212,23 @@ impl VideoIndex {
     pub fn keyframe_before(&self, i: usize) -> Option<usize> {
         let mut k = self.keyframes.partition_point(|&k| k <= i);
         let dec = self.frames.get(i)?.decode_index;
-        while k > 0 && self.frames[self.keyframes[k - 1]].decode_index > dec {
+        // A recovery point serves its first clean picture, and the pictures decoded after
+        // that picture has been put out: FFmpeg's H.264 decoder marks a picture recovered
+        // when it is decoded after a recovered picture was output, and that output waits
+        // for the reorder delay (at most 16 pictures). Pictures in between are dropped.
+        let unusable = |key: usize| -> bool {
+            let f = &self.frames[key];
+            if f.decode_index > dec {
+                return true;
+            }
+            if f.recovery_frames == 0 {
+                return false;
+            }
+            let clean = u64::from(f.decode_index) + u64::from(f.recovery_frames);
+            let dec = u64::from(dec);
+            !(dec == clean || dec > clean + MAX_REORDER_DEPTH as u64)
+        };
+        while k > 0 && unusable(self.keyframes[k - 1]) {
             k -= 1;
         }
         if k == 0 {
@@ -449,7 +473,16 @@ pub fn build_index_cancellable(
         .map_err(|e| VdxError::io(path, e))?
         .len();
     let si = best_video_stream(&ictx, path)?;
-    let (time_base, header, codec_name, mut parser, index_entries, video_delay, mut vop_order) = {
+    let (
+        time_base,
+        header,
+        codec_name,
+        mut parser,
+        index_entries,
+        video_delay,
+        mut vop_order,
+        nal_framing,
+    ) = {
         let st = ictx
             .stream(si)
             .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
@@ -493,6 +526,9 @@ pub fn build_index_cancellable(
         // MPEG-4 Part 2: the order its VOP headers give, in case the container has none.
         let vop_order = (st.parameters().id() == ffmpeg::codec::Id::MPEG4)
             .then(|| crate::vop_order::VopOrder::new(media::extradata(&st)));
+        // H.264: sync flags are checked against the bitstream (see `crate::h264`).
+        let nal_framing = (st.parameters().id() == ffmpeg::codec::Id::H264)
+            .then(|| crate::h264::NalFraming::from_extradata(media::extradata(&st)));
         (
             tb,
             header,
@@ -501,6 +537,7 @@ pub fn build_index_cancellable(
             n_index,
             video_delay,
             vop_order,
+            nal_framing,
         )
     };
     if time_base.den <= 0 || time_base.num <= 0 {
@@ -527,6 +564,12 @@ pub fn build_index_cancellable(
     // Packets without a presentation timestamp (AVI gives most only a decode timestamp).
     let mut no_pts = 0usize;
     let mut last_dts: Option<i64> = None;
+    // H.264: whether each packet (by decode index) holds a reference picture, and the
+    // sync-flagged packets that are recovery points with their recovery_frame_cnt.
+    let mut h264_refs: Vec<bool> = Vec::new();
+    // Whether each packet (by decode index) came with a presentation timestamp.
+    let mut pts_given: Vec<bool> = Vec::new();
+    let mut recovery_keys: Vec<(u32, u32)> = Vec::new();
     let mut decode_index: u32 = 0;
     let mut pkt: ffmpeg::Packet;
     let mut n_read: u64 = 0;
@@ -626,6 +669,7 @@ pub fn build_index_cancellable(
         }
         let dts = pkt.dts();
         no_pts += usize::from(pkt.pts().is_none());
+        pts_given.push(pkt.pts().is_some());
         let pts = match pkt.pts().or(dts) {
             Some(p) => p,
             None => {
@@ -647,6 +691,15 @@ pub fn build_index_cancellable(
             v.push(decode_index, data);
         }
         let keyframe = pkt.is_key();
+        if let (Some(framing), Some(data)) = (&nal_framing, pkt.data()) {
+            let au = crate::h264::access_unit(data, *framing);
+            h264_refs.push(au.reference);
+            if let (true, false, Some(n)) = (keyframe, au.idr, au.recovery) {
+                if n > 0 {
+                    recovery_keys.push((decode_index, n));
+                }
+            }
+        }
         let frame_type = if frame_type == FrameType::Unknown && keyframe {
             FrameType::I
         } else {
@@ -659,6 +712,7 @@ pub fn build_index_cancellable(
             size_bytes: size.min(u32::MAX as usize) as u32,
             pos,
             keyframe,
+            recovery_frames: 0,
             frame_type,
             decode_index,
             decode_status: DecodeStatus::Unchecked,
@@ -762,7 +816,7 @@ pub fn build_index_cancellable(
     if let (Some(out), true) = (&decoded, order_from_decode) {
         let packets = frames.len();
         let (slots, jumps) = continuous_times(&frames);
-        frames = order_frames_as_decoded(frames, &slots, out);
+        frames = order_frames_as_decoded(frames, &slots, out, &pts_given);
         pictureless = packets - frames.len();
         if frames.is_empty() {
             return Err(VdxError::NoPackets {
@@ -800,6 +854,15 @@ pub fn build_index_cancellable(
         .filter(|(_, f)| f.keyframe)
         .map(|(i, _)| i)
         .collect();
+    if !recovery_keys.is_empty() {
+        set_recovery(&mut frames, &h264_refs, &recovery_keys);
+        warnings.push(format!(
+            "{} keyframes are recovery points, not clean starts (periodic intra refresh): \
+             frames before a recovery point's first clean picture decode from an earlier \
+             keyframe",
+            recovery_keys.len()
+        ));
+    }
     if keyframes.is_empty() {
         warnings.push("no keyframe in the stream: frames cannot be decoded exactly".into());
     } else if keyframes[0] != 0 && !lead_in_key {
@@ -843,6 +906,37 @@ pub fn build_index_cancellable(
     Ok(index)
 }
 
+/// Set each recovery-point keyframe's `recovery_frames`: the distance, in decode order, to
+/// the first picture a decode starting there gives clean. That is the reference picture
+/// `recovery_frame_cnt` reference pictures after it (H.264 counts `frame_num`, which only
+/// reference pictures advance). A recovery that the stream ends before reaching gets
+/// `u32::MAX`: never a start. `frames` may be in any order.
+fn set_recovery(frames: &mut [FrameEntry], refs: &[bool], keys: &[(u32, u32)]) {
+    let mut by_dec = vec![usize::MAX; refs.len()];
+    for (i, f) in frames.iter().enumerate() {
+        if let Some(slot) = by_dec.get_mut(f.decode_index as usize) {
+            *slot = i;
+        }
+    }
+    for &(key_dec, count) in keys {
+        let Some(&key) = by_dec.get(key_dec as usize).filter(|&&k| k != usize::MAX) else {
+            continue;
+        };
+        let mut left = count;
+        let clean = refs
+            .iter()
+            .enumerate()
+            .skip(key_dec as usize + 1)
+            .filter(|(_, &r)| r)
+            .find(|_| {
+                left -= 1;
+                left == 0
+            })
+            .map(|(d, _)| d as u32 - key_dec);
+        frames[key].recovery_frames = clean.unwrap_or(u32::MAX);
+    }
+}
+
 /// Put `frames` (in decode order, one per packet) in the order the decoder put their
 /// pictures out, keeping only packets that put one out. Each frame's pts becomes the
 /// presentation slot: the packets' own timestamps (AVI's decode timestamps count display
@@ -853,6 +947,7 @@ fn order_frames_as_decoded(
     frames: Vec<FrameEntry>,
     slots: &[i64],
     out: &[crate::decode_order::OutputPicture],
+    pts_given: &[bool],
 ) -> Vec<FrameEntry> {
     let mut seen = vec![false; frames.len()];
     let mut ordered = Vec::with_capacity(out.len());
@@ -878,8 +973,25 @@ fn order_frames_as_decoded(
         .map(|f| slots[f.decode_index as usize])
         .collect();
     slots.sort_unstable();
+    // Slots count decode times. Where the container gives most pictures a presentation
+    // timestamp too (an MPEG program stream: the parser gives one only to the frame that
+    // starts a PES packet), presentation runs a constant reorder delay behind decode: the
+    // k-th picture shown has the k-th decode time plus that delay. The delay is what the
+    // pictures with a timestamp of their own agree on; without such agreement (AVI has no
+    // presentation timestamps at all, a splice breaks the constant) the slots stand.
+    let mut delays: Vec<i64> = ordered
+        .iter()
+        .zip(&slots)
+        .filter(|(f, _)| pts_given.get(f.decode_index as usize) == Some(&true))
+        .map(|(f, &t)| f.pts - t)
+        .collect();
+    delays.sort_unstable();
+    let delay = delays.get(delays.len() / 2).copied().filter(|&d| {
+        let agree = delays.iter().filter(|&&x| x == d).count();
+        d != 0 && agree * 10 >= delays.len() * 9
+    });
     for (f, t) in ordered.iter_mut().zip(slots) {
-        f.pts = t;
+        f.pts = t + delay.unwrap_or(0);
     }
     ordered
 }

@@ -24,6 +24,7 @@ pub mod flowviz;
 pub mod fuzzing;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub(crate) mod h264;
 pub mod index;
 pub mod jpeg;
 pub mod media;

@@ -69,6 +69,16 @@ pub struct StreamInfo {
     pub coded_width: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coded_height: Option<u32>,
+    /// vdx: the size decoded frames have, where it differs from `width`×`height` (an H.264
+    /// crop that FFmpeg's decoder applies only in part: it keeps a left crop that is not a
+    /// multiple of 32 luma pixels, so frames come out wider than the header says).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_height: Option<u32>,
+    /// vdx: where the header and the content disagree, what a user should know.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_aspect_ratio: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -321,6 +331,17 @@ fn probe_from_header(
     if let Some(v) = info.streams.iter_mut().find(|s| s.index == vi) {
         v.coded_width = Some(pk.coded.0);
         v.coded_height = Some(pk.coded.1);
+        if let (Some((fw, fh)), Some(w), Some(h)) = (pk.decoded_size, v.width, v.height) {
+            if (fw, fh) != (w, h) {
+                v.frame_width = Some(fw);
+                v.frame_height = Some(fh);
+                v.warnings.push(format!(
+                    "the header says {w}x{h} but frames decode at {fw}x{fh}: FFmpeg's decoder \
+                     does not apply all of the stream's cropping (a left crop it keeps for \
+                     alignment); vdx gives the frames as decoded, {fw}x{fh}"
+                ));
+            }
+        }
     }
     info.probe_method = "header";
     Ok(Some(info))
@@ -389,6 +410,8 @@ struct PacketFacts {
     bits_per_raw_sample: i32,
     /// Whether the sequence headers were read by a decoder (H.264/H.265).
     headers_parsed: bool,
+    /// The picture size the decoder set up from the sequence headers (its crop applied).
+    decoded_size: Option<(u32, u32)>,
 }
 
 /// Learn what only the sequence headers say (VUI: sample aspect ratio, colour description,
@@ -462,11 +485,36 @@ fn headers_from_decoder(
                 if c.profile >= 0 && facts.profile < 0 {
                     facts.profile = c.profile;
                 }
+                // A horizontal crop (the SPS crops the coded width): FFmpeg's decoder keeps
+                // a left crop that would misalign the picture's rows, so frames may be wider
+                // than the crop says. Only a decode of the first picture tells.
+                if c.width > 0 && c.width as u32 != facts.coded.0 {
+                    facts.decoded_size = decoded_frame_size(params, pkt);
+                }
                 facts.headers_parsed = true;
             }
         }
         ffi::avcodec_free_context(&mut ctx);
     }
+}
+
+/// The size of the picture FFmpeg's decoder gives for the first keyframe packet `pkt` (one
+/// picture decoded on a private single-threaded decoder), as `ffmpeg` and vdx's frames have
+/// it: after the decoder's own cropping.
+fn decoded_frame_size(
+    params: &ffmpeg::codec::Parameters,
+    pkt: &ffmpeg::Packet,
+) -> Option<(u32, u32)> {
+    let mut dec = ffmpeg::codec::Context::from_parameters(params.clone())
+        .ok()?
+        .decoder()
+        .video()
+        .ok()?;
+    dec.send_packet(pkt).ok()?;
+    let _ = dec.send_eof();
+    let mut frame = ffmpeg::frame::Video::empty();
+    dec.receive_frame(&mut frame).ok()?;
+    (frame.width() > 0 && frame.height() > 0).then(|| (frame.width(), frame.height()))
 }
 
 /// The first keyframe packet reduced to its non-picture NAL units plus the first 64 bytes of
@@ -553,6 +601,7 @@ fn first_packet_facts(
                     sar: (*c).sample_aspect_ratio,
                     bits_per_raw_sample: (*c).bits_per_raw_sample,
                     headers_parsed: false,
+                    decoded_size: None,
                 }
             };
             if with_headers {
@@ -791,6 +840,9 @@ pub fn format_table(p: &ProbeInfo) -> String {
                 if let (Some(cw), Some(ch)) = (st.coded_width, st.coded_height) {
                     let _ = write!(s, " (coded {cw}x{ch})");
                 }
+                if let (Some(fw), Some(fh)) = (st.frame_width, st.frame_height) {
+                    let _ = write!(s, " frames {fw}x{fh}");
+                }
                 if let Some(sar) = &st.sample_aspect_ratio {
                     let _ = write!(s, " SAR {sar}");
                 }
@@ -850,6 +902,9 @@ pub fn format_table(p: &ProbeInfo) -> String {
             st.time_base,
             opt_secs(st.duration)
         );
+        for w in &st.warnings {
+            let _ = writeln!(s, "     warning: {w}");
+        }
     }
     s
 }

@@ -87,7 +87,8 @@ pub enum DamagedPolicy {
     /// The clip fails with the frame's error.
     #[default]
     Error,
-    /// The frame is replaced by the nearest good frame of the same clip (earlier first), and
+    /// The frame is replaced by the nearest good frame of the same clip (see
+    /// [`nearest_good`]: the earlier of two equally near), and
     /// its position is listed in the clip's `damaged` so the caller can mask it.
     Repeat,
 }
@@ -104,6 +105,17 @@ impl std::str::FromStr for DamagedPolicy {
             )),
         }
     }
+}
+
+/// The position of the good frame nearest to position `k` (smallest distance; of two at the
+/// same distance, the earlier), among positions `0..n` for which `good` holds. FORMAT.md
+/// names this rule for `--damaged repeat`.
+pub fn nearest_good(k: usize, n: usize, good: impl Fn(usize) -> bool) -> Option<usize> {
+    (1..n).find_map(|d| {
+        k.checked_sub(d)
+            .filter(|&j| good(j))
+            .or_else(|| Some(k + d).filter(|&j| j < n && good(j)))
+    })
 }
 
 /// One clip's frames from per-frame results (in clip order) under `policy`: the frames, and
@@ -124,11 +136,9 @@ pub fn fill_damaged(
         .map(|k| match &good[k] {
             Some(f) => f.clone(),
             None => {
-                let near = (0..k)
-                    .rev()
-                    .find_map(|j| good[j].as_ref())
-                    .or_else(|| (k + 1..good.len()).find_map(|j| good[j].as_ref()));
-                near.expect("at least one good frame").clone()
+                let j = nearest_good(k, good.len(), |j| good[j].is_some())
+                    .expect("at least one good frame");
+                good[j].clone().expect("a good frame")
             }
         })
         .collect();
@@ -739,6 +749,18 @@ fn linspace(a: f64, b: f64, t: usize) -> impl Iterator<Item = f64> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn nearest_good_frame_wins_and_ties_go_earlier() {
+        let good = |set: &'static [usize]| move |j: usize| set.contains(&j);
+        // Position 4 of 0..8 with 1 and 5 good: 5 is nearer.
+        assert_eq!(nearest_good(4, 8, good(&[1, 5])), Some(5));
+        // 3 and 5 equally near: the earlier.
+        assert_eq!(nearest_good(4, 8, good(&[3, 5])), Some(3));
+        assert_eq!(nearest_good(0, 4, good(&[3])), Some(3));
+        assert_eq!(nearest_good(3, 4, good(&[0])), Some(0));
+        assert_eq!(nearest_good(2, 4, good(&[])), None);
+    }
     use super::*;
     use crate::index::{FrameEntry, FrameType, HeaderClaims};
     use crate::media::Ratio;
@@ -752,6 +774,7 @@ mod tests {
                 size_bytes: 100,
                 pos: 0,
                 keyframe: i % 10 == 0,
+                recovery_frames: 0,
                 frame_type: FrameType::P,
                 decode_index: i as u32,
                 decode_status: Default::default(),

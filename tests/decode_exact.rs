@@ -432,6 +432,111 @@ fn real_world_files_match_ffmpegs_own_decode_frame_for_frame() {
     }
 }
 
+/// The next classes of real files (periodic intra refresh in MP4 and TS, MPEG-1/MPEG-2
+/// program streams, 10/12-bit, 4:2:2, 4:4:4, 4:1:1, full range, BT.2020, partial SPS
+/// cropping): every frame FFmpeg's own sequential decode gives is vdx's frame at the same
+/// position (matched by packet byte position where the demuxer gives one), with the same
+/// pixels (`ffmpeg -pix_fmt rgb24`: the same chroma interpolation) and FFmpeg's timestamp;
+/// a frame looked up by its time is that frame; and every frame fetched alone in a
+/// scrambled order, in random batches, spread batches and clips equals it.
+#[test]
+fn next_classes_of_real_files_match_ffmpegs_own_decode_every_frame() {
+    let files = next_class_fixtures();
+    assert_eq!(files.len(), 12);
+    for (k, f) in files.iter().enumerate() {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let theirs = ffmpeg_frames_with_pos(f);
+        let times = ffprobe_frame_times(f);
+        assert_eq!(
+            theirs.len(),
+            ffprobe_frame_count(f),
+            "{name}: ffmpeg vs ffprobe"
+        );
+        assert_eq!(times.len(), theirs.len(), "{name}: one time per frame");
+        let ours = sequential(f, DecodeOptions::default());
+        assert_eq!(ours.len(), theirs.len(), "{name}: frame count vs ffmpeg");
+        let mut d = VideoDecoder::open(f, DecodeOptions::default()).unwrap();
+        let index = d.index().clone();
+        let mut timed = 0;
+        for (j, (pos, rgb)) in theirs.iter().enumerate() {
+            if *pos >= 0 {
+                let i = index.frames.iter().position(|e| e.pos == *pos);
+                assert_eq!(
+                    i,
+                    Some(j),
+                    "{name}: the packet at byte {pos} is ffmpeg's frame {j}"
+                );
+            }
+            assert_eq!(
+                (ours[j].data.len(), ours[j].data == *rgb),
+                (rgb.len(), true),
+                "{name}: frame {j} differs from ffmpeg's picture (max difference {})",
+                ours[j]
+                    .data
+                    .iter()
+                    .zip(rgb)
+                    .map(|(a, b)| a.abs_diff(*b))
+                    .max()
+                    .unwrap_or(0)
+            );
+            if let Some(t) = times[j] {
+                assert_eq!(index.frames[j].pts, t, "{name}: frame {j}'s timestamp");
+                timed += 1;
+            }
+        }
+        assert!(
+            timed + 1 >= theirs.len(),
+            "{name}: FFmpeg timed {timed} of {} frames",
+            theirs.len()
+        );
+        for j in [1, theirs.len() / 2, theirs.len() - 1] {
+            let t = index.time_secs(j) + 1e-6;
+            assert_eq!(
+                d.frame_at_time(t).unwrap().index,
+                j,
+                "{name}: the frame at {t} s"
+            );
+        }
+        every_frame_alone_equals(f, &ours);
+        check_random_access(f, DecodeOptions::default(), 700 + k as u64);
+    }
+}
+
+/// Periodic intra refresh: the MP4's sync samples after the first are recovery points, and
+/// the index says so; a frame just after one decodes from an earlier start.
+#[test]
+fn intra_refresh_sync_samples_are_not_clean_starts() {
+    let f = fixture("h264_intra_refresh.mp4");
+    let d = VideoDecoder::open(&f, DecodeOptions::default()).unwrap();
+    let index = d.index();
+    assert_eq!(index.len(), 200);
+    assert!(index.keyframes.len() >= 6, "{:?}", index.keyframes);
+    assert_eq!(
+        index.frames[0].recovery_frames, 0,
+        "the IDR is a clean start"
+    );
+    for &k in &index.keyframes[1..] {
+        assert!(
+            index.frames[k].recovery_frames >= 20,
+            "sync sample {k} is a recovery point: {:?}",
+            index.frames[k]
+        );
+        if k + 1 < index.len() {
+            let start = index.keyframe_before(k + 1).unwrap();
+            assert!(
+                start < k,
+                "frame {} decodes from before {k}, not from {start}",
+                k + 1
+            );
+        }
+    }
+    assert!(
+        index.warnings.iter().any(|w| w.contains("recovery points")),
+        "{:?}",
+        index.warnings
+    );
+}
+
 /// Every frame fetched alone, in a scrambled order, on one decoder (so each either seeks or
 /// decodes on) and on a fresh decoder after a one-shot request, equals `oracle`.
 fn every_frame_alone_equals(file: &Path, oracle: &[RgbFrame]) {

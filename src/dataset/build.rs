@@ -176,7 +176,7 @@ impl BuildOptions {
                 "segments",
                 serde_json::json!({
                     "version": 1,
-                    "codec": self.segment.codec, "crf": self.segment.crf,
+                    "codec": segments::canonical_codec(&self.segment.codec), "crf": self.segment.crf,
                     "keyint": self.segment.keyint, "fps": self.segment.fps,
                     "max_duration_secs": self.segment.max_duration_secs,
                     "height": self.height, "width": self.width, "resize": self.resize,
@@ -386,7 +386,11 @@ pub struct BuildReport {
     pub classes: Vec<String>,
     /// Videos skipped with `keep_going`: (path, reason).
     pub skipped: Vec<(PathBuf, String)>,
+    /// The file's size.
     pub bytes: u64,
+    /// What it holds: the size less the zero gap before the data region's first page (a
+    /// sparse hole on most file systems, but copies to object storage or tar expand it).
+    pub data_bytes: u64,
 }
 
 /// How a build runs (not part of what it writes).
@@ -507,6 +511,14 @@ pub fn build_with_info(
     );
     let path = writer.finish(opts.field_descriptor(), spools, info)?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    // The zero gap between the metadata table and the first page is a hole on disk: what the
+    // data takes is the file without it.
+    let gap = crate::dataset::reader::DatasetFile::open(&path)
+        .map(|f| {
+            let (layout, meta_off, data_start) = f.layout();
+            data_start.saturating_sub(meta_off + f.len() * layout.itemsize as u64)
+        })
+        .unwrap_or(0);
     Ok(BuildReport {
         output: path,
         samples: n,
@@ -514,6 +526,7 @@ pub fn build_with_info(
         classes: classes.to_vec(),
         skipped,
         bytes,
+        data_bytes: bytes.saturating_sub(gap),
     })
 }
 
@@ -564,6 +577,8 @@ pub(crate) struct SourceFacts {
     pub width: u32,
     pub height: u32,
     pub time_base: crate::media::Ratio,
+    /// How the decoder made RGB of the source's pixels (set once a frame is decoded).
+    pub conversion: Option<String>,
 }
 
 /// Encode one clip's frames (already decoded at the dataset's size) as a sample.
@@ -647,6 +662,9 @@ pub(crate) fn encode_sample(
         .as_object()
         .cloned()
         .map(|mut o| {
+            if let Some(c) = &src.conversion {
+                o.insert("conversion".into(), serde_json::json!(c));
+            }
             // Listed only where frames were filled in, so ordinary samples keep their bytes.
             if !damaged.is_empty() {
                 o.insert("damaged".into(), serde_json::json!(damaged));
@@ -688,6 +706,7 @@ pub(crate) fn open_for_build(
         width,
         height,
         time_base: index.time_base,
+        conversion: None,
     };
     Ok((dec, facts))
 }
@@ -704,7 +723,7 @@ fn build_one(
         return Err(VdxError::Cancelled);
     }
     let mut spool = writer.spool(k)?;
-    let (mut dec, facts) = open_for_build(input, opts, dec_threads)?;
+    let (mut dec, mut facts) = open_for_build(input, opts, dec_threads)?;
     let index = dec.index().clone();
     let clips = sample::sample_clips(&index, &opts.effective_sampler())?;
     let mut jpeg = turbojpeg::Compressor::new()
@@ -720,6 +739,9 @@ fn build_one(
             dec.frames_partial(&clip.frame_indices)
         };
         let (frames, damaged) = sample::fill_damaged(results, opts.damaged)?;
+        if facts.conversion.is_none() {
+            facts.conversion = dec.conversion_note().map(str::to_string);
+        }
         let views: Vec<&[u8]> = frames.iter().map(|f| f.data.as_slice()).collect();
         spool.push(encode_sample(
             opts, &facts, clip, &views, &damaged, &mut jpeg,

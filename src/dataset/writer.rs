@@ -10,6 +10,7 @@
 
 use crate::dataset::format::{
     self, Allocation, FieldDescriptor, FieldType, Header, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    MIN_PAGE_SIZE,
 };
 use crate::error::{Result, VdxError};
 use std::fs::File;
@@ -366,14 +367,28 @@ impl DatasetWriter {
         let info_bytes = serde_json::to_vec(&info).expect("JSON values serialize");
         let info_crc = crc32c::crc32c(&info_bytes);
 
-        // Page size: FFCV's default, or the next power of two that holds the largest sample.
+        // Page size: the next power of two that holds the largest sample, at least FFCV's
+        // smallest page (2 MiB) for a dataset whose data fits in one 8 MiB page, else at least
+        // FFCV's default (8 MiB). The zero gap before the first page is up to a page long: a
+        // hole on disk, but bytes in a copy to object storage or a tar, so small datasets
+        // keep it small; big ones keep FFCV's default page for its quasi-random reads.
         let largest = samples
             .iter()
             .map(|(_, s)| s.video_len + s.prov_len)
             .max()
             .unwrap_or(0)
             .max(info_bytes.len() as u64);
-        let page = DEFAULT_PAGE_SIZE.max(largest.next_power_of_two());
+        let total: u64 = samples
+            .iter()
+            .map(|(_, s)| s.video_len + s.prov_len)
+            .sum::<u64>()
+            + info_bytes.len() as u64;
+        let floor = if total <= DEFAULT_PAGE_SIZE {
+            MIN_PAGE_SIZE
+        } else {
+            DEFAULT_PAGE_SIZE
+        };
+        let page = floor.max(largest.next_power_of_two());
         if page > MAX_PAGE_SIZE {
             return Err(VdxError::param(
                 "sample size",

@@ -44,8 +44,15 @@ impl VideoDecoder {
             if self.scaler.as_ref().map(|s| s.key) != Some(key) {
                 self.scaler = None;
                 let src_fmt: ffi::AVPixelFormat = std::mem::transmute(fmt);
+                // At the same size: FFmpeg's own default (the `ffmpeg` CLI scales with
+                // `flags=bicubic`), so chroma is interpolated exactly as `ffmpeg -pix_fmt
+                // rgb24` does for every input format. 8-bit 4:2:0 and 4:2:2 of even height
+                // take swscale's unscaled YUV-to-RGB path whatever the flag; 10/12-bit,
+                // 4:1:1, 4:4:4 and odd heights go through the filter, where SWS_POINT (used
+                // before) took the nearest chroma sample instead (up to 114 levels off at
+                // colour edges). Resizing keeps bilinear.
                 let flags = if g.scale_w == w && g.scale_h == h {
-                    ffi::SWS_POINT
+                    ffi::SWS_BICUBIC
                 } else {
                     ffi::SWS_BILINEAR
                 };
@@ -84,7 +91,7 @@ impl VideoDecoder {
                 let d = ffi::av_pix_fmt_desc_get(src_fmt);
                 let depth = if d.is_null() { 8 } else { (*d).comp[0].depth };
                 self.conversion_note = Some(format!(
-                    "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}",
+                    "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}{}",
                     cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default(),
                     depth,
                     match sws_cs {
@@ -93,6 +100,11 @@ impl VideoDecoder {
                         _ => "BT.601 matrix",
                     },
                     if full_in == 1 { "full" } else { "limited" },
+                    if g.scale_w == w && g.scale_h == h {
+                        " by swscale (bicubic, FFmpeg's default)".to_string()
+                    } else {
+                        format!(" by swscale, bilinear to {}x{}", g.scale_w, g.scale_h)
+                    },
                     if self.rotate_cw != 0 {
                         format!(", rotated {} degrees clockwise", self.rotate_cw)
                     } else {

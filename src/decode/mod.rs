@@ -112,6 +112,9 @@ pub struct VideoDecoder {
     /// Byte position -> frame, for packets that come without timestamps (raw streams).
     /// Byte position -> index entry; `None` inside where positions are missing or repeat.
     pos_map: Option<Option<std::collections::HashMap<i64, usize>>>,
+    /// Index entry by decode timestamp, where every entry has one and they are unique (an
+    /// MPEG program stream, whose packets often have neither a position nor a pts).
+    dts_map: Option<Option<std::collections::HashMap<i64, usize>>>,
     /// Pictures the decoder has put out (targets or not) since it was opened.
     pictures: u64,
     /// No packet has been read since the demuxer was opened: it stands at the start.
@@ -176,6 +179,7 @@ impl VideoDecoder {
             frame: ffmpeg::frame::Video::empty(),
             last_error: None,
             pos_map: None,
+            dts_map: None,
         };
         media::discard_all_but(&mut d.ictx, si);
         Ok(d)

@@ -56,7 +56,21 @@ impl VideoDecoder {
         } else if strict {
             by_pos
         } else {
-            by_pos.or_else(|| {
+            let by_dts = || {
+                let dmap = self.dts_map.get_or_insert_with(|| {
+                    let mut m = std::collections::HashMap::with_capacity(index.frames.len());
+                    for (i, f) in index.frames.iter().enumerate() {
+                        if m.insert(f.dts?, i).is_some() {
+                            return None;
+                        }
+                    }
+                    Some(m)
+                });
+                dmap.as_ref()
+                    .zip(pkt.dts())
+                    .and_then(|(m, d)| m.get(&d).copied())
+            };
+            by_pos.or_else(by_dts).or_else(|| {
                 pkt.pts()
                     .or(pkt.dts())
                     .and_then(|p| index.frame_of_pts(p))

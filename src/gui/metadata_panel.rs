@@ -67,7 +67,11 @@ impl VdxApp {
                         format!("{:.2} MB", s.total_bytes as f64 / 1e6),
                     );
                 });
-            for w in &ix.warnings {
+            for w in ix
+                .warnings
+                .iter()
+                .chain(p.streams.iter().flat_map(|s| &s.warnings))
+            {
                 ui.colored_label(Color32::from_rgb(230, 180, 60), format!("Warning: {w}"));
             }
             for st in &p.streams {

@@ -414,7 +414,7 @@ pub fn decode_reference(dec: &mut VideoDecoder, r: &SourceRef) -> Result<Vec<Vec
 
 /// A clip's source frames with the builder's stand-ins: where the provenance lists a position
 /// as damaged (built with `--damaged repeat`), the source frame cannot be decoded and the
-/// builder stored the clip's nearest good frame (earlier first) in its place; the reference
+/// builder stored the clip's nearest good frame ([`crate::sample::nearest_good`]) in its place; the reference
 /// takes the same frame, so the comparison measures encoding alone (the frame is marked
 /// `damaged`). An undecodable frame the provenance does not list is an error.
 pub fn reference_with_stand_ins<'a>(
@@ -439,8 +439,10 @@ pub fn reference_with_stand_ins<'a>(
     (0..good.len())
         .map(|k| {
             good[k]
-                .or_else(|| (0..k).rev().find_map(|j| good[j]))
-                .or_else(|| (k + 1..good.len()).find_map(|j| good[j]))
+                .or_else(|| {
+                    crate::sample::nearest_good(k, good.len(), |j| good[j].is_some())
+                        .and_then(|j| good[j])
+                })
                 .ok_or_else(|| {
                     VdxError::decode(&r.recorded, "no frame of the clip decodes".to_string())
                 })

@@ -231,13 +231,16 @@ pub fn compare_fields(
                 if cancel.load(Ordering::Relaxed) {
                     return Err(VdxError::Cancelled);
                 }
-                let (mut dec, facts) = open_for_build(input, &o.base, group_workers)?;
+                let (mut dec, mut facts) = open_for_build(input, &o.base, group_workers)?;
                 let index = dec.index().clone();
                 let clips = crate::sample::sample_clips(&index, &o.base.effective_sampler())?;
                 let mut out = Vec::with_capacity(clips.len());
                 for clip in clips {
                     let results = dec.frames_partial(&clip.frame_indices);
                     let (frames, damaged) = crate::sample::fill_damaged(results, o.base.damaged)?;
+                    if facts.conversion.is_none() {
+                        facts.conversion = dec.conversion_note().map(str::to_string);
+                    }
                     out.push(SourceClip {
                         clip,
                         frames: frames.into_iter().map(|f| f.data).collect(),

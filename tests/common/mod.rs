@@ -55,6 +55,9 @@ pub fn fixture(name: &str) -> PathBuf {
         "h264_damaged_idr.mp4" => {
             fixture("h264_bframes.mp4");
         }
+        "h264_leftcrop.mp4" => {
+            fixture("h264_352x256.mp4");
+        }
         _ => {}
     }
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -466,6 +469,106 @@ pub fn fixture(name: &str) -> PathBuf {
             data[idrs[1] + 1] = 0x89; // slice_type 7 (I) -> 8 (SP): one bit
             std::fs::write(&p, &data).unwrap();
         }
+        // Periodic intra refresh (x264 --intra-refresh): one IDR, then recovery-point SEIs;
+        // the MP4 muxer flags the recovery-point P-frames as sync samples, although decoding
+        // cannot start cleanly there. 200 frames with B-frames.
+        "h264_intra_refresh.mp4" | "h264_intra_refresh.ts" => ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=192x108:r=25:d=8,noise=alls=20:allf=t,format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-threads",
+            "1",
+            "-x264-params",
+            "intra-refresh=1:keyint=30",
+            o,
+        ]),
+        // MPEG program streams with B-frames: MPEG-1 (.mpg) and MPEG-2 (DVD .vob). Their
+        // parser gives a presentation timestamp only to the frame that starts a PES packet.
+        "mpeg1.mpg" | "mpeg2.vob" => {
+            let (codec, fmt) = if name == "mpeg1.mpg" {
+                ("mpeg1video", "mpeg")
+            } else {
+                ("mpeg2video", "vob")
+            };
+            ffmpeg(&[
+                "-f", "lavfi", "-i", noise, "-c:v", codec, "-bf", "2", "-g", "12", "-f", fmt, o,
+            ])
+        }
+        // Pixel formats whose RGB conversion interpolates chroma (the filter path of
+        // swscale): 10-bit 4:2:0 and 4:2:2, 12-bit, 4:4:4 10-bit, full range, BT.2020.
+        "h264_10bit.mp4" | "h264_422_10bit.mkv" | "hevc_12bit.mkv" | "hevc_444_10bit.mkv"
+        | "h264_fullrange.mp4" | "hevc_bt2020.mkv" => {
+            let (fmt, codec) = match name {
+                "h264_10bit.mp4" => ("yuv420p10le", "libx264"),
+                "h264_422_10bit.mkv" => ("yuv422p10le", "libx264"),
+                "hevc_12bit.mkv" => ("yuv420p12le", "libx265"),
+                "hevc_444_10bit.mkv" => ("yuv444p10le", "libx265"),
+                "h264_fullrange.mp4" => ("yuvj420p", "libx264"),
+                _ => ("yuv420p10le", "libx265"),
+            };
+            let src = format!("testsrc2=s=192x108:r=25:d=1,noise=alls=20:allf=t,format={fmt}");
+            let mut args = vec![
+                "-f", "lavfi", "-i", &src, "-c:v", codec, "-g", "12", "-threads", "1",
+            ];
+            if codec == "libx265" {
+                args.extend(["-x265-params", "log-level=none:pools=1:frame-threads=1"]);
+            }
+            if name == "hevc_bt2020.mkv" {
+                args.extend([
+                    "-colorspace",
+                    "bt2020nc",
+                    "-color_primaries",
+                    "bt2020",
+                    "-color_trc",
+                    "smpte2084",
+                ]);
+            }
+            args.push(o);
+            ffmpeg(&args)
+        }
+        // DV (NTSC): 4:1:1 chroma, intra-only.
+        "dv_411.avi" => ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=720x480:r=30000/1001:d=0.4,format=yuv411p",
+            "-c:v",
+            "dvvideo",
+            o,
+        ]),
+        "h264_352x256.mp4" => ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=352x256:r=25:d=1,noise=alls=20:allf=t,format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-g",
+            "10",
+            "-threads",
+            "1",
+            o,
+        ]),
+        // SPS cropping FFmpeg applies only in part: 6 pixels on the left (not a multiple of
+        // 32: the decoder keeps them to stay aligned), 10 on the right. The MP4 header still
+        // says 352x256; the crop says 336x256; FFmpeg's frames are 342x256.
+        "h264_leftcrop.mp4" => {
+            let src = fixture_dir().join("h264_352x256.mp4");
+            ffmpeg(&[
+                "-i",
+                src.to_str().unwrap(),
+                "-c",
+                "copy",
+                "-bsf:v",
+                "h264_metadata=crop_left=6:crop_right=10",
+                o,
+            ])
+        }
         other => panic!("unknown fixture {other}"),
     }
     p
@@ -513,6 +616,30 @@ pub fn real_world_fixtures() -> Vec<PathBuf> {
     .collect()
 }
 
+/// Files of the next classes users meet: H.264 periodic intra refresh in MP4 (and the same
+/// stream in MPEG-TS), MPEG-1 and MPEG-2 program streams with B-frames, 10/12-bit 4:2:0,
+/// 4:2:2 and 4:4:4, DV's 4:1:1, full range, BT.2020, and SPS cropping FFmpeg applies only
+/// in part.
+pub fn next_class_fixtures() -> Vec<PathBuf> {
+    [
+        "h264_intra_refresh.mp4",
+        "h264_intra_refresh.ts",
+        "mpeg1.mpg",
+        "mpeg2.vob",
+        "h264_10bit.mp4",
+        "h264_422_10bit.mkv",
+        "hevc_12bit.mkv",
+        "hevc_444_10bit.mkv",
+        "h264_fullrange.mp4",
+        "hevc_bt2020.mkv",
+        "dv_411.avi",
+        "h264_leftcrop.mp4",
+    ]
+    .iter()
+    .map(|n| fixture(n))
+    .collect()
+}
+
 /// The frames of FFmpeg's own sequential decode (`-fps_mode passthrough`, native size,
 /// RGB24), each with the byte position of the packet it came from (ffprobe's `pkt_pos`),
 /// in the decoder's output order.
@@ -526,21 +653,48 @@ pub fn ffmpeg_frames_with_pos(file: &Path) -> Vec<(i64, Vec<u8>)> {
 /// [`ffmpeg_frames_with_pos`] with each frame's pts too (None where ffprobe shows none): the
 /// key where packet positions repeat (Ogg gives every packet of a page the page's position).
 pub fn ffmpeg_frames_with_pos_pts(file: &Path) -> Vec<(i64, Option<i64>, Vec<u8>)> {
-    let dims = ffprobe(
+    // The size of a decoded frame where ffprobe decodes one among the first packets, else
+    // the stream's: FFmpeg's frames can be wider than the stream's size says (a left crop its
+    // decoder keeps for alignment).
+    let parse_dims = |out: String| -> Option<(usize, usize)> {
+        // MPEG-TS also lists the stream under its program: the first line is enough.
+        let first = out
+            .lines()
+            .find(|l| !l.trim().trim_end_matches(',').is_empty())?;
+        let mut it = first
+            .trim()
+            .trim_end_matches(',')
+            .split(',')
+            .map(|v| v.parse::<usize>().ok());
+        Some((it.next()??, it.next()??))
+    };
+    let (w, h) = parse_dims(ffprobe(
         &[
             "-select_streams",
             "v:0",
+            "-read_intervals",
+            "%+#1",
             "-show_entries",
-            "stream=width,height",
+            "frame=width,height",
             "-of",
             "csv=p=0",
         ],
         file,
-    );
-    // MPEG-TS also lists the stream under its program: the first line is enough.
-    let first = dims.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let mut it = first.trim().split(',').map(|v| v.parse::<usize>().unwrap());
-    let (w, h) = (it.next().unwrap(), it.next().unwrap());
+    ))
+    .or_else(|| {
+        parse_dims(ffprobe(
+            &[
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height",
+                "-of",
+                "csv=p=0",
+            ],
+            file,
+        ))
+    })
+    .expect("ffprobe gives the video's size");
     let pos: Vec<(i64, Option<i64>)> = ffprobe(
         &[
             "-select_streams",
@@ -619,6 +773,34 @@ fn ffprobe(args: &[&str], file: &Path) -> String {
         .expect("ffprobe");
     assert!(out.status.success(), "ffprobe failed on {}", file.display());
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// FFmpeg's timestamp of each decoded frame of the first video stream (ffprobe's
+/// `best_effort_timestamp`, in the stream's time base), in output order; None where FFmpeg
+/// has none (the last picture of an MPEG program stream, flushed at the end).
+pub fn ffprobe_frame_times(file: &Path) -> Vec<Option<i64>> {
+    ffprobe(
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=best_effort_timestamp",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    )
+    .lines()
+    // A frame's line is its timestamp (or N/A); side data adds lines of its own.
+    .map(|l| l.trim().trim_end_matches(','))
+    .filter(|l| !l.is_empty() && !l.starts_with("side_data"))
+    .map(|l| {
+        (l != "N/A").then(|| {
+            l.parse()
+                .unwrap_or_else(|_| panic!("{}: frame time {l:?}", file.display()))
+        })
+    })
+    .collect()
 }
 
 /// ffprobe's decoded frame count of the first video stream.
