@@ -441,6 +441,21 @@ pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
                 s.file
             )));
         }
+        // Each shard's info says which shard it is: entries swapped in the manifest (or a
+        // shard of another split renamed into place) read samples out of order.
+        let sh = &ds.info()["shard"];
+        let (index, count) = (sh["index"].as_u64(), sh["count"].as_u64());
+        if index != Some(k as u64) || count != Some(m.shards.len() as u64) {
+            return Err(bad(format!(
+                "shard {k} ({}), field label (dataset info): rule \"shard.index is the \
+                 shard's position and shard.count the number of shards\": its info says \
+                 shard {} of {}, but it is entry {k} of the manifest's {} shards",
+                s.file,
+                index.map_or("(none)".to_string(), |i| i.to_string()),
+                count.map_or("(none)".to_string(), |c| c.to_string()),
+                m.shards.len()
+            )));
+        }
         total += s.samples;
         files.push(ds);
     }

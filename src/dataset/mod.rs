@@ -9,6 +9,10 @@ pub mod reader;
 pub mod segments;
 pub mod sharded;
 pub mod verify;
+pub mod verify_data;
+pub mod verify_problem;
+pub mod verify_rules;
+pub mod verify_sample;
 pub mod writer;
 
 pub use build::{

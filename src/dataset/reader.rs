@@ -176,7 +176,22 @@ impl DatasetFile {
             fields
                 .iter()
                 .position(|f| f.name == name && f.field_type == t)
-                .ok_or_else(|| corrupt(path, format!("no '{name}' field of type {t:?}")))
+                .ok_or_else(|| {
+                    let have: Vec<String> = fields
+                        .iter()
+                        .map(|f| format!("'{}' (type id {})", f.name, f.field_type.id()))
+                        .collect();
+                    corrupt(
+                        path,
+                        format!(
+                            "dataset, field {name}: rule \"{}\": no field named '{name}' of \
+                             type id {} (its fields: {})",
+                            crate::dataset::verify_rules::FIELDS,
+                            t.id(),
+                            have.join(", ")
+                        ),
+                    )
+                })
         };
         let label_k = find(LABEL_FIELD, FieldType::Int)?;
         let prov_k = find(PROVENANCE_FIELD, FieldType::Json)?;
@@ -194,11 +209,20 @@ impl DatasetFile {
                 && end.is_some_and(|e| e <= at)
                 && a.ptr / p == (a.ptr + a.size - 1) / p;
             if !ok {
+                let rule = if a.sample_id >= header.num_samples {
+                    "allocations are for existing samples"
+                } else if a.size == 0 {
+                    crate::dataset::verify_rules::NON_EMPTY
+                } else if a.ptr < data_start || end.is_none_or(|e| e > at) {
+                    "allocations lie inside the data region"
+                } else {
+                    "allocations do not cross a page boundary"
+                };
                 return Err(corrupt(
                     path,
                     format!(
-                        "allocation row {r} (sample {}, bytes {}+{}) lies outside the data \
-                         region or across a page",
+                        "sample {}, allocation table: rule \"{rule}\": row {r} (bytes {}+{}; \
+                         data region {data_start}..{at}, pages of {p})",
                         a.sample_id, a.ptr, a.size
                     ),
                 ));
@@ -253,14 +277,37 @@ impl DatasetFile {
         else {
             return Ok(serde_json::Value::Null);
         };
-        let bytes = self
-            .allocation(0, ptr, size)
-            .ok_or_else(|| corrupt(&self.path, "the dataset info is not a listed allocation"))?;
-        if crc32c::crc32c(bytes) as u64 != crc {
-            return Err(corrupt(&self.path, "the dataset info fails its checksum"));
+        let bytes = self.allocation(0, ptr, size).ok_or_else(|| {
+            corrupt(
+                &self.path,
+                format!(
+                    "sample 0, field label (dataset info): rule \"the dataset info is an \
+                     allocation of sample 0\": the dataset info ({ptr}+{size}) is not a listed \
+                     allocation of sample 0"
+                ),
+            )
+        })?;
+        let got = crc32c::crc32c(bytes);
+        if got as u64 != crc {
+            return Err(corrupt(
+                &self.path,
+                format!(
+                    "sample 0, field label (dataset info): rule \"info.crc32c is the info's \
+                     CRC-32C\": the dataset info fails its checksum (info.crc32c is {crc}, its \
+                     bytes give {got})"
+                ),
+            ));
         }
-        serde_json::from_slice(bytes)
-            .map_err(|e| corrupt(&self.path, format!("the dataset info is not JSON: {e}")))
+        serde_json::from_slice(bytes).map_err(|e| {
+            corrupt(
+                &self.path,
+                format!(
+                    "sample 0, field label (dataset info): rule \"{}\": the dataset info is \
+                     not JSON: {e}",
+                    crate::dataset::verify_rules::INFO_KEYS
+                ),
+            )
+        })
     }
 
     /// The bytes of an allocation of `sample` at exactly (ptr, size), if the table lists it.
@@ -274,6 +321,10 @@ impl DatasetFile {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+    /// The whole file's bytes (for `verify`'s byte-level rules).
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
     }
     pub fn len(&self) -> u64 {
         self.header.num_samples

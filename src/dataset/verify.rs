@@ -1,9 +1,22 @@
-//! `vdx verify`: structure, pointers, checksums, and that every sample decodes.
+//! `vdx verify`: every rule of FORMAT.md, checksums, and that every sample decodes.
+//!
+//! Opening the file checks its structure (reader.rs; an error if that fails). Then the rules
+//! of the whole file (`verify_rules.rs`: fields, arguments, dataset info, gap, allocation
+//! table) and, in parallel, those of each sample (`verify_sample.rs`: row, record, data,
+//! provenance, checksum), and with `decode` a full decode of every sample. Each problem names
+//! its rule, the sample and the field.
 
+use crate::dataset::verify_rules::{self, Problem};
+use crate::dataset::verify_sample::{self, SampleRules};
 use crate::dataset::{Dataset, Decoders};
 use crate::error::{Result, VdxError};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// The rule a sample breaks when it does not decode to its record's shape.
+pub const DECODES: &str = "sample decodes to its record's shape";
+/// At most this many problems of one rule are listed; the rest are counted.
+const PER_RULE: usize = 100;
 
 /// What `verify` found.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -12,8 +25,24 @@ pub struct VerifyReport {
     pub samples: u64,
     pub checked: u64,
     pub decoded: u64,
-    /// One line per problem, naming the sample.
+    /// One line per problem: `sample 3, field segments: rule "...": what is wrong`.
     pub problems: Vec<String>,
+    /// The same problems, one object each.
+    pub violations: Vec<Violation>,
+}
+
+/// One problem of a report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Violation {
+    pub rule: String,
+    /// The sample's index in the dataset (over all shards of a manifest), where the rule is
+    /// about one sample.
+    pub sample: Option<u64>,
+    /// The shard (position in the manifest) for a manifest.
+    pub shard: Option<usize>,
+    /// `field NAME`, `allocation table`, `header` or `gap`.
+    pub part: String,
+    pub detail: String,
 }
 
 impl VerifyReport {
@@ -22,9 +51,9 @@ impl VerifyReport {
     }
 }
 
-/// Verify `path`: the structure (done by `Dataset::open`, an error if it fails), that no two
-/// allocations overlap, every sample's pointers and checksum, and (with `decode`) that every
-/// sample decodes to its recorded shape.
+/// Verify `path` (a dataset file or a manifest): the structure (done by `Dataset::open`, an
+/// error if it fails), every rule of FORMAT.md, every checksum, and (with `decode`) that
+/// every sample decodes to its recorded shape.
 pub fn verify(
     path: &Path,
     decode: bool,
@@ -32,82 +61,164 @@ pub fn verify(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<VerifyReport> {
     let ds = Dataset::open(path)?;
-    let mut problems = Vec::new();
-    {
-        // (shard, ptr, size, sample): allocations can only overlap within one file.
-        let mut all: Vec<(usize, u64, u64, u64)> = Vec::new();
-        for i in 0..ds.len() {
-            if let Ok(m) = ds.meta(i) {
-                all.push((m.shard, m.data_ptr, m.data_size, i));
-                all.push((m.shard, m.provenance_ptr, m.provenance_size, i));
-            }
-        }
-        all.sort_unstable();
-        for w in all.windows(2) {
-            let (a, b) = ((w[0].1, w[0].2, w[0].3), (w[1].1, w[1].2, w[1].3));
-            if w[0].0 == w[1].0 && a.0 + a.1 > b.0 {
-                let w = [a, b];
-                problems.push(format!(
-                    "samples {} and {} have overlapping data ({}+{} and {})",
-                    w[0].2, w[1].2, w[0].0, w[0].1, w[1].0
-                ));
-            }
-        }
+    let multi = ds.files().len() > 1;
+    let names: Vec<String> = ds
+        .files()
+        .iter()
+        .map(|f| {
+            f.path()
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut starts = Vec::with_capacity(ds.files().len());
+    let mut at = 0u64;
+    for f in ds.files() {
+        starts.push(at);
+        at += f.len();
     }
+    // (shard, problem): the file-level rules of every file first.
+    let mut found: Vec<(usize, Problem)> = Vec::new();
+    let mut rules = Vec::with_capacity(ds.files().len());
+    for (s, f) in ds.files().iter().enumerate() {
+        let mut ps = Vec::new();
+        let facts = verify_rules::check_descriptors(verify_rules::head(f), &mut ps);
+        verify_rules::check_info(f, &mut ps);
+        verify_rules::check_gap(f, &mut ps);
+        let r = SampleRules::new(f, &facts);
+        let pointers: Option<Vec<_>> = r
+            .as_ref()
+            .map(|r| (0..f.len()).map(|i| r.pointers(i)).collect());
+        verify_rules::check_allocations(f, pointers.as_deref(), &mut ps);
+        found.extend(ps.into_iter().map(|p| (s, p)));
+        rules.push(r);
+    }
+    let video = format!("field {}", ds.video_field().name);
     let n = ds.len();
     let done = AtomicUsize::new(0);
     let decoded = AtomicUsize::new(0);
     use rayon::prelude::*;
-    let per_sample: Vec<Option<String>> = (0..n)
+    let per_sample: Vec<(usize, Vec<Problem>)> = (0..n)
         .into_par_iter()
         .map_init(Decoders::default, |dec, i| {
+            let Ok((s, j)) = ds.shard_of(i) else {
+                return (0, Vec::new());
+            };
             if cancel.load(Ordering::Relaxed) {
-                return Some("cancelled".to_string());
+                return (s, Vec::new());
             }
-            let r = ds.verify_sample_checksum(i).and_then(|_| {
-                if decode {
-                    let m = ds.meta(i)?;
-                    let got = ds.decode(i, dec)?;
-                    let (h, w) = m.record.size_hw();
-                    let ok = match &got {
-                        crate::dataset::SampleData::Clip(c) => {
-                            c.num_frames == m.record.num_frames() as usize
-                                && (c.height, c.width) == (h as usize, w as usize)
-                        }
-                        crate::dataset::SampleData::Flow(f) => {
-                            f.flow.len()
-                                == (m.record.num_frames() as usize).saturating_sub(1)
-                                    * h as usize
-                                    * w as usize
-                                    * 2
-                        }
-                    };
-                    if !ok {
-                        return Err(VdxError::Dataset {
-                            path: ds.path().to_path_buf(),
-                            reason: format!("sample {i}: decoded shape differs from its record"),
-                        });
+            let mut ps = match &rules[s] {
+                Some(r) => r.check(j),
+                // Fields not the four of a vdx dataset (reported above): the reader's own
+                // checksum check still runs.
+                None => match ds.verify_sample_checksum(i) {
+                    Ok(()) => Vec::new(),
+                    Err(e) => vec![Problem::at(
+                        Some(j),
+                        "field checksum",
+                        verify_sample::CHECKSUM,
+                        bare(&e, j),
+                    )],
+                },
+            };
+            if decode {
+                match decode_one(&ds, i, dec) {
+                    Ok(()) => {
+                        decoded.fetch_add(1, Ordering::Relaxed);
                     }
-                    decoded.fetch_add(1, Ordering::Relaxed);
+                    Err(e) => ps.push(Problem::at(Some(j), video.clone(), DECODES, bare(&e, j))),
                 }
-                Ok(())
-            });
+            }
             let d = done.fetch_add(1, Ordering::Relaxed) as u64 + 1;
             if d % 64 == 0 || d == n {
                 progress(d, n);
             }
-            r.err().map(|e| e.to_string())
+            (s, ps)
         })
         .collect();
     if cancel.load(Ordering::Relaxed) {
         return Err(VdxError::Cancelled);
     }
-    problems.extend(per_sample.into_iter().flatten());
+    found.extend(
+        per_sample
+            .into_iter()
+            .flat_map(|(s, ps)| ps.into_iter().map(move |p| (s, p))),
+    );
+    let (problems, violations) = listed(&found, multi, &names, &starts);
     Ok(VerifyReport {
         path: path.display().to_string(),
         samples: n,
         checked: done.load(Ordering::Relaxed) as u64,
         decoded: decoded.load(Ordering::Relaxed) as u64,
         problems,
+        violations,
     })
+}
+
+/// Decode sample `i` and hold the result to its record's shape.
+fn decode_one(ds: &Dataset, i: u64, dec: &mut Decoders) -> Result<()> {
+    let m = ds.meta(i)?;
+    let got = ds.decode(i, dec)?;
+    let (h, w) = m.record.size_hw();
+    let t = m.record.num_frames() as usize;
+    let ok = match &got {
+        crate::dataset::SampleData::Clip(c) => {
+            c.num_frames == t && (c.height, c.width) == (h as usize, w as usize)
+        }
+        crate::dataset::SampleData::Flow(f) => {
+            f.flow.len() == t.saturating_sub(1) * h as usize * w as usize * 2
+        }
+    };
+    if !ok {
+        return Err(VdxError::Dataset {
+            path: ds.path().to_path_buf(),
+            reason: "the decoded shape differs from its record".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A reader error without the path and the 'sample j: ' the problem line already gives.
+fn bare(e: &VdxError, j: u64) -> String {
+    let r = e.bare_reason();
+    r.strip_prefix(&format!("sample {j}: "))
+        .map(str::to_string)
+        .unwrap_or(r)
+}
+
+/// The lines and objects of a report: at most `PER_RULE` of each rule, then a count.
+fn listed(
+    found: &[(usize, Problem)],
+    multi: bool,
+    names: &[String],
+    starts: &[u64],
+) -> (Vec<String>, Vec<Violation>) {
+    let mut per_rule: std::collections::BTreeMap<&str, usize> = Default::default();
+    let (mut lines, mut objects) = (Vec::new(), Vec::new());
+    for (s, p) in found {
+        let c = per_rule.entry(p.rule).or_default();
+        *c += 1;
+        if *c > PER_RULE {
+            continue;
+        }
+        let shard = multi.then(|| (*s, names[*s].as_str(), starts[*s]));
+        lines.push(p.render(shard));
+        objects.push(Violation {
+            rule: p.rule.to_string(),
+            sample: p.sample.map(|j| starts[*s] + j),
+            shard: multi.then_some(*s),
+            part: p.part.clone(),
+            detail: p.detail.clone(),
+        });
+    }
+    for (rule, c) in per_rule {
+        if c > PER_RULE {
+            lines.push(format!(
+                "rule \"{rule}\": {} more problems like these, not listed",
+                c - PER_RULE
+            ));
+        }
+    }
+    (lines, objects)
 }

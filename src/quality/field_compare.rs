@@ -193,7 +193,8 @@ pub fn compare_fields(
     if o.inputs.is_empty() {
         return Err(VdxError::param("videos", "no videos given"));
     }
-    let (all, _) = collect_inputs(&o.inputs)?;
+    // Labels index the class list of all inputs, as in `vdx build` over the same inputs.
+    let (all, classes) = collect_inputs(&o.inputs)?;
     if all.is_empty() {
         return Err(VdxError::param("videos", "no video files among the inputs"));
     }
@@ -264,7 +265,7 @@ pub fn compare_fields(
             None => dir.path().join(format!("v{k}.vdx")),
         };
         let t0 = Instant::now();
-        let written = write_variant(&pool, &decoded, &v.options, &path, cancel)?;
+        let written = write_variant(&pool, &decoded, &classes, &v.options, &path, cancel)?;
         let build_secs = t0.elapsed().as_secs_f64();
         progress(2 + 2 * k, steps, &format!("measuring {}", v.name));
         let ds = Dataset::open(&written)?;
@@ -306,6 +307,7 @@ pub fn compare_fields(
 fn write_variant(
     pool: &rayon::ThreadPool,
     decoded: &[DecodedSource],
+    classes: &[String],
     opts: &BuildOptions,
     path: &std::path::Path,
     cancel: &AtomicBool,
@@ -341,7 +343,7 @@ fn write_variant(
             return Err(e);
         }
     };
-    let info = dataset_info(opts, &[], decoded.len(), &[], None);
+    let info = dataset_info(opts, classes, decoded.len(), &[], None);
     writer.finish(opts.field_descriptor(), spools, info)
 }
 
