@@ -15,7 +15,7 @@
 
 use crate::error::{Result, VdxError};
 use crate::rng::Rng;
-use crate::sample::TailPolicy;
+use crate::video::sample::TailPolicy;
 use serde::{Deserialize, Serialize};
 
 /// The recipe format version this build reads and writes.

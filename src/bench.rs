@@ -2,11 +2,11 @@
 //! so `scripts/bench.py` can put them beside the ffmpeg CLI and the Python peers measured in
 //! the same run.
 
-use crate::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
 use crate::error::Result;
-use crate::index::{self, IndexOptions};
-use crate::media::ProbeBudget;
-use crate::sample::{self, SamplerConfig, SamplerKind};
+use crate::video::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
+use crate::video::index::{self, IndexOptions};
+use crate::video::media::ProbeBudget;
+use crate::video::sample::{self, SamplerConfig, SamplerKind};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -265,7 +265,7 @@ fn bench_snap(
     a: &BenchArgs,
     opts: DecodeOptions,
 ) -> Result<serde_json::Map<String, serde_json::Value>> {
-    use crate::sample::Snap;
+    use crate::video::sample::Snap;
     let idx = VideoDecoder::open(&a.file, opts)?.index().clone();
     let base = SamplerConfig {
         kind: SamplerKind::Random,
@@ -396,7 +396,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     if what.contains(&"probe") {
         let mut frames = 0;
         let s = time(a.reps * 4, || {
-            let p = crate::probe::probe(&a.file, &ProbeBudget::default())?;
+            let p = crate::video::probe::probe(&a.file, &ProbeBudget::default())?;
             frames = p.best_video().and_then(|v| v.nb_frames).unwrap_or(0);
             Ok(())
         })?;

@@ -1,11 +1,11 @@
 //! The `vdx` command line: each subcommand parses its arguments and calls the same core
 //! functions the GUI uses; it holds no logic of its own beyond formatting.
 
-use crate::decode::{DecodeOptions, Resize, VideoDecoder};
 use crate::error::{Result, VdxError};
-use crate::index::{self, IndexOptions};
-use crate::media::ProbeBudget;
-use crate::probe;
+use crate::video::decode::{DecodeOptions, Resize, VideoDecoder};
+use crate::video::index::{self, IndexOptions};
+use crate::video::media::ProbeBudget;
+use crate::video::probe;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -519,7 +519,7 @@ fn cmd_frames(a: FramesArgs) -> Result<ExitCode> {
 }
 
 fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
-    use crate::sample::{self, SamplerConfig, Units};
+    use crate::video::sample::{self, SamplerConfig, Units};
     let cfg = SamplerConfig {
         kind: a.sampler.parse()?,
         frames_per_clip: a.frames,
@@ -621,7 +621,7 @@ fn cmd_clips(a: ClipsArgs) -> Result<ExitCode> {
 }
 
 fn cmd_audio(a: AudioArgs) -> Result<ExitCode> {
-    let audio = crate::audio::decode_mono(&a.file, a.rate)?;
+    let audio = crate::video::audio::decode_mono(&a.file, a.rate)?;
     for w in &audio.warnings {
         eprintln!("vdx: warning: {}: {w}", a.file.display());
     }
@@ -632,7 +632,7 @@ fn cmd_audio(a: AudioArgs) -> Result<ExitCode> {
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "wav" => crate::audio::write_wav(&a.out, &audio)?,
+        "wav" => crate::video::audio::write_wav(&a.out, &audio)?,
         "npy" => {
             let mut w = crate::npy::NpyWriter::create(
                 &a.out,

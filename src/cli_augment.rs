@@ -59,17 +59,17 @@ pub fn cmd_augment(a: AugmentArgs) -> Result<ExitCode> {
             let resize = match &a.size {
                 Some(s) => {
                     let (w, h) = crate::cli::parse_size(s)?;
-                    Some(crate::decode::Resize {
+                    Some(crate::video::decode::Resize {
                         width: w,
                         height: h,
-                        mode: crate::decode::ResizeMode::ShortSideCrop,
+                        mode: crate::video::decode::ResizeMode::ShortSideCrop,
                     })
                 }
                 None => None,
             };
-            let mut d = crate::decode::VideoDecoder::open(
+            let mut d = crate::video::decode::VideoDecoder::open(
                 &a.input,
-                crate::decode::DecodeOptions {
+                crate::video::decode::DecodeOptions {
                     resize,
                     ..Default::default()
                 },

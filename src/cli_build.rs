@@ -3,7 +3,7 @@
 use crate::cli_progress::{bar, ctrl_c_flag};
 use crate::dataset::{self, BuildOptions, FieldKind};
 use crate::error::{Result, VdxError};
-use crate::sample::{SamplerKind, Units};
+use crate::video::sample::{SamplerKind, Units};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -527,7 +527,7 @@ fn export_into(
             Format::Audio => {
                 let mut cache: BTreeMap<
                     String,
-                    std::result::Result<crate::audio::MonoAudio, String>,
+                    std::result::Result<crate::video::audio::MonoAudio, String>,
                 > = BTreeMap::new();
                 for &i in &ids {
                     let m = ds.meta(i)?;
@@ -536,7 +536,8 @@ fn export_into(
                         .unwrap_or_default()
                         .to_string();
                     let audio = cache.entry(src.clone()).or_insert_with(|| {
-                        crate::audio::decode_mono(Path::new(&src), 16000).map_err(|e| e.to_string())
+                        crate::video::audio::decode_mono(Path::new(&src), 16000)
+                            .map_err(|e| e.to_string())
                     });
                     match audio {
                         Ok(a) => {
@@ -545,13 +546,13 @@ fn export_into(
                                 ((t0 * 16000.0).round().max(0.0) as usize).min(a.samples.len());
                             let s1 = ((t1 * 16000.0).round().max(0.0) as usize)
                                 .clamp(s0, a.samples.len());
-                            let clip = crate::audio::MonoAudio {
+                            let clip = crate::video::audio::MonoAudio {
                                 sample_rate: 16000,
                                 samples: a.samples[s0..s1].to_vec(),
                                 warnings: Vec::new(),
                             };
                             let p = dir.join(format!("{i:06}.wav"));
-                            crate::audio::write_wav(&p, &clip)?;
+                            crate::video::audio::write_wav(&p, &clip)?;
                             o.files += 1;
                             o.bytes += (clip.samples.len() * 4 + 58) as u64;
                         }
@@ -805,7 +806,7 @@ fn sample_mp4(
 
 /// Write a segment's packets into an MP4 container (no re-encoding) and return its bytes.
 fn remux_mp4(data: &[u8], rec: &VideoRecord, codec: &str, tmp: &Path) -> Result<Vec<u8>> {
-    crate::media::init();
+    crate::video::media::init();
     let (rows, extradata) =
         segments::parse(data, rec).map_err(|e| VdxError::param("segments", e))?;
     let VideoRecord::Segments {

@@ -63,21 +63,21 @@ pub fn video_index_decode(data: &[u8]) {
     if std::fs::write(&p, data).is_err() {
         return;
     }
-    let _ = crate::probe(&p, &Default::default());
+    let _ = crate::video::probe::probe(&p, &Default::default());
     if let Ok(ix) = crate::build_index(&p, &Default::default()) {
         let n = ix.len();
         if n > 0 && n < 100_000 {
-            let opts = crate::decode::DecodeOptions {
-                resize: Some(crate::decode::Resize {
+            let opts = crate::video::decode::DecodeOptions {
+                resize: Some(crate::video::decode::Resize {
                     width: 32,
                     height: 32,
-                    mode: crate::decode::ResizeMode::Squash,
+                    mode: crate::video::decode::ResizeMode::Squash,
                 }),
                 threads: 1,
                 ..Default::default()
             };
             if let Ok(mut d) =
-                crate::decode::VideoDecoder::with_index(&p, std::sync::Arc::new(ix), opts)
+                crate::video::decode::VideoDecoder::with_index(&p, std::sync::Arc::new(ix), opts)
             {
                 let _ = d.frames_partial(&[0, n / 2, n - 1]);
             }

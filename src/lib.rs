@@ -3,7 +3,6 @@
 //! The core library: probe, packet index, frame-exact decode, clip samplers, audio. The GUI and
 //! the `vdx` command line are thin layers over these functions; no egui type appears here.
 
-pub mod audio;
 pub mod augment;
 pub mod bench;
 pub mod cli;
@@ -15,8 +14,6 @@ pub mod cli_inspect;
 pub mod cli_progress;
 pub mod cli_quality;
 pub mod dataset;
-pub mod decode;
-pub(crate) mod decode_order;
 pub mod error;
 pub mod export;
 pub mod flowviz;
@@ -24,16 +21,15 @@ pub mod flowviz;
 pub mod fuzzing;
 #[cfg(feature = "gui")]
 pub mod gui;
-pub(crate) mod h264;
-pub mod index;
 pub mod jpeg;
-pub mod media;
 pub mod npy;
-pub mod probe;
 pub mod quality;
 pub mod rng;
-pub mod sample;
-pub(crate) mod vop_order;
+pub mod video;
+
+// The video layer's modules at the crate root: the public paths the command line, the GUI,
+// the Python package and the tests use (`vdx::decode::VideoDecoder`, `vdx::index::...`).
+pub use video::{audio, decode, index, media, probe, sample};
 
 pub use error::{Result, VdxError};
 pub use index::{build_index, DecodeStatus, FrameEntry, FrameType, IndexOptions, VideoIndex};

@@ -10,9 +10,9 @@ use crate::dataset::fields::{self, FarnebackParams};
 use crate::dataset::format::{FieldDescriptor, FieldType};
 use crate::dataset::segments::{self, SegmentParams};
 use crate::dataset::writer::{ClosedSpool, DatasetWriter, SampleSpec, VideoRecord};
-use crate::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
 use crate::error::{Result, VdxError};
-use crate::sample::{self, SamplerConfig, SamplerKind, Units};
+use crate::video::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
+use crate::video::sample::{self, SamplerConfig, SamplerKind, Units};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -576,7 +576,7 @@ pub(crate) struct SourceFacts {
     pub frames: usize,
     pub width: u32,
     pub height: u32,
-    pub time_base: crate::media::Ratio,
+    pub time_base: crate::video::media::Ratio,
     /// How the decoder made RGB of the source's pixels (set once a frame is decoded).
     pub conversion: Option<String>,
 }

@@ -85,7 +85,7 @@ fn encoder_name(codec: &str) -> Result<&'static str> {
 
 /// Check that the system FFmpeg can encode `codec`.
 pub fn check_encoder(codec: &str) -> Result<()> {
-    crate::media::init();
+    crate::video::media::init();
     let name = encoder_name(codec)?;
     if ffmpeg::encoder::find_by_name(name).is_none() {
         return Err(VdxError::param(
@@ -168,7 +168,7 @@ fn encode_here(
     fps: f64,
     p: &SegmentParams,
 ) -> Result<(VideoRecord, Vec<u8>)> {
-    crate::media::init();
+    crate::video::media::init();
     let name = encoder_name(&p.codec)?;
     let enc_err =
         |what: &str, e: ffmpeg::Error| VdxError::param("segments", format!("{name}: {what}: {e}"));
@@ -474,7 +474,7 @@ fn decode_frames(
     rows: &[PacketRow],
     wanted_pts: &[i64],
 ) -> std::result::Result<ClipTensor, String> {
-    crate::media::init();
+    crate::video::media::init();
     let VideoRecord::Segments {
         height,
         width,

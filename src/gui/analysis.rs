@@ -5,8 +5,8 @@ pub use super::jobs::Job;
 
 use crate::augment::{self, Recipe};
 use crate::dataset::fields::{self, FarnebackParams};
-use crate::decode::{DecodeOptions, Resize, VideoDecoder};
-use crate::index::VideoIndex;
+use crate::video::decode::{DecodeOptions, Resize, VideoDecoder};
+use crate::video::index::VideoIndex;
 use egui::{Color32, Vec2};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 
 use super::jobs::{Job, Progress};
 use crate::dataset::{self, BuildOptions, BuildReport, FieldKind, RunOptions};
-use crate::decode::ResizeMode;
-use crate::sample::SamplerKind;
+use crate::video::decode::ResizeMode;
+use crate::video::sample::SamplerKind;
 use egui::Color32;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

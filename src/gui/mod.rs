@@ -19,9 +19,9 @@ pub mod quality_view;
 mod timeline;
 pub mod worker;
 
-use crate::index::{FrameType, VideoIndex};
-use crate::probe::ProbeInfo;
-use crate::sample::{Clip, SamplerConfig, SamplerKind, Snap, TailPolicy};
+use crate::video::index::{FrameType, VideoIndex};
+use crate::video::probe::ProbeInfo;
+use crate::video::sample::{Clip, SamplerConfig, SamplerKind, Snap, TailPolicy};
 use egui::{Color32, Key, Pos2, Rect, Sense, Stroke, Vec2};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -86,11 +86,12 @@ impl ClipPlan {
 
     fn new(index: &VideoIndex, sampler: SamplerConfig) -> Self {
         let plan = |cfg: &SamplerConfig| {
-            crate::sample::sample_clips(index, cfg)
+            crate::video::sample::sample_clips(index, cfg)
                 .map(|cl| {
                     cl.into_iter()
                         .map(|c| {
-                            let cost = crate::sample::clip_decode_cost(index, &c.frame_indices);
+                            let cost =
+                                crate::video::sample::clip_decode_cost(index, &c.frame_indices);
                             (c, cost)
                         })
                         .collect()

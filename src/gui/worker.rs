@@ -2,10 +2,10 @@
 //! low-resolution frame cache filled in the background so scrubbing shows the nearest frame
 //! at once. The UI thread only sends requests and polls results; it never waits.
 
-use crate::decode::{DecodeOptions, Resize, ResizeMode, RgbFrame, VideoDecoder};
-use crate::index::{IndexOptions, VideoIndex};
-use crate::probe::ProbeInfo;
-use crate::sample::{Clip, SamplerConfig};
+use crate::video::decode::{DecodeOptions, Resize, ResizeMode, RgbFrame, VideoDecoder};
+use crate::video::index::{IndexOptions, VideoIndex};
+use crate::video::probe::ProbeInfo;
+use crate::video::sample::{Clip, SamplerConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -138,11 +138,11 @@ fn run(
         let _ = tx.send(r);
         wake();
     };
-    let probe = match crate::probe::probe(&path, &Default::default()) {
+    let probe = match crate::video::probe::probe(&path, &Default::default()) {
         Ok(p) => p,
         Err(e) => return send(Reply::Error(e.to_string())),
     };
-    let index = match crate::index::build_index(&path, &IndexOptions::default()) {
+    let index = match crate::video::index::build_index(&path, &IndexOptions::default()) {
         Ok(i) => Arc::new(i),
         Err(e) => return send(Reply::Error(e.to_string())),
     };
@@ -201,7 +201,7 @@ fn run(
                 },
                 Request::Frame(_) => {}
                 Request::Clips(cfg, size) => {
-                    let r = crate::sample::sample_clips(&index, &cfg).and_then(|clips| {
+                    let r = crate::video::sample::sample_clips(&index, &cfg).and_then(|clips| {
                         let mut d = VideoDecoder::with_index(
                             &path,
                             index.clone(),
@@ -215,7 +215,7 @@ fn run(
                             },
                         )?;
                         let shown: Vec<Clip> = clips.into_iter().take(8).collect();
-                        let frames = crate::sample::decode_clips(&mut d, &shown)?;
+                        let frames = crate::video::sample::decode_clips(&mut d, &shown)?;
                         Ok(shown.into_iter().zip(frames).collect())
                     });
                     match r {

@@ -9,8 +9,8 @@
 use super::metrics;
 use crate::dataset::fields::{farneback_flow, FlowTensor};
 use crate::dataset::{BuildOptions, Dataset, Decoders, SampleData, SampleMeta};
-use crate::decode::{DecodeOptions, Resize, VideoDecoder};
 use crate::error::{Result, VdxError};
+use crate::video::decode::{DecodeOptions, Resize, VideoDecoder};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -414,7 +414,7 @@ pub fn decode_reference(dec: &mut VideoDecoder, r: &SourceRef) -> Result<Vec<Vec
 
 /// A clip's source frames with the builder's stand-ins: where the provenance lists a position
 /// as damaged (built with `--damaged repeat`), the source frame cannot be decoded and the
-/// builder stored the clip's nearest good frame ([`crate::sample::nearest_good`]) in its place; the reference
+/// builder stored the clip's nearest good frame ([`crate::video::sample::nearest_good`]) in its place; the reference
 /// takes the same frame, so the comparison measures encoding alone (the frame is marked
 /// `damaged`). An undecodable frame the provenance does not list is an error.
 pub fn reference_with_stand_ins<'a>(
@@ -440,7 +440,7 @@ pub fn reference_with_stand_ins<'a>(
         .map(|k| {
             good[k]
                 .or_else(|| {
-                    crate::sample::nearest_good(k, good.len(), |j| good[j].is_some())
+                    crate::video::sample::nearest_good(k, good.len(), |j| good[j].is_some())
                         .and_then(|j| good[j])
                 })
                 .ok_or_else(|| {

@@ -166,7 +166,7 @@ pub type FieldProgress<'a> = dyn Fn(usize, usize, &str) + Sync + 'a;
 
 /// One sampled clip of a source, decoded once at the comparison's size.
 struct SourceClip {
-    clip: crate::sample::Clip,
+    clip: crate::video::sample::Clip,
     frames: Vec<Vec<u8>>,
     damaged: Vec<usize>,
 }
@@ -234,11 +234,13 @@ pub fn compare_fields(
                 }
                 let (mut dec, mut facts) = open_for_build(input, &o.base, group_workers)?;
                 let index = dec.index().clone();
-                let clips = crate::sample::sample_clips(&index, &o.base.effective_sampler())?;
+                let clips =
+                    crate::video::sample::sample_clips(&index, &o.base.effective_sampler())?;
                 let mut out = Vec::with_capacity(clips.len());
                 for clip in clips {
                     let results = dec.frames_partial(&clip.frame_indices);
-                    let (frames, damaged) = crate::sample::fill_damaged(results, o.base.damaged)?;
+                    let (frames, damaged) =
+                        crate::video::sample::fill_damaged(results, o.base.damaged)?;
                     if facts.conversion.is_none() {
                         facts.conversion = dec.conversion_note().map(str::to_string);
                     }

@@ -229,7 +229,7 @@ fn run_group(
         all.sort_unstable();
         all.dedup();
         let frames = dec.frames_partial(&all);
-        let by: std::collections::HashMap<usize, &Result<crate::decode::RgbFrame>> =
+        let by: std::collections::HashMap<usize, &Result<crate::video::decode::RgbFrame>> =
             all.iter().copied().zip(frames.iter()).collect();
         for (m, r) in chunk {
             if opts.decode_only {

@@ -2,7 +2,7 @@
 //! for WAV (IEEE float) and `.npy`.
 
 use crate::error::{Result, VdxError};
-use crate::media::{self, ProbeBudget};
+use crate::video::media::{self, ProbeBudget};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 use std::path::Path;

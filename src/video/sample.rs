@@ -36,8 +36,8 @@
 //! `error` fails with a message.
 
 use crate::error::{Result, VdxError};
-use crate::index::VideoIndex;
 use crate::rng::Rng;
+use crate::video::index::VideoIndex;
 use serde::{Deserialize, Serialize};
 
 /// What to do with a clip that runs past the end of the video.
@@ -121,9 +121,9 @@ pub fn nearest_good(k: usize, n: usize, good: impl Fn(usize) -> bool) -> Option<
 /// One clip's frames from per-frame results (in clip order) under `policy`: the frames, and
 /// the positions in the clip that were damaged and filled with a neighbour.
 pub fn fill_damaged(
-    results: Vec<Result<crate::decode::RgbFrame>>,
+    results: Vec<Result<crate::video::decode::RgbFrame>>,
     policy: DamagedPolicy,
-) -> Result<(Vec<crate::decode::RgbFrame>, Vec<usize>)> {
+) -> Result<(Vec<crate::video::decode::RgbFrame>, Vec<usize>)> {
     let bad: Vec<usize> = (0..results.len())
         .filter(|&k| results[k].is_err())
         .collect();
@@ -131,7 +131,8 @@ pub fn fill_damaged(
         let frames = results.into_iter().collect::<Result<Vec<_>>>()?;
         return Ok((frames, Vec::new()));
     }
-    let good: Vec<Option<crate::decode::RgbFrame>> = results.into_iter().map(|r| r.ok()).collect();
+    let good: Vec<Option<crate::video::decode::RgbFrame>> =
+        results.into_iter().map(|r| r.ok()).collect();
     let frames = (0..good.len())
         .map(|k| match &good[k] {
             Some(f) => f.clone(),
@@ -640,10 +641,10 @@ fn snap_clip(index: &VideoIndex, cfg: &SamplerConfig, clip: &mut [Pos]) {
 
 /// [`decode_clips`] under a [`DamagedPolicy`]: each clip's frames and its damaged positions.
 pub fn decode_clips_with(
-    dec: &mut crate::decode::VideoDecoder,
+    dec: &mut crate::video::decode::VideoDecoder,
     clips: &[Clip],
     policy: DamagedPolicy,
-) -> Result<Vec<(Vec<crate::decode::RgbFrame>, Vec<usize>)>> {
+) -> Result<Vec<(Vec<crate::video::decode::RgbFrame>, Vec<usize>)>> {
     let mut all: Vec<usize> = clips
         .iter()
         .flat_map(|c| c.frame_indices.iter().copied())
@@ -651,7 +652,7 @@ pub fn decode_clips_with(
     all.sort_unstable();
     all.dedup();
     let results = dec.frames_partial(&all);
-    let by_index: std::collections::HashMap<usize, &Result<crate::decode::RgbFrame>> =
+    let by_index: std::collections::HashMap<usize, &Result<crate::video::decode::RgbFrame>> =
         all.iter().copied().zip(results.iter()).collect();
     clips
         .iter()
@@ -676,9 +677,9 @@ pub fn decode_clips_with(
 /// Decode the frames of `clips` with one sorted batch (each GOP decoded once), returned per
 /// clip in clip order.
 pub fn decode_clips(
-    dec: &mut crate::decode::VideoDecoder,
+    dec: &mut crate::video::decode::VideoDecoder,
     clips: &[Clip],
-) -> Result<Vec<Vec<crate::decode::RgbFrame>>> {
+) -> Result<Vec<Vec<crate::video::decode::RgbFrame>>> {
     let mut all: Vec<usize> = clips
         .iter()
         .flat_map(|c| c.frame_indices.iter().copied())
@@ -686,7 +687,7 @@ pub fn decode_clips(
     all.sort_unstable();
     all.dedup();
     let frames = dec.frames(&all)?;
-    let by_index: std::collections::HashMap<usize, &crate::decode::RgbFrame> =
+    let by_index: std::collections::HashMap<usize, &crate::video::decode::RgbFrame> =
         all.iter().copied().zip(frames.iter()).collect();
     Ok(clips
         .iter()
@@ -700,7 +701,7 @@ pub fn decode_clips(
 }
 
 /// A clip as `f32` values in [0, 1], laid out (1, T, H, W, 3).
-pub fn clip_to_f32(frames: &[crate::decode::RgbFrame]) -> Vec<f32> {
+pub fn clip_to_f32(frames: &[crate::video::decode::RgbFrame]) -> Vec<f32> {
     let mut out = Vec::with_capacity(frames.iter().map(|f| f.data.len()).sum());
     for f in frames {
         out.extend(f.data.iter().map(|&v| v as f32 * (1.0 / 255.0)));
@@ -762,8 +763,8 @@ mod tests {
         assert_eq!(nearest_good(2, 4, good(&[])), None);
     }
     use super::*;
-    use crate::index::{FrameEntry, FrameType, HeaderClaims};
-    use crate::media::Ratio;
+    use crate::video::index::{FrameEntry, FrameType, HeaderClaims};
+    use crate::video::media::Ratio;
 
     fn fake_index(n: usize) -> VideoIndex {
         let frames = (0..n)

@@ -4,7 +4,7 @@
 use super::plan::{crop_or_pad, plan_geometry, rotate_rgb};
 use super::{RgbFrame, VideoDecoder};
 use crate::error::{Result, VdxError};
-use crate::media::cstr;
+use crate::video::media::cstr;
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 
@@ -206,7 +206,7 @@ pub(super) fn stream_geometry(st: &ffmpeg::format::stream::Stream<'_>) -> (u32, 
         let rot = if !sd.is_null() && size >= 36 {
             let r = ffi::av_display_rotation_get(sd as *const i32);
             if r.is_finite() {
-                crate::probe::rotate_cw_from_ccw(r)
+                crate::video::probe::rotate_cw_from_ccw(r)
             } else {
                 0
             }

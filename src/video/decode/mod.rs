@@ -22,8 +22,8 @@ mod plan;
 pub use plan::{Resize, ResizeMode};
 
 use crate::error::{Result, VdxError};
-use crate::index::{self, IndexOptions, VideoIndex};
-use crate::media::{self, ProbeBudget};
+use crate::video::index::{self, IndexOptions, VideoIndex};
+use crate::video::media::{self, ProbeBudget};
 use convert::{stream_geometry, Scaler};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;

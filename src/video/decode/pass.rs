@@ -4,8 +4,8 @@
 
 use super::{RgbFrame, VideoDecoder};
 use crate::error::{Result, VdxError};
-use crate::index::VideoIndex;
-use crate::media;
+use crate::video::index::VideoIndex;
+use crate::video::media;
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 use std::sync::Arc;

@@ -6,8 +6,12 @@
 //! claims (frame count, duration, frame rate) is kept beside what was counted, and any
 //! disagreement becomes a warning.
 
+pub(crate) mod decode_order;
+pub(crate) mod h264;
+pub(crate) mod vop_order;
+
 use crate::error::{Result, VdxError};
-use crate::media::{self, ProbeBudget, Ratio};
+use crate::video::media::{self, ProbeBudget, Ratio};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 use serde::Serialize;
@@ -123,7 +127,7 @@ pub struct VideoIndex {
     /// The container stores no presentation order (AVI, raw streams) and the codec reorders
     /// pictures: the order of `frames` was learnt from a decode of the whole stream, and a
     /// packet that puts out no picture (a not-coded VOP) is not a frame. See
-    /// [`crate::decode_order`].
+    /// [`crate::video::index::decode_order`].
     pub order_from_decode: bool,
     /// Packets that hold no picture of their own (counted only where the order came from a
     /// decode).
@@ -525,10 +529,10 @@ pub fn build_index_cancellable(
         };
         // MPEG-4 Part 2: the order its VOP headers give, in case the container has none.
         let vop_order = (st.parameters().id() == ffmpeg::codec::Id::MPEG4)
-            .then(|| crate::vop_order::VopOrder::new(media::extradata(&st)));
-        // H.264: sync flags are checked against the bitstream (see `crate::h264`).
+            .then(|| crate::video::index::vop_order::VopOrder::new(media::extradata(&st)));
+        // H.264: sync flags are checked against the bitstream (see `crate::video::index::h264`).
         let nal_framing = (st.parameters().id() == ffmpeg::codec::Id::H264)
-            .then(|| crate::h264::NalFraming::from_extradata(media::extradata(&st)));
+            .then(|| crate::video::index::h264::NalFraming::from_extradata(media::extradata(&st)));
         (
             tb,
             header,
@@ -692,7 +696,7 @@ pub fn build_index_cancellable(
         }
         let keyframe = pkt.is_key();
         if let (Some(framing), Some(data)) = (&nal_framing, pkt.data()) {
-            let au = crate::h264::access_unit(data, *framing);
+            let au = crate::video::index::h264::access_unit(data, *framing);
             h264_refs.push(au.reference);
             if let (true, false, Some(n)) = (keyframe, au.idr, au.recovery) {
                 if n > 0 {
@@ -778,7 +782,7 @@ pub fn build_index_cancellable(
         from_headers
     } else if order_from_decode || opts.check_decode {
         let packets = frames.len();
-        Some(crate::decode_order::decode_output_order(
+        Some(crate::video::index::decode_order::decode_output_order(
             path,
             &opts.budget,
             si,
@@ -946,7 +950,7 @@ fn set_recovery(frames: &mut [FrameEntry], refs: &[bool], keys: &[(u32, u32)]) {
 fn order_frames_as_decoded(
     frames: Vec<FrameEntry>,
     slots: &[i64],
-    out: &[crate::decode_order::OutputPicture],
+    out: &[crate::video::index::decode_order::OutputPicture],
     pts_given: &[bool],
 ) -> Vec<FrameEntry> {
     let mut seen = vec![false; frames.len()];
@@ -1044,7 +1048,7 @@ pub fn mpeg4_orders(path: &Path) -> Result<(Option<Vec<u32>>, Vec<u32>)> {
         let st = ictx
             .stream(si)
             .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
-        crate::vop_order::VopOrder::new(media::extradata(&st))
+        crate::video::index::vop_order::VopOrder::new(media::extradata(&st))
     };
     media::discard_all_but(&mut ictx, si);
     let mut n: u32 = 0;
@@ -1070,7 +1074,7 @@ pub fn mpeg4_orders(path: &Path) -> Result<(Option<Vec<u32>>, Vec<u32>)> {
     let ours = v
         .finish()
         .map(|(o, _)| o.iter().map(|p| p.decode_index).collect());
-    let decoded = crate::decode_order::decode_output_order(
+    let decoded = crate::video::index::decode_order::decode_output_order(
         path,
         &ProbeBudget::default(),
         si,

@@ -19,7 +19,7 @@
 //! decode.
 
 use crate::error::{Result, VdxError};
-use crate::media::{self, ProbeBudget};
+use crate::video::media::{self, ProbeBudget};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 use std::path::Path;
@@ -32,7 +32,7 @@ pub(crate) struct OutputPicture {
     pub decode_index: u32,
     /// The decoder marked the picture a keyframe (an intra picture it can start from).
     pub key: bool,
-    pub pict_type: crate::index::FrameType,
+    pub pict_type: crate::video::index::FrameType,
     /// The decoder flagged the picture as damaged (concealed errors).
     pub corrupt: bool,
 }
@@ -87,7 +87,7 @@ pub(crate) fn decode_output_order(
             out.push(OutputPicture {
                 decode_index: d,
                 key,
-                pict_type: crate::index::FrameType::from_av(frame.kind()),
+                pict_type: crate::video::index::FrameType::from_av(frame.kind()),
                 corrupt,
             });
         }

@@ -15,8 +15,8 @@
 //! (`decode_order`). The tests hold this order equal to the decode's on every AVI of the
 //! fixtures and of the real-world corpus.
 
-use crate::decode_order::OutputPicture;
-use crate::index::FrameType;
+use crate::video::index::decode_order::OutputPicture;
+use crate::video::index::FrameType;
 
 /// FFmpeg's `MAX_NVOP_SIZE`: a packet this small is taken as a placeholder.
 const MAX_NVOP_SIZE: usize = 19;

@@ -1,11 +1,11 @@
 //! Probe on a budget: container and per-stream facts from the header and a bounded read.
 //!
 //! This is what the metadata panel shows at once. Frame counts, durations and frame rates here
-//! are what the *header* claims; the packet index ([`crate::index`]) counts the real ones and
+//! are what the *header* claims; the packet index ([`crate::video::index`]) counts the real ones and
 //! reports any disagreement as a warning. JSON keys follow ffprobe's names where ffprobe has one.
 
 use crate::error::{Result, VdxError};
-use crate::media::{self, cstr, ProbeBudget};
+use crate::video::media::{self, cstr, ProbeBudget};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 use serde::Serialize;
@@ -574,7 +574,7 @@ fn first_packet_facts(
     with_headers: bool,
 ) -> Option<PacketFacts> {
     let params = ictx.stream(stream_index)?.parameters();
-    let mut parser = crate::index::FrameParser::new(&params)?;
+    let mut parser = crate::video::index::FrameParser::new(&params)?;
     // Bounded: at most 64 packets of other streams before the first video packet.
     for _ in 0..64 {
         let mut pkt = ffmpeg::Packet::empty();
