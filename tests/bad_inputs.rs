@@ -192,3 +192,69 @@ fn mid_stream_resolution_change_is_handled() {
     let o = vdx(&["--size", "32"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A reader that stops early (`vdx index --json FILE | head`) ends the command quietly:
+/// killed by SIGPIPE or exiting 0, with no panic and no "Broken pipe" error on stderr. The
+/// outputs are several times the 64 KiB a pipe holds, so vdx is still writing when the
+/// reader goes away.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    let d = tempfile::tempdir().unwrap();
+    let video = d.path().join("long.mp4");
+    // 3000 frames of 32x32: one index row per frame.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=32x32:r=100:d=30,format=yuv420p",
+        "-c:v",
+        "libx264",
+        "-threads",
+        "1",
+        video.to_str().unwrap(),
+    ]);
+    let v = video.to_str().unwrap();
+    // One probe is about 1.5 kB: 100 files make the probe output long enough to fill a pipe.
+    let mut probe_args = vec!["probe", "--json"];
+    probe_args.extend(std::iter::repeat_n(v, 100));
+    let commands: [Vec<&str>; 3] = [
+        vec!["index", "--json", v],
+        vec!["index", "--csv", v],
+        probe_args,
+    ];
+    for args in commands {
+        let what = args[..2].join(" ");
+        let full = vdx_ok(&args);
+        assert!(
+            full.len() > 2 * 65536,
+            "vdx {what} prints {} bytes: too few to fill a pipe",
+            full.len()
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vdx"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut head = [0u8; 300];
+        out.read_exact(&mut head).unwrap();
+        assert_eq!(&head[..], &full.as_bytes()[..300], "vdx {what}");
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "vdx {what}: {err}"
+        );
+        assert!(
+            o.status.signal() == Some(13) || o.status.code() == Some(0),
+            "vdx {what} should end by SIGPIPE or exit 0, got {:?}: {err}",
+            o.status
+        );
+    }
+}

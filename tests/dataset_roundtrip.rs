@@ -593,3 +593,259 @@ fn segments_builds_are_byte_identical_run_after_run() {
         }
     }
 }
+
+/// A tiny source: 8 frames of 64x64 testsrc2 (H.264).
+fn tiny_source(dir: &Path) -> PathBuf {
+    let p = dir.join("tiny.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=64x64:r=25:d=0.32,format=yuv420p",
+        "-c:v",
+        "libx264",
+        "-threads",
+        "1",
+        p.to_str().unwrap(),
+    ]);
+    p
+}
+
+/// `--codec h265` is an alias: the file names the codec `hevc` (FORMAT.md's one name), in the
+/// segments field's arguments and in the build options, and nowhere says `h265`.
+#[test]
+fn h265_is_written_as_hevc() {
+    let d = tempfile::tempdir().unwrap();
+    let src = tiny_source(d.path());
+    let out = d.path().join("alias.vdx");
+    let o = vdx(&[
+        "build",
+        src.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--field",
+        "segments",
+        "--codec",
+        "h265",
+        "--size",
+        "64x64",
+        "--frames",
+        "4",
+        "--keyint",
+        "4",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ins = vdx(&["inspect", out.to_str().unwrap(), "--json"]);
+    assert!(ins.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&ins.stdout).unwrap();
+    let field = v["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field_type"] == "segments")
+        .expect("a segments field");
+    assert_eq!(field["arguments"]["codec"], "hevc", "{field}");
+    assert_eq!(v["info"]["build_options"]["segment"]["codec"], "hevc");
+    assert!(
+        !String::from_utf8_lossy(&ins.stdout).contains("h265"),
+        "inspect shows h265"
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(
+        !bytes.windows(4).any(|w| w == b"h265"),
+        "the file says h265 somewhere"
+    );
+}
+
+/// libx265 corrupts its heap below 64 pixels (invalid writes in `Lookahead::cuTree` at
+/// widths of 48 and under): HEVC segments smaller than 64x64 on either side, asked for as
+/// `hevc` or `h265`, are refused before any work, naming the size and the limit, and leave
+/// no file. The input is not even a video: the size is checked before it is read.
+#[test]
+fn hevc_segments_smaller_than_64_pixels_are_refused_with_the_size() {
+    use vdx::dataset::segments::HEVC_MIN_SIDE;
+    assert_eq!(HEVC_MIN_SIDE, 64);
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("broken.mp4");
+    std::fs::copy(fixture("text.mp4"), &bad).unwrap();
+    let out = d.path().join("small-hevc.vdx");
+    for codec in ["hevc", "h265"] {
+        for size in ["48x48", "64x48", "48x64", "62x64"] {
+            let o = vdx(&[
+                "build",
+                bad.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--field",
+                "segments",
+                "--codec",
+                codec,
+                "--size",
+                size,
+                "--frames",
+                "4",
+                "--quiet",
+            ]);
+            assert!(!o.status.success(), "{codec} {size} was accepted");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains(size)
+                    && err.contains("HEVC")
+                    && err.contains(&format!("{HEVC_MIN_SIDE}x{HEVC_MIN_SIDE}")),
+                "{codec} {size}: {err}"
+            );
+            assert!(
+                !err.contains("broken.mp4"),
+                "{codec} {size}: the input was read before the size was checked: {err}"
+            );
+            let left: Vec<String> = std::fs::read_dir(d.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+                .filter(|n| n.contains("small-hevc"))
+                .collect();
+            assert!(left.is_empty(), "{codec} {size}: left {left:?}");
+        }
+    }
+}
+
+/// "123.4 kB" or "2.2 MB" as bytes.
+fn size_bytes(text: &str) -> f64 {
+    let (n, unit) = text
+        .trim()
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("a size: {text:?}"));
+    let n: f64 = n.parse().unwrap_or_else(|_| panic!("a size: {text:?}"));
+    n * match unit {
+        "B" => 1.0,
+        "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        other => panic!("unit {other:?} in {text:?}"),
+    }
+}
+
+/// A small dataset gets FFCV's smallest page (2 MiB), not the 8 MiB default, so the zero gap
+/// before the first page (a hole on disk, but real bytes in a tar or an upload) stays small;
+/// `vdx build` prints the data size apart from the file size and names the gap.
+#[test]
+fn a_small_dataset_gets_a_2_mib_page_and_build_names_the_gap() {
+    let d = tempfile::tempdir().unwrap();
+    let src = tiny_source(d.path());
+    let out = d.path().join("small.vdx");
+    let o = vdx(&[
+        "build",
+        src.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--num-clips",
+        "2",
+        "--frames",
+        "4",
+        "--size",
+        "64x64",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&out).unwrap();
+    let page = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+    assert_eq!(page, 2 * 1024 * 1024, "page size");
+    let file = bytes.len() as f64;
+    assert!(file < 3e6, "{file} bytes");
+    assert_eq!(Dataset::open(&out).unwrap().len(), 2);
+
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("wrote "))
+        .unwrap_or_else(|| panic!("no 'wrote' line: {stdout}"));
+    assert!(line.contains(": 2 samples from 1 videos"), "{line}");
+    // "..., 0 classes, 123.4 kB of data (file 2.2 MB: a 2.1 MB zero gap before the first
+    // page, sparse on disk)"
+    let (before, after) = line.split_once(" of data").expect("'of data'");
+    let data = size_bytes(before.rsplit(", ").next().unwrap());
+    let (file_said, rest) = after
+        .strip_prefix(" (file ")
+        .and_then(|a| a.split_once(": a "))
+        .unwrap_or_else(|| panic!("the file size: {line}"));
+    let (gap_said, tail) = rest
+        .split_once(" zero gap")
+        .unwrap_or_else(|| panic!("the gap: {line}"));
+    assert!(tail.contains("sparse on disk"), "{line}");
+    let (file_said, gap_said) = (size_bytes(file_said), size_bytes(gap_said));
+    assert!(
+        data > 0.0 && data < file,
+        "{line}: the file is {file} bytes"
+    );
+    // Printed to one decimal of its unit.
+    assert!((file_said - file).abs() <= 0.05e6, "{line}: {file} bytes");
+    assert!(
+        (gap_said - (file - data)).abs() <= 0.051e6 && gap_said > 1e6,
+        "{line}: {file} bytes"
+    );
+}
+
+/// The sample's `conversion` provenance: a `vdx inspect --json --sample 0` user sees the
+/// source pixel format, its bit depth, and how swscale scaled it (bilinear to the size it
+/// scaled to, or FFmpeg's default bicubic at the source size).
+#[test]
+fn provenance_records_the_pixel_conversion() {
+    let d = tempfile::tempdir().unwrap();
+    let conversion = |src: &Path, name: &str, extra: &[&str]| -> String {
+        let out = d.path().join(format!("{name}.vdx"));
+        let mut args = vec![
+            "build",
+            src.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--frames",
+            "4",
+            "--num-clips",
+            "2",
+            "--quiet",
+        ];
+        args.extend(extra);
+        let o = vdx(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let ins = vdx(&["inspect", out.to_str().unwrap(), "--json", "--sample", "0"]);
+        assert!(ins.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&ins.stdout).unwrap();
+        assert_eq!(v["index"], 0);
+        v["provenance"]["conversion"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no conversion in {}", v["provenance"]))
+            .to_string()
+    };
+    // 10-bit HEVC (192x108) squashed to 64x64.
+    let c = conversion(
+        &fixture("hevc_10bit.mkv"),
+        "ten",
+        &["--size", "64x64", "--resize-mode", "squash"],
+    );
+    assert!(
+        c.contains("yuv420p10le") && c.contains("10-bit") && c.contains("bilinear to 64x64"),
+        "{c}"
+    );
+    // 8-bit H.264 (192x108), short side to 64 then a centre crop: swscale scales to 114x64.
+    let c = conversion(&fixture("h264_bframes.mp4"), "eight", &["--size", "64x64"]);
+    assert!(
+        c.contains("yuv420p ")
+            && c.contains("8-bit")
+            && !c.contains("10-bit")
+            && c.contains("bilinear to 114x64"),
+        "{c}"
+    );
+    // At the source's own size: no scaling, FFmpeg's default bicubic for the chroma.
+    let c = conversion(
+        &fixture("h264_bframes.mp4"),
+        "native",
+        &["--size", "192x108"],
+    );
+    assert!(
+        c.contains("yuv420p ")
+            && c.contains("8-bit")
+            && c.contains("bicubic")
+            && !c.contains("bilinear"),
+        "{c}"
+    );
+}

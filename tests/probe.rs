@@ -267,3 +267,86 @@ fn flatten(v: &serde_json::Value) -> Vec<String> {
     go(v, String::new(), &mut out);
     out
 }
+
+/// An SPS crop FFmpeg applies only in part: the MP4 header says 352x256 and the crop 336x256,
+/// but FFmpeg's decoder keeps the 6-pixel left crop (alignment) and gives 342x256 frames.
+/// The probe says what the frames will be, warns in JSON and in text, and `vdx frames`
+/// writes pictures of that size. An ordinary file gets neither key.
+#[test]
+fn probe_reports_the_decoded_size_where_ffmpeg_keeps_part_of_the_crop() {
+    let f = fixture("h264_leftcrop.mp4");
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["probe", "--json"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["streams"][0];
+    assert_eq!(s["codec_type"], "video");
+    assert_eq!((&s["width"], &s["height"]), (&352.into(), &256.into()));
+    assert_eq!(s["frame_width"], 342, "{s}");
+    assert_eq!(s["frame_height"], 256, "{s}");
+    let warnings = s["warnings"].as_array().expect("a warnings list");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("342x256"))),
+        "{warnings:?}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .arg("probe")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("warning:") && l.contains("342x256")),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let o = vdx_ok(&[
+        "frames",
+        f.to_str().unwrap(),
+        "--at",
+        "0",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let pngs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(pngs.len(), 1, "{o}");
+    let png = std::fs::read(&pngs[0]).unwrap();
+    assert_eq!(&png[12..16], b"IHDR");
+    let dim = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((dim(16), dim(20)), (342, 256), "{}", pngs[0].display());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["probe", "--json"])
+        .arg(fixture("h264_bframes.mp4"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let streams = v["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 2);
+    for s in streams {
+        let keys = s.as_object().unwrap();
+        assert!(
+            !keys.contains_key("frame_width")
+                && !keys.contains_key("frame_height")
+                && !keys.contains_key("warnings"),
+            "{s}"
+        );
+    }
+}

@@ -260,6 +260,10 @@ fn encode_here(
     )
     .map_err(|e| enc_err("no RGB to YUV conversion", e))?;
     let mut rgb = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::RGB24, width, height);
+    // Rows are copied in below `width * 3` bytes at a time; the rest of each stride stays as
+    // allocated, and swscale's SIMD input reads it (valgrind: uninitialised values from 2-pixel
+    // widths on). Zero once so every byte it reads is defined.
+    rgb.data_mut(0).fill(0);
     let mut yuv = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::YUV420P, width, height);
     let mut packets = Vec::new();
     let drain = |enc: &mut ffmpeg::encoder::Video, packets: &mut Vec<EncodedPacket>| {

@@ -91,7 +91,7 @@ impl VideoDecoder {
                 let d = ffi::av_pix_fmt_desc_get(src_fmt);
                 let depth = if d.is_null() { 8 } else { (*d).comp[0].depth };
                 self.conversion_note = Some(format!(
-                    "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}{}",
+                    "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}{}{}",
                     cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default(),
                     depth,
                     match sws_cs {
@@ -109,6 +109,11 @@ impl VideoDecoder {
                         format!(", rotated {} degrees clockwise", self.rotate_cw)
                     } else {
                         String::new()
+                    },
+                    match (g.off_x.signum() + g.off_y.signum()).signum() {
+                        1 => format!(", centre-cropped to {}x{}", g.out_w, g.out_h),
+                        -1 => format!(", padded to {}x{}", g.out_w, g.out_h),
+                        _ => String::new(),
                     }
                 ));
                 self.scaler = Some(Scaler { ctx, key });
