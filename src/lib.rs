@@ -4,15 +4,7 @@
 //! the `vdx` command line are thin layers over these functions; no egui type appears here.
 
 pub mod augment;
-pub mod bench;
 pub mod cli;
-pub mod cli_augment;
-pub mod cli_build;
-pub mod cli_compare_fields;
-pub mod cli_export;
-pub mod cli_inspect;
-pub mod cli_progress;
-pub mod cli_quality;
 pub mod dataset;
 pub mod error;
 pub mod export;

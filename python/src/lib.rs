@@ -1075,14 +1075,14 @@ enum Slot<'a> {
 #[pyfunction]
 fn build_argv<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, PyDict>> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let args = vdx::cli_build::parse_build_args(&argv).map_err(to_py)?;
+    let args = vdx::cli::build::parse_build_args(&argv).map_err(to_py)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let c2 = cancel.clone();
     let handle = std::thread::Builder::new()
         .name("vdx-build".into())
         .spawn(move || {
             let left_out = Mutex::new(Vec::<(String, String)>::new());
-            let r = vdx::cli_build::run_build(&args, &c2, &|_, _| {}, &|p, why| {
+            let r = vdx::cli::build::run_build(&args, &c2, &|_, _| {}, &|p, why| {
                 if let Ok(mut l) = left_out.lock() {
                     l.push((p.display().to_string(), why.to_string()));
                 }
@@ -1105,11 +1105,11 @@ fn build_argv<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, Py
     let d = PyDict::new(py);
     d.set_item("left_out", left_out)?;
     match r.map_err(to_py)? {
-        vdx::cli_build::BuildOutcome::AlreadyBuilt(p) => {
+        vdx::cli::build::BuildOutcome::AlreadyBuilt(p) => {
             d.set_item("output", p.to_string_lossy().to_string())?;
             d.set_item("already_built", true)?;
         }
-        vdx::cli_build::BuildOutcome::Built(rep) => {
+        vdx::cli::build::BuildOutcome::Built(rep) => {
             d.set_item("output", rep.output.to_string_lossy().to_string())?;
             d.set_item("already_built", false)?;
             d.set_item("samples", rep.samples)?;

@@ -1,11 +1,23 @@
 //! The `vdx` command line: each subcommand parses its arguments and calls the same core
 //! functions the GUI uses; it holds no logic of its own beyond formatting.
 
+pub mod args;
+pub mod augment;
+pub mod bench;
+pub mod build;
+pub mod compare_fields;
+pub mod export;
+pub mod inspect;
+pub mod progress;
+pub mod quality;
+
 use crate::error::{Result, VdxError};
 use crate::video::decode::{DecodeOptions, Resize, VideoDecoder};
 use crate::video::index::{self, IndexOptions};
 use crate::video::media::ProbeBudget;
 use crate::video::probe;
+use args::parse_list;
+use args::parse_size;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,26 +68,26 @@ pub enum Command {
     /// The audio track as mono float32 at a chosen rate (.wav or .npy).
     Audio(AudioArgs),
     /// Build a dataset (.vdx) from videos: frames, segments or flow field.
-    Build(crate::cli_build::BuildArgs),
+    Build(crate::cli::build::BuildArgs),
     /// Show a dataset's fields, samples, labels and provenance; decode one sample.
-    Inspect(crate::cli_inspect::InspectArgs),
+    Inspect(crate::cli::inspect::InspectArgs),
     /// Tie the shards of a sharded build (`build --shard k/N`) into one dataset: DIR/NAME.vdxm
-    Manifest(crate::cli_build::ManifestArgs),
+    Manifest(crate::cli::build::ManifestArgs),
     /// Check a dataset's structure, pointers and checksums, and that every sample decodes.
-    Verify(crate::cli_inspect::VerifyArgs),
+    Verify(crate::cli::inspect::VerifyArgs),
     /// Export a dataset: frame folders, .npy shards, MP4 clips, WebDataset tars, or audio.
-    Export(crate::cli_export::ExportArgs),
+    Export(crate::cli::export::ExportArgs),
     /// Apply an augmentation recipe to a video clip or dataset sample: K draws as a contact
     /// sheet or an f32 tensor, plus every random draw as JSON.
-    Augment(crate::cli_augment::AugmentArgs),
+    Augment(crate::cli::augment::AugmentArgs),
     /// Measure stored samples against their source frames: PSNR and SSIM (as FFmpeg's psnr
     /// and ssim filters), flow EPE against fresh Farneback flow; the worst samples.
-    Quality(crate::cli_quality::QualityArgs),
+    Quality(crate::cli::quality::QualityArgs),
     /// Build each field variant (JPEG quality, CRF and keyframe interval, flow scale) from a
     /// sample of your videos in a temporary folder and compare size, speed and quality.
-    CompareFields(crate::cli_compare_fields::CompareFieldsArgs),
+    CompareFields(crate::cli::compare_fields::CompareFieldsArgs),
     /// Measure vdx against the ffmpeg CLI on a folder of videos (see scripts/bench.sh).
-    Bench(crate::bench::BenchArgs),
+    Bench(crate::cli::bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -119,44 +131,6 @@ impl SizeArgs {
             ..Default::default()
         })
     }
-}
-
-/// Parse "224" or "320x240".
-pub fn parse_size(s: &str) -> Result<(u32, u32)> {
-    let bad = || {
-        VdxError::param(
-            "size",
-            format!("'{s}' is not N or WxH (e.g. 224 or 320x240)"),
-        )
-    };
-    let (w, h) = match s.split_once(['x', 'X']) {
-        Some((a, b)) => (
-            a.trim().parse::<u32>().map_err(|_| bad())?,
-            b.trim().parse::<u32>().map_err(|_| bad())?,
-        ),
-        None => {
-            let n = s.trim().parse::<u32>().map_err(|_| bad())?;
-            (n, n)
-        }
-    };
-    if w == 0 || h == 0 || w > 16384 || h > 16384 {
-        return Err(VdxError::param(
-            "size",
-            format!("{w}x{h} is outside 1..=16384"),
-        ));
-    }
-    Ok((w, h))
-}
-
-fn parse_list<T: std::str::FromStr>(s: &str, what: &str) -> Result<Vec<T>> {
-    s.split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| {
-            p.trim()
-                .parse::<T>()
-                .map_err(|_| VdxError::param(what, format!("'{p}' is not a valid value")))
-        })
-        .collect()
 }
 
 #[derive(Args, Debug)]
@@ -371,15 +345,15 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Frames(a) => cmd_frames(a),
         Command::Clips(a) => cmd_clips(a),
         Command::Audio(a) => cmd_audio(a),
-        Command::Build(a) => crate::cli_build::cmd_build(a),
-        Command::Inspect(a) => crate::cli_inspect::cmd_inspect(a),
-        Command::Manifest(a) => crate::cli_build::cmd_manifest(a),
-        Command::Verify(a) => crate::cli_inspect::cmd_verify(a),
-        Command::Augment(a) => crate::cli_augment::cmd_augment(a),
-        Command::Export(a) => crate::cli_export::cmd_export(a),
-        Command::Quality(a) => crate::cli_quality::cmd_quality(a),
-        Command::CompareFields(a) => crate::cli_compare_fields::cmd_compare_fields(a),
-        Command::Bench(a) => crate::bench::run(a),
+        Command::Build(a) => crate::cli::build::cmd_build(a),
+        Command::Inspect(a) => crate::cli::inspect::cmd_inspect(a),
+        Command::Manifest(a) => crate::cli::build::cmd_manifest(a),
+        Command::Verify(a) => crate::cli::inspect::cmd_verify(a),
+        Command::Augment(a) => crate::cli::augment::cmd_augment(a),
+        Command::Export(a) => crate::cli::export::cmd_export(a),
+        Command::Quality(a) => crate::cli::quality::cmd_quality(a),
+        Command::CompareFields(a) => crate::cli::compare_fields::cmd_compare_fields(a),
+        Command::Bench(a) => crate::cli::bench::run(a),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `vdx build` (also `vdx.build` in Python) and `vdx manifest`.
 
-use crate::cli_progress::{bar, ctrl_c_flag};
+use crate::cli::progress::{bar, ctrl_c_flag};
 use crate::dataset::{self, BuildOptions, FieldKind};
 use crate::error::{Result, VdxError};
 use crate::video::sample::{SamplerKind, Units};
@@ -106,7 +106,7 @@ pub struct BuildArgs {
 
 impl BuildArgs {
     pub fn options(&self) -> Result<BuildOptions> {
-        let (w, h) = crate::cli::parse_size(&self.size)?;
+        let (w, h) = crate::cli::args::parse_size(&self.size)?;
         let mut o = BuildOptions {
             field: self.field.parse::<FieldKind>()?,
             width: w,

@@ -1,6 +1,6 @@
 //! `vdx inspect` and `vdx verify`: what a dataset holds, and whether it is sound.
 
-use crate::cli_progress::{bar, ctrl_c_flag};
+use crate::cli::progress::{bar, ctrl_c_flag};
 use crate::dataset::{self, Dataset, Decoders, SampleData};
 use crate::error::{Result, VdxError};
 use clap::Args;

@@ -58,7 +58,7 @@ pub fn cmd_augment(a: AugmentArgs) -> Result<ExitCode> {
         None => {
             let resize = match &a.size {
                 Some(s) => {
-                    let (w, h) = crate::cli::parse_size(s)?;
+                    let (w, h) = crate::cli::args::parse_size(s)?;
                     Some(crate::video::decode::Resize {
                         width: w,
                         height: h,

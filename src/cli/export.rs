@@ -1,6 +1,6 @@
 //! `vdx export`: a dataset to frame folders, .npy shards, MP4 clips, WebDataset or audio.
 
-use crate::cli_progress::{bar, ctrl_c_flag};
+use crate::cli::progress::{bar, ctrl_c_flag};
 use crate::error::{Result, VdxError};
 use clap::Args;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `vdx quality`: how far a dataset's stored samples are from their source frames.
 
-use crate::cli_progress::{bar, ctrl_c_flag};
+use crate::cli::progress::{bar, ctrl_c_flag};
 use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::quality::{self, PassOptions, SourceFinder};

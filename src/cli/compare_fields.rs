@@ -1,7 +1,7 @@
 //! `vdx compare-fields`: the three fields built from a sample of the user's videos and
 //! measured side by side.
 
-use crate::cli_progress::{bar, ctrl_c_flag};
+use crate::cli::progress::{bar, ctrl_c_flag};
 use crate::error::Result;
 use crate::quality;
 use crate::quality::field_compare::parse_list;
@@ -75,7 +75,7 @@ pub fn compare_fields_options(
         .split(',')
         .map(|f| f.trim().parse())
         .collect::<Result<_>>()?;
-    let (w, h) = crate::cli::parse_size(&a.size)?;
+    let (w, h) = crate::cli::args::parse_size(&a.size)?;
     o.base.width = w;
     o.base.height = h;
     o.base.sampler.num_clips = a.clips;
