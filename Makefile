@@ -22,6 +22,7 @@ test: setup
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	python3 scripts/check_layers.py
 
 corpus:
 	test -d target/corpus || bash ../shared/corpus/make_corpus.sh target/corpus

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Checks that no module of vdx imports a layer above its own (and so that the layers have no
+import loop between them). Run by `make lint` and by tests/layers.rs.
+
+Layers, lowest first; a file may use its own layer and the ones below:
+  0 base     error, rng, npy, jpeg, flowviz: leaf utilities
+  1 video    src/video/ (media, probe, index, decode, sample, audio)
+  2 augment  src/augment.rs
+  3 dataset  src/dataset/
+  4 export, quality
+  5 gui      src/gui/ (the window)
+  6 cli      src/cli/ (flags live only here; `vdx` with no command opens the GUI), fuzzing
+"""
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
+RANK = {
+    "error": 0, "rng": 0, "npy": 0, "jpeg": 0, "flowviz": 0,
+    "video": 1, "audio": 1, "decode": 1, "index": 1, "media": 1, "probe": 1, "sample": 1,
+    "build_index": 1, "Result": 0, "VdxError": 0, "ProbeBudget": 1,
+    "augment": 2, "dataset": 3, "export": 4, "quality": 4, "gui": 5,
+    "cli": 6, "bench": 6, "fuzzing": 6,
+}
+
+
+def layer_of(path: pathlib.Path) -> str:
+    rel = path.relative_to(ROOT).parts
+    name = rel[0].removesuffix(".rs")
+    if name.startswith("cli"):
+        return "cli"
+    return name
+
+
+def main() -> int:
+    bad = []
+    checked = 0
+    for f in sorted(ROOT.rglob("*.rs")):
+        if f.name in ("lib.rs", "main.rs"):
+            continue
+        src = layer_of(f)
+        if src not in RANK:
+            bad.append(f"{f}: module '{src}' has no layer in scripts/check_layers.py")
+            continue
+        text = f.read_text()
+        uses = re.findall(r"crate::([A-Za-z_]+)", text)
+        for group in re.findall(r"crate::\{([^}]*)\}", text):
+            uses += re.findall(r"(?:^|,)\s*([A-Za-z_]+)", group)
+        for used in uses:
+            checked += 1
+            if used not in RANK:
+                bad.append(f"{f}: crate::{used} has no layer in scripts/check_layers.py")
+            elif RANK[used] > RANK[src]:
+                bad.append(
+                    f"{f}: layer '{src}' ({RANK[src]}) uses crate::{used} "
+                    f"from a layer above it ({RANK[used]})"
+                )
+    if checked == 0:
+        bad.append("no crate:: paths found: the script looked in the wrong place")
+    for b in bad:
+        print(b)
+    print(f"layers: {checked} crate paths checked, {len(bad)} problem(s)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
