@@ -272,3 +272,29 @@ def test_the_reader_catches_what_vdx_catches(datasets, tmp_path):
     p.write_bytes(bytes(unfinished))
     with pytest.raises(rd.FormatError, match="unfinished"):
         rd.Dataset(str(p))
+
+
+def test_dataset_verify_names_the_rule_a_valid_checksum_hides(datasets, tmp_path):
+    """A label outside -1..classes-1 with the sample's checksum recomputed: only the rule can
+    catch it, and Dataset.verify (the same code as `vdx verify`) names rule, sample, field."""
+    src = datasets["frames"]
+    raw = bytearray(open(src, "rb").read())
+    ds = rd.Dataset(src)
+    i = 1
+    row_at = ds.meta_offset + i * ds.row.itemsize
+    label_at = row_at + ds.row.fields[f"f{ds.kl}"][1]
+    raw[label_at:label_at + 8] = len(ds.info["classes"]).to_bytes(8, "little", signed=True)
+    s = ds.sample(i)
+    sum_off = ds.row.fields[f"f{ds.kc}"][1]
+    crc = rd.crc32c(raw[s["provenance_ptr"]:s["provenance_ptr"] + s["provenance_size"]],
+                    rd.crc32c(s["data"], rd.crc32c(bytes(raw[row_at:row_at + sum_off]))))
+    raw[row_at + sum_off:row_at + sum_off + 8] = crc.to_bytes(8, "little", signed=True)
+    p = tmp_path / "label.vdx"
+    p.write_bytes(bytes(raw))
+    assert rd.Dataset(str(p)).sample(i)["checksum"] == crc  # the checksum is valid again
+    rep = vdx.Dataset(str(p)).verify()
+    assert any("label in -1..classes-1" in line and f"sample {i}" in line and "field label" in line
+               for line in rep["problems"]), rep["problems"]
+    assert not any("checksum" in line for line in rep["problems"]), rep["problems"]
+    assert any(v["rule"] == "label in -1..classes-1" and v["sample"] == i
+               for v in rep["violations"]), rep["violations"]
