@@ -57,6 +57,15 @@ pub enum VdxError {
     #[error("{path}: not a valid dataset: {reason}")]
     Dataset { path: PathBuf, reason: String },
     /// The user cancelled the work.
+    /// An annotation file that cannot be read as its format says.
+    #[error("{path}, line {line}, column {column}: {reason}")]
+    Annotation {
+        path: PathBuf,
+        line: usize,
+        column: String,
+        reason: String,
+    },
+
     #[error("cancelled")]
     Cancelled,
 }

@@ -12,8 +12,40 @@ use std::sync::atomic::AtomicBool;
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     /// Video files, folders of videos, or a folder of class folders (labels from the names).
-    #[arg(required = true)]
+    /// Not with --annotations.
+    #[arg(
+        required_unless_present = "annotations",
+        conflicts_with = "annotations"
+    )]
     pub inputs: Vec<PathBuf>,
+    /// An annotation file defining the samples (Kinetics CSV, SSv2 JSON, UCF-101/HMDB-51 split
+    /// lists, EPIC-Kitchens or Charades CSV, a CSV or JSON Lines file): videos under --videos,
+    /// clips sampled inside each row's segment, every label, split and row id kept.
+    #[arg(long, requires = "videos")]
+    pub annotations: Option<PathBuf>,
+    /// The annotation format: kinetics, ssv2, ucf101, hmdb51, epic, charades, csv, jsonl
+    /// (default: detected from the file's name and header).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The folder the annotations' videos are in.
+    #[arg(long)]
+    pub videos: Option<PathBuf>,
+    /// Video file names from a row's columns: '{youtube_id}.mp4' (a segment of an untrimmed
+    /// video) or '{youtube_id}_{time_start:06d}_{time_end:06d}.mp4' (trimmed clips: the
+    /// whole file). Default: the format's own naming.
+    #[arg(long)]
+    pub filename_pattern: Option<String>,
+    /// csv/jsonl: which column holds what, e.g. video=path,label=action,start=t0,end=t1,
+    /// split=subset,id=uid (also start_frame, end_frame).
+    #[arg(long)]
+    pub columns: Option<String>,
+    /// Keep only the annotation rows of this split.
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Where to list the videos the annotations name but the videos folder lacks (default:
+    /// OUT with `.missing.txt` appended).
+    #[arg(long)]
+    pub missing_out: Option<PathBuf>,
     /// The dataset file to write (*.vdx).
     #[arg(long)]
     pub out: PathBuf,
@@ -172,18 +204,27 @@ pub fn run_build(
 ) -> Result<BuildOutcome> {
     let opts = a.options()?;
     let shard: Option<dataset::ShardSpec> = a.shard.as_deref().map(str::parse).transpose()?;
-    let dataset::CollectedInputs {
-        mut inputs,
-        mut classes,
-        ignored,
-    } = dataset::collect_inputs_report(&a.inputs)?;
-    for (p, why) in &ignored {
-        on_left_out(p, why);
-    }
-    if let Some(file) = &a.classes {
-        classes = dataset::manifest::relabel_from_class_file(&mut inputs, &classes, file)?;
-    }
-    let (out, extra_info) = match shard {
+    let (mut inputs, classes, annotation_info) = match &a.annotations {
+        Some(file) => {
+            let (inputs, classes, info) = annotated_inputs(a, file, on_left_out)?;
+            (inputs, classes, Some(info))
+        }
+        None => {
+            let dataset::CollectedInputs {
+                mut inputs,
+                mut classes,
+                ignored,
+            } = dataset::collect_inputs_report(&a.inputs)?;
+            for (p, why) in &ignored {
+                on_left_out(p, why);
+            }
+            if let Some(file) = &a.classes {
+                classes = dataset::manifest::relabel_from_class_file(&mut inputs, &classes, file)?;
+            }
+            (inputs, classes, None)
+        }
+    };
+    let (out, mut extra_info) = match shard {
         None => (a.out.clone(), None),
         Some(spec) => {
             let plan = dataset::manifest::plan_shard(&a.out, spec, &inputs, &opts)?;
@@ -194,6 +235,14 @@ pub fn run_build(
             (plan.out.clone(), Some(plan.info))
         }
     };
+    if let Some(serde_json::Value::Object(ann)) = annotation_info {
+        let mut merged = match extra_info.take() {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        merged.extend(ann);
+        extra_info = Some(serde_json::Value::Object(merged));
+    }
     let total = inputs.len();
     let report = dataset::build_with_info(
         &inputs,
@@ -209,6 +258,95 @@ pub fn run_build(
         &|p| progress(p, total),
     )?;
     Ok(BuildOutcome::Built(report))
+}
+
+/// The inputs, classes and dataset-info keys of an annotation build: rows read and checked,
+/// videos looked up under --videos; missing videos listed in a file and, without
+/// --keep-going, an error.
+fn annotated_inputs(
+    a: &BuildArgs,
+    file: &std::path::Path,
+    on_left_out: &dyn Fn(&std::path::Path, &str),
+) -> Result<(Vec<dataset::BuildInput>, Vec<String>, serde_json::Value)> {
+    use crate::dataset::annotations::{self, AnnotationOptions};
+    let mut columns = std::collections::BTreeMap::new();
+    for part in
+        crate::cli::args::parse_list::<String>(a.columns.as_deref().unwrap_or(""), "--columns")?
+    {
+        let (role, col) = part
+            .split_once('=')
+            .ok_or_else(|| VdxError::param("--columns", format!("'{part}' is not ROLE=COLUMN")))?;
+        columns.insert(role.trim().to_string(), col.trim().to_string());
+    }
+    let ann = annotations::read_annotations(
+        file,
+        &AnnotationOptions {
+            format: a.format.as_deref().map(str::parse).transpose()?,
+            filename_pattern: a.filename_pattern.clone(),
+            columns,
+            split: a.split.clone(),
+            classes_file: a.classes.clone(),
+        },
+    )?;
+    let videos = a.videos.clone().unwrap_or_default();
+    let got = annotations::build_inputs(&ann, &videos);
+    if !got.missing.is_empty() {
+        let list = a.missing_out.clone().unwrap_or_else(|| {
+            let mut p = a.out.clone().into_os_string();
+            p.push(".missing.txt");
+            PathBuf::from(p)
+        });
+        let text: String = got
+            .missing
+            .iter()
+            .map(|(line, id, p)| format!("{}\tline {line}\t{id}\n", p.display()))
+            .collect();
+        crate::npy::write_atomic(&list, text.as_bytes())?;
+        let n_rows = ann.rows.len();
+        if !a.keep_going {
+            return Err(VdxError::param(
+                "--annotations",
+                format!(
+                    "{} of {n_rows} rows name a video that is not in {} (first: {}, line {}); \
+                     listed in {}; --keep-going builds without them",
+                    got.missing.len(),
+                    videos.display(),
+                    got.missing[0].2.display(),
+                    got.missing[0].0,
+                    list.display()
+                ),
+            ));
+        }
+        for (line, id, p) in &got.missing {
+            on_left_out(p, &format!("missing video (annotation line {line}, {id})"));
+        }
+        eprintln!(
+            "vdx: {} of {n_rows} annotation rows name a missing video ({:.1}%); listed in {}",
+            got.missing.len(),
+            100.0 * got.missing.len() as f64 / n_rows.max(1) as f64,
+            list.display()
+        );
+    }
+    if got.inputs.is_empty() {
+        return Err(VdxError::param(
+            "--annotations",
+            format!(
+                "no annotation row of {} names a video under {}",
+                file.display(),
+                videos.display()
+            ),
+        ));
+    }
+    let info = serde_json::json!({
+        "splits": got.splits,
+        "annotations": {
+            "file": file.display().to_string(),
+            "format": ann.format.name(),
+            "rows": ann.rows.len(),
+            "missing_videos": got.missing.len(),
+        },
+    });
+    Ok((got.inputs, got.classes, info))
 }
 
 pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {

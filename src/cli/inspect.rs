@@ -20,6 +20,42 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
+/// Samples per split and class (every label of a multi-label sample counts): `{split:
+/// {class: n}}`, the split `-` for samples without one; null for a dataset without splits.
+fn split_counts(ds: &Dataset, samples: &[crate::dataset::SampleMeta]) -> serde_json::Value {
+    let splits: Vec<String> = match ds.info()["splits"].as_array() {
+        Some(a) => a
+            .iter()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect(),
+        None => return serde_json::Value::Null,
+    };
+    let classes = ds.classes();
+    let mut out =
+        std::collections::BTreeMap::<String, std::collections::BTreeMap<String, u64>>::new();
+    for m in samples {
+        let split = m.provenance["split"]
+            .as_u64()
+            .and_then(|s| splits.get(s as usize).cloned())
+            .unwrap_or_else(|| "-".into());
+        let labels: Vec<i64> = match m.provenance["labels"].as_array() {
+            Some(l) => l.iter().filter_map(|x| x.as_i64()).collect(),
+            None => vec![m.label],
+        };
+        for l in labels {
+            let name = usize::try_from(l)
+                .ok()
+                .and_then(|l| classes.get(l).cloned())
+                .unwrap_or_else(|| "(unlabelled)".into());
+            *out.entry(split.clone())
+                .or_default()
+                .entry(name)
+                .or_default() += 1;
+        }
+    }
+    serde_json::json!(out)
+}
+
 pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
     let ds = Dataset::open(&a.dataset)?;
     let (layout, meta_off, data_start) = ds.layout();
@@ -65,6 +101,7 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             "data_start": data_start,
             "info": ds.info(),
             "shards": ds.manifest().map(|m| &m.shards),
+            "split_counts": split_counts(&ds, &samples),
             "samples": samples,
         });
         println!(
@@ -119,6 +156,19 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             .and_then(|k| classes.get(k).cloned())
             .unwrap_or_else(|| "(unlabelled)".into());
         println!("  label {l:>4}  {n:>6} samples  {name}");
+    }
+    if let serde_json::Value::Object(by_split) = split_counts(&ds, &samples) {
+        for (split, counts) in &by_split {
+            let total: u64 = counts
+                .as_object()
+                .map(|c| c.values().filter_map(|v| v.as_u64()).sum())
+                .unwrap_or(0);
+            let per: Vec<String> = counts
+                .as_object()
+                .map(|c| c.iter().map(|(k, v)| format!("{k} {v}")).collect())
+                .unwrap_or_default();
+            println!("  split {split:<8} {total:>6} labels: {}", per.join(", "));
+        }
     }
     let _ = vf;
     Ok(ExitCode::SUCCESS)

@@ -68,7 +68,7 @@ pub enum Command {
     /// The audio track as mono float32 at a chosen rate (.wav or .npy).
     Audio(AudioArgs),
     /// Build a dataset (.vdx) from videos: frames, segments or flow field.
-    Build(crate::cli::build::BuildArgs),
+    Build(Box<crate::cli::build::BuildArgs>),
     /// Show a dataset's fields, samples, labels and provenance; decode one sample.
     Inspect(crate::cli::inspect::InspectArgs),
     /// Tie the shards of a sharded build (`build --shard k/N`) into one dataset: DIR/NAME.vdxm
@@ -345,7 +345,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Frames(a) => cmd_frames(a),
         Command::Clips(a) => cmd_clips(a),
         Command::Audio(a) => cmd_audio(a),
-        Command::Build(a) => crate::cli::build::cmd_build(a),
+        Command::Build(a) => crate::cli::build::cmd_build(*a),
         Command::Inspect(a) => crate::cli::inspect::cmd_inspect(a),
         Command::Manifest(a) => crate::cli::build::cmd_manifest(a),
         Command::Verify(a) => crate::cli::inspect::cmd_verify(a),

@@ -205,10 +205,41 @@ impl BuildOptions {
 }
 
 /// One input video and its label (-1: unlabelled).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BuildInput {
     pub path: PathBuf,
     pub label: i64,
+    /// Where the input is an annotation row: its segment, every label, split and id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotation: Option<Box<AnnotatedInput>>,
+}
+
+impl BuildInput {
+    /// A whole video with one label (-1: unlabelled).
+    pub fn video(path: PathBuf, label: i64) -> Self {
+        BuildInput {
+            path,
+            label,
+            annotation: None,
+        }
+    }
+}
+
+/// What an annotation row adds to an input (see [`crate::dataset::annotations`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnnotatedInput {
+    /// The annotation file and the row's line in it (for messages).
+    pub file: PathBuf,
+    pub line: usize,
+    pub row_id: String,
+    /// The annotated segment; None: the whole video. Clips are sampled inside it.
+    pub segment: Option<crate::dataset::annotations::Segment>,
+    /// Class index of every label; the first is the input's `label`.
+    pub labels: Vec<i64>,
+    /// Index into the dataset info's `splits`.
+    pub split: Option<usize>,
+    /// The row's other columns.
+    pub extra: std::collections::BTreeMap<String, String>,
 }
 
 /// File extensions a folder scan takes as video (lower case). Files given one by one are
@@ -290,6 +321,7 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
             for f in entries.iter().filter(|e| !e.is_dir()) {
                 match not_video_reason(f) {
                     None => c.inputs.push(BuildInput {
+                        annotation: None,
                         path: f.clone(),
                         label: -1,
                     }),
@@ -332,10 +364,11 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
                     }
                 } as i64;
                 c.inputs
-                    .extend(vids.into_iter().map(|path| BuildInput { path, label }));
+                    .extend(vids.into_iter().map(|path| BuildInput::video(path, label)));
             }
         } else if p.exists() {
             c.inputs.push(BuildInput {
+                annotation: None,
                 path: p.clone(),
                 label: -1,
             });
@@ -579,6 +612,9 @@ pub(crate) struct SourceFacts {
     pub time_base: crate::video::media::Ratio,
     /// How the decoder made RGB of the source's pixels (set once a frame is decoded).
     pub conversion: Option<String>,
+    /// The annotation row the input came from, and the frames [a, b) of its segment.
+    pub annotation: Option<Box<AnnotatedInput>>,
+    pub segment_frames: Option<(usize, usize)>,
 }
 
 /// Encode one clip's frames (already decoded at the dataset's size) as a sample.
@@ -665,6 +701,9 @@ pub(crate) fn encode_sample(
             if let Some(c) = &src.conversion {
                 o.insert("conversion".into(), serde_json::json!(c));
             }
+            if let Some(a) = &src.annotation {
+                annotate_provenance(&mut o, a, src.segment_frames);
+            }
             // Listed only where frames were filled in, so ordinary samples keep their bytes.
             if !damaged.is_empty() {
                 o.insert("damaged".into(), serde_json::json!(damaged));
@@ -673,6 +712,46 @@ pub(crate) fn encode_sample(
         })
         .unwrap_or_default(),
     })
+}
+
+/// The annotation keys of a sample's provenance (FORMAT.md): every label, the split, the
+/// segment as the file gave it and as frames, the row's id, line and other columns.
+fn annotate_provenance(
+    o: &mut serde_json::Map<String, serde_json::Value>,
+    a: &AnnotatedInput,
+    frames: Option<(usize, usize)>,
+) {
+    use crate::dataset::annotations::TimeSpec;
+    o.insert("labels".into(), serde_json::json!(a.labels));
+    if let Some(s) = a.split {
+        o.insert("split".into(), serde_json::json!(s));
+    }
+    if let Some(seg) = a.segment {
+        let mut m = serde_json::Map::new();
+        match (seg.start, seg.end) {
+            (TimeSpec::Seconds(s), TimeSpec::Seconds(e)) => {
+                m.insert("start_secs".into(), serde_json::json!(s));
+                m.insert("end_secs".into(), serde_json::json!(e));
+            }
+            (s, e) => {
+                let f = |t: TimeSpec| match t {
+                    TimeSpec::Frame(f) => serde_json::json!(f),
+                    TimeSpec::Seconds(x) => serde_json::json!(x),
+                };
+                m.insert("start_frame".into(), f(s));
+                m.insert("end_frame".into(), f(e));
+            }
+        }
+        if let Some((a, b)) = frames {
+            m.insert("frames".into(), serde_json::json!([a, b]));
+        }
+        o.insert("segment".into(), serde_json::Value::Object(m));
+    }
+    o.insert("row_id".into(), serde_json::json!(a.row_id));
+    o.insert("annotation_line".into(), serde_json::json!(a.line));
+    if !a.extra.is_empty() {
+        o.insert("extra".into(), serde_json::json!(a.extra));
+    }
 }
 
 /// Open a source for building: decoded at the dataset's size, one thread per decoder with
@@ -707,8 +786,49 @@ pub(crate) fn open_for_build(
         height,
         time_base: index.time_base,
         conversion: None,
+        annotation: input.annotation.clone(),
+        segment_frames: None,
     };
     Ok((dec, facts))
+}
+
+/// The frames of an annotated input's segment, by the index's timestamps (seconds count from
+/// the first frame) or frame numbers; None for a whole video. A segment that holds no frame
+/// or lies past the video's end is an error naming the annotation file and line.
+pub(crate) fn segment_range(
+    index: &crate::video::index::VideoIndex,
+    input: &BuildInput,
+) -> Result<Option<std::ops::Range<usize>>> {
+    use crate::dataset::annotations::TimeSpec;
+    let Some(a) = &input.annotation else {
+        return Ok(None);
+    };
+    let Some(seg) = a.segment else {
+        return Ok(None);
+    };
+    let n = index.len();
+    let r = match (seg.start, seg.end) {
+        (TimeSpec::Seconds(s), TimeSpec::Seconds(e)) => index.frames_between_secs(s, e),
+        (TimeSpec::Frame(s), TimeSpec::Frame(e)) => {
+            let (s, e) = (s as usize, e as usize);
+            if e <= s {
+                Err(format!("the segment [{s}, {e}) frames is empty"))
+            } else if e > n {
+                Err(format!(
+                    "the segment [{s}, {e}) frames lies past the video's end ({n} frames)"
+                ))
+            } else {
+                Ok(s..e)
+            }
+        }
+        _ => Err("the segment mixes seconds and frame numbers".to_string()),
+    };
+    r.map(Some).map_err(|why| VdxError::Annotation {
+        path: a.file.clone(),
+        line: a.line,
+        column: "segment".into(),
+        reason: format!("{} ({}): {why}", input.path.display(), a.row_id),
+    })
 }
 
 fn build_one(
@@ -725,7 +845,13 @@ fn build_one(
     let mut spool = writer.spool(k)?;
     let (mut dec, mut facts) = open_for_build(input, opts, dec_threads)?;
     let index = dec.index().clone();
-    let clips = sample::sample_clips(&index, &opts.effective_sampler())?;
+    let clips = match segment_range(&index, input)? {
+        Some(range) => {
+            facts.segment_frames = Some((range.start, range.end));
+            sample::sample_clips_in(&index, range, &opts.effective_sampler())?
+        }
+        None => sample::sample_clips(&index, &opts.effective_sampler())?,
+    };
     let mut jpeg = turbojpeg::Compressor::new()
         .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not start: {e}")))?;
     for (c, clip) in clips.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! Datasets: FFCV's `.beton` layout (version 2) with three video fields, an atomic parallel
 //! builder, a memory-mapped reader and verification. FORMAT.md documents every byte.
 
+pub mod annotations;
 pub mod build;
 pub mod fields;
 pub mod format;

@@ -327,6 +327,16 @@ pub fn check_info(ds: &DatasetFile, out: &mut Vec<Problem>) {
             }
         }
     }
+    if info.get("splits").is_some() {
+        if let Some(splits) = k.list("splits", "split names") {
+            if !splits.iter().all(Value::is_string) {
+                k.bad("splits", "a list of split names (strings)");
+            }
+        }
+    }
+    if info.get("annotations").is_some() {
+        k.object("annotations");
+    }
     if info.get("shard").is_some() {
         if let Some(sh) = k.object("shard") {
             let mut s = Keys {

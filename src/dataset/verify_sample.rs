@@ -35,6 +35,8 @@ pub struct SampleRules<'a> {
     /// (offset, size) of each field's record in a row.
     members: [(usize, usize); 4],
     classes: usize,
+    /// How many split names the dataset info lists (annotation datasets).
+    splits: usize,
     args: VideoArgs,
     prov_versioned: bool,
     /// Allocation rows as (sample, ptr, size), sorted.
@@ -80,6 +82,7 @@ impl<'a> SampleRules<'a> {
             itemsize: layout.itemsize,
             members,
             classes: ds.classes().len(),
+            splits: ds.info()["splits"].as_array().map_or(0, Vec::len),
             args,
             prov_versioned: facts.provenance_versioned,
             owned,
@@ -303,6 +306,64 @@ impl<'a> SampleRules<'a> {
         }
         if v.get("conversion").is_some() {
             k.string("conversion");
+        }
+        // Annotation datasets: every label a class index, the first the row's label; the
+        // split an index into the info's `splits`; the segment's frames inside the source.
+        if let Some(labels) = v
+            .get("labels")
+            .is_some()
+            .then(|| k.list("labels", "class indices"))
+            .flatten()
+        {
+            let n = self.classes as i64;
+            if labels.is_empty()
+                || !labels
+                    .iter()
+                    .all(|x| x.as_i64().is_some_and(|l| (0..n).contains(&l)))
+            {
+                k.out.push(Problem::at(
+                    Some(i),
+                    part,
+                    LABEL,
+                    format!(
+                        "labels {}: each must be a class index 0..{}",
+                        show(v.get("labels")),
+                        n - 1
+                    ),
+                ));
+            }
+        }
+        if v.get("split").is_some() {
+            if let Some(s) = k.uint("split") {
+                if s as usize >= self.splits {
+                    k.out.push(Problem::at(
+                        Some(i),
+                        part,
+                        PROV_KEYS,
+                        format!(
+                            "split {s}, but the dataset info lists {} splits",
+                            self.splits
+                        ),
+                    ));
+                }
+            }
+        }
+        if v.get("row_id").is_some() {
+            k.string("row_id");
+            k.uint("annotation_line");
+        }
+        if let Some(seg) = v.get("segment") {
+            let frames = seg["frames"]
+                .as_array()
+                .map(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>());
+            let n = v["source_frames"].as_u64().unwrap_or(u64::MAX);
+            match frames {
+                Some(Some(f)) if f.len() == 2 && f[0] < f[1] && f[1] <= n => {}
+                _ => k.bad(
+                    "segment",
+                    "an object with \"frames\": [a, b), a < b <= source_frames",
+                ),
+            }
         }
         for key in ["frames", "pts"] {
             if let Some(list) = k.list(key, "ints") {

@@ -340,6 +340,28 @@ enum Pos {
 }
 
 /// Sample clips from an indexed video.
+/// Clips sampled inside frames `range` of the video (an annotated segment) exactly as
+/// [`sample_clips`] samples a whole video: the samplers, tail policies and snapping see the
+/// segment's frames only (a clip longer than the segment is padded by the tail policy from
+/// the segment's own frames), and the clips' frame indices are the video's.
+pub fn sample_clips_in(
+    index: &VideoIndex,
+    range: std::ops::Range<usize>,
+    cfg: &SamplerConfig,
+) -> Result<Vec<Clip>> {
+    if range.start == 0 && range.end >= index.len() {
+        return sample_clips(index, cfg);
+    }
+    let sub = index.subrange(range.clone());
+    let mut clips = sample_clips(&sub, cfg)?;
+    for c in &mut clips {
+        for i in &mut c.frame_indices {
+            *i += range.start;
+        }
+    }
+    Ok(clips)
+}
+
 pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>> {
     cfg.validate()?;
     let n = index.len();

@@ -242,6 +242,82 @@ impl VideoIndex {
         }
     }
 
+    /// The index of frames `range` alone (an annotated segment), for sampling inside it:
+    /// the same entries, keyframes among them renumbered from the range's start.
+    pub fn subrange(&self, range: std::ops::Range<usize>) -> VideoIndex {
+        let range = range.start.min(self.frames.len())..range.end.min(self.frames.len());
+        VideoIndex {
+            frames: self.frames[range.clone()].to_vec(),
+            keyframes: self
+                .keyframes
+                .iter()
+                .filter(|&&k| range.contains(&k))
+                .map(|&k| k - range.start)
+                .collect(),
+            warnings: Vec::new(),
+            ..self.clone_header()
+        }
+    }
+
+    fn clone_header(&self) -> VideoIndex {
+        VideoIndex {
+            path: self.path.clone(),
+            stream_index: self.stream_index,
+            codec_name: self.codec_name.clone(),
+            time_base: self.time_base,
+            frames: Vec::new(),
+            keyframes: Vec::new(),
+            header: self.header.clone(),
+            truncated: self.truncated,
+            discarded_packets: self.discarded_packets,
+            order_from_decode: self.order_from_decode,
+            pictureless_packets: self.pictureless_packets,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Seconds from the first frame to frame `i` (annotation times count from there).
+    pub fn rel_secs(&self, i: usize) -> f64 {
+        self.time_secs(i) - self.frames.first().map_or(0.0, |f| self.pts_to_secs(f.pts))
+    }
+
+    /// The frames of [start, end) seconds from the first frame: those shown at or after
+    /// `start` and before `end`, by their timestamps. Err: why the segment holds no frame or
+    /// lies past the end (more than one frame past the last frame's end).
+    pub fn frames_between_secs(
+        &self,
+        start: f64,
+        end: f64,
+    ) -> std::result::Result<std::ops::Range<usize>, String> {
+        const EPS: f64 = 1e-6;
+        if !(start.is_finite() && end.is_finite()) || end <= start {
+            return Err(format!("the segment [{start}, {end}) s is empty"));
+        }
+        let dur = self.duration_secs();
+        let frame = if self.frames.is_empty() {
+            0.0
+        } else {
+            dur / self.frames.len() as f64
+        };
+        if start >= dur - EPS || end > dur + frame + EPS {
+            return Err(format!(
+                "the segment [{start:.3}, {end:.3}) s lies past the video's end ({dur:.3} s)"
+            ));
+        }
+        // Frames are in presentation order, so their times ascend.
+        let t0 = self.frames.first().map_or(0.0, |f| self.pts_to_secs(f.pts));
+        let rel = |f: &FrameEntry| self.pts_to_secs(f.pts) - t0;
+        let a = self.frames.partition_point(|f| rel(f) < start - EPS);
+        let b = self.frames.partition_point(|f| rel(f) < end - EPS);
+        if b <= a {
+            return Err(format!(
+                "the segment [{start:.3}, {end:.3}) s holds no frame (frames are {:.3} s apart)",
+                frame
+            ));
+        }
+        Ok(a..b)
+    }
+
     /// How many frames must be decoded to show frame `i` after a seek (its decode cost).
     pub fn decode_cost(&self, i: usize) -> usize {
         match self.keyframe_before(i) {

@@ -1,0 +1,406 @@
+//! Text helpers shared by the annotation parsers: an RFC 4180 CSV reader, times, the video
+//! file name pattern and the split a file name implies.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One CSV record: its fields and the 1-based line it starts on.
+#[derive(Debug)]
+pub(super) struct Record {
+    pub line: usize,
+    pub fields: Vec<String>,
+}
+
+/// A CSV syntax error: where, and why.
+#[derive(Debug)]
+pub(super) struct CsvError {
+    pub line: usize,
+    /// The 1-based field number.
+    pub field: usize,
+    pub reason: String,
+}
+
+/// Reads CSV text (RFC 4180: fields in double quotes may hold commas, newlines and doubled
+/// quotes; CRLF or LF line ends). Blank lines are skipped; a quote inside an unquoted field
+/// is kept as a character.
+pub(super) fn read_csv(text: &str) -> Result<Vec<Record>, CsvError> {
+    let mut records = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let mut line = 1usize;
+    let mut record_line = 1usize;
+    let mut quote_line = 1usize;
+    let mut in_quotes = false;
+    // The current field was quoted and its closing quote seen.
+    let mut closed = false;
+    let mut at_field_start = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => {
+                    in_quotes = false;
+                    closed = true;
+                }
+                '\n' => {
+                    line += 1;
+                    field.push('\n');
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                in_quotes = true;
+                quote_line = line;
+                at_field_start = false;
+            }
+            ',' => {
+                fields.push(std::mem::take(&mut field));
+                at_field_start = true;
+                closed = false;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                fields.push(std::mem::take(&mut field));
+                let record = std::mem::take(&mut fields);
+                if !(record.len() == 1 && record[0].trim().is_empty() && !closed) {
+                    records.push(Record {
+                        line: record_line,
+                        fields: record,
+                    });
+                }
+                line += 1;
+                record_line = line;
+                at_field_start = true;
+                closed = false;
+            }
+            ' ' | '\t' if closed => {}
+            _ if closed => {
+                return Err(CsvError {
+                    line,
+                    field: fields.len() + 1,
+                    reason: format!(
+                        "text ('{c}') after the closing quote of a quoted field; a quote inside \
+                         a quoted field is written twice (\"\")"
+                    ),
+                })
+            }
+            _ => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    if in_quotes {
+        return Err(CsvError {
+            line: quote_line,
+            field: fields.len() + 1,
+            reason: "a quoted field opened here is never closed (a missing '\"')".to_string(),
+        });
+    }
+    if !fields.is_empty() || !field.trim().is_empty() || closed {
+        fields.push(field);
+        records.push(Record {
+            line: record_line,
+            fields,
+        });
+    }
+    Ok(records)
+}
+
+const TIME_SYNTAX: &str = "seconds (12.5) or a timestamp (HH:MM:SS, HH:MM:SS.ff, MM:SS.ff)";
+
+/// Seconds from "12.5", "12", "HH:MM:SS", "HH:MM:SS.ff", "MM:SS" or "MM:SS.ff". The value
+/// is the decimal written, rounded once (00:01:02.35 is exactly as near 62.35 as "62.35").
+pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(format!("the time is empty; expected {TIME_SYNTAX}"));
+    }
+    let bad = || format!("'{s}' is not a time; expected {TIME_SYNTAX}");
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() > 3 {
+        return Err(bad());
+    }
+    let (last, whole) = parts.split_last().ok_or_else(bad)?;
+    let (int_part, frac) = last.split_once('.').unwrap_or((last, ""));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if (int_part.is_empty() && frac.is_empty()) || !digits(int_part) || !digits(frac) {
+        return Err(bad());
+    }
+    let int_secs: u64 = if int_part.is_empty() {
+        0
+    } else {
+        int_part.parse().map_err(|_| bad())?
+    };
+    let mut units = Vec::with_capacity(whole.len());
+    for part in whole {
+        if part.is_empty() || !digits(part) {
+            return Err(bad());
+        }
+        units.push(part.parse::<u64>().map_err(|_| bad())?);
+    }
+    if !units.is_empty() && int_secs >= 60 {
+        return Err(format!("'{s}': the seconds ({last}) must be below 60"));
+    }
+    if units.len() == 2 && units[1] >= 60 {
+        return Err(format!(
+            "'{s}': the minutes ({}) must be below 60",
+            units[1]
+        ));
+    }
+    // [HH, MM] or [MM] as whole minutes, then whole seconds.
+    let minutes = units
+        .iter()
+        .try_fold(0u64, |acc, &u| acc.checked_mul(60)?.checked_add(u))
+        .ok_or_else(bad)?;
+    let total = minutes
+        .checked_mul(60)
+        .and_then(|m| m.checked_add(int_secs))
+        .ok_or_else(bad)?;
+    let frac = if frac.is_empty() { "0" } else { frac };
+    let value: f64 = format!("{total}.{frac}").parse().map_err(|_| bad())?;
+    if !value.is_finite() {
+        return Err(bad());
+    }
+    Ok(value)
+}
+
+/// A frame number (0-based, end exclusive where it ends a segment).
+pub(super) fn parse_frame(text: &str) -> Result<u64, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err("the frame number is empty".to_string());
+    }
+    if !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "'{s}' is not a frame number (a whole number, 0 or more)"
+        ));
+    }
+    s.parse()
+        .map_err(|_| format!("'{s}' is too large for a frame number"))
+}
+
+/// One piece of a video file name pattern.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Literal(String),
+    /// `{name}` or `{name:06d}`: `int` formats the value as an integer, padded to `width`
+    /// with zeros (`zero`) or spaces.
+    Field {
+        name: String,
+        int: bool,
+        zero: bool,
+        width: usize,
+    },
+}
+
+/// A parsed video file name pattern: `{youtube_id}_{time_start:06d}_{time_end:06d}.mp4`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Pattern {
+    pub text: String,
+    pieces: Vec<Piece>,
+}
+
+/// Why a pattern could not be filled: the field at fault, if one is.
+#[derive(Debug)]
+pub(super) struct PatternError {
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+impl Pattern {
+    pub fn parse(text: &str) -> Result<Pattern, String> {
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '}' => {
+                    return Err(format!(
+                        "pattern '{text}': a lone '}}' (write '}}}}' for a literal brace)"
+                    ))
+                }
+                '{' => {
+                    let mut inner = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some('{') | None => {
+                                return Err(format!(
+                                    "pattern '{text}': a '{{' is not closed by '}}' (write \
+                                     '{{{{' for a literal brace)"
+                                ))
+                            }
+                            Some(ch) => inner.push(ch),
+                        }
+                    }
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                    }
+                    pieces.push(parse_field(text, &inner)?);
+                }
+                _ => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(literal));
+        }
+        Ok(Pattern {
+            text: text.to_string(),
+            pieces,
+        })
+    }
+
+    /// Whether the pattern uses the field `name`.
+    pub fn uses(&self, name: &str) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Field { name: n, .. } if n == name))
+    }
+
+    /// The pattern with the fields' values in place.
+    pub fn render(&self, fields: &BTreeMap<String, String>) -> Result<String, PatternError> {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(s) => out.push_str(s),
+                Piece::Field {
+                    name,
+                    int,
+                    zero,
+                    width,
+                } => {
+                    let Some(value) = fields.get(name) else {
+                        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                        return Err(PatternError {
+                            field: Some(name.clone()),
+                            reason: format!(
+                                "unknown field '{name}' in the file name pattern '{}'; the \
+                                 fields are: {}",
+                                self.text,
+                                names.join(", ")
+                            ),
+                        });
+                    };
+                    if !*int {
+                        out.push_str(value);
+                        continue;
+                    }
+                    let n = integer(value).ok_or_else(|| PatternError {
+                        field: Some(name.clone()),
+                        reason: format!(
+                            "'{value}' is not a whole number, which the file name pattern \
+                             '{}' needs for {{{name}:...d}}",
+                            self.text
+                        ),
+                    })?;
+                    if *zero {
+                        out.push_str(&format!("{n:0width$}"));
+                    } else {
+                        out.push_str(&format!("{n:width$}"));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `name`, `name:d`, `name:6d` or `name:06d`.
+fn parse_field(pattern: &str, inner: &str) -> Result<Piece, String> {
+    let (name, spec) = match inner.split_once(':') {
+        Some((n, s)) => (n.trim(), Some(s.trim())),
+        None => (inner.trim(), None),
+    };
+    if name.is_empty() {
+        return Err(format!(
+            "pattern '{pattern}': '{{{inner}}}' names no field (write '{{{{' for a literal brace)"
+        ));
+    }
+    let Some(spec) = spec.filter(|s| !s.is_empty()) else {
+        return Ok(Piece::Field {
+            name: name.to_string(),
+            int: false,
+            zero: false,
+            width: 0,
+        });
+    };
+    let bad = || {
+        format!(
+            "pattern '{pattern}': unsupported format '{spec}' for field '{name}'; use \
+             {{{name}}} or a padded integer such as {{{name}:06d}}"
+        )
+    };
+    let digits = spec.strip_suffix('d').ok_or_else(bad)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let zero = digits.starts_with('0');
+    let width = if digits.is_empty() {
+        0
+    } else {
+        digits.parse::<usize>().map_err(|_| bad())?
+    };
+    if width > 64 {
+        return Err(bad());
+    }
+    Ok(Piece::Field {
+        name: name.to_string(),
+        int: true,
+        zero,
+        width,
+    })
+}
+
+/// An integer from "10", "-3" or an integral float such as "10.0" (as Kinetics CSVs write
+/// times).
+fn integer(value: &str) -> Option<i64> {
+    let v = value.trim();
+    if let Ok(n) = v.parse::<i64>() {
+        return Some(n);
+    }
+    let f: f64 = v.parse().ok()?;
+    (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+}
+
+/// The split a file name implies: `train`, `val` or `test` (`EPIC_100_validation.csv`,
+/// `something-something-v2-train.json`, `Charades_v1_test.csv`).
+pub(super) fn split_from_name(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?.to_ascii_lowercase();
+    let words: Vec<&str> = stem
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |names: &[&str]| words.iter().any(|w| names.contains(w));
+    let split = if has(&["train", "training", "trainlist"]) {
+        "train"
+    } else if has(&["validation", "val", "valid"]) {
+        "val"
+    } else if has(&["test", "testing", "testlist"]) {
+        "test"
+    } else if stem.contains("train") {
+        "train"
+    } else if stem.contains("validation") {
+        "val"
+    } else if stem.contains("test") {
+        "test"
+    } else {
+        return None;
+    };
+    Some(split.to_string())
+}
