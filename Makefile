@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint bench bench-small bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -47,6 +47,12 @@ bench: corpus
 bench-realworld: setup
 	cargo build --release
 	bash scripts/bench_realworld.sh
+
+# Small and awkward files (tiny MP4, 480p MPEG-TS segment, packed-B AVI, intra refresh): vdx
+# against PyAV, decord and video-reader-rs through the Python package.
+bench-small: setup
+	cargo build --release
+	bash scripts/bench_small.sh --json target/bench_small.json
 
 # The Python package against PyAV, decord and video-reader-rs, numpy, and its own Rust side.
 bench-python: setup corpus

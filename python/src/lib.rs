@@ -613,6 +613,27 @@ impl DatasetHandle {
             .map_err(to_py)?;
         sample_dict(py, &self.ds, j as u64, data)
     }
+    /// Every sample's labels (class indices; an annotation dataset's `labels`, else its one
+    /// label, none for -1) and split (an index into the info's `splits`; -1: none), read
+    /// from the metadata and provenance without decoding.
+    fn annotations(&self, py: Python<'_>) -> PyResult<(Vec<Vec<i64>>, Vec<i64>)> {
+        py.detach(|| {
+            let n = self.ds.len();
+            let mut labels = Vec::with_capacity(n as usize);
+            let mut splits = Vec::with_capacity(n as usize);
+            for i in 0..n {
+                let m = self.ds.meta(i)?;
+                labels.push(match m.provenance["labels"].as_array() {
+                    Some(l) => l.iter().filter_map(|x| x.as_i64()).collect(),
+                    None if m.label >= 0 => vec![m.label],
+                    None => Vec::new(),
+                });
+                splits.push(m.provenance["split"].as_i64().unwrap_or(-1));
+            }
+            Ok((labels, splits))
+        })
+        .map_err(to_py)
+    }
     /// The dataset files: the file itself, or every shard of a manifest in order.
     #[getter]
     fn shards(&self) -> Vec<String> {

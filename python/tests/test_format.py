@@ -141,7 +141,7 @@ def documented_keys(section_title):
     return keys
 
 
-def test_every_argument_and_provenance_key_is_documented_and_occurs(datasets):
+def test_every_argument_and_provenance_key_is_documented_and_occurs(datasets, videos, tmp_path):
     seen = {"frames": set(), "segments": set(), "flow": set()}
     prov_seen = set()
     for name, path in datasets.items():
@@ -163,6 +163,18 @@ def test_every_argument_and_provenance_key_is_documented_and_occurs(datasets):
         assert set(ds.info) == {"vdx_version", "classes", "videos", "skipped", "build_options"}
         for i in range(len(ds)):
             prov_seen |= set(ds.sample(i)["provenance"])
+    # A dataset built from an annotation file writes the annotation keys too.
+    ann = tmp_path / "rows.jsonl"
+    ann.write_text(json.dumps({"video": "a/a.mp4", "start": 0.2, "end": 1.5, "labels": ["x", "y"],
+                               "split": "train", "id": "r1", "note": "kept"}) + "\n")
+    annotated = tmp_path / "ann.vdx"
+    cli("build", "--annotations", str(ann), "--videos", str(videos), "--out", str(annotated),
+        "--frames", "4", "--size", "32", "--quiet")
+    ads = rd.Dataset(str(annotated))
+    assert set(ads.info) == {"vdx_version", "classes", "videos", "skipped", "build_options",
+                             "splits", "annotations"}
+    for i in range(len(ads)):
+        prov_seen |= set(ads.sample(i)["provenance"])
     text = spec_text()
     for field in seen:
         documented = documented_keys(f"\n{field} (type 1")

@@ -30,7 +30,8 @@ from .errors import (
 __version__ = _vdx.__version__
 
 __all__ = [
-    "probe", "index", "Index", "VideoReader", "FrameBatch", "Clips", "Dataset", "Sample",
+    "probe", "index", "Index", "VideoReader", "FrameBatch", "Clips", "Dataset", "DatasetView",
+    "Sample",
     "build", "write_manifest",
     "Recipe", "Loader", "VdxError", "VdxFileNotFoundError", "VdxValueError", "VdxIndexError",
     "VdxDecodeError", "VdxDatasetError",
@@ -205,8 +206,17 @@ class Sample:
     flow: Optional[np.ndarray] = None
     scale: Optional[float] = None
 
+    @property
+    def labels(self) -> List[int]:
+        """Every label of the sample, as class indices: an annotation dataset's labels (the
+        first is ``label``), else ``[label]``, or ``[]`` for an unlabelled sample."""
+        got = self.provenance.get("labels")
+        if got is not None:
+            return [int(x) for x in got]
+        return [] if self.label < 0 else [int(self.label)]
 
-def build(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *,
+
+def build(inputs: Union[None, PathLike, Sequence[PathLike]], out: PathLike, *,
           shard: Optional[Tuple[int, int]] = None, classes: Optional[PathLike] = None,
           force: bool = False, **options: Any) -> Dict[str, Any]:
     """``vdx build`` in-process, with the same options and checks: ``options`` are the CLI's
@@ -215,8 +225,11 @@ def build(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *,
     ``shard=(k, N)`` builds shard k of N of the whole input list as
     ``DIR/NAME-kkkkk-of-NNNNN.vdx`` for ``out=DIR/NAME`` (a finished shard is not rebuilt
     unless ``force``); ``classes`` is a class-list file. Returns the build report (``output``,
-    ``already_built``, ``samples``, ``videos``, ``classes``, ``skipped``, ``left_out``)."""
-    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    ``already_built``, ``samples``, ``videos``, ``classes``, ``skipped``, ``left_out``).
+    ``inputs=None`` with ``annotations=FILE, videos=DIR`` (and ``format``,
+    ``filename_pattern``, ``columns``, ``split``) builds from an annotation file."""
+    paths = ([] if inputs is None else
+             [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs))
     argv = [os.fspath(p) for p in paths] + ["--out", os.fspath(out), "--quiet"]
     if shard is not None:
         k, n = shard
@@ -286,6 +299,45 @@ class Dataset:
         order; ``Sample.shard`` is a sample's position in this list."""
         return self._h.shards
 
+    @property
+    def splits(self) -> List[str]:
+        """The split names of an annotation dataset (``[]`` for others)."""
+        return list(self.info.get("splits") or [])
+
+    def _annotations(self) -> Tuple[List[List[int]], List[int]]:
+        if not hasattr(self, "_ann"):
+            self._ann = self._h.annotations()
+        return self._ann
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Every sample's first label, int64 (N,) (-1: unlabelled), without decoding."""
+        return np.array([ls[0] if ls else -1 for ls in self._annotations()[0]], dtype=np.int64)
+
+    @property
+    def label_lists(self) -> List[List[int]]:
+        """Every sample's labels (class indices), without decoding."""
+        return [list(ls) for ls in self._annotations()[0]]
+
+    def multi_hot(self) -> np.ndarray:
+        """uint8 (N, classes): 1 where the sample has that label."""
+        out = np.zeros((len(self), len(self.classes)), dtype=np.uint8)
+        for i, ls in enumerate(self._annotations()[0]):
+            out[i, [c for c in ls if 0 <= c < out.shape[1]]] = 1
+        return out
+
+    @property
+    def split_indices(self) -> np.ndarray:
+        """Every sample's split as an index into ``splits``, int64 (N,) (-1: none)."""
+        return np.array(self._annotations()[1], dtype=np.int64)
+
+    def split(self, name: str) -> "DatasetView":
+        """The samples of split ``name`` (a sized sequence of samples, in dataset order)."""
+        if name not in self.splits:
+            raise VdxValueError(f"{self.path}: no split {name!r} (splits: {self.splits})")
+        k = self.splits.index(name)
+        return DatasetView(self, [i for i, s in enumerate(self._annotations()[1]) if s == k])
+
     def verify(self, decode: bool = True) -> Dict[str, Any]:
         """Check structure, pointers and checksums (and decode every sample); returns the
         report (``problems`` empty when the file is sound)."""
@@ -308,6 +360,24 @@ class Dataset:
         indices, worst first. Runs with the GIL released; Ctrl-C cancels."""
         return self._h.quality(None if sources is None else os.fspath(sources), int(threads),
                                int(worst))
+
+
+class DatasetView:
+    """Some samples of a dataset (``Dataset.split``): ``indices`` into it, in order."""
+
+    def __init__(self, dataset: Dataset, indices: List[int]) -> None:
+        self.dataset = dataset
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Sample:
+        return self.dataset[self.indices[i]]
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in self.indices:
+            yield self.dataset[i]
 
 
 class Recipe:
