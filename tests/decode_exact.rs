@@ -535,6 +535,18 @@ fn intra_refresh_sync_samples_are_not_clean_starts() {
         "{:?}",
         index.warnings
     );
+    // The CSV says it too: the last column of a keyframe's line.
+    let csv = vdx_ok(&["index", "--csv", f.to_str().unwrap()]);
+    assert!(csv.starts_with(
+        "frame,pts,pts_time,dts,duration,size,pos,key,type,decode_index,recovery_frames\n"
+    ));
+    let k = index.keyframes[1];
+    let line = csv.lines().nth(k + 1).unwrap();
+    assert_eq!(
+        line.rsplit(',').next().unwrap(),
+        index.frames[k].recovery_frames.to_string(),
+        "{line}"
+    );
 }
 
 /// Every frame fetched alone, in a scrambled order, on one decoder (so each either seeks or

@@ -1214,11 +1214,13 @@ fn check_header(index: &mut VideoIndex) {
 /// The index as CSV: one row per frame in presentation order.
 pub fn to_csv(index: &VideoIndex) -> String {
     use std::fmt::Write;
-    let mut s = String::from("frame,pts,pts_time,dts,duration,size,pos,key,type,decode_index\n");
+    let mut s = String::from(
+        "frame,pts,pts_time,dts,duration,size,pos,key,type,decode_index,recovery_frames\n",
+    );
     for (i, f) in index.frames.iter().enumerate() {
         let _ = writeln!(
             s,
-            "{i},{},{:.6},{},{},{},{},{},{},{}",
+            "{i},{},{:.6},{},{},{},{},{},{},{},{}",
             f.pts,
             index.pts_to_secs(f.pts),
             f.dts.map(|d| d.to_string()).unwrap_or_default(),
@@ -1227,7 +1229,8 @@ pub fn to_csv(index: &VideoIndex) -> String {
             f.pos,
             u8::from(f.keyframe),
             f.frame_type.as_char(),
-            f.decode_index
+            f.decode_index,
+            f.recovery_frames
         );
     }
     s
