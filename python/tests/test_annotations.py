@@ -71,3 +71,22 @@ def test_a_malformed_row_is_an_error_naming_file_line_and_column(annotated, tmp_
     msg = str(e.value)
     assert "bad.jsonl" in msg and "line 2" in msg and "start" in msg, msg
     assert not (tmp_path / "o.vdx").exists()
+
+
+def test_loader_reads_a_split_with_multi_hot_labels(annotated):
+    _, _, _, out = annotated
+    ds = vdx.Dataset(out)
+    loader = vdx.Loader(ds, batch_size=2, split="train", labels="multi_hot", shuffle=False,
+                        prefetch=0)
+    batches = list(loader)
+    assert len(batches) == 1
+    clips, labels, ids = batches[0]
+    assert list(ids) == [0, 2]
+    assert clips.shape == (2, 4, 32, 32, 3) and labels.dtype == np.uint8
+    assert labels.tolist() == ds.multi_hot()[[0, 2]].tolist() == [[0, 1, 1], [0, 1, 0]]
+    for k, i in enumerate(ids):
+        assert np.array_equal(clips[k], ds[int(i)].clip)
+    plain = list(vdx.Loader(ds, batch_size=3, shuffle=False, prefetch=0))[0]
+    assert plain[1].tolist() == [2, 0, 1]
+    with pytest.raises(vdx.VdxValueError):
+        vdx.Loader(ds, batch_size=2, labels="onehot")

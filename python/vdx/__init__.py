@@ -414,13 +414,17 @@ class Loader:
     uint8 (B, T, H, W, 3), or float32 (B, T, H, W, 3) through ``recipe``. The order of an
     epoch is a function of (seed, epoch) alone; call :meth:`set_epoch` each epoch. Decoding
     and augmentation run on vdx's threads with the GIL released, ``prefetch`` batches ahead.
-    With ``rank``/``world_size`` each training process reads its own equal share."""
+    With ``rank``/``world_size`` each training process reads its own equal share.
+    ``split`` reads only that split's samples (an annotation dataset's ``splits``);
+    ``labels="multi_hot"`` yields uint8 (B, classes) label rows instead of each sample's
+    first label (``"index"``, int64 (B,))."""
 
     def __init__(self, dataset: Union[Dataset, PathLike], *, batch_size: int,
                  recipe: Optional[Recipe] = None, shuffle: bool = True, seed: int = 0,
                  drop_last: bool = False, indices: Optional[Sequence[int]] = None,
                  num_threads: int = 0, prefetch: int = 2, rank: int = 0,
-                 world_size: int = 1, pad: bool = True) -> None:
+                 world_size: int = 1, pad: bool = True, split: Optional[str] = None,
+                 labels: str = "index") -> None:
         if batch_size < 1:
             raise VdxValueError(f"invalid parameter batch_size: {batch_size} is not >= 1")
         if prefetch < 0:
@@ -439,6 +443,16 @@ class Loader:
             indices, dtype=np.int64)
         if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= n):
             raise VdxIndexError(f"indices must be in 0..{n}")
+        if split is not None:
+            # Only the samples of that split (of `indices`, where given), in their order.
+            keep = set(self.dataset.split(split).indices)
+            self.indices = np.array([i for i in self.indices if int(i) in keep], dtype=np.int64)
+        if labels not in ("index", "multi_hot"):
+            raise VdxValueError(
+                f"invalid parameter labels: {labels!r} is not 'index' or 'multi_hot'")
+        self.labels = labels
+        # uint8 (N, classes) rows, gathered per batch, for labels="multi_hot".
+        self._multi_hot = self.dataset.multi_hot() if labels == "multi_hot" else None
         self.num_threads = num_threads
         self.prefetch = prefetch
         self.rank = rank
@@ -491,6 +505,8 @@ class Loader:
             self.dataset._h, [int(i) for i in ids],
             recipe=self.recipe._h if self.recipe is not None else None,
             epoch=self.epoch, num_threads=self.num_threads, pool=self._pool)
+        if self._multi_hot is not None:
+            labels = self._multi_hot[np.asarray(ids, dtype=np.int64)]
         return clips, labels, ids
 
     def __iter__(self) -> Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
