@@ -57,3 +57,11 @@ d[idr[1] + 1] = 0x89
 open(sys.argv[2], "wb").write(bytes(d))
 PY
 VDX_PANEL=flow VDX_SHOT_AFTER_SCAN=1 shot screenshots/damaged.png "$tmp/damaged_transfer.mp4"
+# An H.264 MP4 whose SPS crops 6 pixels on the left (not a multiple of 32: FFmpeg's decoder
+# keeps them) and 10 on the right, and whose header still says 352x256: the metadata panel
+# warns that frames decode at 342x256.
+ffmpeg -v error -y -f lavfi -i "mandelbrot=s=352x256:r=25,trim=duration=2" -c:v libx264 \
+  -pix_fmt yuv420p "$tmp/crop_src.mp4"
+ffmpeg -v error -y -i "$tmp/crop_src.mp4" -c copy -bsf:v h264_metadata=crop_left=6:crop_right=10 \
+  "$tmp/partial_crop.mp4"
+shot screenshots/crop_warning.png "$tmp/partial_crop.mp4"
