@@ -276,11 +276,6 @@ impl VideoIndex {
         }
     }
 
-    /// Seconds from the first frame to frame `i` (annotation times count from there).
-    pub fn rel_secs(&self, i: usize) -> f64 {
-        self.time_secs(i) - self.frames.first().map_or(0.0, |f| self.pts_to_secs(f.pts))
-    }
-
     /// The frames of [start, end) seconds from the first frame: those shown at or after
     /// `start` and before `end`, by their timestamps. Err: why the segment holds no frame or
     /// lies past the end (more than one frame past the last frame's end).
