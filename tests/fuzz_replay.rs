@@ -72,9 +72,13 @@ fn root() -> PathBuf {
 
 fn regressions(target: &str) -> Vec<Vec<u8>> {
     let dir = root().join("fuzz/regressions").join(target);
+    // Every target has its folder (with a README when no regression is recorded yet), so a
+    // moved or misspelt folder fails here instead of replaying nothing.
+    let rd = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (fuzz regressions folder)", dir.display()));
     let mut v = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
+    for e in rd.flatten() {
+        if e.file_name() != "README.md" {
             v.push(std::fs::read(e.path()).unwrap());
         }
     }

@@ -32,8 +32,12 @@ fn build(field: FieldKind, out: &std::path::Path) {
     .unwrap();
 }
 
-fn exercise(path: &std::path::Path) {
-    let Ok(ds) = Dataset::open(path) else { return };
+/// Reads everything a user would from a (possibly damaged) dataset; returns whether it opened,
+/// so the caller can count how many mutants got past `open` and were really exercised.
+fn exercise(path: &std::path::Path) -> bool {
+    let Ok(ds) = Dataset::open(path) else {
+        return false;
+    };
     let mut dec = Decoders::default();
     for i in 0..ds.len().min(8) {
         let _ = ds.meta(i);
@@ -41,6 +45,7 @@ fn exercise(path: &std::path::Path) {
         let _ = ds.decode(i, &mut dec);
     }
     let _ = dataset::verify::verify(path, true, &AtomicBool::new(false), &|_, _| {});
+    true
 }
 
 #[test]
@@ -61,6 +66,7 @@ fn mutated_datasets_never_panic() {
         ];
         drop(ds);
         let bad = d.path().join("bad.vdx");
+        let (mut opened, mut refused) = (0, 0);
         let mut state = 0x2545F4914F6CDD1Du64;
         let mut next = || {
             state ^= state << 13;
@@ -89,10 +95,18 @@ fn mutated_datasets_never_panic() {
             }
             std::fs::write(&bad, &data).unwrap();
             let r = std::panic::catch_unwind(|| exercise(&bad));
-            assert!(
-                r.is_ok(),
-                "{field:?} round {round}: a mutated dataset made vdx panic"
-            );
+            match r {
+                Ok(true) => opened += 1,
+                Ok(false) => refused += 1,
+                Err(_) => panic!("{field:?} round {round}: a mutated dataset made vdx panic"),
+            }
         }
+        // Both paths must really be taken: mutants that open are read sample by sample and
+        // verified; mutants that do not are refused by `open`. A change that made every
+        // mutant fail to open (or none) would leave half of this test checking nothing.
+        assert!(
+            opened >= 50 && refused >= 20,
+            "{field:?}: {opened} mutants opened and {refused} were refused; expected both paths"
+        );
     }
 }
