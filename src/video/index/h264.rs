@@ -48,8 +48,7 @@ fn for_each_nal(data: &[u8], framing: NalFraming, mut visit: impl FnMut(&[u8]) -
         }
         NalFraming::AnnexB => {
             let next_start = |from: usize| -> Option<usize> {
-                (from..data.len().saturating_sub(2))
-                    .find(|&i| data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1)
+                memchr::memmem::find(&data[from.min(data.len())..], &[0, 0, 1]).map(|i| from + i)
             };
             let mut cur = next_start(0).map(|i| i + 3);
             while let Some(s) = cur {

@@ -10,6 +10,13 @@ pub(crate) mod decode_order;
 pub(crate) mod h264;
 pub(crate) mod vop_order;
 
+/// Where each start code's payload begins (the byte after `00 00 01`), scanning left to right
+/// without overlap as the MPEG decoders do. A SIMD search: byte by byte this scan was 40% of
+/// indexing an MPEG-4 Part 2 AVI.
+pub(crate) fn start_codes(d: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memmem::find_iter(d, &[0u8, 0, 1]).map(|i| i + 3)
+}
+
 use crate::error::{Result, VdxError};
 use crate::video::media::{self, ProbeBudget, Ratio};
 use ffmpeg_next as ffmpeg;

@@ -59,18 +59,7 @@ impl<'a> Bits<'a> {
 
 /// Start codes (`00 00 01 xx`) in `d`: (offset of the code byte xx, xx).
 fn start_codes(d: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i + 3 < d.len() {
-            if d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1 {
-                let at = i + 3;
-                i += 3;
-                return Some((at, d[at]));
-            }
-            i += 1;
-        }
-        None
-    })
+    super::start_codes(d).filter_map(|at| d.get(at).map(|&code| (at, code)))
 }
 
 /// The state FFmpeg's decoder keeps between packets, as far as the output order needs it.
@@ -171,7 +160,7 @@ impl VopOrder {
 
     /// User data: DivX marks packed B-frames with a trailing 'p' ("DivX503b1393p").
     fn user_data(&mut self, d: &[u8]) {
-        let end = d
+        let end = d[..d.len().min(256)]
             .windows(3)
             .position(|w| w == [0, 0, 1])
             .unwrap_or(d.len())
