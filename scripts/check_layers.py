@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Checks that no module of vdx imports a layer above its own (and so that the layers have no
-import loop between them). Run by `make lint` and by tests/layers.rs.
+import loop between them), and that no layer below the GUI spells a command-line flag: the
+core names options (`quality`, "the tail option"); src/cli/ turns them into `--quality`,
+`--tail`. Run by `make lint` and by tests/layers.rs.
 
 Layers, lowest first; a file may use its own layer and the ones below:
   0 base     error, rng, npy, jpeg, flowviz: leaf utilities
@@ -56,6 +58,12 @@ def main() -> int:
                     f"{f}: layer '{src}' ({RANK[src]}) uses crate::{used} "
                     f"from a layer above it ({RANK[used]})"
                 )
+        # The core names options (`quality`, "the tail option"); only the CLI spells flags.
+        if RANK[src] < RANK["gui"]:
+            for no, line in enumerate(text.splitlines(), 1):
+                code = line.strip()
+                if not code.startswith("//") and re.search(r"--[a-z]{2,}", code):
+                    bad.append(f"{f}:{no}: a command-line flag in layer '{src}': {code[:80]}")
     if checked == 0:
         bad.append("no crate:: paths found: the script looked in the wrong place")
     for b in bad:

@@ -53,7 +53,7 @@ impl std::str::FromStr for Format {
             "audio" => Format::Audio,
             _ => {
                 return Err(VdxError::param(
-                    "--format",
+                    "format",
                     format!("'{s}' is not one of folders, npy, mp4, wds, audio"),
                 ))
             }
@@ -133,7 +133,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
         for &i in &s.samples {
             if i >= ds.len() {
                 return Err(VdxError::param(
-                    "--samples",
+                    "samples",
                     format!("{i} is out of range: the dataset has {} samples", ds.len()),
                 ));
             }
@@ -142,7 +142,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
     };
     if let Some((a, b)) = s.range {
         if a >= b {
-            return Err(VdxError::param("--range", format!("{a}..{b} is empty")));
+            return Err(VdxError::param("range", format!("{a}..{b} is empty")));
         }
         v.retain(|&i| i >= a && i < b);
     }
@@ -171,7 +171,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
     };
     if !(0.0..=1.0).contains(&train) {
         return Err(VdxError::param(
-            "--split",
+            "split",
             "the train share must be in [0, 1]",
         ));
     }
@@ -256,10 +256,10 @@ pub fn export(
         ));
     }
     if opts.shard_size == 0 {
-        return Err(VdxError::param("--shard-size", "must be at least 1"));
+        return Err(VdxError::param("shard_size", "must be at least 1"));
     }
     if !matches!(opts.image_ext.as_str(), "jpg" | "png") {
-        return Err(VdxError::param("--image-format", "must be jpg or png"));
+        return Err(VdxError::param("image_format", "must be jpg or png"));
     }
     let ds = Dataset::open(dataset)?;
     let picked = select(&ds, &opts.subset)?;
@@ -268,7 +268,7 @@ pub fn export(
     }
     let name = out
         .file_name()
-        .ok_or_else(|| VdxError::param("--out", "has no file name"))?
+        .ok_or_else(|| VdxError::param("out", "has no file name"))?
         .to_string_lossy()
         .to_string();
     let parent = match out.parent() {

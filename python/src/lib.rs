@@ -1090,25 +1090,43 @@ enum Slot<'a> {
     F32(&'a mut [f32]),
 }
 
-/// `vdx build` in-process: `argv` as the CLI takes it after `vdx build` (the package turns
-/// keywords into it). Runs on a thread with the GIL released; Ctrl-C cancels it (nothing is
-/// left at the output). Returns the report as a dict.
+/// `vdx build` in-process: `request` is a JSON object of [`vdx::dataset::BuildRequest`]'s
+/// fields (the package turns keywords into it; unknown names are refused). Runs on a thread
+/// with the GIL released; Ctrl-C cancels it (nothing is left at the output). Returns the
+/// report as a dict.
 #[pyfunction]
-fn build_argv<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, PyDict>> {
+fn build_request<'py>(py: Python<'py>, request: &str) -> PyResult<Bound<'py, PyDict>> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let args = vdx::cli::build::parse_build_args(&argv).map_err(to_py)?;
+    use vdx::dataset::{BuildHooks, BuildOutcome, BuildRequest};
+    let req = BuildRequest::from_json(request).map_err(to_py)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let c2 = cancel.clone();
     let handle = std::thread::Builder::new()
         .name("vdx-build".into())
         .spawn(move || {
             let left_out = Mutex::new(Vec::<(String, String)>::new());
-            let r = vdx::cli::build::run_build(&args, &c2, &|_, _| {}, &|p, why| {
-                if let Ok(mut l) = left_out.lock() {
-                    l.push((p.display().to_string(), why.to_string()));
-                }
-            });
-            (r, left_out.into_inner().unwrap_or_default())
+            let notes = Mutex::new(Vec::<String>::new());
+            let r = req.run(
+                &c2,
+                &BuildHooks {
+                    progress: &|_, _| {},
+                    left_out: &|p, why| {
+                        if let Ok(mut l) = left_out.lock() {
+                            l.push((p.display().to_string(), why.to_string()));
+                        }
+                    },
+                    note: &|text| {
+                        if let Ok(mut n) = notes.lock() {
+                            n.push(text.to_string());
+                        }
+                    },
+                },
+            );
+            (
+                r,
+                left_out.into_inner().unwrap_or_default(),
+                notes.into_inner().unwrap_or_default(),
+            )
         })
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the build thread: {e}")))?;
     // Wait with the GIL released, looking at Python's signals between waits.
@@ -1120,17 +1138,18 @@ fn build_argv<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, Py
             return Err(e);
         }
     }
-    let (r, left_out) = handle
+    let (r, left_out, notes) = handle
         .join()
         .map_err(|_| PyRuntimeError::new_err("the build thread panicked"))?;
     let d = PyDict::new(py);
     d.set_item("left_out", left_out)?;
+    d.set_item("notes", notes)?;
     match r.map_err(to_py)? {
-        vdx::cli::build::BuildOutcome::AlreadyBuilt(p) => {
+        BuildOutcome::AlreadyBuilt(p) => {
             d.set_item("output", p.to_string_lossy().to_string())?;
             d.set_item("already_built", true)?;
         }
-        vdx::cli::build::BuildOutcome::Built(rep) => {
+        BuildOutcome::Built(rep) => {
             d.set_item("output", rep.output.to_string_lossy().to_string())?;
             d.set_item("already_built", false)?;
             d.set_item("samples", rep.samples)?;
@@ -1188,7 +1207,7 @@ fn _vdx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(index, m)?)?;
     m.add_function(wrap_pyfunction!(load_batch, m)?)?;
     m.add_function(wrap_pyfunction!(epoch_order, m)?)?;
-    m.add_function(wrap_pyfunction!(build_argv, m)?)?;
+    m.add_function(wrap_pyfunction!(build_request, m)?)?;
     m.add_function(wrap_pyfunction!(write_manifest, m)?)?;
     m.add_class::<VideoReader>()?;
     m.add_class::<DatasetHandle>()?;

@@ -173,3 +173,27 @@ def test_the_slurm_script_checks_its_syntax_and_builds_with_array_variables(inpu
                        capture_output=True)
     subprocess.run([VDX_BIN, "manifest", str(out.parent)], check=True, capture_output=True)
     assert_same(single, str(out.parent / "ds.vdxm"))
+
+
+def test_build_options_are_checked_by_name_with_the_clis_messages(inputs, tmp_path):
+    """vdx.build takes the build options by name (no command line in between): an unknown
+    name is refused naming it, a bad value gets the very sentence the CLI prints, a size may be
+    a number or a (width, height) pair, and nothing is written on refusal."""
+    out = tmp_path / "o.vdx"
+    with pytest.raises(vdx.VdxValueError, match="framez"):
+        vdx.build(str(inputs), str(out), framez=4)
+    with pytest.raises(vdx.VdxValueError) as e:
+        vdx.build(str(inputs), str(out), field="optical")
+    py_msg = str(e.value)
+    assert "'optical' is not one of frames, segments, flow" in py_msg, py_msg
+    o = subprocess.run([VDX_BIN, "build", str(inputs), "--out", str(out), "--field", "optical"],
+                       capture_output=True, text=True)
+    assert o.returncode != 0
+    assert "invalid --field: 'optical' is not one of frames, segments, flow" in o.stderr, o.stderr
+    with pytest.raises(vdx.VdxValueError, match="keyframe_every"):
+        vdx.build(str(inputs), str(out), field="flow", keyframe_every=0)
+    assert not out.exists()
+    r = vdx.build(str(inputs), str(out), frames=2, size=(40, 24), threads=1)
+    assert r["samples"] == 6 and r["notes"] == []
+    s = vdx.Dataset(str(out))[0]
+    assert s.clip.shape == (2, 24, 40, 3), s.clip.shape

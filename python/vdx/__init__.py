@@ -11,6 +11,7 @@ Decoding and batch loading release the GIL and run on vdx's own threads.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -219,34 +220,40 @@ class Sample:
 def build(inputs: Union[None, PathLike, Sequence[PathLike]], out: PathLike, *,
           shard: Optional[Tuple[int, int]] = None, classes: Optional[PathLike] = None,
           force: bool = False, **options: Any) -> Dict[str, Any]:
-    """``vdx build`` in-process, with the same options and checks: ``options`` are the CLI's
-    flags as keywords (``field="frames"``, ``frames=16``, ``size="224"``, ``num_clips=4``,
-    ``quality=95``, ``codec="h264"``, ``keep_going=True``, ``threads=2``, ...).
+    """``vdx build`` in-process, with the same options, checks and messages: ``options`` are
+    the build options by name, as ``vdx build``'s flags without the dashes (``field="frames"``,
+    ``frames=16``, ``size=224`` or ``(320, 240)``, ``num_clips=4``, ``quality=95``,
+    ``codec="h264"``, ``keep_going=True``, ``threads=2``, ...); an unknown name is a
+    ``VdxValueError``.
     ``shard=(k, N)`` builds shard k of N of the whole input list as
     ``DIR/NAME-kkkkk-of-NNNNN.vdx`` for ``out=DIR/NAME`` (a finished shard is not rebuilt
     unless ``force``); ``classes`` is a class-list file. Returns the build report (``output``,
-    ``already_built``, ``samples``, ``videos``, ``classes``, ``skipped``, ``left_out``).
+    ``already_built``, ``samples``, ``videos``, ``classes``, ``skipped``, ``left_out``,
+    ``notes``).
     ``inputs=None`` with ``annotations=FILE, videos=DIR`` (and ``format``,
     ``filename_pattern``, ``columns``, ``split``) builds from an annotation file."""
     paths = ([] if inputs is None else
-             [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs))
-    argv = [os.fspath(p) for p in paths] + ["--out", os.fspath(out), "--quiet"]
+              [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs))
+    request: Dict[str, Any] = {"inputs": [os.fspath(p) for p in paths], "out": os.fspath(out),
+                               "force": bool(force)}
     if shard is not None:
         k, n = shard
-        argv += ["--shard", f"{int(k)}/{int(n)}"]
+        request["shard"] = f"{int(k)}/{int(n)}"
     if classes is not None:
-        argv += ["--classes", os.fspath(classes)]
-    if force:
-        argv.append("--force")
+        request["classes"] = os.fspath(classes)
     for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        elif value is False or value is None:
+        if value is None:
             continue
-        else:
-            argv += [flag, str(value)]
-    return _vdx.build_argv(argv)
+        if key == "size" and isinstance(value, (tuple, list)):
+            value = "x".join(str(int(v)) for v in value)
+        elif key == "size" and isinstance(value, int):
+            value = str(value)
+        elif key == "columns" and isinstance(value, str):
+            value = dict(part.split("=", 1) for part in value.split(",") if part.strip())
+        elif isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        request[key] = value
+    return _vdx.build_request(json.dumps(request))
 
 
 def write_manifest(dir: PathLike, name: Optional[str] = None) -> Tuple[str, Dict[str, Any]]:

@@ -1,13 +1,12 @@
 //! `vdx build` (also `vdx.build` in Python) and `vdx manifest`.
 
 use crate::cli::progress::{bar, ctrl_c_flag};
-use crate::dataset::{self, BuildOptions, FieldKind};
+use crate::dataset;
+use crate::dataset::request::{BuildHooks, BuildOutcome, BuildRequest};
 use crate::error::{Result, VdxError};
-use crate::video::sample::{SamplerKind, Units};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
@@ -137,231 +136,75 @@ pub struct BuildArgs {
 }
 
 impl BuildArgs {
-    pub fn options(&self) -> Result<BuildOptions> {
-        let (w, h) = crate::cli::args::parse_size(&self.size)?;
-        let mut o = BuildOptions {
-            field: self.field.parse::<FieldKind>()?,
-            width: w,
-            height: h,
-            resize: self.resize_mode.parse()?,
-            quality: self.quality,
-            ..Default::default()
-        };
-        o.sampler.frames_per_clip = self.frames;
-        o.sampler.tail = self.tail.parse()?;
-        match self.clips.as_str() {
-            "uniform" => {
-                o.sampler.kind = SamplerKind::Uniform;
-                o.sampler.num_clips = self.num_clips;
-            }
-            "all" => {
-                o.sampler.kind = SamplerKind::Regular;
-                o.sampler.stride = self.stride;
-                o.sampler.step = self.step;
-                o.sampler.units = Units::Frames;
-            }
-            "keyframes" => {
-                o.sampler.kind = SamplerKind::Keyframes;
-                o.sampler.num_clips = self.num_clips;
-                o.sampler.stride = self.stride;
-            }
-            other => {
-                return Err(VdxError::param(
-                    "--clips",
-                    format!("'{other}' is not one of uniform, all, keyframes"),
-                ))
-            }
+    /// The build these flags ask for; `--columns a=b,c=d` becomes the column map.
+    pub fn request(&self) -> Result<BuildRequest> {
+        let mut columns = std::collections::BTreeMap::new();
+        for part in crate::cli::args::parse_list::<String>(
+            self.columns.as_deref().unwrap_or(""),
+            "columns",
+        )? {
+            let (role, col) = part.split_once('=').ok_or_else(|| {
+                VdxError::param("columns", format!("'{part}' is not ROLE=COLUMN"))
+            })?;
+            columns.insert(role.trim().to_string(), col.trim().to_string());
         }
-        o.sampler.snap = self.snap.parse()?;
-        o.sampler.within = self.within;
-        o.segment.codec = crate::dataset::segments::canonical_codec(&self.codec);
-        o.segment.crf = self.crf;
-        o.segment.keyint = self.keyint;
-        o.segment.fps = self.fps;
-        o.segment.max_duration_secs = self.max_duration;
-        o.flow_keyframe_interval = self.keyframe_every;
-        o.flow_scale = self.flow_scale;
-        o.damaged = self.damaged.parse()?;
-        o.validate()?;
-        Ok(o)
-    }
-}
-
-/// What a build run did.
-pub enum BuildOutcome {
-    Built(dataset::BuildReport),
-    /// A sharded build whose shard was already built with the same inputs and options.
-    AlreadyBuilt(PathBuf),
-}
-
-/// `vdx build` as a library call (the CLI and `vdx.build` in Python): collect the inputs,
-/// take this shard's part where one is asked, build. `on_left_out` hears each input left out.
-pub fn run_build(
-    a: &BuildArgs,
-    cancel: &AtomicBool,
-    progress: &(dyn Fn(dataset::BuildProgress, usize) + Sync),
-    on_left_out: &dyn Fn(&std::path::Path, &str),
-) -> Result<BuildOutcome> {
-    let opts = a.options()?;
-    let shard: Option<dataset::ShardSpec> = a.shard.as_deref().map(str::parse).transpose()?;
-    let (mut inputs, classes, annotation_info) = match &a.annotations {
-        Some(file) => {
-            let (inputs, classes, info) = annotated_inputs(a, file, on_left_out)?;
-            (inputs, classes, Some(info))
-        }
-        None => {
-            let dataset::CollectedInputs {
-                mut inputs,
-                mut classes,
-                ignored,
-            } = dataset::collect_inputs_report(&a.inputs)?;
-            for (p, why) in &ignored {
-                on_left_out(p, why);
-            }
-            if let Some(file) = &a.classes {
-                classes = dataset::manifest::relabel_from_class_file(&mut inputs, &classes, file)?;
-            }
-            (inputs, classes, None)
-        }
-    };
-    let (out, mut extra_info) = match shard {
-        None => (a.out.clone(), None),
-        Some(spec) => {
-            let plan = dataset::manifest::plan_shard(&a.out, spec, &inputs, &opts)?;
-            if !a.force && dataset::manifest::shard_is_built(&plan) {
-                return Ok(BuildOutcome::AlreadyBuilt(plan.out));
-            }
-            inputs = inputs[spec.range(inputs.len())].to_vec();
-            (plan.out.clone(), Some(plan.info))
-        }
-    };
-    if let Some(serde_json::Value::Object(ann)) = annotation_info {
-        let mut merged = match extra_info.take() {
-            Some(serde_json::Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
-        merged.extend(ann);
-        extra_info = Some(serde_json::Value::Object(merged));
-    }
-    let total = inputs.len();
-    let report = dataset::build_with_info(
-        &inputs,
-        &classes,
-        &opts,
-        &out,
-        dataset::RunOptions {
-            threads: a.threads,
-            keep_going: a.keep_going,
-        },
-        extra_info,
-        cancel,
-        &|p| progress(p, total),
-    )?;
-    Ok(BuildOutcome::Built(report))
-}
-
-/// The inputs, classes and dataset-info keys of an annotation build: rows read and checked,
-/// videos looked up under --videos; missing videos listed in a file and, without
-/// --keep-going, an error.
-fn annotated_inputs(
-    a: &BuildArgs,
-    file: &std::path::Path,
-    on_left_out: &dyn Fn(&std::path::Path, &str),
-) -> Result<(Vec<dataset::BuildInput>, Vec<String>, serde_json::Value)> {
-    use crate::dataset::annotations::{self, AnnotationOptions};
-    let mut columns = std::collections::BTreeMap::new();
-    for part in
-        crate::cli::args::parse_list::<String>(a.columns.as_deref().unwrap_or(""), "--columns")?
-    {
-        let (role, col) = part
-            .split_once('=')
-            .ok_or_else(|| VdxError::param("--columns", format!("'{part}' is not ROLE=COLUMN")))?;
-        columns.insert(role.trim().to_string(), col.trim().to_string());
-    }
-    let ann = annotations::read_annotations(
-        file,
-        &AnnotationOptions {
-            format: a.format.as_deref().map(str::parse).transpose()?,
-            filename_pattern: a.filename_pattern.clone(),
+        Ok(BuildRequest {
+            inputs: self.inputs.clone(),
+            annotations: self.annotations.clone(),
+            format: self.format.clone(),
+            videos: self.videos.clone(),
+            filename_pattern: self.filename_pattern.clone(),
             columns,
-            split: a.split.clone(),
-            classes_file: a.classes.clone(),
-        },
-    )?;
-    let videos = a.videos.clone().unwrap_or_default();
-    let got = annotations::build_inputs(&ann, &videos);
-    if !got.missing.is_empty() {
-        let list = a.missing_out.clone().unwrap_or_else(|| {
-            let mut p = a.out.clone().into_os_string();
-            p.push(".missing.txt");
-            PathBuf::from(p)
-        });
-        let text: String = got
-            .missing
-            .iter()
-            .map(|(line, id, p)| format!("{}\tline {line}\t{id}\n", p.display()))
-            .collect();
-        crate::npy::write_atomic(&list, text.as_bytes())?;
-        let n_rows = ann.rows.len();
-        if !a.keep_going {
-            return Err(VdxError::param(
-                "--annotations",
-                format!(
-                    "{} of {n_rows} rows name a video that is not in {} (first: {}, line {}); \
-                     listed in {}; --keep-going builds without them",
-                    got.missing.len(),
-                    videos.display(),
-                    got.missing[0].2.display(),
-                    got.missing[0].0,
-                    list.display()
-                ),
-            ));
-        }
-        for (line, id, p) in &got.missing {
-            on_left_out(p, &format!("missing video (annotation line {line}, {id})"));
-        }
-        eprintln!(
-            "vdx: {} of {n_rows} annotation rows name a missing video ({:.1}%); listed in {}",
-            got.missing.len(),
-            100.0 * got.missing.len() as f64 / n_rows.max(1) as f64,
-            list.display()
-        );
+            split: self.split.clone(),
+            missing_out: self.missing_out.clone(),
+            out: self.out.clone(),
+            field: self.field.clone(),
+            frames: self.frames,
+            clips: self.clips.clone(),
+            snap: self.snap.clone(),
+            within: self.within,
+            num_clips: self.num_clips,
+            stride: self.stride,
+            step: self.step,
+            tail: self.tail.clone(),
+            size: self.size.clone(),
+            resize_mode: self.resize_mode.clone(),
+            quality: self.quality,
+            codec: self.codec.clone(),
+            crf: self.crf,
+            keyint: self.keyint,
+            fps: self.fps,
+            max_duration: self.max_duration,
+            keyframe_every: self.keyframe_every,
+            flow_scale: self.flow_scale,
+            threads: self.threads,
+            keep_going: self.keep_going,
+            damaged: self.damaged.clone(),
+            shard: self.shard.clone(),
+            classes: self.classes.clone(),
+            force: self.force,
+        })
     }
-    if got.inputs.is_empty() {
-        return Err(VdxError::param(
-            "--annotations",
-            format!(
-                "no annotation row of {} names a video under {}",
-                file.display(),
-                videos.display()
-            ),
-        ));
-    }
-    let info = serde_json::json!({
-        "splits": got.splits,
-        "annotations": {
-            "file": file.display().to_string(),
-            "format": ann.format.name(),
-            "rows": ann.rows.len(),
-            "missing_videos": got.missing.len(),
-        },
-    });
-    Ok((got.inputs, got.classes, info))
 }
 
 pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
     let cancel = ctrl_c_flag();
     let pb = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
-    let outcome = run_build(
-        &a,
+    let request = a.request()?;
+    let outcome = request.run(
         &cancel,
-        &|p, total| {
-            let mut g = pb.lock().unwrap_or_else(|e| e.into_inner());
-            let bar = g.get_or_insert_with(|| bar(total as u64, a.quiet, "videos"));
-            bar.set_position(p.videos_done as u64);
-            bar.set_message(format!("{} samples", p.samples));
+        &BuildHooks {
+            progress: &|p, total| {
+                let mut g = pb.lock().unwrap_or_else(|e| e.into_inner());
+                let bar = g.get_or_insert_with(|| bar(total as u64, a.quiet, "videos"));
+                bar.set_position(p.videos_done as u64);
+                bar.set_message(format!("{} samples", p.samples));
+            },
+            left_out: &|p, why| {
+                eprintln!("vdx: left out {}: {}", p.display(), super::with_flags(why))
+            },
+            note: &|text| eprintln!("vdx: {}", super::with_flags(text)),
         },
-        &|p, why| eprintln!("vdx: left out {}: {why}", p.display()),
     );
     if let Some(p) = pb.lock().unwrap_or_else(|e| e.into_inner()).take() {
         p.finish_and_clear();
@@ -377,7 +220,7 @@ pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
         }
     };
     for (p, why) in &report.skipped {
-        eprintln!("vdx: skipped {}: {why}", p.display());
+        eprintln!("vdx: skipped {}: {}", p.display(), super::with_flags(why));
     }
     println!(
         "wrote {}: {} samples from {} videos, {} classes, {}",
@@ -430,20 +273,4 @@ pub fn cmd_manifest(a: ManifestArgs) -> Result<ExitCode> {
         m.classes.len()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// `vdx build`'s arguments from an argument list (without the program and command names),
-/// as the CLI parses them: the Python package's `vdx.build` passes its keywords this way so
-/// both take the same options with the same checks.
-pub fn parse_build_args(argv: &[String]) -> Result<BuildArgs> {
-    use clap::Parser;
-    #[derive(Parser)]
-    #[command(name = "vdx build", no_binary_name = true)]
-    struct BuildCommand {
-        #[command(flatten)]
-        args: BuildArgs,
-    }
-    BuildCommand::try_parse_from(argv)
-        .map(|c| c.args)
-        .map_err(|e| VdxError::param("build", e.render().to_string().trim().to_string()))
 }

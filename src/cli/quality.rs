@@ -132,7 +132,11 @@ pub fn cmd_quality(a: QualityArgs) -> Result<ExitCode> {
             }
         }
         for u in &r.unmeasured {
-            eprintln!("sample {}: not measured: {}", u.index, u.reason);
+            eprintln!(
+                "sample {}: not measured: {}",
+                u.index,
+                super::with_flags(&u.reason)
+            );
         }
     }
     Ok(if r.unmeasured.is_empty() {

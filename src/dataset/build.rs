@@ -35,7 +35,7 @@ impl std::str::FromStr for FieldKind {
             "segments" => Ok(FieldKind::Segments),
             "flow" => Ok(FieldKind::Flow),
             _ => Err(VdxError::param(
-                "--field",
+                "field",
                 format!("'{s}' is not one of frames, segments, flow"),
             )),
         }
@@ -89,46 +89,46 @@ impl BuildOptions {
         self.sampler.validate()?;
         if self.width == 0 || self.height == 0 || self.width > 8192 || self.height > 8192 {
             return Err(VdxError::param(
-                "--size",
+                "size",
                 format!("{}x{} is outside 1..=8192", self.width, self.height),
             ));
         }
         if !(1..=100).contains(&self.quality) {
-            return Err(VdxError::param("--quality", "must be between 1 and 100"));
+            return Err(VdxError::param("quality", "must be between 1 and 100"));
         }
         match self.field {
             FieldKind::Segments => {
                 segments::check_encoder(&self.segment.codec)?;
                 segments::check_size(&self.segment.codec, self.width, self.height)?;
                 if self.segment.keyint == 0 {
-                    return Err(VdxError::param("--keyint", "must be at least 1"));
+                    return Err(VdxError::param("keyint", "must be at least 1"));
                 }
                 if self.segment.crf > 63 {
-                    return Err(VdxError::param("--crf", "must be between 0 and 63"));
+                    return Err(VdxError::param("crf", "must be between 0 and 63"));
                 }
                 if let Some(f) = self.segment.fps {
                     if !(f.is_finite() && f > 0.0 && f <= 1000.0) {
-                        return Err(VdxError::param("--fps", "must be in (0, 1000]"));
+                        return Err(VdxError::param("fps", "must be in (0, 1000]"));
                     }
                 }
                 if let Some(d) = self.segment.max_duration_secs {
                     if !(d.is_finite() && d > 0.0) {
-                        return Err(VdxError::param("--max-duration", "must be positive"));
+                        return Err(VdxError::param("max_duration", "must be positive"));
                     }
                 }
             }
             FieldKind::Flow => {
                 if self.sampler.frames_per_clip < 2 {
                     return Err(VdxError::param(
-                        "--frames",
+                        "frames",
                         "flow needs at least 2 frames per clip",
                     ));
                 }
                 if self.flow_keyframe_interval == 0 {
-                    return Err(VdxError::param("--keyframe-every", "must be at least 1"));
+                    return Err(VdxError::param("keyframe_every", "must be at least 1"));
                 }
                 if !(self.flow_scale.is_finite() && self.flow_scale > 0.0) {
-                    return Err(VdxError::param("--flow-scale", "must be positive"));
+                    return Err(VdxError::param("flow_scale", "must be positive"));
                 }
             }
             FieldKind::Frames => {}
@@ -573,7 +573,7 @@ pub(crate) fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| VdxError::param("--threads", e.to_string()))
+        .map_err(|e| VdxError::param("threads", e.to_string()))
 }
 
 /// The dataset info a build writes (FORMAT.md, "dataset info").

@@ -35,7 +35,7 @@ impl std::str::FromStr for ShardSpec {
     type Err = VdxError;
     /// `k/N`, 0 <= k < N.
     fn from_str(s: &str) -> Result<Self> {
-        let bad = |why: String| VdxError::param("--shard", format!("'{s}': {why}"));
+        let bad = |why: String| VdxError::param("shard", format!("'{s}': {why}"));
         let (k, n) = s
             .split_once('/')
             .ok_or_else(|| bad("give it as k/N, e.g. 3/8".into()))?;
@@ -96,7 +96,7 @@ pub fn relabel_from_class_file(
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = list.iter().find(|c| !seen.insert(c.as_str())) {
         return Err(VdxError::param(
-            "--classes",
+            "classes",
             format!("{}: class '{dup}' is listed twice", file.display()),
         ));
     }
@@ -107,7 +107,7 @@ pub fn relabel_from_class_file(
         let name = &classes[inp.label as usize];
         inp.label = list.iter().position(|c| c == name).ok_or_else(|| {
             VdxError::param(
-                "--classes",
+                "classes",
                 format!(
                     "{}: class folder '{name}' ({}) is not in the class list",
                     file.display(),
@@ -147,11 +147,11 @@ pub fn plan_shard(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| VdxError::param("--out", "give DIR/NAME for a sharded build"))?;
+        .ok_or_else(|| VdxError::param("out", "give DIR/NAME for a sharded build"))?;
     let name = name.strip_suffix(".vdx").unwrap_or(&name).to_string();
     if spec.range(inputs.len()).is_empty() {
         return Err(VdxError::param(
-            "--shard",
+            "shard",
             format!(
                 "shard {}/{} of {} videos would be empty: use at most {} shards",
                 spec.index,
@@ -276,7 +276,7 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
         }
         None => {
             return Err(VdxError::param(
-                "--name",
+                "name",
                 format!(
                     "{} holds shards of several datasets ({}): say which",
                     dir.display(),
@@ -287,7 +287,7 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
     };
     let mut shards = found.remove(&name).ok_or_else(|| {
         VdxError::param(
-            "--name",
+            "name",
             format!("{}: no shard files of '{name}'", dir.display()),
         )
     })?;

@@ -7,6 +7,7 @@ pub mod fields;
 pub mod format;
 pub mod manifest;
 pub mod reader;
+pub mod request;
 pub mod segments;
 pub mod sharded;
 pub mod verify;
@@ -22,4 +23,5 @@ pub use build::{
 };
 pub use manifest::{write_manifest, Manifest, ShardSpec};
 pub use reader::{DatasetFile, Decoders, SampleData, SampleMeta};
+pub use request::{BuildHooks, BuildOutcome, BuildRequest};
 pub use sharded::Dataset;

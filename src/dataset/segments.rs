@@ -76,7 +76,7 @@ fn encoder_name(codec: &str) -> Result<&'static str> {
         "av1" => "libsvtav1",
         other => {
             return Err(VdxError::param(
-                "--codec",
+                "codec",
                 format!("'{other}' is not one of h264, hevc, vp9, av1"),
             ))
         }
@@ -89,7 +89,7 @@ pub fn check_encoder(codec: &str) -> Result<()> {
     let name = encoder_name(codec)?;
     if ffmpeg::encoder::find_by_name(name).is_none() {
         return Err(VdxError::param(
-            "--codec",
+            "codec",
             format!("this FFmpeg build has no {name} encoder for {codec}"),
         ));
     }
@@ -102,13 +102,13 @@ pub fn check_encoder(codec: &str) -> Result<()> {
 pub fn check_size(codec: &str, width: u32, height: u32) -> Result<()> {
     if width % 2 != 0 || height % 2 != 0 {
         return Err(VdxError::param(
-            "--size",
+            "size",
             format!("{width}x{height}: segments need even width and height (4:2:0)"),
         ));
     }
     if matches!(codec, "hevc" | "h265") && (width < HEVC_MIN_SIDE || height < HEVC_MIN_SIDE) {
         return Err(VdxError::param(
-            "--size",
+            "size",
             format!(
                 "{width}x{height}: HEVC segments (libx265) need at least \
                  {HEVC_MIN_SIDE}x{HEVC_MIN_SIDE} pixels (smaller pictures corrupt libx265's memory)"
@@ -117,7 +117,7 @@ pub fn check_size(codec: &str, width: u32, height: u32) -> Result<()> {
     }
     if codec == "av1" && (width < AV1_MIN_SIDE || height < AV1_MIN_SIDE) {
         return Err(VdxError::param(
-            "--size",
+            "size",
             format!(
                 "{width}x{height}: AV1 segments (SVT-AV1) need at least \
                  {AV1_MIN_SIDE}x{AV1_MIN_SIDE} pixels"
@@ -173,10 +173,7 @@ fn encode_here(
     let enc_err =
         |what: &str, e: ffmpeg::Error| VdxError::param("segments", format!("{name}: {what}: {e}"));
     let codec = ffmpeg::encoder::find_by_name(name).ok_or_else(|| {
-        VdxError::param(
-            "--codec",
-            format!("this FFmpeg build has no {name} encoder"),
-        )
+        VdxError::param("codec", format!("this FFmpeg build has no {name} encoder"))
     })?;
     check_size(&p.codec, width, height)?;
     let fps = sane_frame_rate(fps);

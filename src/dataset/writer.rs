@@ -282,7 +282,7 @@ impl DatasetWriter {
     pub fn new(out: &Path) -> Result<Self> {
         let name = out
             .file_name()
-            .ok_or_else(|| VdxError::param("--out", format!("{} has no file name", out.display())))?
+            .ok_or_else(|| VdxError::param("out", format!("{} has no file name", out.display())))?
             .to_string_lossy()
             .to_string();
         let dir = match out.parent() {

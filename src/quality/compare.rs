@@ -56,7 +56,7 @@ impl SourceFinder {
                     d.display()
                 ),
                 None => format!(
-                    "source video {} is not there; point to the folder it moved to (--sources DIR)",
+                    "source video {} is not there; point the sources option to the folder it moved to",
                     recorded.display()
                 ),
             },

@@ -751,7 +751,7 @@ fn tail_fill(
         TailPolicy::Error => Err(VdxError::param(
             "tail policy",
             format!(
-                "{}: a clip runs past the last frame ({} frames); use --tail repeat_last, wrap or drop",
+                "{}: a clip runs past the last frame ({} frames); set the tail option to repeat_last, wrap or drop",
                 index.path.display(),
                 n
             ),

@@ -39,7 +39,7 @@ const ROLES: &[&str] = &[
 ];
 
 const FORMAT_LIST: &str = "kinetics, ssv2, ucf101, hmdb51, epic, charades, jsonl, or csv with \
-                           --columns video=COLUMN,label=COLUMN";
+                           the columns option: video=COLUMN,label=COLUMN";
 
 /// The file errors name.
 #[derive(Clone, Copy)]
@@ -326,7 +326,7 @@ fn choose_format(path: &Path, text: &str, opts: &AnnotationOptions) -> Result<Fo
         "format",
         format!(
             "{}: cannot tell the annotation format from the file name and the first line \
-             ('{first}'); pass --format with one of: {FORMAT_LIST}",
+             ('{first}'); set the format option to one of: {FORMAT_LIST}",
             path.display()
         ),
     ))
@@ -373,8 +373,8 @@ fn check_columns(
         return Err(VdxError::param(
             "columns",
             format!(
-                "--columns applies to the csv and jsonl formats (and label=COLUMN to epic), \
-                 not to {}; pass --format csv to read {} as a generic CSV",
+                "the columns option applies to the csv and jsonl formats (and label=COLUMN to epic), \
+                 not to {}; set the format option to csv to read {} as a generic CSV",
                 format.name(),
                 path.display()
             ),
@@ -385,7 +385,7 @@ fn check_columns(
             return Err(VdxError::param(
                 "columns",
                 format!(
-                    "{}: a generic CSV needs --columns video=COLUMN,label=COLUMN (also \
+                    "{}: a generic CSV needs the columns option video=COLUMN,label=COLUMN (also \
                      start=, end= or start_frame=, end_frame=, split=, id=) to say which \
                      column holds what",
                     path.display()
@@ -475,7 +475,7 @@ fn keep_split(
     if kept.is_empty() {
         let reason = if found.is_empty() {
             format!(
-                "{}: no rows of split '{want}': the file gives no split (leave out --split)",
+                "{}: no rows of split '{want}': the file gives no split (leave out the split option)",
                 path.display()
             )
         } else {

@@ -19,7 +19,7 @@ mod parallel;
 mod pass;
 mod plan;
 
-pub use plan::{Resize, ResizeMode};
+pub use plan::{parse_size, Resize, ResizeMode};
 
 use crate::error::{Result, VdxError};
 use crate::video::index::{self, IndexOptions, VideoIndex};

@@ -315,7 +315,7 @@ impl VideoDecoder {
                             Err(VdxError::decode(
                                 &self.path,
                                 "the decoder found damage in this picture and concealed it \
-                                 (pass --accept-concealed to take such pictures)",
+                                 (the accept_concealed option takes such pictures)",
                             ))
                         } else {
                             self.convert(fi, pts)

@@ -221,3 +221,30 @@ pub(crate) fn crop_or_pad(
     }
     out
 }
+
+/// A frame size as people write it: "224" (square) or "320x240" (width x height).
+pub fn parse_size(s: &str) -> Result<(u32, u32)> {
+    let bad = || {
+        VdxError::param(
+            "size",
+            format!("'{s}' is not N or WxH (e.g. 224 or 320x240)"),
+        )
+    };
+    let (w, h) = match s.split_once(['x', 'X']) {
+        Some((a, b)) => (
+            a.trim().parse::<u32>().map_err(|_| bad())?,
+            b.trim().parse::<u32>().map_err(|_| bad())?,
+        ),
+        None => {
+            let n = s.trim().parse::<u32>().map_err(|_| bad())?;
+            (n, n)
+        }
+    };
+    if w == 0 || h == 0 || w > 16384 || h > 16384 {
+        return Err(VdxError::param(
+            "size",
+            format!("{w}x{h} is outside 1..=16384"),
+        ));
+    }
+    Ok((w, h))
+}

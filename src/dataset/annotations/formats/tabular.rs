@@ -367,7 +367,7 @@ pub(super) fn csv(input: &Input) -> Result<Parsed> {
                 t.header_line,
                 name,
                 format!(
-                    "--columns {r}={name}: the header has no column '{name}' (the columns: {})",
+                    "columns {r}={name}: the header has no column '{name}' (the columns: {})",
                     t.header.join(", ")
                 ),
             )

@@ -456,7 +456,7 @@ fn generic_csv_needs_columns_and_names_a_missing_one() {
     let path = write(dir.path(), "clips.csv", "path,cls\na.mp4,cat\n");
     let text = param_error(&path, &AnnotationOptions::default());
     assert!(
-        text.contains("--format") && text.contains("kinetics"),
+        text.contains("the format option") && text.contains("kinetics"),
         "{text}"
     );
     let opts = AnnotationOptions {
@@ -464,7 +464,7 @@ fn generic_csv_needs_columns_and_names_a_missing_one() {
         ..Default::default()
     };
     let text = param_error(&path, &opts);
-    assert!(text.contains("--columns video="), "{text}");
+    assert!(text.contains("the columns option video="), "{text}");
     let opts = AnnotationOptions {
         columns: columns(&[("video", "path"), ("label", "nope")]),
         ..Default::default()
@@ -734,7 +734,7 @@ fn columns_are_refused_for_a_fixed_format() {
         ..Default::default()
     };
     let text = param_error(&path, &opts);
-    assert!(text.contains("--format csv"), "{text}");
+    assert!(text.contains("set the format option to csv"), "{text}");
 }
 
 #[test]
