@@ -2,7 +2,7 @@
 """Checks that no module of vdx imports a layer above its own (and so that the layers have no
 import loop between them), and that no layer below the GUI spells a command-line flag: the
 core names options (`quality`, "the tail option"); src/cli/ turns them into `--quality`,
-`--tail`. Run by `make lint` and by tests/layers.rs.
+`--tail`. FFmpeg appears in src/video/ only. Run by `make lint` and by tests/layers.rs.
 
 Layers, lowest first; a file may use its own layer and the ones below:
   0 base     error, rng, npy, jpeg, flowviz: leaf utilities
@@ -58,6 +58,12 @@ def main() -> int:
                     f"{f}: layer '{src}' ({RANK[src]}) uses crate::{used} "
                     f"from a layer above it ({RANK[used]})"
                 )
+        # FFmpeg (ffmpeg-next, its raw `ffi`) is the video layer's business alone.
+        if not f.is_relative_to(ROOT / "video"):
+            for no, line in enumerate(text.splitlines(), 1):
+                code = line.strip()
+                if not code.startswith("//") and re.search(r"\bffmpeg(_next)?\b\s*(::|as\b|;)", code):
+                    bad.append(f"{f}:{no}: FFmpeg used outside src/video/: {code[:80]}")
         # The core names options (`quality`, "the tail option"); only the CLI spells flags.
         if RANK[src] < RANK["gui"]:
             for no, line in enumerate(text.splitlines(), 1):

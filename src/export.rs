@@ -25,7 +25,6 @@ use crate::dataset::writer::VideoRecord;
 use crate::dataset::{Dataset, Decoders, SampleData, SampleMeta};
 use crate::error::{Result, VdxError};
 use crate::rng::Rng;
-use ffmpeg_next as ffmpeg;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -806,7 +805,6 @@ fn sample_mp4(
 
 /// Write a segment's packets into an MP4 container (no re-encoding) and return its bytes.
 fn remux_mp4(data: &[u8], rec: &VideoRecord, codec: &str, tmp: &Path) -> Result<Vec<u8>> {
-    crate::video::media::init();
     let (rows, extradata) =
         segments::parse(data, rec).map_err(|e| VdxError::param("segments", e))?;
     let VideoRecord::Segments {
@@ -819,65 +817,18 @@ fn remux_mp4(data: &[u8], rec: &VideoRecord, codec: &str, tmp: &Path) -> Result<
     else {
         return Err(VdxError::param("segments", "not a segments record"));
     };
-    let id = match codec {
-        "hevc" | "h265" => ffmpeg::codec::Id::HEVC,
-        "vp9" => ffmpeg::codec::Id::VP9,
-        "av1" => ffmpeg::codec::Id::AV1,
-        _ => ffmpeg::codec::Id::H264,
-    };
     if let Some(d) = tmp.parent() {
         std::fs::create_dir_all(d).map_err(|e| werr(d, e))?;
     }
-    let fe = |e: ffmpeg::Error| VdxError::write(tmp, format!("MP4 muxer: {e}"));
-    let tb = ffmpeg::Rational::new(time_base_num as i32, time_base_den.max(1) as i32);
-    {
-        let mut octx = ffmpeg::format::output_as(tmp, "mp4").map_err(fe)?;
-        {
-            let mut ost = octx.add_stream(ffmpeg::encoder::find(id)).map_err(fe)?;
-            ost.set_time_base(tb);
-            // SAFETY: codec parameters of a stream we own, before the header is written;
-            // extradata is copied into an av_malloc'd, padded buffer the stream owns.
-            unsafe {
-                let par = (*ost.as_mut_ptr()).codecpar;
-                (*par).codec_type = ffmpeg::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO;
-                (*par).codec_id = id.into();
-                (*par).codec_tag = 0;
-                (*par).width = width as i32;
-                (*par).height = height as i32;
-                (*par).format = ffmpeg::ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32;
-                if !extradata.is_empty() {
-                    let pad = ffmpeg::ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
-                    let buf = ffmpeg::ffi::av_mallocz(extradata.len() + pad) as *mut u8;
-                    if buf.is_null() {
-                        return Err(VdxError::write(tmp, "out of memory"));
-                    }
-                    std::ptr::copy_nonoverlapping(extradata.as_ptr(), buf, extradata.len());
-                    (*par).extradata = buf;
-                    (*par).extradata_size = extradata.len() as i32;
-                }
-                (*ost.as_mut_ptr()).avg_frame_rate = tb.invert().into();
-            }
-        }
-        octx.write_header().map_err(fe)?;
-        let ost_tb = octx.stream(0).map(|s| s.time_base()).unwrap_or(tb);
-        for r in &rows {
-            let mut pkt =
-                ffmpeg::Packet::copy(&data[r.offset as usize..r.offset as usize + r.size as usize]);
-            pkt.set_pts(Some(r.pts));
-            pkt.set_dts(Some(r.dts));
-            pkt.set_duration(1);
-            pkt.set_stream(0);
-            if r.key {
-                pkt.set_flags(ffmpeg::codec::packet::Flags::KEY);
-            }
-            pkt.rescale_ts(tb, ost_tb);
-            pkt.write_interleaved(&mut octx).map_err(fe)?;
-        }
-        octx.write_trailer().map_err(fe)?;
-    }
-    let bytes = std::fs::read(tmp).map_err(|e| VdxError::io(tmp, e))?;
-    let _ = std::fs::remove_file(tmp);
-    Ok(bytes)
+    crate::video::codec::remux_mp4(
+        codec,
+        width,
+        height,
+        (time_base_num as i32, time_base_den as i32),
+        extradata,
+        rows.iter().map(|r| segments::packet(data, r)),
+        tmp,
+    )
 }
 
 /// Append one file to a tar archive (POSIX ustar).

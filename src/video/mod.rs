@@ -5,6 +5,7 @@
 //! datasets, the command line or the GUI.
 
 pub mod audio;
+pub mod codec;
 pub mod decode;
 pub mod index;
 pub mod media;

@@ -1,0 +1,484 @@
+//! Compressed streams without a container, for the segments field and its export: RGB frames
+//! encoded with a forced keyframe interval, such a stream's packets decoded back to RGB, and
+//! the packets written into MP4 as they are. The dataset and export layers call these with
+//! plain Rust types; FFmpeg's structures stay here.
+
+use crate::error::{Result, VdxError};
+use ffmpeg_next as ffmpeg;
+use ffmpeg_next::ffi;
+use std::path::Path;
+
+/// One compressed packet, decode order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub pts: i64,
+    pub dts: i64,
+    pub key: bool,
+    pub data: &'a [u8],
+}
+
+/// What an encode produced: packets in decode order, the codec's extradata (parameter sets,
+/// Annex B for H.264/H.265) and the time base pts count in (num, den).
+#[derive(Debug, Clone, Default)]
+pub struct EncodedStream {
+    pub packets: Vec<EncodedPacket>,
+    pub extradata: Vec<u8>,
+    pub time_base: (i32, i32),
+}
+
+#[derive(Debug, Clone)]
+pub struct EncodedPacket {
+    pub pts: i64,
+    pub dts: i64,
+    pub key: bool,
+    pub data: Vec<u8>,
+}
+
+/// Encoder settings: codec (h264, hevc/h265, vp9, av1), constant rate factor, and a keyframe
+/// every `keyint` frames exactly.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeSettings<'a> {
+    pub codec: &'a str,
+    pub crf: u32,
+    pub keyint: u32,
+}
+
+/// The FFmpeg encoder vdx uses for a codec name.
+pub fn encoder_name(codec: &str) -> Result<&'static str> {
+    Ok(match codec {
+        "h264" => "libx264",
+        "hevc" | "h265" => "libx265",
+        "vp9" => "libvpx-vp9",
+        "av1" => "libsvtav1",
+        other => {
+            return Err(VdxError::param(
+                "codec",
+                format!("'{other}' is not one of h264, hevc, vp9, av1"),
+            ))
+        }
+    })
+}
+
+/// Check that the system FFmpeg can encode `codec`.
+pub fn check_encoder(codec: &str) -> Result<()> {
+    crate::video::media::init();
+    let name = encoder_name(codec)?;
+    if ffmpeg::encoder::find_by_name(name).is_none() {
+        return Err(VdxError::param(
+            "codec",
+            format!("this FFmpeg build has no {name} encoder for {codec}"),
+        ));
+    }
+    Ok(())
+}
+
+fn codec_id(codec: &str) -> std::result::Result<ffmpeg::codec::Id, String> {
+    Ok(match codec {
+        "h264" => ffmpeg::codec::Id::H264,
+        "hevc" | "h265" => ffmpeg::codec::Id::HEVC,
+        "vp9" => ffmpeg::codec::Id::VP9,
+        "av1" => ffmpeg::codec::Id::AV1,
+        other => return Err(format!("unknown segment codec '{other}'")),
+    })
+}
+
+/// The frame rate a stream is written at, as a fraction muxers accept: whole rates exactly
+/// (25/1), NTSC rates as N*1000/1001, anything else (the mean rate of a VFR source, 2.3012
+/// fps) to a thousandth of a frame per second. A float turned into a fraction as is gives
+/// time bases like 838653605/1926627027, which the MP4 muxer refuses on export.
+pub fn sane_frame_rate(fps: f64) -> (i32, i32) {
+    let fps = if fps.is_finite() {
+        fps.clamp(0.1, 1000.0)
+    } else {
+        30.0
+    };
+    let whole = fps.round();
+    if (fps - whole).abs() <= 1e-4 * fps {
+        return (whole as i32, 1);
+    }
+    let ntsc = (fps * 1.001).round();
+    if (fps - ntsc / 1.001).abs() <= 1e-4 * fps {
+        return ((ntsc * 1000.0) as i32, 1001);
+    }
+    let r = ffmpeg::Rational::new((fps * 1000.0).round() as i32, 1000).reduce();
+    (r.numerator(), r.denominator())
+}
+
+/// Copy `extradata` into an av_malloc'd, padded buffer and hand it to `*slot` / `*size`.
+///
+/// # Safety
+/// `slot` and `size` must be the extradata fields of a codec context or codec parameters
+/// that own their extradata and hold none yet.
+unsafe fn set_extradata(slot: *mut *mut u8, size: *mut i32, extradata: &[u8]) -> bool {
+    if extradata.is_empty() {
+        return true;
+    }
+    let pad = ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
+    let buf = ffi::av_mallocz(extradata.len() + pad) as *mut u8;
+    if buf.is_null() {
+        return false;
+    }
+    std::ptr::copy_nonoverlapping(extradata.as_ptr(), buf, extradata.len());
+    *slot = buf;
+    *size = extradata.len() as i32;
+    true
+}
+
+/// Encode RGB frames (each `width`×`height`×3 bytes) at `fps`.
+pub fn encode_rgb(
+    frames: &[&[u8]],
+    width: u32,
+    height: u32,
+    fps: f64,
+    s: EncodeSettings,
+) -> Result<EncodedStream> {
+    // On a fresh thread: encoding on a pooled worker thread that had just decoded gave
+    // H.264 and H.265 segments whose bytes differed from run to run (about one build in
+    // three with two threads; VP9 not), with the very same input pictures and settings. The
+    // cause is state the worker thread carries, not pinned down: valgrind reports no
+    // uninitialised reads, and the x87 and SSE control words are the defaults. On a thread
+    // of its own, every run gives the same bytes (tests/dataset_roundtrip.rs). A thread
+    // costs tens of microseconds; an encode, milliseconds.
+    std::thread::scope(|sc| {
+        std::thread::Builder::new()
+            .name("vdx-encode".into())
+            .spawn_scoped(sc, || encode_here(frames, width, height, fps, s))
+            .map_err(|e| {
+                VdxError::param("segments", format!("cannot start the encoder thread: {e}"))
+            })?
+            .join()
+            .unwrap_or_else(|_| Err(VdxError::param("segments", "the encoder thread panicked")))
+    })
+}
+
+fn encode_here(
+    frames: &[&[u8]],
+    width: u32,
+    height: u32,
+    fps: f64,
+    s: EncodeSettings,
+) -> Result<EncodedStream> {
+    crate::video::media::init();
+    let name = encoder_name(s.codec)?;
+    let enc_err =
+        |what: &str, e: ffmpeg::Error| VdxError::param("segments", format!("{name}: {what}: {e}"));
+    let codec = ffmpeg::encoder::find_by_name(name).ok_or_else(|| {
+        VdxError::param("codec", format!("this FFmpeg build has no {name} encoder"))
+    })?;
+    let (fr_num, fr_den) = sane_frame_rate(fps);
+    let fps = ffmpeg::Rational::new(fr_num, fr_den);
+    let tb = fps.invert();
+    let mut ctx = ffmpeg::codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(|e| enc_err("cannot set up", e))?;
+    ctx.set_width(width);
+    ctx.set_height(height);
+    ctx.set_format(ffmpeg::format::Pixel::YUV420P);
+    ctx.set_time_base(tb);
+    ctx.set_frame_rate(Some(fps));
+    ctx.set_gop(s.keyint);
+    // Closed GOPs for every codec: a keyframe is a random-access point that a decoder can
+    // start from with nothing before it (SVT-AV1 otherwise writes forward keyframes, intra
+    // frames that later frames may skip over, and only pts 0 is a real keyframe).
+    ctx.set_flags(ffmpeg::codec::Flags::GLOBAL_HEADER | ffmpeg::codec::Flags::CLOSED_GOP);
+    // SAFETY: plain settings on a codec context not yet opened.
+    unsafe {
+        let c = ctx.as_mut_ptr();
+        (*c).keyint_min = s.keyint as i32;
+        (*c).thread_count = 1;
+    }
+    let mut opts = ffmpeg::Dictionary::new();
+    let k = s.keyint;
+    match name {
+        "libx264" => {
+            opts.set("crf", &s.crf.to_string());
+            opts.set("preset", "veryfast");
+            opts.set("forced-idr", "1");
+            opts.set(
+                "x264-params",
+                &format!("keyint={k}:min-keyint={k}:scenecut=0:open-gop=0"),
+            );
+        }
+        "libx265" => {
+            opts.set("crf", &s.crf.to_string());
+            opts.set("preset", "veryfast");
+            opts.set("forced-idr", "1");
+            opts.set(
+                "x265-params",
+                &format!("keyint={k}:min-keyint={k}:scenecut=0:open-gop=0:log-level=error"),
+            );
+        }
+        "libvpx-vp9" => {
+            opts.set("crf", &s.crf.to_string());
+            opts.set("b", "0");
+            opts.set("deadline", "realtime");
+            opts.set("cpu-used", "8");
+        }
+        _ => {
+            opts.set("crf", &s.crf.to_string());
+            opts.set("preset", "12");
+            // irefresh-type=2: keyframes are IDR-like key frames, not forward keyframes.
+            opts.set("svtav1-params", &format!("keyint={k}:irefresh-type=2"));
+        }
+    }
+    let mut enc = ctx
+        .open_with(opts)
+        .map_err(|e| enc_err("cannot open the encoder", e))?;
+    let extradata = {
+        // SAFETY: reads the opened encoder's extradata buffer.
+        unsafe {
+            let c = enc.as_ptr();
+            if (*c).extradata.is_null() || (*c).extradata_size <= 0 {
+                Vec::new()
+            } else {
+                std::slice::from_raw_parts((*c).extradata, (*c).extradata_size as usize).to_vec()
+            }
+        }
+    };
+    let mut sws = ffmpeg::software::scaling::Context::get(
+        ffmpeg::format::Pixel::RGB24,
+        width,
+        height,
+        ffmpeg::format::Pixel::YUV420P,
+        width,
+        height,
+        ffmpeg::software::scaling::Flags::BICUBIC,
+    )
+    .map_err(|e| enc_err("no RGB to YUV conversion", e))?;
+    let mut rgb = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::RGB24, width, height);
+    // Rows are copied in below `width * 3` bytes at a time; the rest of each stride stays as
+    // allocated, and swscale's SIMD input reads it (valgrind: uninitialised values from 2-pixel
+    // widths on). Zero once so every byte it reads is defined.
+    rgb.data_mut(0).fill(0);
+    let mut yuv = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::YUV420P, width, height);
+    let mut packets = Vec::new();
+    let drain = |enc: &mut ffmpeg::encoder::Video, packets: &mut Vec<EncodedPacket>| {
+        let mut pkt = ffmpeg::Packet::empty();
+        while enc.receive_packet(&mut pkt).is_ok() {
+            packets.push(EncodedPacket {
+                pts: pkt.pts().unwrap_or(0),
+                dts: pkt.dts().unwrap_or(0),
+                key: pkt.is_key(),
+                data: pkt.data().unwrap_or_default().to_vec(),
+            });
+        }
+    };
+    let row = width as usize * 3;
+    for (k, f) in frames.iter().enumerate() {
+        let stride = rgb.stride(0);
+        let dst = rgb.data_mut(0);
+        for y in 0..height as usize {
+            dst[y * stride..y * stride + row].copy_from_slice(&f[y * row..(y + 1) * row]);
+        }
+        sws.run(&rgb, &mut yuv)
+            .map_err(|e| enc_err("conversion failed", e))?;
+        yuv.set_pts(Some(k as i64));
+        // SAFETY: frame type is a plain field; force exact keyframe positions.
+        unsafe {
+            (*yuv.as_mut_ptr()).pict_type = if k % s.keyint.max(1) as usize == 0 {
+                ffi::AVPictureType::AV_PICTURE_TYPE_I
+            } else {
+                ffi::AVPictureType::AV_PICTURE_TYPE_NONE
+            };
+        }
+        enc.send_frame(&yuv)
+            .map_err(|e| enc_err("encoding failed", e))?;
+        drain(&mut enc, &mut packets);
+    }
+    enc.send_eof().map_err(|e| enc_err("flush failed", e))?;
+    drain(&mut enc, &mut packets);
+    if packets.is_empty() {
+        return Err(VdxError::param(
+            "segments",
+            format!("{name} produced no packets"),
+        ));
+    }
+    Ok(EncodedStream {
+        packets,
+        extradata,
+        time_base: (tb.numerator(), tb.denominator()),
+    })
+}
+
+/// Decode `packets` (decode order, starting at a keyframe) of a `codec` stream and return the
+/// RGB pictures (`width`×`height`×3 bytes each) whose pts are in `wanted_pts` (sorted), in
+/// pts order. Stops feeding once every wanted picture is out.
+pub fn decode_rgb<'a>(
+    codec: &str,
+    width: u32,
+    height: u32,
+    extradata: &[u8],
+    packets: impl IntoIterator<Item = Packet<'a>>,
+    wanted_pts: &[i64],
+) -> std::result::Result<Vec<Vec<u8>>, String> {
+    crate::video::media::init();
+    let (w, h) = (width as usize, height as usize);
+    let id = codec_id(codec)?;
+    let dec_codec = ffmpeg::decoder::find(id).ok_or(format!("no decoder for {id:?}"))?;
+    let mut ctx = ffmpeg::codec::context::Context::new_with_codec(dec_codec);
+    // SAFETY: the context owns its (still empty) extradata fields; plain settings before
+    // the decoder is opened.
+    unsafe {
+        let c = ctx.as_mut_ptr();
+        if !set_extradata(&mut (*c).extradata, &mut (*c).extradata_size, extradata) {
+            return Err("out of memory".into());
+        }
+        (*c).width = width as i32;
+        (*c).height = height as i32;
+        (*c).thread_count = 1;
+    }
+    let mut dec = ctx
+        .decoder()
+        .video()
+        .map_err(|e| format!("cannot open the {id:?} decoder: {e}"))?;
+    let mut frame = ffmpeg::frame::Video::empty();
+    let mut got: Vec<(i64, Vec<u8>)> = Vec::with_capacity(wanted_pts.len());
+    let mut sws: Option<ffmpeg::software::scaling::Context> = None;
+    let mut receive = |dec: &mut ffmpeg::decoder::Video,
+                       got: &mut Vec<(i64, Vec<u8>)>|
+     -> std::result::Result<(), String> {
+        while dec.receive_frame(&mut frame).is_ok() {
+            let p = frame.pts().unwrap_or(i64::MIN);
+            if std::env::var_os("VDX_TRACE_SEG").is_some() {
+                eprintln!("segment decoder: frame pts {p}");
+            }
+            if wanted_pts.binary_search(&p).is_err() {
+                continue;
+            }
+            if frame.width() as usize != w || frame.height() as usize != h {
+                return Err(format!(
+                    "decoded picture is {}x{}, the record says {w}x{h}",
+                    frame.width(),
+                    frame.height()
+                ));
+            }
+            if sws.is_none() {
+                sws = Some(
+                    ffmpeg::software::scaling::Context::get(
+                        frame.format(),
+                        width,
+                        height,
+                        ffmpeg::format::Pixel::RGB24,
+                        width,
+                        height,
+                        ffmpeg::software::scaling::Flags::BICUBIC,
+                    )
+                    .map_err(|e| format!("no conversion to RGB: {e}"))?,
+                );
+            }
+            let mut rgb = ffmpeg::frame::Video::empty();
+            sws.as_mut()
+                .expect("set above")
+                .run(&frame, &mut rgb)
+                .map_err(|e| format!("conversion failed: {e}"))?;
+            let stride = rgb.stride(0);
+            let src = rgb.data(0);
+            let mut out = Vec::with_capacity(w * h * 3);
+            for y in 0..h {
+                out.extend_from_slice(&src[y * stride..y * stride + w * 3]);
+            }
+            got.push((p, out));
+        }
+        Ok(())
+    };
+    let last = *wanted_pts.last().unwrap_or(&i64::MIN);
+    for r in packets {
+        let mut pkt = ffmpeg::Packet::copy(r.data);
+        pkt.set_pts(Some(r.pts));
+        pkt.set_dts(Some(r.dts));
+        if r.key {
+            pkt.set_flags(ffmpeg::codec::packet::Flags::KEY);
+        }
+        dec.send_packet(&pkt)
+            .map_err(|e| format!("the decoder rejected a packet: {e}"))?;
+        receive(&mut dec, &mut got)?;
+        if got.len() == wanted_pts.len() && got.iter().any(|(p, _)| *p == last) {
+            break;
+        }
+    }
+    let _ = dec.send_eof();
+    receive(&mut dec, &mut got)?;
+    got.sort_by_key(|(p, _)| *p);
+    got.dedup_by_key(|(p, _)| *p);
+    if got.len() != wanted_pts.len() {
+        return Err(format!(
+            "decoded {} of {} frames",
+            got.len(),
+            wanted_pts.len()
+        ));
+    }
+    Ok(got.into_iter().map(|(_, f)| f).collect())
+}
+
+/// Write a stream's packets into an MP4 file at `tmp` (no re-encoding), read it back and
+/// remove it. `time_base` is (num, den) of the packets' pts/dts; each packet lasts one tick.
+pub fn remux_mp4<'a>(
+    codec: &str,
+    width: u32,
+    height: u32,
+    time_base: (i32, i32),
+    extradata: &[u8],
+    packets: impl IntoIterator<Item = Packet<'a>>,
+    tmp: &Path,
+) -> Result<Vec<u8>> {
+    crate::video::media::init();
+    let id = codec_id(codec).unwrap_or(ffmpeg::codec::Id::H264);
+    let fe = |e: ffmpeg::Error| VdxError::write(tmp, format!("MP4 muxer: {e}"));
+    let tb = ffmpeg::Rational::new(time_base.0, time_base.1.max(1));
+    {
+        let mut octx = ffmpeg::format::output_as(tmp, "mp4").map_err(fe)?;
+        {
+            let mut ost = octx.add_stream(ffmpeg::encoder::find(id)).map_err(fe)?;
+            ost.set_time_base(tb);
+            // SAFETY: codec parameters of a stream we own, before the header is written; the
+            // parameters own their (still empty) extradata fields.
+            unsafe {
+                let par = (*ost.as_mut_ptr()).codecpar;
+                (*par).codec_type = ffi::AVMediaType::AVMEDIA_TYPE_VIDEO;
+                (*par).codec_id = id.into();
+                (*par).codec_tag = 0;
+                (*par).width = width as i32;
+                (*par).height = height as i32;
+                (*par).format = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32;
+                if !set_extradata(&mut (*par).extradata, &mut (*par).extradata_size, extradata) {
+                    return Err(VdxError::write(tmp, "out of memory"));
+                }
+                (*ost.as_mut_ptr()).avg_frame_rate = tb.invert().into();
+            }
+        }
+        octx.write_header().map_err(fe)?;
+        let ost_tb = octx.stream(0).map(|s| s.time_base()).unwrap_or(tb);
+        for r in packets {
+            let mut pkt = ffmpeg::Packet::copy(r.data);
+            pkt.set_pts(Some(r.pts));
+            pkt.set_dts(Some(r.dts));
+            pkt.set_duration(1);
+            pkt.set_stream(0);
+            if r.key {
+                pkt.set_flags(ffmpeg::codec::packet::Flags::KEY);
+            }
+            pkt.rescale_ts(tb, ost_tb);
+            pkt.write_interleaved(&mut octx).map_err(fe)?;
+        }
+        octx.write_trailer().map_err(fe)?;
+    }
+    let bytes = std::fs::read(tmp).map_err(|e| VdxError::io(tmp, e))?;
+    let _ = std::fs::remove_file(tmp);
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_rates_become_fractions_muxers_accept() {
+        assert_eq!(sane_frame_rate(25.0), (25, 1));
+        assert_eq!(sane_frame_rate(29.97002997), (30000, 1001));
+        assert_eq!(sane_frame_rate(23.976023976), (24000, 1001));
+        assert_eq!(sane_frame_rate(2.30127), (2301, 1000));
+        assert_eq!(sane_frame_rate(12.5), (25, 2));
+        assert_eq!(sane_frame_rate(f64::NAN), (30, 1));
+    }
+}
