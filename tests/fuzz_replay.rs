@@ -10,15 +10,14 @@ mod common;
 use std::path::{Path, PathBuf};
 use vdx::fuzzing;
 
-struct Rng(u64);
+/// vdx's one PRNG (SplitMix64) with the `below` draw the mutations use.
+struct Rng(vdx::rng::Rng);
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(vdx::rng::Rng::new(seed))
+    }
     fn next(&mut self) -> u64 {
-        // SplitMix64.
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
@@ -89,7 +88,7 @@ fn run_many(target: &str, seeds: &[Vec<u8>], n: usize, f: fn(&[u8])) {
     for r in regressions(target) {
         f(&r);
     }
-    let mut rng = Rng(0x5EED ^ target.len() as u64);
+    let mut rng = Rng::new(0x5EED ^ target.len() as u64);
     for k in 0..n {
         let seed = &seeds[k % seeds.len()];
         f(&mutate(seed, &mut rng));
