@@ -13,11 +13,19 @@ pub mod export_dialog;
 pub mod fields_dialog;
 pub mod flow_panel;
 pub mod jobs;
+mod menu;
 mod metadata_panel;
 mod player;
 pub mod quality_view;
+mod tab;
 mod timeline;
+mod widgets;
 pub mod worker;
+
+pub use tab::VideoTab;
+use tab::*;
+pub(crate) use widgets::error_or_spinner;
+use widgets::*;
 
 use crate::video::index::{FrameType, VideoIndex};
 use crate::video::probe::ProbeInfo;
@@ -48,129 +56,6 @@ pub enum RightTab {
     Clips,
     Flow,
     Augment,
-}
-
-/// Timeline view: which frames are visible.
-struct TimelineView {
-    /// First visible frame (fractional).
-    start: f64,
-    /// Number of frames across the width.
-    span: f64,
-}
-
-/// The sampler's clips on a video, with their decode costs, and where the clips would start
-/// unsnapped: computed once per sampler setting (the timeline and the clip panel draw them
-/// every frame, and `snap=cheapest` tries every start within k).
-pub(crate) struct ClipPlan {
-    sampler: SamplerConfig,
-    /// (clip, frames decoded for it); empty where the sampler refuses the video.
-    pub clips: Vec<(Clip, usize)>,
-    /// With snapped starts: the clips at their exact starts.
-    pub exact: Option<Vec<(Clip, usize)>>,
-}
-
-impl ClipPlan {
-    /// `slot`'s plan, made again where the sampler changed (a field-level borrow, so a panel
-    /// can hold it beside its other borrows of the tab).
-    fn cached<'a>(
-        slot: &'a mut Option<ClipPlan>,
-        index: Option<&VideoIndex>,
-        sampler: SamplerConfig,
-    ) -> Option<&'a ClipPlan> {
-        let index = index?;
-        if slot.as_ref().is_none_or(|p| p.sampler != sampler) {
-            *slot = Some(ClipPlan::new(index, sampler));
-        }
-        slot.as_ref()
-    }
-
-    fn new(index: &VideoIndex, sampler: SamplerConfig) -> Self {
-        let plan = |cfg: &SamplerConfig| {
-            crate::video::sample::sample_clips(index, cfg)
-                .map(|cl| {
-                    cl.into_iter()
-                        .map(|c| {
-                            let cost =
-                                crate::video::sample::clip_decode_cost(index, &c.frame_indices);
-                            (c, cost)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let exact = (sampler.snap != Snap::None).then(|| {
-            plan(&SamplerConfig {
-                snap: Snap::None,
-                within: 0,
-                ..sampler
-            })
-        });
-        ClipPlan {
-            sampler,
-            clips: plan(&sampler),
-            exact,
-        }
-    }
-}
-
-/// One open video.
-pub struct VideoTab {
-    pub path: PathBuf,
-    worker: VideoWorker,
-    pub probe: Option<Box<ProbeInfo>>,
-    pub index: Option<Arc<VideoIndex>>,
-    pub error: Option<String>,
-    /// The frame the user is on.
-    pub current: usize,
-    /// The frame on screen and whether it is the exact frame (else a cached preview).
-    pub shown: Option<(usize, bool)>,
-    texture: Option<egui::TextureHandle>,
-    requested: Option<usize>,
-    pub playing: bool,
-    /// (media time, wall time) when playback started.
-    play_origin: Option<(f64, f64)>,
-    timeline: TimelineView,
-    clips: Vec<(Clip, Vec<egui::TextureHandle>)>,
-    clips_pending: bool,
-    clip_plan: Option<ClipPlan>,
-    /// Frames the background decode found damaged (ascending), once it has finished.
-    pub damaged: Option<Vec<usize>>,
-}
-
-impl VideoTab {
-    /// How many preview frames the background cache holds, and whether it is complete.
-    pub fn previews_cached(&self) -> (usize, bool) {
-        let t = self.worker.thumbs.lock().unwrap_or_else(|e| e.into_inner());
-        (t.frames.len(), t.done)
-    }
-
-    fn name(&self) -> String {
-        self.path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| self.path.display().to_string())
-    }
-    fn frame_count(&self) -> usize {
-        self.index.as_ref().map_or(0, |i| i.len())
-    }
-    /// The clip plan for `sampler` (recomputed only when the sampler changes).
-    fn clip_plan(&mut self, sampler: SamplerConfig) -> Option<&ClipPlan> {
-        ClipPlan::cached(&mut self.clip_plan, self.index.as_deref(), sampler)
-    }
-    fn seek(&mut self, i: usize) {
-        let n = self.frame_count();
-        if n == 0 {
-            return;
-        }
-        self.current = i.min(n - 1);
-        if self.playing {
-            if let Some(ix) = &self.index {
-                self.play_origin = self
-                    .play_origin
-                    .map(|(_, w)| (ix.time_secs(self.current), w));
-            }
-        }
-    }
 }
 
 /// The application.
@@ -547,115 +432,6 @@ impl VdxApp {
         ctx.request_repaint();
     }
 
-    fn menu_bar(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| {
-                if ui.button("Open…").clicked() {
-                    let picked = rfd::FileDialog::new()
-                        .add_filter(
-                            "videos and datasets",
-                            &[
-                                "mp4", "mkv", "webm", "mov", "avi", "m4v", "vdx", "beton", "vdxm",
-                            ],
-                        )
-                        .pick_files()
-                        .unwrap_or_default();
-                    for p in picked {
-                        self.open(p, &ctx);
-                    }
-                    ui.close();
-                }
-                ui.menu_button("Open recent", |ui| {
-                    if self.recent.is_empty() {
-                        ui.label("(none yet)");
-                    }
-                    for p in self.recent.clone() {
-                        if ui.button(p.display().to_string()).clicked() {
-                            self.open(p, &ctx);
-                            ui.close();
-                        }
-                    }
-                });
-                ui.separator();
-                if ui.button("Build dataset…").clicked() {
-                    self.build.open = true;
-                    if self.build.inputs.is_empty() {
-                        self.build.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
-                    }
-                    ui.close();
-                }
-                if ui.button("Compare fields…").clicked() {
-                    self.fields.open = true;
-                    if self.fields.inputs.is_empty() {
-                        self.fields.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
-                    }
-                    ui.close();
-                }
-                let ds = self
-                    .active_dataset
-                    .and_then(|k| self.datasets.get(k))
-                    .map(|d| d.path.clone());
-                if ui
-                    .add_enabled(ds.is_some(), egui::Button::new("Export dataset…"))
-                    .on_disabled_hover_text("open a dataset tab first")
-                    .clicked()
-                {
-                    self.export.open = true;
-                    self.export.dataset = ds;
-                    ui.close();
-                }
-                ui.separator();
-                if ui.button("Quit").clicked() {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                }
-            });
-            ui.menu_button("View", |ui| {
-                ui.checkbox(&mut self.show_metadata, "Metadata panel");
-                ui.checkbox(&mut self.show_clips, "Clip view");
-            });
-            ui.separator();
-            let mut close = None;
-            for (k, t) in self.tabs.iter().enumerate() {
-                let label = if t.error.is_some() {
-                    format!("! {}", t.name())
-                } else {
-                    t.name()
-                };
-                let r =
-                    ui.selectable_label(k == self.active && self.active_dataset.is_none(), label);
-                if r.clicked() {
-                    self.active = k;
-                    self.active_dataset = None;
-                }
-                if r.middle_clicked() {
-                    close = Some(k);
-                }
-            }
-            let mut pick = None;
-            for (k, d) in self.datasets.iter().enumerate() {
-                let label = if d.error.is_some() {
-                    format!("! {}", d.name())
-                } else {
-                    d.name()
-                };
-                if ui
-                    .selectable_label(self.active_dataset == Some(k), label)
-                    .clicked()
-                {
-                    pick = Some(k);
-                }
-            }
-            if pick.is_some() {
-                self.active_dataset = pick;
-            }
-            if let Some(k) = close {
-                self.tabs.remove(k);
-                self.active = self.active.min(self.tabs.len().saturating_sub(1));
-            }
-        });
-    }
-
     fn jobs_running(&self) -> bool {
         self.build.running()
             || self.export.running()
@@ -805,57 +581,6 @@ impl VdxApp {
         }
     }
 }
-
-/// While something loads: its error if it failed, else a spinner, centred.
-pub(crate) fn error_or_spinner(ui: &mut egui::Ui, error: Option<&str>) {
-    ui.centered_and_justified(|ui| match error {
-        Some(e) => {
-            ui.colored_label(Color32::from_rgb(230, 120, 90), e);
-        }
-        None => {
-            ui.spinner();
-        }
-    });
-}
-
-fn toggle_play(tab: &mut VideoTab, ctx: &egui::Context) {
-    tab.playing = !tab.playing;
-    tab.play_origin = None;
-    if tab.playing && tab.current + 1 >= tab.frame_count() {
-        tab.current = 0;
-    }
-    ctx.request_repaint();
-}
-
-fn set_texture(
-    ctx: &egui::Context,
-    slot: &mut Option<egui::TextureHandle>,
-    name: &str,
-    img: egui::ColorImage,
-) {
-    match slot {
-        Some(t) if t.size() == img.size => t.set(img, egui::TextureOptions::LINEAR),
-        _ => *slot = Some(ctx.load_texture(name, img, egui::TextureOptions::LINEAR)),
-    }
-}
-
-fn frame_color(t: FrameType) -> Color32 {
-    match t {
-        FrameType::I => Color32::from_rgb(235, 87, 87),
-        FrameType::P => Color32::from_rgb(86, 156, 214),
-        FrameType::B => Color32::from_rgb(106, 190, 120),
-        _ => Color32::from_gray(140),
-    }
-}
-
-fn legend(ui: &mut egui::Ui, c: Color32, label: &str) -> egui::Response {
-    let (r, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
-    ui.painter().rect_filled(r, 2.0, c);
-    ui.label(label)
-}
-
-/// Timeline mark of a frame the decoder could not decode or had to conceal.
-const DAMAGED: Color32 = Color32::from_rgb(255, 60, 200);
 
 impl eframe::App for VdxApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

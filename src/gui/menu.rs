@@ -1,0 +1,115 @@
+//! The menu bar: File (open videos and datasets, recent files), Dataset (build, export, compare
+//! fields), View.
+
+use super::*;
+
+impl VdxApp {
+    pub(super) fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…").clicked() {
+                    let picked = rfd::FileDialog::new()
+                        .add_filter(
+                            "videos and datasets",
+                            &[
+                                "mp4", "mkv", "webm", "mov", "avi", "m4v", "vdx", "beton", "vdxm",
+                            ],
+                        )
+                        .pick_files()
+                        .unwrap_or_default();
+                    for p in picked {
+                        self.open(p, &ctx);
+                    }
+                    ui.close();
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.label("(none yet)");
+                    }
+                    for p in self.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            self.open(p, &ctx);
+                            ui.close();
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Build dataset…").clicked() {
+                    self.build.open = true;
+                    if self.build.inputs.is_empty() {
+                        self.build.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
+                    }
+                    ui.close();
+                }
+                if ui.button("Compare fields…").clicked() {
+                    self.fields.open = true;
+                    if self.fields.inputs.is_empty() {
+                        self.fields.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
+                    }
+                    ui.close();
+                }
+                let ds = self
+                    .active_dataset
+                    .and_then(|k| self.datasets.get(k))
+                    .map(|d| d.path.clone());
+                if ui
+                    .add_enabled(ds.is_some(), egui::Button::new("Export dataset…"))
+                    .on_disabled_hover_text("open a dataset tab first")
+                    .clicked()
+                {
+                    self.export.open = true;
+                    self.export.dataset = ds;
+                    ui.close();
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                ui.checkbox(&mut self.show_metadata, "Metadata panel");
+                ui.checkbox(&mut self.show_clips, "Clip view");
+            });
+            ui.separator();
+            let mut close = None;
+            for (k, t) in self.tabs.iter().enumerate() {
+                let label = if t.error.is_some() {
+                    format!("! {}", t.name())
+                } else {
+                    t.name()
+                };
+                let r =
+                    ui.selectable_label(k == self.active && self.active_dataset.is_none(), label);
+                if r.clicked() {
+                    self.active = k;
+                    self.active_dataset = None;
+                }
+                if r.middle_clicked() {
+                    close = Some(k);
+                }
+            }
+            let mut pick = None;
+            for (k, d) in self.datasets.iter().enumerate() {
+                let label = if d.error.is_some() {
+                    format!("! {}", d.name())
+                } else {
+                    d.name()
+                };
+                if ui
+                    .selectable_label(self.active_dataset == Some(k), label)
+                    .clicked()
+                {
+                    pick = Some(k);
+                }
+            }
+            if pick.is_some() {
+                self.active_dataset = pick;
+            }
+            if let Some(k) = close {
+                self.tabs.remove(k);
+                self.active = self.active.min(self.tabs.len().saturating_sub(1));
+            }
+        });
+    }
+}
