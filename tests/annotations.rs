@@ -360,3 +360,173 @@ fn charades_overlapping_actions_keep_every_label() {
     }
     vdx_ok(&["verify", out.to_str().unwrap()]);
 }
+
+#[test]
+fn exports_keep_stored_splits_and_every_label() {
+    let (d, root) = videos();
+    let csv = d.path().join("clips.csv");
+    // Multi-label rows (labels separated by '|') in two splits.
+    std::fs::write(
+        &csv,
+        "path,labels,t0,t1,subset\n\
+         vidA.mp4,jump|run,0.2,1.4,train\n\
+         vidA.mp4,swim,1.5,2.9,val\n\
+         vidB.mp4,run,0.5,2.0,train\n",
+    )
+    .unwrap();
+    let out = d.path().join("m.vdx");
+    vdx_ok(&[
+        "build",
+        "--annotations",
+        csv.to_str().unwrap(),
+        "--videos",
+        root.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--columns",
+        "video=path,label=labels,start=t0,end=t1,split=subset",
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "4",
+        "--size",
+        "32",
+        "--quiet",
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&vdx_ok(&["inspect", out.to_str().unwrap(), "--json"])).unwrap();
+    let classes: Vec<String> = serde_json::from_value(summary["info"]["classes"].clone()).unwrap();
+    let n = summary["samples"].as_array().unwrap().len();
+    assert_eq!(n, 3, "{summary}");
+    let samples: Vec<serde_json::Value> = (0..n).map(|i| inspect_sample(&out, i)).collect();
+    let split_of = |s: &serde_json::Value| -> String {
+        summary["info"]["splits"][s["provenance"]["split"].as_u64().unwrap() as usize]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // npy: one folder per stored split; label arrays beside the clips equal the dataset's.
+    let npy = d.path().join("npy");
+    vdx_ok(&[
+        "export",
+        out.to_str().unwrap(),
+        "--format",
+        "npy",
+        "--out",
+        npy.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let mut seen = 0;
+    for split in ["train", "val"] {
+        let dir = npy.join(split);
+        let meta: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(dir.join("shard_00000.json")).unwrap()).unwrap();
+        let want: Vec<&serde_json::Value> =
+            samples.iter().filter(|s| split_of(s) == split).collect();
+        assert_eq!(meta.len(), want.len(), "{split}: {meta:?}");
+        let hot = std::fs::read(dir.join("multi_hot_00000.npy")).unwrap();
+        let labels = std::fs::read(dir.join("labels_00000.npy")).unwrap();
+        let hot_data = &hot[hot.len() - meta.len() * classes.len()..];
+        let label_data = &labels[labels.len() - meta.len() * 8..];
+        for (r, (m, s)) in meta.iter().zip(&want).enumerate() {
+            assert_eq!(m["split"], split);
+            assert_eq!(m["labels"], s["provenance"]["labels"], "{m}");
+            let names: Vec<&str> = m["classes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            let idx: Vec<usize> = s["provenance"]["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(
+                names,
+                idx.iter().map(|&k| classes[k].as_str()).collect::<Vec<_>>()
+            );
+            let row = &hot_data[r * classes.len()..(r + 1) * classes.len()];
+            for (c, &v) in row.iter().enumerate() {
+                assert_eq!(v == 1, idx.contains(&c), "{split} row {r} class {c}");
+            }
+            let first = i64::from_le_bytes(label_data[r * 8..r * 8 + 8].try_into().unwrap());
+            assert_eq!(first, s["label"].as_i64().unwrap());
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3);
+    let jump_run = samples
+        .iter()
+        .find(|s| s["provenance"]["labels"].as_array().unwrap().len() == 2)
+        .expect("the multi-label row");
+    assert_eq!(split_of(jump_run), "train");
+
+    // WebDataset: each sample's .json carries its labels, class names and split.
+    let wds = d.path().join("wds");
+    vdx_ok(&[
+        "export",
+        out.to_str().unwrap(),
+        "--format",
+        "wds",
+        "--out",
+        wds.to_str().unwrap(),
+        "--splits",
+        "val",
+        "--quiet",
+    ]);
+    let tars: Vec<PathBuf> = std::fs::read_dir(wds.join("val"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tar"))
+        .collect();
+    assert_eq!(tars.len(), 1, "{tars:?}");
+    assert!(!wds.join("train").exists(), "--splits val keeps val only");
+    let tar = std::fs::read(&tars[0]).unwrap();
+    let jsons = tar_json_members(&tar);
+    assert_eq!(jsons.len(), 1, "one val sample");
+    assert_eq!(jsons[0]["split"], "val");
+    assert_eq!(jsons[0]["classes"], serde_json::json!(["swim"]));
+
+    // An unknown split is refused, naming the ones there are.
+    let o = vdx(&[
+        "export",
+        out.to_str().unwrap(),
+        "--format",
+        "npy",
+        "--out",
+        d.path().join("x").to_str().unwrap(),
+        "--splits",
+        "test",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("--splits") && err.contains("'test'") && err.contains("train, val"),
+        "{err}"
+    );
+}
+
+/// The `.json` members of a (ustar) tar archive, parsed.
+fn tar_json_members(tar: &[u8]) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 512 <= tar.len() && tar[at] != 0 {
+        let h = &tar[at..at + 512];
+        let name = String::from_utf8_lossy(&h[..100])
+            .trim_end_matches('\0')
+            .to_string();
+        let size_text = String::from_utf8_lossy(&h[124..136]);
+        let size =
+            usize::from_str_radix(size_text.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+                .unwrap();
+        let data = &tar[at + 512..at + 512 + size];
+        if name.ends_with(".json") {
+            out.push(serde_json::from_slice(data).unwrap());
+        }
+        at += 512 + size.div_ceil(512) * 512;
+    }
+    out
+}

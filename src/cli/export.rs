@@ -27,7 +27,12 @@ pub struct ExportArgs {
     /// Then keep N at random.
     #[arg(long)]
     pub random: Option<usize>,
-    /// Train share for a train/val split grouped by source video (e.g. 0.8).
+    /// Keep only samples of these stored splits (a dataset built from annotations), e.g.
+    /// train,val.
+    #[arg(long, value_delimiter = ',')]
+    pub splits: Vec<String>,
+    /// Train share for a new train/val split grouped by source video (e.g. 0.8). Without it,
+    /// a dataset built from annotations keeps its own splits, one folder each.
     #[arg(long)]
     pub split: Option<f64>,
     /// Seed for --random and --split.
@@ -82,6 +87,7 @@ pub fn cmd_export(a: ExportArgs) -> Result<ExitCode> {
             range,
             samples: a.samples.clone(),
             random: a.random.map(|n| (n, a.seed)),
+            splits: a.splits.clone(),
             split: a.split.map(|s| (s, a.seed)),
         },
         image_ext: a.image_format.clone(),

@@ -5,13 +5,18 @@
 //! destination (the output must not exist yet). Write errors, a full disk included, are
 //! reported with the path.
 //!
-//! Formats (one folder per export; with a train/val split, `train/` and `val/` inside):
+//! Formats (one folder per export; with a train/val split, `train/` and `val/` inside; a
+//! dataset built from annotations keeps its own splits, one folder each, unless a new
+//! train/val split is asked for; every sample's JSON carries its `labels`, their `classes`,
+//! its `split`, `segment` and `row_id` where the dataset has them):
 //! - `folders`: `{class}/{video}_{clip}/img_00001.jpg` (or .png), `annotations.txt` with
 //!   `path num_frames label` per line, `classes.txt`. Frames-field JPEGs are copied byte for
 //!   byte; flow samples give their keyframes plus `flow_00001.png` colour images.
 //! - `npy`: `shard_00000.npy` `u8 (N,T,H,W,3)` or `f32 (N,T,H,W,3)` in [0,1] (a recipe, if
 //!   given, is applied with sample index as the sample id, epoch 0), plus `shard_00000.json`
-//!   with label, class, frame indices, pts and source per sample.
+//!   with label, class, frame indices, pts and source per sample, `labels_00000.npy` `i64 (N,)`
+//!   (the first label, -1 for none) and, for annotation datasets, `multi_hot_00000.npy`
+//!   `u8 (N, classes)`.
 //! - `mp4`: `{key}.mp4` per sample: segments remuxed without re-encoding, frames re-encoded
 //!   (codec, CRF), flow as a colour-wheel video.
 //! - `wds`: WebDataset tar shards `shard-000000.tar` holding `{key}.mp4` (segments) or
@@ -77,7 +82,10 @@ pub struct Subset {
     pub samples: Vec<u64>,
     /// Then keep N at random (seeded).
     pub random: Option<(usize, u64)>,
-    /// Then split into train/val with this train share, grouped by source video.
+    /// Keep only samples of these stored splits (an annotation dataset's `split`).
+    pub splits: Vec<String>,
+    /// Then split into train/val with this train share, grouped by source video. Without
+    /// it, a dataset built from annotations keeps its own splits (one folder each).
     pub split: Option<(f64, u64)>,
 }
 
@@ -130,8 +138,15 @@ pub struct ExportReport {
     pub splits: BTreeMap<String, usize>,
 }
 
-/// The samples an export takes, with their split name ("" without a split).
-pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
+/// The stored split of sample `m` by name (an annotation dataset's `split`), if any.
+fn stored_split(ds: &Dataset, m: &SampleMeta) -> Option<String> {
+    let k = m.provenance["split"].as_u64()? as usize;
+    ds.info()["splits"][k].as_str().map(str::to_string)
+}
+
+/// The samples an export takes, with their split name ("" without a split): the train/val
+/// split asked for, else the splits the dataset stores.
+pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
     let mut v: Vec<u64> = if s.samples.is_empty() {
         (0..ds.len()).collect()
     } else {
@@ -160,6 +175,33 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
         }
         v = keep;
     }
+    if !s.splits.is_empty() {
+        let known: Vec<&str> = ds.info()["splits"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if let Some(bad) = s.splits.iter().find(|w| !known.contains(&w.as_str())) {
+            return Err(VdxError::param(
+                "splits",
+                format!(
+                    "the dataset has no split '{bad}' (its splits: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+        let mut keep = Vec::with_capacity(v.len());
+        for i in v {
+            let m = ds.meta(i)?;
+            if stored_split(ds, &m).is_some_and(|w| s.splits.contains(&w)) {
+                keep.push(i);
+            }
+        }
+        v = keep;
+    }
     if let Some((n, seed)) = s.random {
         // Seeded partial Fisher-Yates, then back to index order.
         let mut rng = Rng::new(seed);
@@ -172,7 +214,12 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
         v.sort_unstable();
     }
     let Some((train, seed)) = s.split else {
-        return Ok(v.into_iter().map(|i| (i, "")).collect());
+        let mut out = Vec::with_capacity(v.len());
+        for i in v {
+            let m = ds.meta(i)?;
+            out.push((i, stored_split(ds, &m).unwrap_or_default()));
+        }
+        return Ok(out);
     };
     if !(0.0..=1.0).contains(&train) {
         return Err(VdxError::param(
@@ -199,7 +246,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, &'static str)>> {
     let mut out = Vec::new();
     for (k, key) in keys.iter().enumerate() {
         let split = if k < n_train { "train" } else { "val" };
-        out.extend(sources[key].iter().map(|&i| (i, split)));
+        out.extend(sources[key].iter().map(|&i| (i, split.to_string())));
     }
     out.sort_unstable();
     Ok(out)
@@ -234,7 +281,7 @@ fn class_name(ds: &Dataset, m: &SampleMeta) -> String {
 }
 
 fn sample_json(ds: &Dataset, m: &SampleMeta) -> serde_json::Value {
-    serde_json::json!({
+    let mut j = serde_json::json!({
         "sample": m.index,
         "label": m.label,
         "class": class_name(ds, m),
@@ -243,7 +290,30 @@ fn sample_json(ds: &Dataset, m: &SampleMeta) -> serde_json::Value {
         "frames": m.provenance["frames"],
         "pts": m.provenance["pts"],
         "time_base": m.provenance["time_base"],
-    })
+    });
+    // An annotation dataset's every label (class indices and names), split, segment and row.
+    if let Some(labels) = m.provenance["labels"].as_array() {
+        let names: Vec<serde_json::Value> = labels
+            .iter()
+            .map(|l| {
+                l.as_u64()
+                    .and_then(|k| ds.classes().get(k as usize))
+                    .map(|c| serde_json::Value::from(c.as_str()))
+                    .unwrap_or(serde_json::Value::Null)
+            })
+            .collect();
+        j["labels"] = serde_json::Value::Array(labels.clone());
+        j["classes"] = serde_json::Value::Array(names);
+    }
+    if let Some(split) = stored_split(ds, m) {
+        j["split"] = split.into();
+    }
+    for key in ["segment", "row_id", "annotation_line"] {
+        if !m.provenance[key].is_null() {
+            j[key] = m.provenance[key].clone();
+        }
+    }
+    j
 }
 
 /// Export `dataset` to `out` (which must not exist).
@@ -302,7 +372,7 @@ pub fn export(
 fn export_into(
     ds: &Dataset,
     opts: &ExportOptions,
-    picked: &[(u64, &'static str)],
+    picked: &[(u64, String)],
     work: &Path,
     cancel: &AtomicBool,
     progress: &(dyn Fn(usize, usize) + Sync),
@@ -311,7 +381,8 @@ fn export_into(
     let mut skipped = Vec::new();
     let mut splits: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_split: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for &(i, s) in picked {
+    for (i, s) in picked {
+        let (i, s) = (*i, s.as_str());
         by_split.entry(s).or_default().push(i);
         *splits
             .entry(if s.is_empty() { "all" } else { s }.to_string())
@@ -395,10 +466,14 @@ fn export_into(
                     .enumerate()
                     .flat_map(|(k, chunk)| chunk.chunks(per).map(move |b| (k, chunk.len(), b)));
                 let mut shard: Option<(usize, NpyShard)> = None;
+                let n_classes = ds.classes().len();
                 let finish = |sh: NpyShard, k: usize, o: &mut Out| -> Result<()> {
                     if let Some(w) = sh.writer {
                         w.finish()?;
                         o.files += 1;
+                    }
+                    for (name, bytes) in npy_label_arrays(&sh.meta, n_classes) {
+                        o.write(&dir.join(format!("{name}_{k:05}.npy")), &bytes)?;
                     }
                     o.write(
                         &dir.join(format!("shard_{k:05}.json")),

@@ -96,3 +96,36 @@ pub(super) fn npy_sample(
     j["draws"] = draws;
     Ok((bytes, shape, j))
 }
+
+/// A shard's label arrays beside its clips: `labels` int64 (N,) (the first label, -1 for
+/// none), and for a dataset built from annotations `multi_hot` uint8 (N, C) with every label
+/// of each sample set.
+pub(super) fn npy_label_arrays(
+    meta: &[serde_json::Value],
+    n_classes: usize,
+) -> Vec<(&'static str, Vec<u8>)> {
+    let n = meta.len();
+    let mut labels = crate::npy::header(crate::npy::Dtype::I64, &[n]);
+    for m in meta {
+        labels.extend_from_slice(&m["label"].as_i64().unwrap_or(-1).to_le_bytes());
+    }
+    let mut out = vec![("labels", labels)];
+    if meta.iter().any(|m| m["labels"].is_array()) {
+        let mut hot = crate::npy::header(crate::npy::Dtype::U8, &[n, n_classes]);
+        let at = hot.len();
+        hot.resize(at + n * n_classes, 0);
+        for (r, m) in meta.iter().enumerate() {
+            let all: Vec<i64> = match m["labels"].as_array() {
+                Some(l) => l.iter().filter_map(|v| v.as_i64()).collect(),
+                None => m["label"].as_i64().into_iter().collect(),
+            };
+            for c in all {
+                if (0..n_classes as i64).contains(&c) {
+                    hot[at + r * n_classes + c as usize] = 1;
+                }
+            }
+        }
+        out.push(("multi_hot", hot));
+    }
+    out
+}

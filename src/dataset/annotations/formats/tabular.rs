@@ -223,7 +223,8 @@ pub(super) fn kinetics(input: &Input) -> Result<Parsed> {
 }
 
 /// EPIC-Kitchens-100: one row per narration, [start_timestamp, stop_timestamp); the label is
-/// `verb` (or the column `--columns label=` names); the split comes from the file name.
+/// `verb` (or the column the columns option names as `label=`); the split comes from the file
+/// name.
 pub(super) fn epic(input: &Input) -> Result<Parsed> {
     let ctx = input.ctx;
     let t = table(ctx, input.text)?;
