@@ -920,3 +920,84 @@ fn a_moved_source_is_named_and_found_once_its_folder_is_given() {
         new.join("take.mp4")
     );
 }
+
+#[test]
+fn annotation_segments_show_as_bands_that_seek_and_step() {
+    let d = tempfile::tempdir().unwrap();
+    let video = d.path().join("walk.mp4");
+    std::fs::copy(sample(), &video).unwrap();
+    // Three rows for this video (two overlapping, one in frames), one for another video.
+    let ann = d.path().join("items.jsonl");
+    std::fs::write(
+        &ann,
+        concat!(
+            r#"{"video": "walk.mp4", "start": 1.0, "end": 2.5, "label": "wave", "split": "train"}"#,
+            "\n",
+            r#"{"video": "walk.mp4", "start": 2.0, "end": 4.0, "labels": ["run", "jump"]}"#,
+            "\n",
+            r#"{"video": "walk.mp4", "start_frame": 150, "end_frame": 170, "label": "sit"}"#,
+            "\n",
+            r#"{"video": "other.mp4", "start": 0, "end": 1, "label": "wave"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let mut h = harness_with(&[&video]);
+    wait_for(&mut h, "frame 0", exact_frame_shown);
+    h.state_mut().open_annotations(ann.clone());
+    wait_for(&mut h, "the bands", |a| {
+        a.active_tab().is_some_and(|t| t.bands.is_some())
+    });
+    let bands = h.state().active_tab().unwrap().bands.clone().unwrap();
+    // Frames by timestamp (sample.mp4: 30 fps from 0): [1.0, 2.5) s is frames 30..75.
+    let got: Vec<(std::ops::Range<usize>, usize, Vec<String>)> = bands
+        .bands
+        .iter()
+        .map(|b| (b.frames.clone(), b.lane, b.labels.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (30..75, 0, vec!["wave".to_string()]),
+            (60..120, 1, vec!["run".to_string(), "jump".to_string()]),
+            (150..170, 0, vec!["sit".to_string()]),
+        ]
+    );
+    assert_eq!(bands.lanes, 2);
+    h.get_by_label_contains("3 segments from items.jsonl (jsonl)");
+    // All 180 frames are on the timeline at first; clicking a band seeks to its start.
+    h.get_by_label("segment run, jump [60..120] frames").click();
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 60);
+    wait_for(&mut h, "frame 60", exact_frame_shown);
+    // '.' and ',' step between segment boundaries (starts and last frames).
+    h.key_press(egui::Key::Period);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 74);
+    h.key_press(egui::Key::Period);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 119);
+    h.key_press(egui::Key::Comma);
+    h.key_press(egui::Key::Comma);
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().current, 60);
+}
+
+#[test]
+fn an_annotation_file_naming_other_videos_is_an_error_in_the_window() {
+    let d = tempfile::tempdir().unwrap();
+    let ann = d.path().join("items.jsonl");
+    std::fs::write(&ann, r#"{"video": "other.mp4", "label": "x"}"#).unwrap();
+    let mut h = harness_with(&[&sample()]);
+    wait_for(&mut h, "the index", |a| {
+        a.active_tab().is_some_and(|t| t.index.is_some())
+    });
+    h.state_mut().open_annotations(ann);
+    wait_for(&mut h, "the error", |a| !a.errors.is_empty());
+    let e = h.state().errors.last().unwrap().clone();
+    assert!(
+        e.contains("items.jsonl") && e.contains("no row names"),
+        "{e}"
+    );
+    assert!(h.state().active_tab().unwrap().bands.is_none());
+}

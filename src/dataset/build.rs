@@ -608,36 +608,20 @@ pub(crate) fn segment_range(
     index: &crate::video::index::VideoIndex,
     input: &BuildInput,
 ) -> Result<Option<std::ops::Range<usize>>> {
-    use crate::dataset::annotations::TimeSpec;
     let Some(a) = &input.annotation else {
         return Ok(None);
     };
     let Some(seg) = a.segment else {
         return Ok(None);
     };
-    let n = index.len();
-    let r = match (seg.start, seg.end) {
-        (TimeSpec::Seconds(s), TimeSpec::Seconds(e)) => index.frames_between_secs(s, e),
-        (TimeSpec::Frame(s), TimeSpec::Frame(e)) => {
-            let (s, e) = (s as usize, e as usize);
-            if e <= s {
-                Err(format!("the segment [{s}, {e}) frames is empty"))
-            } else if e > n {
-                Err(format!(
-                    "the segment [{s}, {e}) frames lies past the video's end ({n} frames)"
-                ))
-            } else {
-                Ok(s..e)
-            }
-        }
-        _ => Err("the segment mixes seconds and frame numbers".to_string()),
-    };
-    r.map(Some).map_err(|why| VdxError::Annotation {
-        path: a.file.clone(),
-        line: a.line,
-        column: "segment".into(),
-        reason: format!("{} ({}): {why}", input.path.display(), a.row_id),
-    })
+    crate::dataset::annotations::segment_frames(index, &seg)
+        .map(Some)
+        .map_err(|why| VdxError::Annotation {
+            path: a.file.clone(),
+            line: a.line,
+            column: "segment".into(),
+            reason: format!("{} ({}): {why}", input.path.display(), a.row_id),
+        })
 }
 
 fn build_one(

@@ -23,6 +23,23 @@ impl VdxApp {
                     }
                     ui.close();
                 }
+                let has_video = self.tabs.get(self.active).is_some();
+                if ui
+                    .add_enabled(has_video, egui::Button::new("Open annotations…"))
+                    .on_hover_text(
+                        "Draw the segments an annotation file gives this video on its timeline \
+                         (Kinetics, SSv2, UCF-101, HMDB-51, EPIC, Charades, CSV, JSON Lines)",
+                    )
+                    .clicked()
+                {
+                    if let Some(f) = rfd::FileDialog::new()
+                        .add_filter("annotations", &["csv", "json", "jsonl", "txt"])
+                        .pick_file()
+                    {
+                        self.open_annotations(f);
+                    }
+                    ui.close();
+                }
                 ui.menu_button("Open recent", |ui| {
                     if self.recent.is_empty() {
                         ui.label("(none yet)");

@@ -199,6 +199,9 @@ impl VdxApp {
             clips_pending: false,
             clip_plan: None,
             damaged: None,
+            bands: None,
+            bands_pending: None,
+            bands_job: None,
         });
         self.active = self.tabs.len() - 1;
     }
@@ -207,10 +210,54 @@ impl VdxApp {
         self.tabs.get(self.active)
     }
 
+    /// Read `file` (any annotation format vdx builds from) and draw the segments it gives
+    /// the active video as bands on its timeline. Read in the background once the video's
+    /// index is there; a file that cannot be read is an error in the window.
+    pub fn open_annotations(&mut self, file: PathBuf) {
+        if let Some(tab) = self.tabs.get_mut(self.active) {
+            tab.bands = None;
+            tab.bands_job = None;
+            tab.bands_pending = Some(file);
+        }
+    }
+
     fn poll(&mut self, ctx: &egui::Context) {
         for d in &mut self.datasets {
             if let Some(e) = d.poll(ctx) {
                 self.errors.push(e);
+            }
+        }
+        for tab in &mut self.tabs {
+            if let (Some(index), true) = (tab.index.clone(), tab.bands_pending.is_some()) {
+                let file = tab.bands_pending.take().expect("checked");
+                let video = tab.path.clone();
+                tab.bands_job = Some(jobs::Job::spawn(ctx, move || {
+                    let ann =
+                        crate::dataset::annotations::read_annotations(&file, &Default::default())
+                            .map_err(|e| e.to_string())?;
+                    let b = crate::dataset::annotations::bands_for_video(&ann, &video, &index);
+                    if b.bands.is_empty() && b.problems.is_empty() {
+                        return Err(format!(
+                            "{}: no row names {} ({} rows)",
+                            file.display(),
+                            video.display(),
+                            ann.rows.len()
+                        ));
+                    }
+                    Ok(b)
+                }));
+            }
+            if let Some(r) = tab.bands_job.as_ref().and_then(|j| j.poll()) {
+                tab.bands_job = None;
+                match r {
+                    Ok(b) => {
+                        for p in &b.problems {
+                            self.errors.push(format!("{}: {p}", b.file.display()));
+                        }
+                        tab.bands = Some(Arc::new(b));
+                    }
+                    Err(e) => self.errors.push(e),
+                }
             }
         }
         let clip_size = self.clip_size;
@@ -376,6 +423,22 @@ impl VdxApp {
                 i.key_pressed(Key::CloseBracket),
             )
         });
+        // ',' and '.' step between annotated segment boundaries.
+        let (prev_s, next_s) =
+            ctx.input(|i| (i.key_pressed(Key::Comma), i.key_pressed(Key::Period)));
+        if let Some(b) = tab.bands.clone() {
+            let to = if prev_s {
+                b.boundary_before(tab.current)
+            } else if next_s {
+                b.boundary_after(tab.current)
+            } else {
+                None
+            };
+            if let Some(f) = to {
+                tab.playing = false;
+                tab.seek(f);
+            }
+        }
         if space {
             toggle_play(tab, ctx);
         }

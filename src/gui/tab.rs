@@ -88,6 +88,11 @@ pub struct VideoTab {
     pub(super) clip_plan: Option<ClipPlan>,
     /// Frames the background decode found damaged (ascending), once it has finished.
     pub damaged: Option<Vec<usize>>,
+    /// Annotated segments of this video, drawn as bands on the timeline.
+    pub bands: Option<Arc<crate::dataset::annotations::VideoBands>>,
+    /// An annotation file to read once the index is there, and the read in progress.
+    pub(super) bands_pending: Option<PathBuf>,
+    pub(super) bands_job: Option<super::jobs::Job<crate::dataset::annotations::VideoBands>>,
 }
 
 impl VideoTab {

@@ -34,7 +34,16 @@ impl VdxApp {
             }
             tab.damaged = damaged;
             ui.weak("height = packet size · scroll to zoom · shift+scroll to pan · click to seek");
+            if let Some(b) = &tab.bands {
+                ui.separator();
+                let name = b.file.file_name().unwrap_or_default().to_string_lossy();
+                ui.label(format!("{} segments from {name} ({})", b.bands.len(), b.format))
+                    .on_hover_text("click a band to seek to its start · ',' and '.' step between segment boundaries");
+            }
         });
+        if let Some(bands) = tab.bands.clone() {
+            segment_bands(ui, tab, &bands, n);
+        }
         let (rect, resp) = ui.allocate_exact_size(
             Vec2::new(ui.available_width(), ui.available_height().max(60.0)),
             Sense::click_and_drag(),
@@ -175,5 +184,135 @@ impl VdxApp {
         }
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "timeline"));
         resp.on_hover_text("Click or drag to seek");
+    }
+}
+
+/// A class's band colour: a fixed palette, so one class keeps its colour in every video.
+fn class_color(class: Option<usize>) -> Color32 {
+    const PALETTE: [Color32; 10] = [
+        Color32::from_rgb(78, 121, 167),
+        Color32::from_rgb(242, 142, 43),
+        Color32::from_rgb(225, 87, 89),
+        Color32::from_rgb(118, 183, 178),
+        Color32::from_rgb(89, 161, 79),
+        Color32::from_rgb(237, 201, 72),
+        Color32::from_rgb(176, 122, 161),
+        Color32::from_rgb(255, 157, 167),
+        Color32::from_rgb(156, 117, 95),
+        Color32::from_rgb(186, 176, 172),
+    ];
+    class.map_or(Color32::from_gray(120), |c| PALETTE[c % PALETTE.len()])
+}
+
+/// The annotated segments above the frame bars: one lane per overlap level, coloured by the
+/// first label's class, labelled where there is room; hover names the row, click seeks to
+/// the segment's first frame. Same zoom and pan as the bars.
+fn segment_bands(
+    ui: &mut egui::Ui,
+    tab: &mut VideoTab,
+    bands: &crate::dataset::annotations::VideoBands,
+    n: usize,
+) {
+    const LANE_H: f32 = 18.0;
+    let lanes = bands.lanes.clamp(1, 8);
+    let (strip, _) = ui.allocate_exact_size(
+        Vec2::new(ui.available_width(), lanes as f32 * LANE_H + 2.0),
+        Sense::hover(),
+    );
+    let v = &tab.timeline;
+    let span = v.span.clamp(1.0, n as f64);
+    let px = strip.width() as f64 / span;
+    let x_of = |i: f64| strip.left() + ((i - v.start) * px) as f32;
+    let painter = ui.painter_at(strip);
+    painter.rect_filled(strip, 2.0, Color32::from_gray(18));
+    let mut seek = None;
+    for (k, b) in bands.bands.iter().enumerate() {
+        if b.lane >= lanes {
+            continue;
+        }
+        let (x0, x1) = (
+            x_of(b.frames.start as f64).max(strip.left()),
+            x_of(b.frames.end as f64).min(strip.right()),
+        );
+        if x1 <= strip.left() || x0 >= strip.right() {
+            continue;
+        }
+        let top = strip.top() + 1.0 + b.lane as f32 * LANE_H;
+        let r = Rect::from_min_max(
+            Pos2::new(x0, top + 1.0),
+            Pos2::new(x1.max(x0 + 2.0), top + LANE_H - 1.0),
+        );
+        let inside = tab.current >= b.frames.start && tab.current < b.frames.end;
+        let c = class_color(b.class);
+        painter.rect_filled(r, 3.0, c.gamma_multiply(if inside { 0.95 } else { 0.6 }));
+        if inside {
+            painter.rect_stroke(
+                r,
+                3.0,
+                Stroke::new(1.5, Color32::WHITE),
+                egui::StrokeKind::Inside,
+            );
+        }
+        let mut text = b
+            .labels
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "(no label)".into());
+        if b.labels.len() > 1 {
+            text += &format!(" +{}", b.labels.len() - 1);
+        }
+        if r.width() > 30.0 {
+            painter.text(
+                Pos2::new(r.left() + 4.0, r.center().y),
+                egui::Align2::LEFT_CENTER,
+                &text,
+                egui::FontId::proportional(11.0),
+                Color32::BLACK,
+            );
+        }
+        let resp = ui.interact(r, ui.scope_id().with(("segment", k)), Sense::click());
+        let (t0, t1) = tab.index.as_ref().map_or((0.0, 0.0), |ix| {
+            (
+                ix.time_secs(b.frames.start),
+                ix.time_secs(b.frames.end.saturating_sub(1)),
+            )
+        });
+        let name = format!(
+            "segment {} [{}..{}] frames",
+            b.labels.join(", "),
+            b.frames.start,
+            b.frames.end
+        );
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+        let hover = format!(
+            "{}\nframes {}..{} ({:.2}-{:.2} s){}\nline {} · {}",
+            b.labels.join(", "),
+            b.frames.start,
+            b.frames.end,
+            t0,
+            t1,
+            b.split
+                .as_ref()
+                .map(|s| format!(" · split {s}"))
+                .unwrap_or_default(),
+            b.line,
+            b.row_id
+        );
+        if resp.on_hover_text(hover).clicked() {
+            seek = Some(b.frames.start);
+        }
+    }
+    if bands.lanes > lanes {
+        painter.text(
+            Pos2::new(strip.right() - 4.0, strip.bottom() - 2.0),
+            egui::Align2::RIGHT_BOTTOM,
+            format!("+{} more lanes", bands.lanes - lanes),
+            egui::FontId::proportional(10.0),
+            Color32::from_gray(200),
+        );
+    }
+    if let Some(f) = seek {
+        tab.playing = false;
+        tab.seek(f);
     }
 }

@@ -8,8 +8,11 @@
 //! become frames through the packet index (timestamps, never fps arithmetic): see
 //! [`crate::dataset::build`].
 
+mod bands;
 mod formats;
 
+pub(crate) use bands::segment_frames;
+pub use bands::{bands_for_video, SegmentBand, VideoBands};
 pub use formats::{detect_format, format_pattern, read_annotations};
 
 use serde::Serialize;
