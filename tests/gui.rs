@@ -312,13 +312,13 @@ fn a_dataset_opens_shows_samples_decodes_one_and_verifies_with_progress() {
     h.step();
     h.get_by_label("0 of 3 samples");
     h.state_mut().datasets[0].filter_source = "SAMPLE".into();
-    h.state_mut().datasets[0].filter_label = Some(-1);
+    h.state_mut().datasets[0].filter_labels = [-1].into();
     h.step();
     h.get_by_label("3 of 3 samples");
-    h.state_mut().datasets[0].filter_label = Some(0);
+    h.state_mut().datasets[0].filter_labels = [0].into();
     h.step();
     h.get_by_label("0 of 3 samples");
-    h.state_mut().datasets[0].filter_label = None;
+    h.state_mut().datasets[0].filter_labels.clear();
     h.step();
     h.get_by_label("#2").click();
     wait_for(&mut h, "sample 2", |a| {
@@ -466,8 +466,11 @@ fn the_export_dialog_exports_the_open_dataset_in_the_background() {
     wait_for(&mut h, "the export", |a| a.export.result.is_some());
     let r = h.state().export.result.clone().unwrap().unwrap();
     assert_eq!(r.samples, 3);
-    h.get_by_label_contains("3 samples, 4 files");
-    assert!(out.join("shard_00000.npy").exists() && out.join("shard_00001.npy").exists());
+    // Two shards: clips, labels and JSON each.
+    h.get_by_label_contains("3 samples, 6 files");
+    for f in ["shard_0000", "labels_0000"] {
+        assert!(out.join(format!("{f}0.npy")).exists() && out.join(format!("{f}1.npy")).exists());
+    }
     // Exporting again to the same place is refused, with the reason in the window.
     h.get_by_label("Export").click();
     h.step();
@@ -1000,4 +1003,66 @@ fn an_annotation_file_naming_other_videos_is_an_error_in_the_window() {
         "{e}"
     );
     assert!(h.state().active_tab().unwrap().bands.is_none());
+}
+
+#[test]
+fn the_browser_filters_an_annotation_dataset_by_split_and_labels_and_charts_the_balance() {
+    let d = tempfile::tempdir().unwrap();
+    let videos = d.path().join("videos");
+    std::fs::create_dir_all(&videos).unwrap();
+    std::fs::copy(sample(), videos.join("walk.mp4")).unwrap();
+    let ann = d.path().join("items.jsonl");
+    std::fs::write(
+        &ann,
+        concat!(
+            r#"{"video": "walk.mp4", "start": 0.0, "end": 1.5, "label": "wave", "split": "train"}"#,
+            "\n",
+            r#"{"video": "walk.mp4", "start": 1.0, "end": 3.0, "labels": ["run", "jump"], "split": "train"}"#,
+            "\n",
+            r#"{"video": "walk.mp4", "start": 3.0, "end": 5.0, "label": "run", "split": "val"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("a.vdx");
+    vdx_ok(&[
+        "build",
+        "--annotations",
+        ann.to_str().unwrap(),
+        "--videos",
+        videos.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "4",
+        "--size",
+        "48",
+        "--quiet",
+    ]);
+    let mut h = harness_with(&[&out]);
+    wait_for(&mut h, "the sample list", |a| {
+        a.datasets.first().is_some_and(|d| d.catalog.is_some())
+    });
+    h.get_by_label("3 of 3 samples");
+    h.get_by_label("class balance per split");
+    // Classes sorted: jump, run, wave; splits: train, val.
+    let counts =
+        vdx::gui::dataset_view::class_counts(h.state().datasets[0].catalog.as_ref().unwrap(), 2, 3);
+    assert_eq!(counts, vec![vec![1, 1, 1], vec![0, 1, 0]]);
+    h.get_by_label("val has no sample of: jump, wave");
+    h.state_mut().datasets[0].filter_split = Some(1);
+    h.step();
+    h.get_by_label("1 of 3 samples");
+    h.state_mut().datasets[0].filter_split = None;
+    // Labels are multi-select: "run" matches the multi-label sample and the val one.
+    h.state_mut().datasets[0].filter_labels = [1].into();
+    h.step();
+    h.get_by_label("2 of 3 samples");
+    h.state_mut().datasets[0].filter_labels = [0, 2].into();
+    h.step();
+    h.get_by_label("2 of 3 samples");
+    h.state_mut().datasets[0].filter_split = Some(0);
+    h.state_mut().datasets[0].filter_labels = [2].into();
+    h.step();
+    h.get_by_label("1 of 3 samples");
 }

@@ -14,6 +14,104 @@ mod thumbs;
 
 use thumbs::*;
 
+/// What the browser's filters look at, per sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogEntry {
+    /// Every label (class indices); `[-1]` for an unlabelled sample.
+    pub labels: Vec<i64>,
+    /// Index into the info's `splits`; -1 without one.
+    pub split: i64,
+    /// The source video's file name.
+    pub source: String,
+}
+
+type FilterKey = (std::collections::BTreeSet<i64>, Option<i64>, String);
+
+/// Samples per (split, class): rows in `splits` order (a last row "(none)" for samples
+/// without a split, if any), columns in class order.
+pub fn class_counts(cat: &[CatalogEntry], n_splits: usize, n_classes: usize) -> Vec<Vec<usize>> {
+    let mut m = vec![vec![0usize; n_classes]; n_splits + 1];
+    for e in cat {
+        let row = usize::try_from(e.split)
+            .ok()
+            .filter(|&s| s < n_splits)
+            .unwrap_or(n_splits);
+        for &l in &e.labels {
+            if let Some(c) = usize::try_from(l).ok().filter(|&c| c < n_classes) {
+                m[row][c] += 1;
+            }
+        }
+    }
+    if m[n_splits].iter().all(|&c| c == 0) {
+        m.pop();
+    }
+    m
+}
+
+/// Samples per class, one bar colour per split, side by side (egui_plot); a split that lacks
+/// a class the others have is named under the chart.
+fn class_balance(ui: &mut egui::Ui, cat: &[CatalogEntry], splits: &[String], classes: &[String]) {
+    const COLORS: [Color32; 4] = [
+        Color32::from_rgb(86, 156, 214),
+        Color32::from_rgb(242, 142, 43),
+        Color32::from_rgb(106, 190, 120),
+        Color32::from_rgb(176, 122, 161),
+    ];
+    let counts = class_counts(cat, splits.len(), classes.len());
+    let groups = counts.len() as f64;
+    let w = 0.8 / groups;
+    let charts: Vec<egui_plot::BarChart> = counts
+        .iter()
+        .enumerate()
+        .map(|(s, row)| {
+            let name = splits.get(s).cloned().unwrap_or_else(|| "(none)".into());
+            let bars = row
+                .iter()
+                .enumerate()
+                .map(|(c, &n)| {
+                    egui_plot::Bar::new(c as f64 - 0.4 + w * (s as f64 + 0.5), n as f64)
+                        .width(w * 0.95)
+                        .name(format!("{} · {name}", classes[c]))
+                })
+                .collect();
+            egui_plot::BarChart::new(name, bars).color(COLORS[s % COLORS.len()])
+        })
+        .collect();
+    let names: Vec<String> = classes.to_vec();
+    egui_plot::Plot::new("class_balance")
+        .height(120.0)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .legend(egui_plot::Legend::default())
+        .x_axis_formatter(move |m, _| {
+            let k = m.value.round();
+            if (m.value - k).abs() < 1e-6 && k >= 0.0 {
+                names.get(k as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_axis_label("samples")
+        .show(ui, |p| {
+            for c in charts {
+                p.bar_chart(c);
+            }
+        });
+    for (s, name) in splits.iter().enumerate() {
+        let missing: Vec<&str> = (0..classes.len())
+            .filter(|&c| counts[s][c] == 0 && counts.iter().any(|r| r[c] > 0))
+            .map(|c| classes[c].as_str())
+            .collect();
+        if !missing.is_empty() {
+            ui.colored_label(
+                Color32::from_rgb(230, 160, 90),
+                format!("{name} has no sample of: {}", missing.join(", ")),
+            );
+        }
+    }
+}
+
 /// A decoded sample ready to show: its metadata and image rows (label, frames).
 pub struct SampleView {
     pub meta: SampleMeta,
@@ -33,12 +131,15 @@ pub struct DatasetTab {
     sample_job: Option<Job<SampleView>>,
     pub sample: Option<(SampleMeta, Vec<TextureRow>)>,
     verify_job: Option<Job<VerifyReport>>,
-    catalog_job: Option<Job<Vec<(i64, String)>>>,
-    /// Per sample: label and source file name (for filters), built in the background.
-    pub catalog: Option<Arc<Vec<(i64, String)>>>,
-    pub filter_label: Option<i64>,
+    catalog_job: Option<Job<Vec<CatalogEntry>>>,
+    /// Per sample: labels, split and source file name (for filters), built in the background.
+    pub catalog: Option<Arc<Vec<CatalogEntry>>>,
+    /// Keep samples with any of these labels (-1: unlabelled); empty keeps all.
+    pub filter_labels: std::collections::BTreeSet<i64>,
+    /// Keep samples of this stored split (an index into the info's `splits`).
+    pub filter_split: Option<i64>,
     pub filter_source: String,
-    filter_key: Option<(Option<i64>, String)>,
+    filter_key: Option<FilterKey>,
     /// Sample indices passing the filters.
     pub visible: Vec<u64>,
     thumbs: ThumbGrid,
@@ -68,7 +169,8 @@ impl DatasetTab {
             verify_job: None,
             catalog_job: None,
             catalog: None,
-            filter_label: None,
+            filter_labels: Default::default(),
+            filter_split: None,
             filter_source: String::new(),
             filter_key: None,
             visible: Vec::new(),
@@ -163,15 +265,23 @@ impl DatasetTab {
                     self.catalog_job = Some(Job::spawn(ctx, move || {
                         Ok((0..d2.len())
                             .map(|i| match d2.meta(i) {
-                                Ok(m) => (
-                                    m.label,
-                                    m.provenance["source"]
+                                Ok(m) => CatalogEntry {
+                                    labels: match m.provenance["labels"].as_array() {
+                                        Some(l) => l.iter().filter_map(|x| x.as_i64()).collect(),
+                                        None => vec![m.label],
+                                    },
+                                    split: m.provenance["split"].as_i64().unwrap_or(-1),
+                                    source: m.provenance["source"]
                                         .as_str()
                                         .and_then(|s| std::path::Path::new(s).file_name())
                                         .map(|s| s.to_string_lossy().to_string())
                                         .unwrap_or_default(),
-                                ),
-                                Err(_) => (i64::MIN, String::from("(damaged)")),
+                                },
+                                Err(_) => CatalogEntry {
+                                    labels: vec![i64::MIN],
+                                    split: -1,
+                                    source: String::from("(damaged)"),
+                                },
                             })
                             .collect())
                     }));
@@ -373,46 +483,106 @@ impl DatasetTab {
         let classes = ds.classes();
         let mut clicked = None;
         // Filters.
-        let key = (self.filter_label, self.filter_source.clone());
+        let key = (
+            self.filter_labels.clone(),
+            self.filter_split,
+            self.filter_source.clone(),
+        );
         if self.catalog.is_some() && self.filter_key.as_ref() != Some(&key) {
             let cat = self.catalog.clone().expect("checked");
             let needle = self.filter_source.to_lowercase();
             self.visible = cat
                 .iter()
                 .enumerate()
-                .filter(|(_, (l, src))| {
-                    self.filter_label.is_none_or(|f| f == *l)
-                        && (needle.is_empty() || src.to_lowercase().contains(&needle))
+                .filter(|(_, e)| {
+                    (self.filter_labels.is_empty()
+                        || e.labels.iter().any(|l| self.filter_labels.contains(l)))
+                        && self.filter_split.is_none_or(|s| s == e.split)
+                        && (needle.is_empty() || e.source.to_lowercase().contains(&needle))
                 })
                 .map(|(i, _)| i as u64)
                 .collect();
             self.filter_key = Some(key);
         }
+        let splits: Vec<String> = ds.info()["splits"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         egui::Panel::left("samples")
             .resizable(true)
             .default_size(420.0)
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    let l = ui.label("label");
-                    let shown = match self.filter_label {
-                        None => "all".to_string(),
-                        Some(k) => usize::try_from(k)
-                            .ok()
-                            .and_then(|k| classes.get(k).cloned())
-                            .unwrap_or_else(|| k.to_string()),
+                    let l = ui.label("labels");
+                    let shown = if self.filter_labels.is_empty() {
+                        "all".to_string()
+                    } else {
+                        self.filter_labels
+                            .iter()
+                            .map(
+                                |&k| match usize::try_from(k).ok().and_then(|k| classes.get(k)) {
+                                    Some(c) => c.clone(),
+                                    None => "unlabelled".into(),
+                                },
+                            )
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     };
                     egui::ComboBox::from_id_salt("label_filter")
                         .selected_text(shown)
+                        .width(200.0)
                         .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut self.filter_label, None, "all");
-                            ui.selectable_value(&mut self.filter_label, Some(-1), "unlabelled");
+                            if ui
+                                .selectable_label(self.filter_labels.is_empty(), "all")
+                                .clicked()
+                            {
+                                self.filter_labels.clear();
+                            }
+                            let mut toggle = |ui: &mut egui::Ui, k: i64, name: &str| {
+                                let mut on = self.filter_labels.contains(&k);
+                                if ui.checkbox(&mut on, name).changed() {
+                                    if on {
+                                        self.filter_labels.insert(k);
+                                    } else {
+                                        self.filter_labels.remove(&k);
+                                    }
+                                }
+                            };
+                            toggle(ui, -1, "unlabelled");
                             for (k, c) in classes.iter().enumerate() {
-                                ui.selectable_value(&mut self.filter_label, Some(k as i64), c);
+                                toggle(ui, k as i64, c);
                             }
                         })
                         .response
                         .labelled_by(l.id);
                 });
+                if !splits.is_empty() {
+                    ui.horizontal(|ui| {
+                        let l = ui.label("split");
+                        let shown = self
+                            .filter_split
+                            .and_then(|s| splits.get(s as usize).cloned())
+                            .unwrap_or_else(|| "all".into());
+                        egui::ComboBox::from_id_salt("split_filter")
+                            .selected_text(shown)
+                            .show_ui(ui, |ui| {
+                                ui.selectable_value(&mut self.filter_split, None, "all");
+                                for (k, name) in splits.iter().enumerate() {
+                                    ui.selectable_value(
+                                        &mut self.filter_split,
+                                        Some(k as i64),
+                                        name,
+                                    );
+                                }
+                            })
+                            .response
+                            .labelled_by(l.id);
+                    });
+                }
                 ui.horizontal(|ui| {
                     let l = ui.label("source");
                     ui.add(
@@ -430,6 +600,12 @@ impl DatasetTab {
                     return;
                 }
                 ui.strong(format!("{} of {} samples", self.visible.len(), ds.len()));
+                if !splits.is_empty() && !classes.is_empty() {
+                    let cat = self.catalog.clone().expect("checked above");
+                    egui::CollapsingHeader::new("class balance per split")
+                        .default_open(true)
+                        .show(ui, |ui| class_balance(ui, &cat, &splits, classes));
+                }
                 // A virtualised grid: only visible rows are laid out, and only their
                 // thumbnails are decoded (in the background, newest first).
                 let cell = 84.0;
