@@ -65,3 +65,19 @@ ffmpeg -v error -y -f lavfi -i "mandelbrot=s=352x256:r=25,trim=duration=2" -c:v 
 ffmpeg -v error -y -i "$tmp/crop_src.mp4" -c copy -bsf:v h264_metadata=crop_left=6:crop_right=10 \
   "$tmp/partial_crop.mp4"
 shot screenshots/crop_warning.png "$tmp/partial_crop.mp4"
+# An annotation file over the sample video: its segments as bands on the timeline (overlapping
+# rows in lanes, colour per class), and the dataset built from it in the browser, with the
+# split filter and the class balance per split.
+mkdir -p "$tmp/ann"
+cp assets/sample.mp4 "$tmp/ann/walk.mp4"
+cat > "$tmp/ann/actions.jsonl" <<'JSONL'
+{"video": "walk.mp4", "start": 0.0, "end": 1.6, "label": "stand", "split": "train", "id": "a1"}
+{"video": "walk.mp4", "start": 1.2, "end": 3.4, "labels": ["walk", "wave"], "split": "train", "id": "a2"}
+{"video": "walk.mp4", "start": 2.8, "end": 4.2, "label": "turn", "split": "val", "id": "a3"}
+{"video": "walk.mp4", "start": 3.6, "end": 5.9, "label": "walk", "split": "val", "id": "a4"}
+{"video": "walk.mp4", "start": 4.0, "end": 5.0, "label": "wave", "split": "train", "id": "a5"}
+JSONL
+shot screenshots/annotations.png "$tmp/ann/walk.mp4" --annotations "$tmp/ann/actions.jsonl"
+"$vdx" build --annotations "$tmp/ann/actions.jsonl" --videos "$tmp/ann" --out "$tmp/ann.vdx" \
+  --frames 8 --num-clips 2 --size 128 --quiet
+shot screenshots/annotated_dataset.png "$tmp/ann.vdx"

@@ -222,8 +222,14 @@ pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
     for (p, why) in &report.skipped {
         eprintln!("vdx: skipped {}: {}", p.display(), super::with_flags(why));
     }
+    // An annotation build's inputs are rows (several may name one video).
+    let inputs = if a.annotations.is_some() {
+        "annotation rows"
+    } else {
+        "videos"
+    };
     println!(
-        "wrote {}: {} samples from {} videos, {} classes, {}",
+        "wrote {}: {} samples from {} {inputs}, {} classes, {}",
         report.output.display(),
         report.samples,
         report.videos,

@@ -39,6 +39,9 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Videos to open in the explorer window.
     pub files: Vec<PathBuf>,
+    /// An annotation file whose segments the explorer draws on the first video's timeline.
+    #[arg(long)]
+    pub annotations: Option<PathBuf>,
 }
 
 /// The bundled sample video: beside the executable's project, or in ./assets.
@@ -302,7 +305,7 @@ pub fn main() -> ExitCode {
             }
             #[cfg(feature = "gui")]
             {
-                match crate::gui::run(files) {
+                match crate::gui::run(files, cli.annotations) {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
                         eprintln!("vdx: error: {}", error_text(&e));

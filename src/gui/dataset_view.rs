@@ -71,32 +71,53 @@ fn class_balance(ui: &mut egui::Ui, cat: &[CatalogEntry], splits: &[String], cla
                 .map(|(c, &n)| {
                     egui_plot::Bar::new(c as f64 - 0.4 + w * (s as f64 + 0.5), n as f64)
                         .width(w * 0.95)
+                        .fill(COLORS[s % COLORS.len()])
                         .name(format!("{} · {name}", classes[c]))
                 })
                 .collect();
             egui_plot::BarChart::new(name, bars).color(COLORS[s % COLORS.len()])
         })
         .collect();
-    let names: Vec<String> = classes.to_vec();
+    // Class names are in the table below (and on hover): an axis of hundreds of names
+    // cannot be read.
     egui_plot::Plot::new("class_balance")
         .height(120.0)
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
         .legend(egui_plot::Legend::default())
-        .x_axis_formatter(move |m, _| {
-            let k = m.value.round();
-            if (m.value - k).abs() < 1e-6 && k >= 0.0 {
-                names.get(k as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .show_axes([false, true])
         .y_axis_label("samples")
         .show(ui, |p| {
             for c in charts {
                 p.bar_chart(c);
             }
+        });
+    // The exact numbers: class x split (scrolls for hundreds of classes).
+    egui::ScrollArea::vertical()
+        .id_salt("class_counts")
+        .max_height(110.0)
+        .show(ui, |ui| {
+            egui::Grid::new("class_counts_grid")
+                .striped(true)
+                .spacing([14.0, 2.0])
+                .show(ui, |ui| {
+                    ui.weak("class");
+                    for name in splits {
+                        ui.weak(name);
+                    }
+                    if counts.len() > splits.len() {
+                        ui.weak("(none)");
+                    }
+                    ui.end_row();
+                    for (c, class) in classes.iter().enumerate() {
+                        ui.label(class);
+                        for row in &counts {
+                            ui.label(row[c].to_string());
+                        }
+                        ui.end_row();
+                    }
+                });
         });
     for (s, name) in splits.iter().enumerate() {
         let missing: Vec<&str> = (0..classes.len())
@@ -110,6 +131,87 @@ fn class_balance(ui: &mut egui::Ui, cat: &[CatalogEntry], splits: &[String], cla
             );
         }
     }
+}
+
+/// An annotation sample's labels, split and row, and a strip showing where its clip lies in
+/// its segment and in the source video (frames to scale).
+fn annotation_line(ui: &mut egui::Ui, ds: &Dataset, m: &SampleMeta) {
+    let p = &m.provenance;
+    let Some(labels) = p["labels"].as_array() else {
+        return;
+    };
+    let names: Vec<String> = labels
+        .iter()
+        .map(|l| {
+            l.as_u64()
+                .and_then(|k| ds.classes().get(k as usize).cloned())
+                .unwrap_or_else(|| "?".into())
+        })
+        .collect();
+    let split = p["split"]
+        .as_u64()
+        .and_then(|k| ds.info()["splits"][k as usize].as_str().map(str::to_string));
+    let seg = &p["segment"];
+    let seg_frames = seg["frames"]
+        .as_array()
+        .and_then(|a| Some((a.first()?.as_u64()?, a.get(1)?.as_u64()?)));
+    let seg_text = match (
+        seg["start_secs"].as_f64(),
+        seg["end_secs"].as_f64(),
+        seg_frames,
+    ) {
+        (Some(a), Some(b), _) => format!(" · segment {a:.2}-{b:.2} s"),
+        (_, _, Some((a, b))) => format!(" · segment frames {a}-{b}"),
+        _ => " · whole video".to_string(),
+    };
+    ui.label(format!(
+        "labels: {} · split {}{seg_text} · row {} (line {})",
+        names.join(", "),
+        split.as_deref().unwrap_or("none"),
+        p["row_id"].as_str().unwrap_or("?"),
+        p["annotation_line"]
+    ));
+    let total = p["source_frames"].as_u64().unwrap_or(0).max(1) as f32;
+    let frames: Vec<f32> = p["frames"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_u64())
+                .map(|f| f as f32)
+                .collect()
+        })
+        .unwrap_or_default();
+    let (rect, resp) = ui.allocate_exact_size(
+        Vec2::new(ui.available_width().min(600.0), 14.0),
+        egui::Sense::hover(),
+    );
+    let x = |f: f32| rect.left() + rect.width() * (f / total).clamp(0.0, 1.0);
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(40));
+    if let Some((a, b)) = seg_frames {
+        painter.rect_filled(
+            egui::Rect::from_x_y_ranges(
+                x(a as f32)..=x(b as f32).max(x(a as f32) + 2.0),
+                rect.y_range(),
+            ),
+            2.0,
+            Color32::from_rgb(78, 121, 167),
+        );
+    }
+    for &f in &frames {
+        let xf = x(f + 0.5);
+        painter.line_segment(
+            [
+                egui::pos2(xf, rect.top() + 2.0),
+                egui::pos2(xf, rect.bottom() - 2.0),
+            ],
+            egui::Stroke::new(1.5, Color32::from_rgb(255, 220, 80)),
+        );
+    }
+    resp.on_hover_text(format!(
+        "the source video's {} frames; blue: the annotated segment; yellow: this clip's frames",
+        total as u64
+    ));
 }
 
 /// A decoded sample ready to show: its metadata and image rows (label, frames).
@@ -692,6 +794,7 @@ impl DatasetTab {
                 frame_list_text(&m.provenance["frames"]),
                 m.checksum
             ));
+            annotation_line(ui, &ds, m);
             if let (crate::dataset::writer::VideoRecord::Frames { num_frames, .. }, Ok((_, data))) =
                 (m.record, ds.raw_data(m.index))
             {

@@ -655,7 +655,7 @@ impl eframe::App for VdxApp {
 }
 
 /// Open the GUI on `files` (blocks until the window closes).
-pub fn run(files: Vec<PathBuf>) -> crate::Result<()> {
+pub fn run(files: Vec<PathBuf>, annotations: Option<PathBuf>) -> crate::Result<()> {
     let opts = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("vdx — video dataset explorer")
@@ -671,7 +671,12 @@ pub fn run(files: Vec<PathBuf>) -> crate::Result<()> {
                 .storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(VdxApp::with_persisted(files, &cc.egui_ctx, p)))
+            let mut app = VdxApp::with_persisted(files, &cc.egui_ctx, p);
+            if let Some(a) = annotations {
+                app.active = 0;
+                app.open_annotations(a);
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| crate::VdxError::param("gui", format!("cannot open a window: {e}")))
