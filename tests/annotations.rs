@@ -530,3 +530,84 @@ fn tar_json_members(tar: &[u8]) -> Vec<serde_json::Value> {
     }
     out
 }
+
+#[test]
+fn segments_of_a_long_video_decode_only_their_keyframe_groups_and_index_it_once() {
+    // 60 s at 30 fps, a keyframe every second exactly: six 5 s segments, each starting on a
+    // keyframe, cover 6 x 5 groups = 900 frames.
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("videos");
+    std::fs::create_dir_all(&root).unwrap();
+    let video = root.join("long.mp4");
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=s=96x64:r=30:d=60")
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-keyint_min",
+            "30",
+            "-sc_threshold",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-threads",
+            "1",
+        ])
+        .arg(&video)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ann = d.path().join("segments.jsonl");
+    let rows: String = [0, 10, 20, 30, 40, 50]
+        .iter()
+        .map(|s| {
+            format!(
+                "{{\"video\": \"long.mp4\", \"start\": {s}, \"end\": {}, \"label\": \"x{}\"}}\n",
+                s + 5,
+                s % 20
+            )
+        })
+        .collect();
+    std::fs::write(&ann, rows).unwrap();
+    let req = vdx::dataset::BuildRequest {
+        annotations: Some(ann),
+        videos: Some(root),
+        out: d.path().join("long.vdx"),
+        frames: 8,
+        num_clips: 2,
+        size: "32".into(),
+        threads: 1,
+        ..Default::default()
+    };
+    let outcome = req
+        .run(
+            &std::sync::atomic::AtomicBool::new(false),
+            &vdx::dataset::BuildHooks {
+                progress: &|_, _| {},
+                left_out: &|_, _| {},
+                note: &|_| {},
+            },
+        )
+        .unwrap();
+    let vdx::dataset::BuildOutcome::Built(report) = outcome else {
+        panic!("built")
+    };
+    assert_eq!(report.samples, 12);
+    let groups = 6 * 5 * 30;
+    eprintln!(
+        "decoded {} frames; the segments' groups hold {groups}",
+        report.frames_decoded
+    );
+    // At least the sampled frames themselves; at most 1.2x the segments' groups (the whole
+    // video for every row would be 6 x 1800).
+    assert!(
+        report.frames_decoded >= 12 * 8 && report.frames_decoded as f64 <= 1.2 * groups as f64,
+        "decoded {} frames for segments whose groups hold {groups}",
+        report.frames_decoded
+    );
+}

@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+mod cache;
 mod inputs;
+
+use cache::IndexCache;
 
 pub use inputs::{
     collect_inputs, collect_inputs_report, AnnotatedInput, BuildInput, CollectedInputs,
@@ -233,6 +236,9 @@ pub struct BuildReport {
     /// What it holds: the size less the zero gap before the data region's first page (a
     /// sparse hole on most file systems, but copies to object storage or tar expand it).
     pub data_bytes: u64,
+    /// Pictures decoded for the build (targets and the frames before them in their keyframe
+    /// groups; skipped non-reference pictures and side-by-side group decoders not counted).
+    pub frames_decoded: u64,
 }
 
 /// How a build runs (not part of what it writes).
@@ -296,6 +302,8 @@ pub fn build_with_info(
         std::cmp::Reverse(std::fs::metadata(&inputs[k].path).map_or(0, |m| m.len()))
     });
     let next = AtomicUsize::new(0);
+    let indexes = IndexCache::new(inputs);
+    let decoded = std::sync::atomic::AtomicU64::new(0);
     let slots: Vec<std::sync::Mutex<Option<Result<ClosedSpool>>>> =
         inputs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     pool.scope(|s| {
@@ -304,7 +312,15 @@ pub fn build_with_info(
                 let j = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&k) = order.get(j) else { break };
                 let input = &inputs[k];
-                let r = build_one(&writer, k, input, opts, dec_threads, cancel);
+                let r = build_one(
+                    &writer,
+                    k,
+                    input,
+                    opts,
+                    dec_threads,
+                    (&indexes, &decoded),
+                    cancel,
+                );
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                 let s = match &r {
                     Ok(sp) => samples.fetch_add(sp.len(), Ordering::Relaxed) + sp.len(),
@@ -369,6 +385,7 @@ pub fn build_with_info(
         skipped,
         bytes,
         data_bytes: bytes.saturating_sub(gap),
+        frames_decoded: decoded.load(Ordering::Relaxed),
     })
 }
 
@@ -570,6 +587,17 @@ pub(crate) fn open_for_build(
     opts: &BuildOptions,
     group_workers: usize,
 ) -> Result<(VideoDecoder, SourceFacts)> {
+    open_for_build_with(input, opts, group_workers, None)
+}
+
+/// [`open_for_build`], reusing the index of an earlier row of the same video where `cache`
+/// holds it.
+fn open_for_build_with(
+    input: &BuildInput,
+    opts: &BuildOptions,
+    group_workers: usize,
+    cache: Option<&IndexCache>,
+) -> Result<(VideoDecoder, SourceFacts)> {
     let dopts = DecodeOptions {
         resize: Some(Resize {
             width: opts.width,
@@ -583,7 +611,10 @@ pub(crate) fn open_for_build(
         group_workers,
         ..Default::default()
     };
-    let dec = VideoDecoder::open(&input.path, dopts)?;
+    let dec = match cache.and_then(|c| c.index(&input.path)) {
+        Some(index) => VideoDecoder::with_index(&input.path, index, dopts)?,
+        None => VideoDecoder::open(&input.path, dopts)?,
+    };
     let index = dec.index().clone();
     let (width, height) = dec.source_size();
     let facts = SourceFacts {
@@ -630,13 +661,17 @@ fn build_one(
     input: &BuildInput,
     opts: &BuildOptions,
     dec_threads: usize,
+    (indexes, decoded): (&IndexCache, &std::sync::atomic::AtomicU64),
     cancel: &AtomicBool,
 ) -> Result<ClosedSpool> {
+    // This row's use of its video's cached index ends here, however it ends.
+    let _release = indexes.release_on_drop(&input.path);
     if cancel.load(Ordering::Relaxed) {
         return Err(VdxError::Cancelled);
     }
     let mut spool = writer.spool(k)?;
-    let (mut dec, mut facts) = open_for_build(input, opts, dec_threads)?;
+    let (mut dec, mut facts) = open_for_build_with(input, opts, dec_threads, Some(indexes))?;
+    let mut pictures = 0;
     let index = dec.index().clone();
     let clips = match segment_range(&index, input)? {
         Some(range) => {
@@ -665,6 +700,8 @@ fn build_one(
         spool.push(encode_sample(
             opts, &facts, clip, &views, &damaged, &mut jpeg,
         )?)?;
+        pictures = dec.pictures_decoded();
     }
+    decoded.fetch_add(pictures, Ordering::Relaxed);
     spool.close()
 }
