@@ -611,3 +611,102 @@ fn segments_of_a_long_video_decode_only_their_keyframe_groups_and_index_it_once(
         report.frames_decoded
     );
 }
+
+#[test]
+fn inspect_checks_short_segments_overlaps_leakage_and_duplicate_rows() {
+    let (d, root) = videos();
+    let ann = d.path().join("rows.jsonl");
+    std::fs::write(
+        &ann,
+        concat!(
+            r#"{"id": "r1", "video": "vidA.mp4", "start": 0.2, "end": 1.4, "label": "jump", "split": "train"}"#,
+            "\n",
+            r#"{"id": "r2", "video": "vidA.mp4", "start": 1.0, "end": 2.0, "label": "run", "split": "val"}"#,
+            "\n",
+            r#"{"id": "r3", "video": "vidA.mp4", "start": 0.2, "end": 1.4, "label": "jump", "split": "train"}"#,
+            "\n",
+            r#"{"id": "r4", "video": "vidB.mp4", "start": 1.0, "end": 1.1, "label": "run", "split": "train"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("c.vdx");
+    vdx_ok(&[
+        "build",
+        "--annotations",
+        ann.to_str().unwrap(),
+        "--videos",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "8",
+        "--size",
+        "32",
+        "--quiet",
+    ]);
+    let j: serde_json::Value =
+        serde_json::from_str(&vdx_ok(&["inspect", out.to_str().unwrap(), "--json"])).unwrap();
+    let c = &j["checks"];
+    assert_eq!(c["rows"], 4, "{c}");
+    // r4: a 0.1 s segment (6 frames of the VFR video) for 8-frame clips: the clip repeats
+    // frames to fill 8 positions.
+    assert_eq!(c["short_segments"]["count"], 1, "{c}");
+    let short = &c["short_segments"]["listed"][0];
+    assert_eq!(short["row_id"], "r4");
+    assert_eq!(short["clip_frames"], 8);
+    let seg = short["frames"].as_array().unwrap();
+    let len = seg[1].as_u64().unwrap() - seg[0].as_u64().unwrap();
+    let sample = inspect_sample(&out, short["samples"][0].as_u64().unwrap() as usize);
+    assert!(
+        len < 8 && short["repeated"].as_u64().unwrap() == 8 - len,
+        "{short}\n{}",
+        sample["provenance"]
+    );
+    // r1 and r3 (jump) each overlap r2 (run); r1 and r3 agree, so they are not an overlap
+    // of different labels, but they are duplicate rows.
+    assert_eq!(c["overlaps"]["count"], 2, "{c}");
+    let pairs: Vec<(String, String)> = c["overlaps"]["listed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["a"].as_str().unwrap().into(),
+                o["b"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("r1".to_string(), "r2".to_string()),
+            ("r3".into(), "r2".into())
+        ]
+    );
+    assert_eq!(c["leakage"]["count"], 1, "{c}");
+    assert!(c["leakage"]["listed"][0]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("vidA.mp4"));
+    assert_eq!(
+        c["leakage"]["listed"][0]["splits"],
+        serde_json::json!(["train", "val"])
+    );
+    assert_eq!(c["duplicate_rows"]["count"], 1, "{c}");
+    assert_eq!(
+        c["duplicate_rows"]["listed"][0]["rows"],
+        serde_json::json!(["r1", "r3"])
+    );
+    // The text summary says the same.
+    let text = vdx_ok(&["inspect", out.to_str().unwrap()]);
+    for want in [
+        "4 annotation rows",
+        "1 segments shorter than a clip",
+        "2 overlapping segments with different labels",
+        "1 videos in more than one split (leakage)",
+        "1 duplicate rows",
+    ] {
+        assert!(text.contains(want), "missing '{want}' in:\n{text}");
+    }
+}

@@ -102,6 +102,7 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             "info": ds.info(),
             "shards": ds.manifest().map(|m| &m.shards),
             "split_counts": split_counts(&ds, &samples),
+            "checks": annotation_checks(&ds, &samples),
             "samples": samples,
         });
         println!(
@@ -170,8 +171,23 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             println!("  split {split:<8} {total:>6} labels: {}", per.join(", "));
         }
     }
+    if let Some(c) = annotation_checks(&ds, &samples) {
+        println!("  checks:");
+        for line in c.summary() {
+            println!("    {line}");
+        }
+    }
     let _ = vf;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The annotation checks, for a dataset built from annotations.
+fn annotation_checks(
+    ds: &Dataset,
+    samples: &[crate::dataset::SampleMeta],
+) -> Option<crate::dataset::checks::AnnotationChecks> {
+    let rows = crate::dataset::checks::rows(ds, samples);
+    (!rows.is_empty()).then(|| crate::dataset::checks::check(&rows))
 }
 
 fn write_sample_images(ds: &Dataset, i: u64, dir: &std::path::Path) -> Result<()> {

@@ -3,6 +3,7 @@
 
 pub mod annotations;
 pub mod build;
+pub mod checks;
 pub mod fields;
 pub mod format;
 pub mod manifest;
