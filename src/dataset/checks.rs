@@ -255,7 +255,9 @@ pub fn check(rows: &[RowFacts]) -> AnnotationChecks {
                 rows: rs.iter().map(|r| r.row_id.clone()).collect(),
             });
         }
-        let mut same: BTreeMap<((u64, u64), BTreeSet<&String>), Vec<&RowFacts>> = BTreeMap::new();
+        // (segment frames, label set) -> the rows that have exactly those.
+        type Key<'a> = ((u64, u64), BTreeSet<&'a String>);
+        let mut same: BTreeMap<Key, Vec<&RowFacts>> = BTreeMap::new();
         for r in &rs {
             same.entry((r.frames, r.labels.iter().collect()))
                 .or_default()
