@@ -710,3 +710,35 @@ fn inspect_checks_short_segments_overlaps_leakage_and_duplicate_rows() {
         assert!(text.contains(want), "missing '{want}' in:\n{text}");
     }
 }
+
+#[test]
+fn a_dry_run_plans_lists_missing_videos_and_writes_no_dataset() {
+    let (d, root) = videos();
+    let csv = d.path().join("kinetics_700.csv");
+    std::fs::write(&csv, KINETICS).unwrap();
+    let out = d.path().join("k.vdx");
+    // Without --keep-going a missing video stops a build; a dry run reports it instead.
+    let text = vdx_ok(&[
+        "build",
+        "--annotations",
+        csv.to_str().unwrap(),
+        "--videos",
+        root.to_str().unwrap(),
+        "--filename-pattern",
+        "{youtube_id}.mp4",
+        "--out",
+        out.to_str().unwrap(),
+        "--dry-run",
+        "--quiet",
+    ]);
+    assert!(
+        text.contains("plan: 3 inputs from 2 videos, 3 classes, splits: train 2, val 1, 1 annotated videos missing"),
+        "{text}"
+    );
+    assert!(!out.exists(), "a dry run writes no dataset");
+    let missing = std::fs::read_to_string(format!("{}.missing.txt", out.display())).unwrap();
+    assert!(
+        missing.contains("gone.mp4") && missing.contains("line 5"),
+        "{missing}"
+    );
+}

@@ -82,6 +82,10 @@ pub(crate) fn build_request<'py>(py: Python<'py>, request: &str) -> PyResult<Bou
                 .collect();
             d.set_item("skipped", skipped)?;
         }
+        BuildOutcome::Planned(plan) => {
+            d.set_item("already_built", false)?;
+            d.set_item("plan", serialize_to_py(py, &plan)?)?;
+        }
     }
     Ok(d)
 }

@@ -133,6 +133,10 @@ pub struct BuildArgs {
     /// that is a no-op, so an engine's retried task costs nothing).
     #[arg(long)]
     pub force: bool,
+    /// Plan only: read and check the inputs or annotations and the options, list missing
+    /// videos, print what the build would take, and decode nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 impl BuildArgs {
@@ -183,6 +187,7 @@ impl BuildArgs {
             shard: self.shard.clone(),
             classes: self.classes.clone(),
             force: self.force,
+            dry_run: self.dry_run,
         })
     }
 }
@@ -211,6 +216,26 @@ pub fn cmd_build(a: BuildArgs) -> Result<ExitCode> {
     }
     let report = match outcome? {
         BuildOutcome::Built(r) => r,
+        BuildOutcome::Planned(p) => {
+            let splits: Vec<String> = p.splits.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            println!(
+                "plan: {} inputs from {} videos, {} classes{}{}; nothing built (--dry-run)",
+                p.inputs,
+                p.videos,
+                p.classes,
+                if splits.is_empty() {
+                    String::new()
+                } else {
+                    format!(", splits: {}", splits.join(", "))
+                },
+                if p.missing > 0 {
+                    format!(", {} annotated videos missing", p.missing)
+                } else {
+                    String::new()
+                }
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         BuildOutcome::AlreadyBuilt(path) => {
             println!(
                 "{} is already built with these inputs and options (--force rebuilds it)",

@@ -68,6 +68,9 @@ pub struct BuildRequest {
     pub classes: Option<PathBuf>,
     /// Rebuild a shard already built with the same inputs and options.
     pub force: bool,
+    /// Plan only: read the inputs (or annotations), check them and the options, list the
+    /// missing videos, and stop before decoding anything.
+    pub dry_run: bool,
 }
 
 impl Default for BuildRequest {
@@ -107,6 +110,7 @@ impl Default for BuildRequest {
             shard: None,
             classes: None,
             force: false,
+            dry_run: false,
         }
     }
 }
@@ -116,6 +120,22 @@ pub enum BuildOutcome {
     Built(dataset::BuildReport),
     /// A sharded build whose shard was already built with the same inputs and options.
     AlreadyBuilt(PathBuf),
+    /// A dry run: what the build would take.
+    Planned(BuildPlan),
+}
+
+/// What a build would take (a dry run).
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildPlan {
+    /// Inputs the build would process (videos, or annotation rows whose video is there).
+    pub inputs: usize,
+    /// Distinct videos among them.
+    pub videos: usize,
+    pub classes: usize,
+    /// Inputs per split (annotation builds).
+    pub splits: BTreeMap<String, usize>,
+    /// Annotation rows whose video is missing.
+    pub missing: usize,
 }
 
 /// What a running build tells its caller besides its result.
@@ -235,6 +255,33 @@ impl BuildRequest {
                 (inputs, classes, None)
             }
         };
+        if self.dry_run {
+            let mut splits = BTreeMap::new();
+            let names: Vec<String> = annotation_info
+                .as_ref()
+                .and_then(|i| i["splits"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            for i in &inputs {
+                if let Some(k) = i.annotation.as_ref().and_then(|a| a.split) {
+                    *splits.entry(names[k].clone()).or_insert(0) += 1;
+                }
+            }
+            let videos: std::collections::HashSet<&Path> =
+                inputs.iter().map(|i| i.path.as_path()).collect();
+            return Ok(BuildOutcome::Planned(BuildPlan {
+                inputs: inputs.len(),
+                videos: videos.len(),
+                classes: classes.len(),
+                splits,
+                missing: annotation_info
+                    .as_ref()
+                    .and_then(|i| i["annotations"]["missing_videos"].as_u64())
+                    .unwrap_or(0) as usize,
+            }));
+        }
         let (out, mut extra_info) = match shard {
             None => (self.out.clone(), None),
             Some(spec) => {
@@ -291,7 +338,8 @@ impl BuildRequest {
             },
         )?;
         let videos = self.videos.clone().unwrap_or_default();
-        let got = annotations::build_inputs(&ann, &videos);
+        let (n_rows, format) = (ann.rows.len(), ann.format.name());
+        let got = annotations::build_inputs(ann, &videos);
         if !got.missing.is_empty() {
             let list = self.missing_out.clone().unwrap_or_else(|| {
                 let mut p = self.out.clone().into_os_string();
@@ -304,8 +352,7 @@ impl BuildRequest {
                 .map(|(line, id, p)| format!("{}\tline {line}\t{id}\n", p.display()))
                 .collect();
             crate::npy::write_atomic(&list, text.as_bytes())?;
-            let n_rows = ann.rows.len();
-            if !self.keep_going {
+            if !self.keep_going && !self.dry_run {
                 return Err(VdxError::param(
                     "annotations",
                     format!(
@@ -319,8 +366,11 @@ impl BuildRequest {
                     ),
                 ));
             }
-            for (line, id, p) in &got.missing {
-                (hooks.left_out)(p, &format!("missing video (annotation line {line}, {id})"));
+            // A dry run names them in the list only (tens of thousands of lines otherwise).
+            if !self.dry_run {
+                for (line, id, p) in &got.missing {
+                    (hooks.left_out)(p, &format!("missing video (annotation line {line}, {id})"));
+                }
             }
             (hooks.note)(&format!(
                 "{} of {n_rows} annotation rows name a missing video ({:.1}%); listed in {}",
@@ -343,8 +393,8 @@ impl BuildRequest {
             "splits": got.splits,
             "annotations": {
                 "file": file.display().to_string(),
-                "format": ann.format.name(),
-                "rows": ann.rows.len(),
+                "format": format,
+                "rows": n_rows,
                 "missing_videos": got.missing.len(),
             },
         });

@@ -1,7 +1,7 @@
 //! The CSV formats: Kinetics, EPIC-Kitchens-100, Charades and a generic CSV whose columns
 //! `--columns` names.
 
-use super::text::{parse_frame, parse_seconds, read_csv, split_from_name, Record};
+use super::text::{parse_frame, parse_seconds, split_from_name, CsvReader, Pattern, Record};
 use super::{checked_segment, class_file_beside, Ctx, Input, Parsed, NO_COLUMN};
 use crate::dataset::annotations::{AnnotationRow, Format, Segment, TimeSpec};
 use crate::error::Result;
@@ -33,24 +33,28 @@ pub(super) fn is_kinetics_header(header: &[&str]) -> bool {
 }
 
 /// A CSV file: its header and rows, every row as long as the header.
-struct Table {
+struct Table<'a> {
     header_line: usize,
     header: Vec<String>,
-    rows: Vec<Record>,
+    /// The records after the header, read as the rows are made.
+    records: CsvReader<'a>,
+    /// About how many rows follow (for capacity).
+    rows_hint: usize,
 }
 
-fn table(ctx: Ctx, text: &str) -> Result<Table> {
-    let mut records = read_csv(text).map_err(|e| {
+fn table<'a>(ctx: Ctx, text: &'a str) -> Result<Table<'a>> {
+    let csv_err = |e: super::text::CsvError| {
         ctx.err(
             e.line,
             &e.field.to_string(),
             format!("not valid CSV: {}", e.reason),
         )
-    })?;
-    if records.is_empty() {
-        return Err(ctx.err(1, NO_COLUMN, "the file is empty: no header"));
-    }
-    let head = records.remove(0);
+    };
+    let mut records = CsvReader::new(text);
+    let head = match records.next() {
+        None => return Err(ctx.err(1, NO_COLUMN, "the file is empty: no header")),
+        Some(r) => r.map_err(csv_err)?,
+    };
     let header: Vec<String> = head.fields.iter().map(|h| h.trim().to_string()).collect();
     for (i, name) in header.iter().enumerate() {
         if !name.is_empty() && header[..i].contains(name) {
@@ -61,7 +65,29 @@ fn table(ctx: Ctx, text: &str) -> Result<Table> {
             ));
         }
     }
-    for row in &mut records {
+    Ok(Table {
+        header_line: head.line,
+        header,
+        records,
+        rows_hint: memchr::memchr_iter(b'\n', text.as_bytes()).count(),
+    })
+}
+
+impl Table<'_> {
+    /// The next record, with as many fields as the header (empty trailing fields dropped),
+    /// or an error naming the line and the field.
+    fn next_row(&mut self, ctx: Ctx) -> Result<Option<Record>> {
+        let Some(r) = self.records.next() else {
+            return Ok(None);
+        };
+        let mut row = r.map_err(|e| {
+            ctx.err(
+                e.line,
+                &e.field.to_string(),
+                format!("not valid CSV: {}", e.reason),
+            )
+        })?;
+        let header = &self.header;
         let n = row.fields.len();
         if n > header.len() {
             if row.fields[header.len()..]
@@ -90,15 +116,11 @@ fn table(ctx: Ctx, text: &str) -> Result<Table> {
                 ),
             ));
         }
+        Ok(Some(row))
     }
-    Ok(Table {
-        header_line: head.line,
-        header,
-        rows: records,
-    })
 }
 
-impl Table {
+impl Table<'_> {
     /// The column named `name` (exactly, else ignoring case).
     fn find(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|h| h == name).or_else(|| {
@@ -136,13 +158,26 @@ impl Table {
             .collect()
     }
 
+    /// The row's columns that `pattern` names (all a file name needs, without copying the
+    /// other columns of every row: a Kinetics-700 file has 650,000 rows).
+    fn pattern_fields(&self, row: &Record, pattern: &Pattern) -> BTreeMap<String, String> {
+        self.header
+            .iter()
+            .zip(&row.fields)
+            .filter(|(h, _)| !h.is_empty() && pattern.uses(h))
+            .map(|(h, v)| (h.clone(), v.trim().to_string()))
+            .collect()
+    }
+
     /// The row's columns except `used`.
     fn extra(&self, row: &Record, used: &[Option<usize>]) -> BTreeMap<String, String> {
-        let mut extra = self.fields(row);
-        for &i in used.iter().flatten() {
-            extra.remove(&self.header[i]);
-        }
-        extra
+        self.header
+            .iter()
+            .zip(&row.fields)
+            .enumerate()
+            .filter(|(i, (h, _))| !h.is_empty() && !used.contains(&Some(*i)))
+            .map(|(_, (h, v))| (h.clone(), v.trim().to_string()))
+            .collect()
     }
 }
 
@@ -181,15 +216,17 @@ fn optional(row: &Record, i: Option<usize>) -> Option<String> {
 /// times names trimmed clips (no segment); otherwise the segment is [time_start, time_end).
 pub(super) fn kinetics(input: &Input) -> Result<Parsed> {
     let ctx = input.ctx;
-    let t = table(ctx, input.text)?;
+    let mut t = table(ctx, input.text)?;
     let youtube_id = t.column(ctx, "youtube_id")?;
     let start = t.column(ctx, "time_start")?;
     let end = t.column(ctx, "time_end")?;
     let label = t.find("label");
     let split = t.find("split");
     let trimmed = input.pattern.uses("time_start") || input.pattern.uses("time_end");
-    let mut rows = Vec::with_capacity(t.rows.len());
-    for row in &t.rows {
+    let mut rows = Vec::with_capacity(t.rows_hint);
+    // Records are read as rows are made (650,000 rows are not held twice).
+    while let Some(row) = t.next_row(ctx)? {
+        let row = &row;
         let id = required(ctx, &t, row, youtube_id)?;
         let segment = checked_segment(
             ctx,
@@ -198,12 +235,15 @@ pub(super) fn kinetics(input: &Input) -> Result<Parsed> {
             seconds(ctx, &t, row, start)?,
             seconds(ctx, &t, row, end)?,
         )?;
-        let video = ctx.video(row.line, input.pattern, &t.fields(row))?;
-        let used = if trimmed {
-            [label, split, None, None]
-        } else {
-            [label, split, Some(start), Some(end)]
-        };
+        let video = ctx.video(
+            row.line,
+            input.pattern,
+            &t.pattern_fields(row, input.pattern),
+        )?;
+        // The id and times are in the row id (`{youtube_id}_{time_start}_{time_end}`) and, for
+        // untrimmed videos, the segment: not repeated as extra columns of every row (a map of
+        // three more columns is most of a row's memory in a 650,000-row file).
+        let used = [label, split, Some(youtube_id), Some(start), Some(end)];
         rows.push(AnnotationRow {
             line: row.line,
             row_id: format!("{id}_{}_{}", cell(row, start), cell(row, end)),
@@ -227,7 +267,7 @@ pub(super) fn kinetics(input: &Input) -> Result<Parsed> {
 /// name.
 pub(super) fn epic(input: &Input) -> Result<Parsed> {
     let ctx = input.ctx;
-    let t = table(ctx, input.text)?;
+    let mut t = table(ctx, input.text)?;
     let id = t.column(ctx, "narration_id")?;
     let start = t.column(ctx, "start_timestamp")?;
     let end = t.column(ctx, "stop_timestamp")?;
@@ -237,8 +277,10 @@ pub(super) fn epic(input: &Input) -> Result<Parsed> {
         None => t.find("verb"),
     };
     let split = split_from_name(ctx.path);
-    let mut rows = Vec::with_capacity(t.rows.len());
-    for row in &t.rows {
+    let mut rows = Vec::with_capacity(t.rows_hint);
+    // Records are read as rows are made (650,000 rows are not held twice).
+    while let Some(row) = t.next_row(ctx)? {
+        let row = &row;
         let row_id = required(ctx, &t, row, id)?;
         let segment = checked_segment(
             ctx,
@@ -250,7 +292,11 @@ pub(super) fn epic(input: &Input) -> Result<Parsed> {
         rows.push(AnnotationRow {
             line: row.line,
             row_id: row_id.to_string(),
-            video: ctx.video(row.line, input.pattern, &t.fields(row))?,
+            video: ctx.video(
+                row.line,
+                input.pattern,
+                &t.pattern_fields(row, input.pattern),
+            )?,
             segment: Some(segment),
             labels: optional(row, label).into_iter().collect(),
             split: split.clone(),
@@ -307,7 +353,7 @@ fn actions(ctx: Ctx, line: usize, column: &str, text: &str) -> Result<Vec<Action
 /// the video's other actions that overlap it (in the list's order, once each).
 pub(super) fn charades(input: &Input) -> Result<Parsed> {
     let ctx = input.ctx;
-    let t = table(ctx, input.text)?;
+    let mut t = table(ctx, input.text)?;
     let id = t.column(ctx, "id")?;
     let acts = t.column(ctx, "actions")?;
     let own_classes = match input.classes {
@@ -316,13 +362,19 @@ pub(super) fn charades(input: &Input) -> Result<Parsed> {
     };
     let split = split_from_name(ctx.path);
     let mut rows = Vec::new();
-    for row in &t.rows {
+    // Records are read as rows are made (650,000 rows are not held twice).
+    while let Some(row) = t.next_row(ctx)? {
+        let row = &row;
         let video_id = required(ctx, &t, row, id)?;
         let list = actions(ctx, row.line, t.name(acts), cell(row, acts))?;
         if list.is_empty() {
             continue;
         }
-        let video = ctx.video(row.line, input.pattern, &t.fields(row))?;
+        let video = ctx.video(
+            row.line,
+            input.pattern,
+            &t.pattern_fields(row, input.pattern),
+        )?;
         let extra = t.extra(row, &[Some(acts)]);
         for (k, action) in list.iter().enumerate() {
             let mut labels = vec![action.class.clone()];
@@ -358,7 +410,7 @@ pub(super) fn charades(input: &Input) -> Result<Parsed> {
 /// between several), the segment (times or frames), the split and the id.
 pub(super) fn csv(input: &Input) -> Result<Parsed> {
     let ctx = input.ctx;
-    let t = table(ctx, input.text)?;
+    let mut t = table(ctx, input.text)?;
     let role = |r: &str| -> Result<Option<usize>> {
         let Some(name) = input.columns.get(r) else {
             return Ok(None);
@@ -386,8 +438,10 @@ pub(super) fn csv(input: &Input) -> Result<Parsed> {
     for (a, b) in times.iter().chain(frames.iter()) {
         used.extend([Some(*a), Some(*b)]);
     }
-    let mut rows = Vec::with_capacity(t.rows.len());
-    for row in &t.rows {
+    let mut rows = Vec::with_capacity(t.rows_hint);
+    // Records are read as rows are made (650,000 rows are not held twice).
+    while let Some(row) = t.next_row(ctx)? {
+        let row = &row;
         required(ctx, &t, row, video)?;
         let mut fields = t.fields(row);
         for (r, name) in input.columns {

@@ -23,95 +23,124 @@ pub(super) struct CsvError {
 /// Reads CSV text (RFC 4180: fields in double quotes may hold commas, newlines and doubled
 /// quotes; CRLF or LF line ends). Blank lines are skipped; a quote inside an unquoted field
 /// is kept as a character.
+#[cfg(test)]
 pub(super) fn read_csv(text: &str) -> Result<Vec<Record>, CsvError> {
-    let mut records = Vec::new();
-    let mut fields: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut line = 1usize;
-    let mut record_line = 1usize;
-    let mut quote_line = 1usize;
-    let mut in_quotes = false;
-    // The current field was quoted and its closing quote seen.
-    let mut closed = false;
-    let mut at_field_start = true;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if in_quotes {
+    CsvReader::new(text).collect()
+}
+
+/// [`read_csv`] one record at a time, so a 650,000-row file is never held as records.
+pub(super) struct CsvReader<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    line: usize,
+    done: bool,
+}
+
+impl<'a> CsvReader<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        CsvReader {
+            chars: text.chars().peekable(),
+            line: 1,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for CsvReader<'_> {
+    type Item = Result<Record, CsvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut fields: Vec<String> = Vec::new();
+        let mut field = String::new();
+        let mut record_line = self.line;
+        let mut quote_line = self.line;
+        let mut in_quotes = false;
+        // The current field was quoted and its closing quote seen.
+        let mut closed = false;
+        let mut at_field_start = true;
+        while let Some(c) = self.chars.next() {
+            if in_quotes {
+                match c {
+                    '"' if self.chars.peek() == Some(&'"') => {
+                        self.chars.next();
+                        field.push('"');
+                    }
+                    '"' => {
+                        in_quotes = false;
+                        closed = true;
+                    }
+                    '\n' => {
+                        self.line += 1;
+                        field.push('\n');
+                    }
+                    _ => field.push(c),
+                }
+                continue;
+            }
             match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
+                '"' if at_field_start => {
+                    in_quotes = true;
+                    quote_line = self.line;
+                    at_field_start = false;
                 }
-                '"' => {
-                    in_quotes = false;
-                    closed = true;
+                ',' => {
+                    fields.push(std::mem::take(&mut field));
+                    at_field_start = true;
+                    closed = false;
                 }
+                '\r' if self.chars.peek() == Some(&'\n') => {}
                 '\n' => {
-                    line += 1;
-                    field.push('\n');
+                    fields.push(std::mem::take(&mut field));
+                    let blank = fields.len() == 1 && fields[0].trim().is_empty() && !closed;
+                    self.line += 1;
+                    if !blank {
+                        return Some(Ok(Record {
+                            line: record_line,
+                            fields,
+                        }));
+                    }
+                    fields = Vec::new();
+                    record_line = self.line;
+                    at_field_start = true;
+                    closed = false;
                 }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if at_field_start => {
-                in_quotes = true;
-                quote_line = line;
-                at_field_start = false;
-            }
-            ',' => {
-                fields.push(std::mem::take(&mut field));
-                at_field_start = true;
-                closed = false;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                fields.push(std::mem::take(&mut field));
-                let record = std::mem::take(&mut fields);
-                if !(record.len() == 1 && record[0].trim().is_empty() && !closed) {
-                    records.push(Record {
-                        line: record_line,
-                        fields: record,
-                    });
+                ' ' | '\t' if closed => {}
+                _ if closed => {
+                    self.done = true;
+                    return Some(Err(CsvError {
+                        line: self.line,
+                        field: fields.len() + 1,
+                        reason: format!(
+                            "text ('{c}') after the closing quote of a quoted field; a quote \
+                             inside a quoted field is written twice (\"\")"
+                        ),
+                    }));
                 }
-                line += 1;
-                record_line = line;
-                at_field_start = true;
-                closed = false;
-            }
-            ' ' | '\t' if closed => {}
-            _ if closed => {
-                return Err(CsvError {
-                    line,
-                    field: fields.len() + 1,
-                    reason: format!(
-                        "text ('{c}') after the closing quote of a quoted field; a quote inside \
-                         a quoted field is written twice (\"\")"
-                    ),
-                })
-            }
-            _ => {
-                field.push(c);
-                at_field_start = false;
+                _ => {
+                    field.push(c);
+                    at_field_start = false;
+                }
             }
         }
+        self.done = true;
+        if in_quotes {
+            return Some(Err(CsvError {
+                line: quote_line,
+                field: fields.len() + 1,
+                reason: "a quoted field opened here is never closed (a missing '\"')".to_string(),
+            }));
+        }
+        if !fields.is_empty() || !field.trim().is_empty() || closed {
+            fields.push(field);
+            return Some(Ok(Record {
+                line: record_line,
+                fields,
+            }));
+        }
+        None
     }
-    if in_quotes {
-        return Err(CsvError {
-            line: quote_line,
-            field: fields.len() + 1,
-            reason: "a quoted field opened here is never closed (a missing '\"')".to_string(),
-        });
-    }
-    if !fields.is_empty() || !field.trim().is_empty() || closed {
-        fields.push(field);
-        records.push(Record {
-            line: record_line,
-            fields,
-        });
-    }
-    Ok(records)
 }
 
 const TIME_SYNTAX: &str = "seconds (12.5) or a timestamp (HH:MM:SS, HH:MM:SS.ff, MM:SS.ff)";
