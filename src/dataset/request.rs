@@ -269,8 +269,9 @@ impl BuildRequest {
                     *splits.entry(names[k].clone()).or_insert(0) += 1;
                 }
             }
-            let videos: std::collections::HashSet<&Path> =
-                inputs.iter().map(|i| i.path.as_path()).collect();
+            // As bytes: hashing a Path walks its components.
+            let videos: std::collections::HashSet<&std::ffi::OsStr> =
+                inputs.iter().map(|i| i.path.as_os_str()).collect();
             return Ok(BuildOutcome::Planned(BuildPlan {
                 inputs: inputs.len(),
                 videos: videos.len(),

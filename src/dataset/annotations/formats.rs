@@ -191,9 +191,10 @@ pub fn read_annotations(path: &Path, opts: &AnnotationOptions) -> Result<Annotat
         // Over every split, so that a class has the same index in each.
         None => rows
             .iter()
-            .flat_map(|r| r.labels.iter().cloned())
-            .collect::<BTreeSet<_>>()
+            .flat_map(|r| r.labels.iter().map(String::as_str))
+            .collect::<BTreeSet<&str>>()
             .into_iter()
+            .map(str::to_string)
             .collect(),
     };
     let rows = keep_split(path, rows, opts.split.as_deref())?;

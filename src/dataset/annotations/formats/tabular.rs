@@ -40,6 +40,8 @@ struct Table<'a> {
     records: CsvReader<'a>,
     /// About how many rows follow (for capacity).
     rows_hint: usize,
+    /// The columns the file name pattern names (one pattern per file).
+    pattern_cols: std::sync::OnceLock<Vec<usize>>,
 }
 
 fn table<'a>(ctx: Ctx, text: &'a str) -> Result<Table<'a>> {
@@ -70,6 +72,7 @@ fn table<'a>(ctx: Ctx, text: &'a str) -> Result<Table<'a>> {
         header,
         records,
         rows_hint: memchr::memchr_iter(b'\n', text.as_bytes()).count(),
+        pattern_cols: Default::default(),
     })
 }
 
@@ -159,13 +162,24 @@ impl Table<'_> {
     }
 
     /// The row's columns that `pattern` names (all a file name needs, without copying the
-    /// other columns of every row: a Kinetics-700 file has 650,000 rows).
+    /// other columns of every row: a Kinetics-700 file has 650,000 rows). The columns are
+    /// looked up once per file, not per row.
     fn pattern_fields(&self, row: &Record, pattern: &Pattern) -> BTreeMap<String, String> {
-        self.header
-            .iter()
-            .zip(&row.fields)
-            .filter(|(h, _)| !h.is_empty() && pattern.uses(h))
-            .map(|(h, v)| (h.clone(), v.trim().to_string()))
+        let cols = self.pattern_cols.get_or_init(|| {
+            self.header
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| !h.is_empty() && pattern.uses(h))
+                .map(|(i, _)| i)
+                .collect()
+        });
+        cols.iter()
+            .filter_map(|&i| {
+                Some((
+                    self.header[i].clone(),
+                    row.fields.get(i)?.trim().to_string(),
+                ))
+            })
             .collect()
     }
 
