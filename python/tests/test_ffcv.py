@@ -151,3 +151,44 @@ def test_field_arguments_round_trip_and_writing_is_refused(datasets):
     assert r.metadata["f0"]["num_frames"].tolist() == [6] * 6
     with pytest.raises(NotImplementedError, match="checksum"):
         h.encode(None, None, None)
+
+
+def test_a_split_with_every_label_through_ffcv_equals_vdx_loader(datasets, tmp_path):
+    """An annotation dataset through FFCV: ``split_indices`` gives FFCV's Loader the split's
+    samples and ``MultiHotLabels`` every label, equal to vdx.Dataset's split, its multi-hot
+    rows and its decode."""
+    videos = os.path.dirname(datasets["frames"])
+    ann = tmp_path / "rows.jsonl"
+    rows = [
+        {"video": "v/a/a.mp4", "start": 0.0, "end": 1.0, "labels": ["run", "jump"],
+         "split": "train"},
+        {"video": "v/a/a.mp4", "start": 1.0, "end": 2.0, "label": "sit", "split": "val"},
+        {"video": "v/b/b.mp4", "start": 0.2, "end": 1.6, "labels": ["sit", "run"],
+         "split": "train"},
+        {"video": "v/b/b.mp4", "start": 1.0, "end": 1.8, "label": "jump", "split": "train"},
+    ]
+    ann.write_text("".join(__import__("json").dumps(r) + "\n" for r in rows))
+    path = str(tmp_path / "ann.vdx")
+    vdx.build(None, path, annotations=str(ann), videos=videos, frames=4, size=48, threads=1)
+    ds = vdx.Dataset(path)
+    idx = vf.split_indices(path, "train")
+    assert list(idx) == ds.split("train").indices and len(idx) == 3
+    hot = ds.multi_hot()
+    assert hot.sum(axis=1).tolist() == [2, 1, 2, 1]
+    ld = Loader(path, batch_size=2, num_workers=1, order=OrderOption.SEQUENTIAL,
+                indices=idx, drop_last=False,
+                pipelines={"frames": [vf.FramesDecoder()],
+                           "label": [IntDecoder(), vf.MultiHotLabels(path)],
+                           "provenance": None, "checksum": None})
+    seen = []
+    for clips, labels in ld:
+        labels = np.asarray(labels)
+        for k in range(len(clips)):
+            i = int(idx[len(seen)])
+            assert labels[k].dtype == np.uint8
+            assert np.array_equal(labels[k], hot[i]), (i, labels[k], hot[i])
+            assert np.array_equal(np.asarray(clips[k]), ds[i].clip), i
+            seen.append(i)
+    assert seen == list(idx)
+    with pytest.raises(vdx.VdxValueError, match="test"):
+        vf.split_indices(path, "test")

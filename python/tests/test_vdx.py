@@ -143,8 +143,10 @@ def test_dataset_samples_equal_the_cli_export(dataset, tmp_path):
     assert len(ds) == 6 and ds.classes == ["a", "b"] and ds.field == "frames"
     out = tmp_path / "npy"
     cli("export", dataset, "--format", "npy", "--out", str(out), "--quiet")
-    shard = np.load(next(out.rglob("*.npy")))
-    meta = json.loads(next(out.rglob("*.json")).read_text())
+    shard = np.load(next(out.rglob("shard_*.npy")))
+    meta = json.loads(next(out.rglob("shard_*.json")).read_text())
+    # Beside the clips: the first label of each sample.
+    assert np.load(next(out.rglob("labels_*.npy"))).tolist() == [m["label"] for m in meta]
     assert shard.shape[0] == len(ds)
     for k in range(len(ds)):
         s = ds[k]

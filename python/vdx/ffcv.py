@@ -50,7 +50,7 @@ from .errors import VdxDatasetError
 
 __all__ = ["register", "FramesField", "SegmentsField", "FlowField", "FramesDecoder",
            "SegmentsDecoder", "FlowKeyframesDecoder", "FlowDecoder", "RecipeAugment",
-           "RECORDS"]
+           "MultiHotLabels", "split_indices", "RECORDS"]
 
 # FORMAT.md's records (type id -> numpy dtype; packed structs).
 RECORDS = {
@@ -371,6 +371,50 @@ class RecipeAugment(Operation):
 
         augment.with_indices = True
         return augment
+
+
+# ------------------------------------------------------------------ annotations
+
+
+def split_indices(path: str, split: str) -> np.ndarray:
+    """The sample indices of one stored split of an annotation dataset, for FFCV's
+    ``Loader(path, indices=...)``: the same samples, in the same order, as
+    ``vdx.Dataset(path).split(split)``."""
+    from . import Dataset
+
+    ds = Dataset(path)
+    view = ds.split(split)
+    return np.asarray(view.indices, dtype=np.int64)
+
+
+class MultiHotLabels(Operation):
+    """Every label of a sample as a uint8 multi-hot row (classes,), in the ``label`` pipeline
+    after ``IntDecoder()`` (whose first label it replaces): the rows
+    ``vdx.Dataset(path).multi_hot()`` gives, looked up by sample index, so FFCV yields what
+    ``vdx.Loader(labels="multi_hot")`` yields."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        from . import Dataset
+
+        self.table = np.ascontiguousarray(Dataset(path).multi_hot())
+
+    def declare_state_and_memory(self, previous_state: State) -> Tuple[State, AllocationQuery]:
+        shape = (self.table.shape[1],)
+        dtype = np.dtype("u1")
+        return (replace(previous_state, jit_mode=False, shape=shape, dtype=dtype),
+                AllocationQuery(shape, dtype))
+
+    def generate_code(self) -> Callable:
+        table = self.table
+
+        def multi_hot(labels, dst, indices):
+            n = len(indices)
+            dst[:n] = table[np.asarray(indices[:n], dtype=np.int64)]
+            return dst[:n]
+
+        multi_hot.with_indices = True
+        return multi_hot
 
 
 # ------------------------------------------------------------------ registration
