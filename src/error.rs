@@ -50,9 +50,18 @@ pub enum VdxError {
     /// A parameter given by the caller is invalid.
     #[error("invalid parameter {name}: {reason}")]
     InvalidParameter { name: String, reason: String },
-    /// Writing an output file failed.
+    /// Writing an output file failed; `source` is the system's error where there is one.
     #[error("{path}: cannot write: {reason}")]
-    Write { path: PathBuf, reason: String },
+    Write {
+        path: PathBuf,
+        reason: String,
+        #[source]
+        source: Option<std::io::Error>,
+    },
+    /// libjpeg-turbo or the PNG encoder failed on an image (a corrupt JPEG, a size it
+    /// refuses).
+    #[error("{codec}: {reason}")]
+    Image { codec: &'static str, reason: String },
     /// A dataset file is malformed, unfinished or fails its checks.
     #[error("{path}: not a valid dataset: {reason}")]
     Dataset { path: PathBuf, reason: String },
@@ -140,20 +149,25 @@ impl VdxError {
     /// A failed write of an output that is only moved into place when complete: a full disk
     /// is said plainly (nothing reached the output path).
     pub(crate) fn write_io(path: &Path, e: std::io::Error) -> Self {
-        if e.raw_os_error() == Some(28) {
-            VdxError::write(
-                path,
-                "the disk is full (No space left on device); the work stopped and nothing was \
-                 written at the output path",
-            )
+        let reason = if e.raw_os_error() == Some(28) {
+            "the disk is full (No space left on device); the work stopped and nothing was \
+             written at the output path"
+                .to_string()
         } else {
-            VdxError::write(path, e)
+            e.to_string()
+        };
+        VdxError::Write {
+            path: path.to_path_buf(),
+            reason,
+            source: Some(e),
         }
     }
+    /// A write that failed for a reason of vdx's own (no system error below it).
     pub(crate) fn write(path: &Path, reason: impl std::fmt::Display) -> Self {
         VdxError::Write {
             path: path.to_path_buf(),
             reason: reason.to_string(),
+            source: None,
         }
     }
 }
@@ -162,6 +176,19 @@ impl VdxError {
 mod tests {
     use super::*;
     use std::error::Error;
+
+    #[test]
+    fn a_failed_write_keeps_the_system_error_as_its_source() {
+        let io = std::io::Error::from_raw_os_error(28);
+        let e = VdxError::write_io(Path::new("/out/a.vdx"), io);
+        assert!(e
+            .to_string()
+            .starts_with("/out/a.vdx: cannot write: the disk is full"));
+        let src = e.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(src.and_then(|s| s.raw_os_error()), Some(28));
+        let e = VdxError::write(Path::new("/out"), "already exists");
+        assert!(e.source().is_none());
+    }
 
     #[test]
     fn a_frame_error_names_the_file_once_and_keeps_its_cause() {

@@ -17,13 +17,19 @@ pub fn encode_rgb(data: &[u8], width: u32, height: u32, quality: i32) -> Result<
     };
     turbojpeg::compress(img, quality, turbojpeg::Subsamp::Sub2x2)
         .map(|b| b.to_vec())
-        .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not encode: {e}")))
+        .map_err(|e| VdxError::Image {
+            codec: "libjpeg-turbo",
+            reason: format!("could not encode: {e}"),
+        })
 }
 
 /// Decode a JPEG to packed RGB24: (width, height, pixels).
 pub fn decode_rgb(jpeg: &[u8]) -> Result<(u32, u32, Vec<u8>)> {
-    let img = turbojpeg::decompress(jpeg, turbojpeg::PixelFormat::RGB)
-        .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not decode: {e}")))?;
+    let img =
+        turbojpeg::decompress(jpeg, turbojpeg::PixelFormat::RGB).map_err(|e| VdxError::Image {
+            codec: "libjpeg-turbo",
+            reason: format!("could not decode: {e}"),
+        })?;
     let (w, h) = (img.width, img.height);
     let mut out = Vec::with_capacity(w * h * 3);
     for y in 0..h {
@@ -42,7 +48,10 @@ pub fn encode_png(data: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
         image::codecs::png::FilterType::Adaptive,
     )
     .write_image(data, width, height, image::ExtendedColorType::Rgb8)
-    .map_err(|e| VdxError::param("png", format!("could not encode: {e}")))?;
+    .map_err(|e| VdxError::Image {
+        codec: "PNG",
+        reason: format!("could not encode: {e}"),
+    })?;
     Ok(out)
 }
 

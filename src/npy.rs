@@ -82,10 +82,10 @@ const WRITEBACK_CHUNK: u64 = 32 << 20;
 impl NpyWriter {
     pub fn create(dest: &Path, dtype: Dtype, shape: &[usize]) -> Result<Self> {
         let tmp = tmp_path(dest);
-        let f = std::fs::File::create(&tmp).map_err(|e| VdxError::write(&tmp, e))?;
+        let f = std::fs::File::create(&tmp).map_err(|e| VdxError::write_io(&tmp, e))?;
         let mut file = std::io::BufWriter::with_capacity(1 << 20, f);
         file.write_all(&header(dtype, shape))
-            .map_err(|e| VdxError::write(dest, e))?;
+            .map_err(|e| VdxError::write_io(dest, e))?;
         Ok(NpyWriter {
             dest: dest.to_path_buf(),
             tmp,
@@ -101,10 +101,10 @@ impl NpyWriter {
         self.written += bytes.len() as u64;
         self.file
             .write_all(bytes)
-            .map_err(|e| VdxError::write(&self.dest, e))?;
+            .map_err(|e| VdxError::write_io(&self.dest, e))?;
         if self.written - self.kicked >= WRITEBACK_CHUNK {
             self.start_writeback()
-                .map_err(|e| VdxError::write(&self.dest, e))?;
+                .map_err(|e| VdxError::write_io(&self.dest, e))?;
         }
         Ok(())
     }
@@ -183,7 +183,7 @@ impl NpyWriter {
             .and_then(|_| std::fs::rename(&self.tmp, &self.dest));
         if let Err(e) = r {
             let _ = std::fs::remove_file(&self.tmp);
-            return Err(VdxError::write(&self.dest, e));
+            return Err(VdxError::write_io(&self.dest, e));
         }
         Ok(())
     }
@@ -216,7 +216,7 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = r {
         let _ = std::fs::remove_file(&tmp);
-        return Err(VdxError::write(dest, e));
+        return Err(VdxError::write_io(dest, e));
     }
     Ok(())
 }

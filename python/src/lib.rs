@@ -36,7 +36,8 @@ fn to_py(e: VdxError) -> PyErr {
         }
         VdxError::InvalidParameter { .. } => "VdxValueError",
         VdxError::FrameOutOfRange { .. } => "VdxIndexError",
-        VdxError::Dataset { .. } => "VdxDatasetError",
+        // A JPEG that does not decode is damaged data, not a bad argument.
+        VdxError::Dataset { .. } | VdxError::Image { .. } => "VdxDatasetError",
         VdxError::Decode { .. } | VdxError::FrameUndecodable { .. } => "VdxDecodeError",
         _ => "VdxError",
     };

@@ -134,7 +134,7 @@ pub fn cmd_augment(a: AugmentArgs) -> Result<ExitCode> {
             a.out.with_extension("json").display()
         );
     } else {
-        std::fs::create_dir_all(&a.out).map_err(|e| VdxError::write(&a.out, e))?;
+        std::fs::create_dir_all(&a.out).map_err(|e| VdxError::write_io(&a.out, e))?;
         let (w, h, sheet) = augment::contact_sheet(&rows);
         let png = crate::jpeg::encode_png(&sheet, w as u32, h as u32)?;
         let p = a.out.join("contact_sheet.png");

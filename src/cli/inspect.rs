@@ -191,12 +191,12 @@ fn annotation_checks(
 }
 
 fn write_sample_images(ds: &Dataset, i: u64, dir: &std::path::Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| VdxError::write(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| VdxError::write_io(dir, e))?;
     let mut dec = Decoders::default();
     let save = |name: String, rgb: &[u8], w: usize, h: usize| -> Result<()> {
         let png = crate::jpeg::encode_png(rgb, w as u32, h as u32)?;
         let p = dir.join(name);
-        std::fs::write(&p, png).map_err(|e| VdxError::write(&p, e))
+        std::fs::write(&p, png).map_err(|e| VdxError::write_io(&p, e))
     };
     match ds.decode(i, &mut dec)? {
         SampleData::Clip(c) => {

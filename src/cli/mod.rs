@@ -464,7 +464,7 @@ fn cmd_frames(a: FramesArgs) -> Result<ExitCode> {
             "give frame indices with --at or times with --time",
         ));
     }
-    std::fs::create_dir_all(&a.out).map_err(|e| VdxError::write(&a.out, e))?;
+    std::fs::create_dir_all(&a.out).map_err(|e| VdxError::write_io(&a.out, e))?;
     let mut failed = 0;
     for r in dec.frames_partial(&wanted) {
         match r {

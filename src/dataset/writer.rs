@@ -242,7 +242,7 @@ impl Spool {
     pub fn close(mut self) -> Result<ClosedSpool> {
         self.out
             .flush()
-            .map_err(|e| VdxError::write(&self.path, e))?;
+            .map_err(|e| VdxError::write_io(&self.path, e))?;
         Ok(ClosedSpool {
             path: self.path,
             samples: self.samples,
@@ -297,9 +297,9 @@ impl DatasetWriter {
         }
         let work = dir.join(format!(".{name}.vdx-partial"));
         if work.exists() {
-            std::fs::remove_dir_all(&work).map_err(|e| VdxError::write(&work, e))?;
+            std::fs::remove_dir_all(&work).map_err(|e| VdxError::write_io(&work, e))?;
         }
-        std::fs::create_dir(&work).map_err(|e| VdxError::write(&work, e))?;
+        std::fs::create_dir(&work).map_err(|e| VdxError::write_io(&work, e))?;
         Ok(DatasetWriter {
             out: out.to_path_buf(),
             work,
@@ -309,7 +309,7 @@ impl DatasetWriter {
     /// A spool for task `k` (spools are laid out in order of `k` by `finish`).
     pub fn spool(&self, k: usize) -> Result<Spool> {
         let path = self.work.join(format!("spool-{k:08}"));
-        let f = File::create(&path).map_err(|e| VdxError::write(&path, e))?;
+        let f = File::create(&path).map_err(|e| VdxError::write_io(&path, e))?;
         Ok(Spool {
             path,
             out: BufWriter::with_capacity(1 << 20, f),
@@ -452,7 +452,7 @@ impl DatasetWriter {
         };
 
         let tmp = self.work.join("dataset.tmp");
-        let file = File::create(&tmp).map_err(|e| VdxError::write(&tmp, e))?;
+        let file = File::create(&tmp).map_err(|e| VdxError::write_io(&tmp, e))?;
         let werr = |e: std::io::Error| VdxError::write_io(&tmp, e);
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let header = Header {
@@ -542,7 +542,7 @@ impl DatasetWriter {
             .map_err(werr)?;
         file.sync_all().map_err(werr)?;
         drop(file);
-        std::fs::rename(&tmp, &self.out).map_err(|e| VdxError::write(&self.out, e))?;
+        std::fs::rename(&tmp, &self.out).map_err(|e| VdxError::write_io(&self.out, e))?;
         if let Some(dir) = self.out.parent().filter(|p| !p.as_os_str().is_empty()) {
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();

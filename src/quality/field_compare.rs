@@ -216,7 +216,7 @@ pub fn compare_fields(
         }
     }
     if let Some(d) = &o.keep {
-        std::fs::create_dir_all(d).map_err(|e| VdxError::write(d, e))?;
+        std::fs::create_dir_all(d).map_err(|e| VdxError::write_io(d, e))?;
     }
     let pool = worker_pool(o.threads)?;
     let steps = 1 + vs.len() * 2;
@@ -255,7 +255,7 @@ pub fn compare_fields(
             .collect::<Result<Vec<_>>>()
     })?;
     let source_decode_secs = t0.elapsed().as_secs_f64();
-    let dir = tempfile::tempdir().map_err(|e| VdxError::write(&std::env::temp_dir(), e))?;
+    let dir = tempfile::tempdir().map_err(|e| VdxError::write_io(&std::env::temp_dir(), e))?;
     let mut out = Vec::with_capacity(vs.len());
     for (k, v) in vs.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
