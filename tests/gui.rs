@@ -1050,6 +1050,12 @@ fn the_browser_filters_an_annotation_dataset_by_split_and_labels_and_charts_the_
         vdx::gui::dataset_view::class_counts(h.state().datasets[0].catalog.as_ref().unwrap(), 2, 3);
     assert_eq!(counts, vec![vec![1, 1, 1], vec![0, 1, 0]]);
     h.get_by_label("val has no sample of: jump, wave");
+    // The checks, in the left panel: "walk.mp4" is in both splits, and two of its segments
+    // with different labels overlap (wave [0, 1.5) s and run+jump [1, 3) s).
+    h.get_by_label("3 annotation rows");
+    h.get_by_label("1 videos in more than one split (leakage)");
+    h.get_by_label("1 overlapping segments with different labels");
+    h.get_by_label("0 duplicate rows (same video, segment and labels)");
     h.state_mut().datasets[0].filter_split = Some(1);
     h.step();
     h.get_by_label("1 of 3 samples");

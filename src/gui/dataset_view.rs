@@ -3,6 +3,7 @@
 
 use super::analysis::filmstrip;
 use super::jobs::Job;
+use crate::dataset::checks::AnnotationChecks;
 use crate::dataset::verify::VerifyReport;
 use crate::dataset::{Dataset, Decoders, SampleData, SampleMeta};
 use egui::{Color32, Vec2};
@@ -233,9 +234,12 @@ pub struct DatasetTab {
     sample_job: Option<Job<SampleView>>,
     pub sample: Option<(SampleMeta, Vec<TextureRow>)>,
     verify_job: Option<Job<VerifyReport>>,
-    catalog_job: Option<Job<Vec<CatalogEntry>>>,
+    catalog_job: Option<Job<(Vec<CatalogEntry>, Option<AnnotationChecks>)>>,
     /// Per sample: labels, split and source file name (for filters), built in the background.
     pub catalog: Option<Arc<Vec<CatalogEntry>>>,
+    /// An annotation dataset's checks (short segments, overlaps, leakage, duplicate rows),
+    /// made with the catalog.
+    pub checks: Option<AnnotationChecks>,
     /// Keep samples with any of these labels (-1: unlabelled); empty keeps all.
     pub filter_labels: std::collections::BTreeSet<i64>,
     /// Keep samples of this stored split (an index into the info's `splits`).
@@ -270,6 +274,7 @@ impl DatasetTab {
             sample: None,
             verify_job: None,
             catalog_job: None,
+            checks: None,
             catalog: None,
             filter_labels: Default::default(),
             filter_split: None,
@@ -365,9 +370,12 @@ impl DatasetTab {
                 Ok(ds) => {
                     let d2 = ds.clone();
                     self.catalog_job = Some(Job::spawn(ctx, move || {
-                        Ok((0..d2.len())
-                            .map(|i| match d2.meta(i) {
-                                Ok(m) => CatalogEntry {
+                        let metas: Vec<Option<SampleMeta>> =
+                            (0..d2.len()).map(|i| d2.meta(i).ok()).collect();
+                        let catalog = metas
+                            .iter()
+                            .map(|m| match m {
+                                Some(m) => CatalogEntry {
                                     labels: match m.provenance["labels"].as_array() {
                                         Some(l) => l.iter().filter_map(|x| x.as_i64()).collect(),
                                         None => vec![m.label],
@@ -379,13 +387,18 @@ impl DatasetTab {
                                         .map(|s| s.to_string_lossy().to_string())
                                         .unwrap_or_default(),
                                 },
-                                Err(_) => CatalogEntry {
+                                None => CatalogEntry {
                                     labels: vec![i64::MIN],
                                     split: -1,
                                     source: String::from("(damaged)"),
                                 },
                             })
-                            .collect())
+                            .collect();
+                        let good: Vec<SampleMeta> = metas.into_iter().flatten().collect();
+                        let rows = crate::dataset::checks::rows(&d2, &good);
+                        let checks =
+                            (!rows.is_empty()).then(|| crate::dataset::checks::check(&rows));
+                        Ok((catalog, checks))
                     }));
                     self.thumbs.start(ds.clone(), ctx);
                     self.ds = Some(ds);
@@ -428,7 +441,10 @@ impl DatasetTab {
         if let Some(r) = self.catalog_job.as_ref().and_then(|j| j.poll()) {
             self.catalog_job = None;
             match r {
-                Ok(c) => self.catalog = Some(Arc::new(c)),
+                Ok((c, checks)) => {
+                    self.catalog = Some(Arc::new(c));
+                    self.checks = checks;
+                }
                 Err(e) => err = Some(e),
             }
         }
@@ -523,6 +539,31 @@ impl DatasetTab {
                     ui.end_row();
                 }
             });
+        if let Some(c) = &self.checks {
+            ui.separator();
+            ui.strong("Checks");
+            let lines = c.summary();
+            let counts = [
+                0,
+                c.short_segments.count,
+                c.overlaps.count,
+                c.leakage.count,
+                c.duplicate_rows.count,
+            ];
+            for (line, n) in lines.iter().zip(counts) {
+                // "N things; first: ..." — the count in colour, the first case on hover.
+                let (head, first) = line.split_once("; first: ").unwrap_or((line, ""));
+                let color = if n > 0 {
+                    Color32::from_rgb(230, 160, 90)
+                } else {
+                    Color32::from_gray(170)
+                };
+                let r = ui.colored_label(color, head);
+                if !first.is_empty() {
+                    r.on_hover_text(format!("first: {first}"));
+                }
+            }
+        }
         ui.separator();
         for (k, c) in ds.classes().iter().enumerate() {
             ui.label(format!("{k:>3}  {c}"));
