@@ -973,6 +973,25 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     h.step();
     assert_eq!(h.state().active_tab().unwrap().current, 60);
     wait_for(&mut h, "frame 60", exact_frame_shown);
+    // The clip panel now samples inside that segment: every clip frame in 60..120.
+    h.get_by_label_contains("inside segment run, jump [60..120]");
+    wait_for(&mut h, "the segment's clips", |a| {
+        a.active_tab().unwrap().shown_clip_frames().is_some()
+    });
+    let clips = h.state().active_tab().unwrap().shown_clip_frames().unwrap();
+    assert!(!clips.is_empty());
+    for c in &clips {
+        assert!(c.iter().all(|f| (60..120).contains(f)), "{c:?}");
+    }
+    // "whole video" goes back to sampling over all 180 frames.
+    h.get_by_label("whole video").click();
+    h.step();
+    assert_eq!(h.state().active_tab().unwrap().selected_band, None);
+    wait_for(&mut h, "the whole video's clips", |a| {
+        a.active_tab().unwrap().shown_clip_frames().is_some()
+    });
+    let clips = h.state().active_tab().unwrap().shown_clip_frames().unwrap();
+    assert!(clips.iter().flatten().any(|&f| f >= 120), "{clips:?}");
     // '.' and ',' step between segment boundaries (starts and last frames).
     h.key_press(egui::Key::Period);
     h.step();

@@ -127,9 +127,23 @@ impl VdxApp {
         if tab.index.is_none() {
             return;
         }
+        if let (Some(r), Some(b)) = (tab.band_range(), tab.bands.clone()) {
+            let labels = tab
+                .selected_band
+                .and_then(|k| b.bands.get(k))
+                .map(|band| band.labels.join(", "))
+                .unwrap_or_default();
+            ui.horizontal(|ui| {
+                ui.label(format!("inside segment {labels} [{}..{}]", r.start, r.end));
+                if ui.button("whole video").clicked() {
+                    tab.select_band(None);
+                }
+            });
+        }
         if (changed || tab.clips.is_empty()) && !tab.clips_pending {
             tab.clips_pending = true;
-            tab.worker.request(Request::Clips(sampler, size));
+            tab.worker
+                .request(Request::Clips(sampler, size, tab.band_range()));
         }
         if tab.clips_pending {
             ui.horizontal(|ui| {

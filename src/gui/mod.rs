@@ -202,6 +202,7 @@ impl VdxApp {
             bands: None,
             bands_pending: None,
             bands_job: None,
+            selected_band: None,
         });
         self.active = self.tabs.len() - 1;
     }
@@ -216,6 +217,7 @@ impl VdxApp {
     pub fn open_annotations(&mut self, file: PathBuf) {
         if let Some(tab) = self.tabs.get_mut(self.active) {
             tab.bands = None;
+            tab.select_band(None);
             tab.bands_job = None;
             tab.bands_pending = Some(file);
         }

@@ -16,6 +16,8 @@ pub(super) struct TimelineView {
 /// every frame, and `snap=cheapest` tries every start within k).
 pub(crate) struct ClipPlan {
     pub(super) sampler: SamplerConfig,
+    /// Clips are sampled inside these frames (a selected annotated segment), else the video.
+    pub(super) range: Option<std::ops::Range<usize>>,
     /// (clip, frames decoded for it); empty where the sampler refuses the video.
     pub clips: Vec<(Clip, usize)>,
     /// With snapped starts: the clips at their exact starts.
@@ -29,27 +31,37 @@ impl ClipPlan {
         slot: &'a mut Option<ClipPlan>,
         index: Option<&VideoIndex>,
         sampler: SamplerConfig,
+        range: Option<std::ops::Range<usize>>,
     ) -> Option<&'a ClipPlan> {
         let index = index?;
-        if slot.as_ref().is_none_or(|p| p.sampler != sampler) {
-            *slot = Some(ClipPlan::new(index, sampler));
+        if slot
+            .as_ref()
+            .is_none_or(|p| p.sampler != sampler || p.range != range)
+        {
+            *slot = Some(ClipPlan::new(index, sampler, range));
         }
         slot.as_ref()
     }
 
-    pub(super) fn new(index: &VideoIndex, sampler: SamplerConfig) -> Self {
+    pub(super) fn new(
+        index: &VideoIndex,
+        sampler: SamplerConfig,
+        range: Option<std::ops::Range<usize>>,
+    ) -> Self {
         let plan = |cfg: &SamplerConfig| {
-            crate::video::sample::sample_clips(index, cfg)
-                .map(|cl| {
-                    cl.into_iter()
-                        .map(|c| {
-                            let cost =
-                                crate::video::sample::clip_decode_cost(index, &c.frame_indices);
-                            (c, cost)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
+            match &range {
+                Some(r) => crate::video::sample::sample_clips_in(index, r.clone(), cfg),
+                None => crate::video::sample::sample_clips(index, cfg),
+            }
+            .map(|cl| {
+                cl.into_iter()
+                    .map(|c| {
+                        let cost = crate::video::sample::clip_decode_cost(index, &c.frame_indices);
+                        (c, cost)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
         };
         let exact = (sampler.snap != Snap::None).then(|| {
             plan(&SamplerConfig {
@@ -62,6 +74,7 @@ impl ClipPlan {
             sampler,
             clips: plan(&sampler),
             exact,
+            range,
         }
     }
 }
@@ -93,6 +106,8 @@ pub struct VideoTab {
     /// An annotation file to read once the index is there, and the read in progress.
     pub(super) bands_pending: Option<PathBuf>,
     pub(super) bands_job: Option<super::jobs::Job<crate::dataset::annotations::VideoBands>>,
+    /// The band whose segment the clip panel samples inside (an index into `bands`).
+    pub selected_band: Option<usize>,
 }
 
 impl VideoTab {
@@ -113,7 +128,29 @@ impl VideoTab {
     }
     /// The clip plan for `sampler` (recomputed only when the sampler changes).
     pub(super) fn clip_plan(&mut self, sampler: SamplerConfig) -> Option<&ClipPlan> {
-        ClipPlan::cached(&mut self.clip_plan, self.index.as_deref(), sampler)
+        let range = self.band_range();
+        ClipPlan::cached(&mut self.clip_plan, self.index.as_deref(), sampler, range)
+    }
+    /// The frame indices of the clips on the clip panel (once decoded).
+    pub fn shown_clip_frames(&self) -> Option<Vec<Vec<usize>>> {
+        (!self.clips_pending && !self.clips.is_empty()).then(|| {
+            self.clips
+                .iter()
+                .map(|(c, _)| c.frame_indices.clone())
+                .collect()
+        })
+    }
+    /// The frames of the selected band, where one is selected.
+    pub fn band_range(&self) -> Option<std::ops::Range<usize>> {
+        let b = self.bands.as_ref()?;
+        Some(b.bands.get(self.selected_band?)?.frames.clone())
+    }
+    /// Sample clips inside band `k` (None: the whole video); the filmstrips are made again.
+    pub fn select_band(&mut self, k: Option<usize>) {
+        if self.selected_band != k {
+            self.selected_band = k;
+            self.clips.clear();
+        }
     }
     pub(super) fn seek(&mut self, i: usize) {
         let n = self.frame_count();

@@ -38,7 +38,7 @@ impl VdxApp {
                 ui.separator();
                 let name = b.file.file_name().unwrap_or_default().to_string_lossy();
                 ui.label(format!("{} segments from {name} ({})", b.bands.len(), b.format))
-                    .on_hover_text("click a band to seek to its start · ',' and '.' step between segment boundaries");
+                    .on_hover_text("click a band to seek to its start and sample the clips inside it · ',' and '.' step between segment boundaries");
             }
         });
         if let Some(bands) = tab.bands.clone() {
@@ -48,6 +48,7 @@ impl VdxApp {
             Vec2::new(ui.available_width(), ui.available_height().max(60.0)),
             Sense::click_and_drag(),
         );
+        let range = tab.band_range();
         let v = &mut tab.timeline;
         // Zoom and pan.
         if resp.hovered() {
@@ -85,7 +86,7 @@ impl VdxApp {
             .unwrap_or(1)
             .max(1) as f32;
         let bar_h = rect.height() - 14.0;
-        let plan = ClipPlan::cached(&mut tab.clip_plan, tab.index.as_deref(), sampler);
+        let plan = ClipPlan::cached(&mut tab.clip_plan, tab.index.as_deref(), sampler, range);
         // With snapped starts, where the exact starts were: grey outlines.
         for (c, _) in plan.and_then(|p| p.exact.as_ref()).into_iter().flatten() {
             let (a, b) = (
@@ -242,7 +243,10 @@ fn segment_bands(
             Pos2::new(x0, top + 1.0),
             Pos2::new(x1.max(x0 + 2.0), top + LANE_H - 1.0),
         );
-        let inside = tab.current >= b.frames.start && tab.current < b.frames.end;
+        let inside = tab.selected_band == Some(k)
+            || (tab.selected_band.is_none()
+                && tab.current >= b.frames.start
+                && tab.current < b.frames.end);
         let c = class_color(b.class);
         painter.rect_filled(r, 3.0, c.gamma_multiply(if inside { 0.95 } else { 0.6 }));
         if inside {
@@ -299,7 +303,7 @@ fn segment_bands(
             b.row_id
         );
         if resp.on_hover_text(hover).clicked() {
-            seek = Some(b.frames.start);
+            seek = Some((k, b.frames.start));
         }
     }
     if bands.lanes > lanes {
@@ -311,7 +315,9 @@ fn segment_bands(
             Color32::from_gray(200),
         );
     }
-    if let Some(f) = seek {
+    if let Some((k, f)) = seek {
+        // The clip panel samples inside the clicked segment from now on.
+        tab.select_band(Some(k));
         tab.playing = false;
         tab.seek(f);
     }

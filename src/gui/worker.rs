@@ -21,8 +21,9 @@ pub const THUMB_BUDGET_BYTES: usize = 48 << 20;
 pub enum Request {
     /// The exact frame `index` at display size.
     Frame(usize),
-    /// Sample clips and decode them at `size` for the filmstrip.
-    Clips(SamplerConfig, u32),
+    /// Sample clips (inside the frames given, else over the video) and decode them at `size`
+    /// for the filmstrip.
+    Clips(SamplerConfig, u32, Option<std::ops::Range<usize>>),
 }
 
 /// What comes back.
@@ -200,8 +201,12 @@ fn run(
                     Err(e) => send(Reply::Error(e.to_string())),
                 },
                 Request::Frame(_) => {}
-                Request::Clips(cfg, size) => {
-                    let r = crate::video::sample::sample_clips(&index, &cfg).and_then(|clips| {
+                Request::Clips(cfg, size, range) => {
+                    let clips = match range {
+                        Some(r) => crate::video::sample::sample_clips_in(&index, r, &cfg),
+                        None => crate::video::sample::sample_clips(&index, &cfg),
+                    };
+                    let r = clips.and_then(|clips| {
                         let mut d = VideoDecoder::with_index(
                             &path,
                             index.clone(),
