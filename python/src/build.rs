@@ -1,6 +1,6 @@
 //! Building datasets in-process (`build_request`, `write_manifest`) and `epoch_order`.
 
-use crate::{serialize_to_py, to_py};
+use crate::{join_interruptible, serialize_to_py, to_py};
 use numpy::ndarray::Array1;
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyRuntimeError;
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 /// report as a dict.
 #[pyfunction]
 pub(crate) fn build_request<'py>(py: Python<'py>, request: &str) -> PyResult<Bound<'py, PyDict>> {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::AtomicBool;
     use vdx::dataset::{BuildHooks, BuildOutcome, BuildRequest};
     let req = BuildRequest::from_json(request).map_err(to_py)?;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -48,18 +48,7 @@ pub(crate) fn build_request<'py>(py: Python<'py>, request: &str) -> PyResult<Bou
             )
         })
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the build thread: {e}")))?;
-    // Wait with the GIL released, looking at Python's signals between waits.
-    while !handle.is_finished() {
-        py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
-        if let Err(e) = py.check_signals() {
-            cancel.store(true, Ordering::SeqCst);
-            let _ = py.detach(|| handle.join());
-            return Err(e);
-        }
-    }
-    let (r, left_out, notes) = handle
-        .join()
-        .map_err(|_| PyRuntimeError::new_err("the build thread panicked"))?;
+    let (r, left_out, notes) = join_interruptible(py, handle, &cancel, "the build thread")?;
     let d = PyDict::new(py);
     d.set_item("left_out", left_out)?;
     d.set_item("notes", notes)?;

@@ -1,6 +1,6 @@
 //! `DatasetHandle`: a memory-mapped vdx dataset (samples, annotations, verify, quality).
 
-use crate::{f32_array, json_to_py, raise, serialize_to_py, to_py, u8_array};
+use crate::{f32_array, join_interruptible, json_to_py, raise, serialize_to_py, to_py, u8_array};
 use numpy::ndarray::{Array1, ArrayD, IxDyn};
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyRuntimeError;
@@ -193,7 +193,7 @@ impl DatasetHandle {
         threads: usize,
         worst: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::atomic::AtomicBool;
         let ds = self.ds.clone();
         let cancel = Arc::new(AtomicBool::new(false));
         let c2 = cancel.clone();
@@ -206,18 +206,7 @@ impl DatasetHandle {
             .name("vdx-quality".into())
             .spawn(move || vdx::quality::quality_pass(&ds, &opts, &c2, &|_, _| {}))
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the quality pass: {e}")))?;
-        while !handle.is_finished() {
-            py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
-            if let Err(e) = py.check_signals() {
-                cancel.store(true, Ordering::SeqCst);
-                let _ = py.detach(|| handle.join());
-                return Err(e);
-            }
-        }
-        let r = handle
-            .join()
-            .map_err(|_| PyRuntimeError::new_err("the quality pass panicked"))?
-            .map_err(to_py)?;
+        let r = join_interruptible(py, handle, &cancel, "the quality pass")?.map_err(to_py)?;
         let mut v = serde_json::to_value(&r)
             .map_err(|e| PyRuntimeError::new_err(format!("report: {e}")))?;
         v["summary"] = r.summary();

@@ -88,6 +88,28 @@ fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
 }
 
 /// JSON text to a Python object (through the json module: one conversion, exact types).
+/// Wait for `handle` with the GIL released, looking at Python's signals between waits: on
+/// Ctrl-C (KeyboardInterrupt) set `cancel`, wait for the work to stop, and raise. `what`
+/// names the work if its thread panicked.
+fn join_interruptible<T: Send>(
+    py: Python<'_>,
+    handle: std::thread::JoinHandle<T>,
+    cancel: &std::sync::atomic::AtomicBool,
+    what: &str,
+) -> PyResult<T> {
+    while !handle.is_finished() {
+        py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
+        if let Err(e) = py.check_signals() {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = py.detach(|| handle.join());
+            return Err(e);
+        }
+    }
+    handle
+        .join()
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err(format!("{what} panicked")))
+}
+
 fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
     let text = serde_json::to_string(v).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     py.import("json")?.call_method1("loads", (text,))

@@ -611,7 +611,7 @@ fn open_for_build_with(
         group_workers,
         ..Default::default()
     };
-    let dec = match cache.and_then(|c| c.index(&input.path)) {
+    let dec = match cache.and_then(|c| c.index(&input.path, &dopts)) {
         Some(index) => VideoDecoder::with_index(&input.path, index, dopts)?,
         None => VideoDecoder::open(&input.path, dopts)?,
     };

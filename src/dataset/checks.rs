@@ -147,14 +147,7 @@ impl AnnotationChecks {
 /// built from annotations.
 pub fn rows(ds: &Dataset, samples: &[SampleMeta]) -> Vec<RowFacts> {
     let classes = ds.classes();
-    let splits: Vec<String> = ds.info()["splits"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let splits = ds.splits();
     let mut by_row: BTreeMap<(String, String), RowFacts> = BTreeMap::new();
     for m in samples {
         let p = &m.provenance;

@@ -96,6 +96,18 @@ impl Dataset {
     pub fn info(&self) -> &serde_json::Value {
         self.files[0].info()
     }
+    /// An annotation dataset's split names (the info's `splits`; empty for other datasets).
+    /// A sample's provenance `split` is an index into them.
+    pub fn splits(&self) -> Vec<String> {
+        self.info()["splits"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
     pub fn classes(&self) -> &[String] {
         self.files[0].classes()
     }

@@ -176,11 +176,8 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
         v = keep;
     }
     if !s.splits.is_empty() {
-        let known: Vec<&str> = ds.info()["splits"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-            .unwrap_or_default();
-        if let Some(bad) = s.splits.iter().find(|w| !known.contains(&w.as_str())) {
+        let known = ds.splits();
+        if let Some(bad) = s.splits.iter().find(|w| !known.contains(w)) {
             return Err(VdxError::param(
                 "splits",
                 format!(

@@ -647,14 +647,7 @@ impl DatasetTab {
                 .collect();
             self.filter_key = Some(key);
         }
-        let splits: Vec<String> = ds.info()["splits"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let splits = ds.splits();
         egui::Panel::left("samples")
             .resizable(true)
             .default_size(420.0)

@@ -5,7 +5,8 @@
 //! indexes of the videos in flight, not of the whole list.
 
 use crate::dataset::build::BuildInput;
-use crate::video::index::{build_index, IndexOptions, VideoIndex};
+use crate::video::decode::{DecodeOptions, VideoDecoder};
+use crate::video::index::VideoIndex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -34,28 +35,18 @@ impl IndexCache {
         }
     }
 
-    /// The index of `path` if it is shared (built here by the first caller); None for a
+    /// The index of `path` if it is shared (built here by the first caller, as
+    /// `VideoDecoder::open` builds it with `opts`); None for a
     /// video named once, or one whose index failed (the caller's own open reports why).
-    pub(crate) fn index(&self, path: &Path) -> Option<Arc<VideoIndex>> {
+    pub(crate) fn index(&self, path: &Path, opts: &DecodeOptions) -> Option<Arc<VideoIndex>> {
         let slot = self
             .entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(path)
             .map(|(_, s)| s.clone())?;
-        slot.get_or_init(|| {
-            build_index(
-                path,
-                &IndexOptions {
-                    frame_types: false,
-                    check_decode: false,
-                    budget: Default::default(),
-                },
-            )
-            .ok()
-            .map(Arc::new)
-        })
-        .clone()
+        slot.get_or_init(|| VideoDecoder::index_for(path, opts).ok().map(Arc::new))
+            .clone()
     }
 
     /// A guard that counts one row of `path` as done when dropped; the index goes with the

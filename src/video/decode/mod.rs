@@ -124,15 +124,21 @@ pub struct VideoDecoder {
 impl VideoDecoder {
     /// Open `path`, build its packet index, and prepare a decoder.
     pub fn open(path: &Path, opts: DecodeOptions) -> Result<Self> {
-        let index = index::build_index(
+        let index = Self::index_for(path, &opts)?;
+        Self::with_index(path, Arc::new(index), opts)
+    }
+
+    /// The index [`VideoDecoder::open`] builds for `path` (no picture types, no decode check),
+    /// for callers that share one index between several decoders.
+    pub fn index_for(path: &Path, opts: &DecodeOptions) -> Result<index::VideoIndex> {
+        index::build_index(
             path,
             &IndexOptions {
                 frame_types: false,
                 check_decode: false,
                 budget: opts.budget,
             },
-        )?;
-        Self::with_index(path, Arc::new(index), opts)
+        )
     }
 
     /// Prepare a decoder over `path` reusing an index built earlier.

@@ -44,18 +44,20 @@ struct Table<'a> {
     pattern_cols: std::sync::OnceLock<Vec<usize>>,
 }
 
+/// A CSV syntax error as an annotation error naming the line and the field.
+fn csv_error(ctx: Ctx, e: super::text::CsvError) -> crate::error::VdxError {
+    ctx.err(
+        e.line,
+        &e.field.to_string(),
+        format!("not valid CSV: {}", e.reason),
+    )
+}
+
 fn table<'a>(ctx: Ctx, text: &'a str) -> Result<Table<'a>> {
-    let csv_err = |e: super::text::CsvError| {
-        ctx.err(
-            e.line,
-            &e.field.to_string(),
-            format!("not valid CSV: {}", e.reason),
-        )
-    };
     let mut records = CsvReader::new(text);
     let head = match records.next() {
         None => return Err(ctx.err(1, NO_COLUMN, "the file is empty: no header")),
-        Some(r) => r.map_err(csv_err)?,
+        Some(r) => r.map_err(|e| csv_error(ctx, e))?,
     };
     let header: Vec<String> = head.fields.iter().map(|h| h.trim().to_string()).collect();
     for (i, name) in header.iter().enumerate() {
@@ -83,13 +85,7 @@ impl Table<'_> {
         let Some(r) = self.records.next() else {
             return Ok(None);
         };
-        let mut row = r.map_err(|e| {
-            ctx.err(
-                e.line,
-                &e.field.to_string(),
-                format!("not valid CSV: {}", e.reason),
-            )
-        })?;
+        let mut row = r.map_err(|e| csv_error(ctx, e))?;
         let header = &self.header;
         let n = row.fields.len();
         if n > header.len() {
