@@ -108,8 +108,18 @@ impl DatasetHandle {
         }
         let data = py
             .detach(|| {
-                let mut dec = self.dec.lock().unwrap_or_else(|e| e.into_inner());
-                self.ds.decode(j as u64, &mut dec)
+                // try_lock: another thread decoding (or, in a forked DataLoader worker, a
+                // parent thread that held the lock at the fork and never will release it
+                // here) gets fresh decoders instead of a wait.
+                match self.dec.try_lock() {
+                    Ok(mut dec) => self.ds.decode(j as u64, &mut dec),
+                    Err(std::sync::TryLockError::Poisoned(e)) => {
+                        self.ds.decode(j as u64, &mut e.into_inner())
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => {
+                        self.ds.decode(j as u64, &mut Decoders::default())
+                    }
+                }
             })
             .map_err(to_py)?;
         sample_dict(py, &self.ds, j as u64, data)

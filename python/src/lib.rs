@@ -65,14 +65,46 @@ fn value_error(what: &str, why: impl Into<String>) -> PyErr {
     })
 }
 
-/// A rayon pool for this process. A pool made before a fork is unusable in the child (its
-/// threads are not there), so the pool is keyed by the process id and made anew after a fork.
+type PoolSlot = Mutex<Option<(usize, Arc<rayon::ThreadPool>)>>;
+
+/// This process's pool slot. After a fork the child gets a fresh slot (`after_fork_child`):
+/// a pool made before the fork has no threads in the child, and the parent's slot may have
+/// been locked by one of its threads at the moment of the fork, which the child would wait
+/// on forever.
+static POOL: std::sync::atomic::AtomicPtr<PoolSlot> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+fn pool_slot() -> &'static PoolSlot {
+    use std::sync::atomic::Ordering::{AcqRel, Acquire};
+    let p = POOL.load(Acquire);
+    if !p.is_null() {
+        // SAFETY: slots are leaked, never freed.
+        return unsafe { &*p };
+    }
+    let fresh = Box::into_raw(Box::new(Mutex::new(None)));
+    match POOL.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
+        Ok(_) => unsafe { &*fresh },
+        Err(won) => {
+            // SAFETY: `fresh` was never shared; `won` is leaked like every slot.
+            drop(unsafe { Box::from_raw(fresh) });
+            unsafe { &*won }
+        }
+    }
+}
+
+/// Runs in a forked child before fork() returns, with only the forking thread alive: the
+/// parent's slot (and its pool, whose threads are gone) are left behind, leaked, since
+/// dropping a pool would wait on threads that do not exist here.
+extern "C" fn after_fork_child() {
+    POOL.store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
+}
+
+/// A rayon pool of `threads` threads for this process (made on first use, and anew after a
+/// fork or for another thread count).
 fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
-    static POOL: Mutex<Option<(u32, usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
-    let pid = std::process::id();
-    let mut g = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((p, n, pool)) = g.as_ref() {
-        if *p == pid && *n == threads {
+    let mut g = pool_slot().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((n, pool)) = g.as_ref() {
+        if *n == threads {
             return pool.clone();
         }
     }
@@ -83,7 +115,7 @@ fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
             .build()
             .expect("a thread pool"),
     );
-    *g = Some((pid, threads, p.clone()));
+    *g = Some((threads, p.clone()));
     p
 }
 
@@ -145,6 +177,10 @@ fn f32_array<'py>(
 
 #[pymodule]
 fn _vdx(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // SAFETY: registers a handler that only stores to an atomic (async-signal-safe).
+    if unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) } != 0 {
+        return Err(PyRuntimeError::new_err("pthread_atfork failed"));
+    }
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(index, m)?)?;
     m.add_function(wrap_pyfunction!(load_batch, m)?)?;

@@ -1,10 +1,10 @@
 """The vdx Python package against FFmpeg's own decode and vdx's own command line: the frames a
 training loop reads are the frames the explorer shows."""
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 
@@ -226,23 +226,60 @@ def test_decoding_releases_the_gil(videos):
     assert ticks[0] > 1000, (ticks[0], elapsed)
 
 
-def _child_loads(path, q):
+# Run in a fresh interpreter: a forked child inherits every thread of its parent, and by
+# this point the test process also runs Ray's, Daft's and PyTorch's (test_scale, test_ffcv),
+# whose fork safety is not vdx's to test. Here the parent has vdx's own work in flight when
+# it forks: a Loader's prefetch and a thread reading samples. A child that hangs prints where
+# (faulthandler) before it is killed.
+_FORK_SCRIPT = r"""
+import faulthandler, multiprocessing, sys, threading
+import vdx
+
+def child(path, q):
+    faulthandler.dump_traceback_later(40, exit=True)
     ld = vdx.Loader(path, batch_size=3, shuffle=False)
     clips, labels, ids = next(iter(ld))
-    q.put(clips.shape)
+    q.put((clips.shape, vdx.Dataset(path)[0].clip.shape))
 
+def busy(ds, stop):
+    while not stop.is_set():
+        for i in range(len(ds)):
+            ds[i]
 
-def test_loader_works_in_forked_and_spawned_workers(dataset):
-    # The parent uses vdx's thread pool first, as a DataLoader's main process does.
-    next(iter(vdx.Loader(dataset, batch_size=3)))
-    for method in ("fork", "spawn"):
+if __name__ == "__main__":
+    path = sys.argv[1]
+    ds = vdx.Dataset(path)
+    stop = threading.Event()
+    busy_thread = threading.Thread(target=busy, args=(ds, stop))
+    busy_thread.start()
+    it = iter(vdx.Loader(ds, batch_size=3))
+    next(it)
+    for method in ("fork", "fork", "fork", "spawn"):
         ctx = multiprocessing.get_context(method)
         q = ctx.Queue()
-        p = ctx.Process(target=_child_loads, args=(dataset, q))
+        p = ctx.Process(target=child, args=(path, q))
         p.start()
         p.join(60)
+        if p.exitcode is None:
+            p.kill()
+        if p.exitcode != 0:
+            stop.set()
         assert p.exitcode == 0, f"{method}: child exit {p.exitcode}"
-        assert q.get(timeout=5) == (3, 8, 64, 64, 3)
+        print(method, q.get(timeout=5), flush=True)
+    stop.set()
+    busy_thread.join()
+"""
+
+
+def test_loader_works_in_forked_and_spawned_workers(dataset, tmp_path):
+    script = tmp_path / "fork_workers.py"
+    script.write_text(_FORK_SCRIPT)
+    r = subprocess.run([sys.executable, str(script), dataset], capture_output=True, text=True,
+                       timeout=400)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.split("\n")
+    want = "((3, 8, 64, 64, 3), (8, 64, 64, 3))"
+    assert lines[:4] == [f"fork {want}"] * 3 + [f"spawn {want}"], r.stdout + r.stderr
 
 
 def test_ranks_share_an_epoch_like_distributed_sampler(dataset):
