@@ -65,7 +65,16 @@ pub enum VdxError {
     /// A dataset file is malformed, unfinished or fails its checks.
     #[error("{path}: not a valid dataset: {reason}")]
     Dataset { path: PathBuf, reason: String },
-    /// The user cancelled the work.
+    /// A stored sample's data could not be decoded (a corrupt JPEG, a malformed table, a
+    /// segment FFmpeg refuses); `source` is the field's error, down to libjpeg-turbo's or
+    /// FFmpeg's.
+    #[error("{path}: not a valid dataset: sample {sample}: {source}")]
+    Sample {
+        path: PathBuf,
+        sample: u64,
+        #[source]
+        source: crate::dataset::fields::FieldError,
+    },
     /// An annotation file that cannot be read as its format says.
     #[error("{path}, line {line}, column {column}: {reason}")]
     Annotation {
@@ -74,7 +83,7 @@ pub enum VdxError {
         column: String,
         reason: String,
     },
-
+    /// The user cancelled the work.
     #[error("cancelled")]
     Cancelled,
 }
@@ -114,6 +123,7 @@ impl VdxError {
             | VdxError::Dataset { reason, .. }
             | VdxError::Write { reason, .. } => reason.clone(),
             VdxError::Io { source, .. } => source.to_string(),
+            VdxError::Sample { sample, source, .. } => format!("sample {sample}: {source}"),
             other => other.to_string(),
         }
     }
@@ -132,6 +142,7 @@ impl VdxError {
             | VdxError::FrameOutOfRange { path, .. }
             | VdxError::FrameUndecodable { path, .. }
             | VdxError::Write { path, .. }
+            | VdxError::Sample { path, .. }
             | VdxError::Dataset { path, .. } => path,
             _ => return text,
         };

@@ -110,3 +110,54 @@ fn mutated_datasets_never_panic() {
         );
     }
 }
+
+/// A damaged JPEG inside a sample is the dataset's fault, reported with the file, the sample
+/// and the frame, and with libjpeg-turbo's own error at the end of the `source()` chain.
+#[test]
+fn a_damaged_jpeg_names_sample_and_frame_down_to_libjpeg() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ds.vdx");
+    build(FieldKind::Frames, &path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (num_frames, at) = {
+        let ds = Dataset::open(&path).unwrap();
+        let (m, data) = ds.raw_data(0).unwrap();
+        let head = &data[..64];
+        let at = bytes.windows(64).position(|w| w == head).unwrap();
+        (m.record.num_frames() as usize, at)
+    };
+    // Frame 0's JPEG starts right after the offset table; its SOI marker is FF D8.
+    let jpeg0 = at + (num_frames + 1) * 8;
+    assert_eq!(&bytes[jpeg0..jpeg0 + 2], &[0xFF, 0xD8]);
+    bytes[jpeg0..jpeg0 + 2].copy_from_slice(&[0, 0]);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let ds = Dataset::open(&path).unwrap();
+    let Err(err) = ds.decode(0, &mut Decoders::default()) else {
+        panic!("a sample with a damaged JPEG decoded");
+    };
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "{}: not a valid dataset: sample 0: frame 0: libjpeg-turbo: ",
+            path.display()
+        )),
+        "{text}"
+    );
+    match &err {
+        vdx::VdxError::Sample {
+            sample: 0,
+            source: vdx::dataset::fields::FieldError::Jpeg { at, .. },
+            ..
+        } => assert_eq!(at, "frame 0: "),
+        other => panic!("not a sample JPEG error: {other:?}"),
+    }
+    let field = std::error::Error::source(&err).expect("the field's error");
+    let jpeg = field.source().expect("libjpeg-turbo's error");
+    assert!(
+        jpeg.downcast_ref::<turbojpeg::Error>().is_some(),
+        "{jpeg:?}"
+    );
+    // The other samples still decode.
+    assert!(ds.decode(1, &mut Decoders::default()).is_ok());
+}

@@ -39,8 +39,8 @@ fn guarded(sample: u64, f: impl FnOnce() -> Result<(), String>) -> i32 {
     }
 }
 
-fn with_jpeg<T>(
-    f: impl FnOnce(&mut turbojpeg::Decompressor) -> Result<T, String>,
+fn with_jpeg<T, E: std::fmt::Display>(
+    f: impl FnOnce(&mut turbojpeg::Decompressor) -> Result<T, E>,
 ) -> Result<T, String> {
     JPEG.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -50,7 +50,7 @@ fn with_jpeg<T>(
                     .map_err(|e| format!("libjpeg-turbo could not start: {e}"))?,
             );
         }
-        f(slot.as_mut().expect("set above"))
+        f(slot.as_mut().expect("set above")).map_err(|e| e.to_string())
     })
 }
 
@@ -239,7 +239,8 @@ pub unsafe extern "C" fn vdx_ffcv_decode_segments(
             3 => "av1",
             other => return Err(format!("unknown codec number {other}")),
         };
-        let clip = segments::decode_all(data, &rec, &serde_json::json!({ "codec": name }))?;
+        let clip = segments::decode_all(data, &rec, &serde_json::json!({ "codec": name }))
+            .map_err(|e| e.to_string())?;
         if clip.num_frames != num_frames as usize {
             return Err(format!(
                 "decoded {} frames, the record says {num_frames}",

@@ -37,7 +37,9 @@ fn to_py(e: VdxError) -> PyErr {
         VdxError::InvalidParameter { .. } => "VdxValueError",
         VdxError::FrameOutOfRange { .. } => "VdxIndexError",
         // A JPEG that does not decode is damaged data, not a bad argument.
-        VdxError::Dataset { .. } | VdxError::Image { .. } => "VdxDatasetError",
+        VdxError::Dataset { .. } | VdxError::Image { .. } | VdxError::Sample { .. } => {
+            "VdxDatasetError"
+        }
         VdxError::Decode { .. } | VdxError::FrameUndecodable { .. } => "VdxDecodeError",
         _ => "VdxError",
     };

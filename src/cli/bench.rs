@@ -75,8 +75,7 @@ fn bench_read(
         let t = m.record.num_frames() as usize;
         let (h, w) = m.record.size_hw();
         shape = (t, h as usize, w as usize);
-        let ranges = fields::frame_ranges(data, t)
-            .map_err(|e| crate::error::VdxError::param("dataset", e))?;
+        let ranges = fields::frame_ranges(data, t).map_err(|e| ds.sample_error(i, e))?;
         jpegs.push(ranges.into_iter().map(|(a, b)| &data[a..b]).collect());
     }
     let (t, h, w) = shape;

@@ -16,6 +16,57 @@ use crate::dataset::format::{le_u32, le_u64};
 use crate::error::{Result, VdxError};
 use serde::{Deserialize, Serialize};
 
+/// Why a stored sample's bytes could not be decoded; the caller adds the file and sample.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    /// The record's tables and sizes contradict each other or the data.
+    #[error("{0}")]
+    Malformed(String),
+    /// libjpeg-turbo refused a stored JPEG; `at` names it ('frame 3: ').
+    #[error("{at}libjpeg-turbo: {source}")]
+    Jpeg {
+        at: String,
+        #[source]
+        source: turbojpeg::Error,
+    },
+    /// FFmpeg refused a stored segment.
+    #[error(transparent)]
+    Codec(#[from] crate::video::codec::CodecError),
+}
+
+impl FieldError {
+    /// The same error, said of a part of the sample ('frame 3', 'keyframe 0').
+    pub fn at(self, part: &str) -> Self {
+        match self {
+            FieldError::Malformed(m) => FieldError::Malformed(format!("{part}: {m}")),
+            FieldError::Jpeg { at, source } => FieldError::Jpeg {
+                at: format!("{part}: {at}"),
+                source,
+            },
+            other => other,
+        }
+    }
+}
+
+impl From<&str> for FieldError {
+    fn from(m: &str) -> Self {
+        FieldError::Malformed(m.to_string())
+    }
+}
+
+impl From<String> for FieldError {
+    fn from(m: String) -> Self {
+        FieldError::Malformed(m)
+    }
+}
+
+fn jpeg_error(source: turbojpeg::Error) -> FieldError {
+    FieldError::Jpeg {
+        at: String::new(),
+        source,
+    }
+}
+
 /// Farneback parameters (OpenCV `calcOpticalFlowFarneback`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FarnebackParams {
@@ -130,7 +181,7 @@ fn compress(
 pub fn frame_ranges(
     data: &[u8],
     num_frames: usize,
-) -> std::result::Result<Vec<(usize, usize)>, String> {
+) -> std::result::Result<Vec<(usize, usize)>, FieldError> {
     let table = num_frames
         .checked_add(1)
         .and_then(|n| n.checked_mul(8))
@@ -139,7 +190,8 @@ pub fn frame_ranges(
         return Err(format!(
             "{} bytes of data cannot hold the {num_frames}-frame offset table",
             data.len()
-        ));
+        )
+        .into());
     }
     let offs: Vec<u64> = (0..=num_frames).map(|k| le_u64(data, 8 * k)).collect();
     if offs[0] != table as u64 || offs[num_frames] != data.len() as u64 {
@@ -148,9 +200,7 @@ pub fn frame_ranges(
     let mut v = Vec::with_capacity(num_frames);
     for k in 0..num_frames {
         if offs[k + 1] <= offs[k] {
-            return Err(format!(
-                "frame {k} has a non-positive size in the offset table"
-            ));
+            return Err(format!("frame {k} has a non-positive size in the offset table").into());
         }
         v.push((offs[k] as usize, offs[k + 1] as usize));
     }
@@ -165,7 +215,7 @@ pub fn decode_frames_into(
     height: usize,
     out: &mut [u8],
     dec: &mut turbojpeg::Decompressor,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), FieldError> {
     let ranges = frame_ranges(data, num_frames)?;
     let n = width * height * 3;
     if out.len() != n * num_frames {
@@ -179,7 +229,7 @@ pub fn decode_frames_into(
             height,
             &mut out[k * n..(k + 1) * n],
         )
-        .map_err(|e| format!("frame {k}: {e}"))?;
+        .map_err(|e| e.at(&format!("frame {k}")))?;
     }
     Ok(())
 }
@@ -191,15 +241,14 @@ pub fn decompress_into(
     width: usize,
     height: usize,
     out: &mut [u8],
-) -> std::result::Result<(), String> {
-    let h = dec
-        .read_header(jpeg)
-        .map_err(|e| format!("libjpeg-turbo: {e}"))?;
+) -> std::result::Result<(), FieldError> {
+    let h = dec.read_header(jpeg).map_err(jpeg_error)?;
     if h.width != width || h.height != height {
         return Err(format!(
             "JPEG is {}x{}, the record says {width}x{height}",
             h.width, h.height
-        ));
+        )
+        .into());
     }
     dec.decompress(
         jpeg,
@@ -211,7 +260,7 @@ pub fn decompress_into(
             format: turbojpeg::PixelFormat::RGB,
         },
     )
-    .map_err(|e| format!("libjpeg-turbo: {e}"))
+    .map_err(jpeg_error)
 }
 
 // ---------------------------------------------------------------- flow
@@ -349,14 +398,14 @@ pub fn decode_flow(
     height: usize,
     scale: f32,
     dec: &mut turbojpeg::Decompressor,
-) -> std::result::Result<FlowTensor, String> {
+) -> std::result::Result<FlowTensor, FieldError> {
     if !(scale.is_finite() && scale > 0.0) {
-        return Err(format!("flow scale {scale} is not a positive number"));
+        return Err(format!("flow scale {scale} is not a positive number").into());
     }
     if num_keyframes > num_frames || (num_frames > 0 && num_keyframes == 0) {
-        return Err(format!(
-            "{num_keyframes} keyframes for {num_frames} frames is impossible"
-        ));
+        return Err(
+            format!("{num_keyframes} keyframes for {num_frames} frames is impossible").into(),
+        );
     }
     let pos_bytes = (4 * num_keyframes).div_ceil(8) * 8;
     let table_len = 8 * (num_keyframes + 1);
@@ -369,7 +418,8 @@ pub fn decode_flow(
     {
         return Err(format!(
             "keyframe positions {positions:?} are not increasing and inside the clip"
-        ));
+        )
+        .into());
     }
     let offs: Vec<u64> = (0..=num_keyframes)
         .map(|k| le_u64(data, pos_bytes + 8 * k))
@@ -396,7 +446,7 @@ pub fn decode_flow(
             height,
             &mut keyframes[k * n..(k + 1) * n],
         )
-        .map_err(|e| format!("keyframe {k}: {e}"))?;
+        .map_err(|e| e.at(&format!("keyframe {k}")))?;
     }
     let flow_q: Vec<i8> = data[flow_at..].iter().map(|&b| b as i8).collect();
     let inv = 1.0 / scale;

@@ -366,6 +366,15 @@ impl DatasetFile {
         corrupt(&self.path, format!("sample {i}: {reason}"))
     }
 
+    /// Sample `i`'s data could not be decoded: the field's error kept as the source.
+    pub(crate) fn bad_data(&self, i: u64, source: fields::FieldError) -> VdxError {
+        VdxError::Sample {
+            path: self.path.clone(),
+            sample: i,
+            source,
+        }
+    }
+
     /// The sample's metadata, provenance and the two data allocations, checked against the
     /// allocation table (not against the checksum: see `verify_sample`).
     pub fn meta(&self, i: u64) -> Result<SampleMeta> {
@@ -479,7 +488,7 @@ impl DatasetFile {
                 out.truncate(n);
                 out.resize(n, 0);
                 fields::decode_frames_into(data, t, w, h, &mut out, dec.jpeg()?)
-                    .map_err(|e| self.bad(i, e))?;
+                    .map_err(|e| self.bad_data(i, e))?;
                 Ok(SampleData::Clip(ClipTensor {
                     num_frames: t,
                     height: h,
@@ -493,14 +502,14 @@ impl DatasetFile {
                 ..
             } => fields::decode_flow(data, t, num_keyframes as usize, w, h, scale, dec.jpeg()?)
                 .map(SampleData::Flow)
-                .map_err(|e| self.bad(i, e)),
+                .map_err(|e| self.bad_data(i, e)),
             VideoRecord::Segments { .. } => crate::dataset::segments::decode_all(
                 data,
                 &meta.record,
                 &self.fields[self.video_k].arguments,
             )
             .map(SampleData::Clip)
-            .map_err(|e| self.bad(i, e)),
+            .map_err(|e| self.bad_data(i, e)),
         }
     }
 

@@ -12,7 +12,7 @@
 //! Frame k (presentation order) is decoded by feeding the packets from the last keyframe whose
 //! pts is at or before k's pts, in decode order.
 
-use crate::dataset::fields::ClipTensor;
+use crate::dataset::fields::{ClipTensor, FieldError};
 use crate::dataset::format::{le_u32, le_u64};
 use crate::dataset::writer::VideoRecord;
 use crate::error::{Result, VdxError};
@@ -164,7 +164,7 @@ pub struct PacketRow {
 pub fn parse<'a>(
     data: &'a [u8],
     rec: &VideoRecord,
-) -> std::result::Result<(Vec<PacketRow>, &'a [u8]), String> {
+) -> std::result::Result<(Vec<PacketRow>, &'a [u8]), FieldError> {
     let VideoRecord::Segments {
         num_packets,
         extradata_size,
@@ -181,7 +181,7 @@ pub fn parse<'a>(
         .filter(|&h| h <= data.len())
         .ok_or("the packet table and extradata do not fit the data")?;
     if np == 0 || np > 4 * num_frames as usize + 16 {
-        return Err(format!("{np} packets for {num_frames} frames"));
+        return Err(format!("{np} packets for {num_frames} frames").into());
     }
     let mut rows = Vec::with_capacity(np);
     for k in 0..np {
@@ -195,7 +195,7 @@ pub fn parse<'a>(
         };
         let end = r.offset.checked_add(r.size as u64);
         if (r.offset as usize) < head || end.is_none_or(|e| e > data.len() as u64) {
-            return Err(format!("packet {k} points outside the data"));
+            return Err(format!("packet {k} points outside the data").into());
         }
         rows.push(r);
     }
@@ -210,7 +210,7 @@ pub fn decode_all(
     data: &[u8],
     rec: &VideoRecord,
     args: &serde_json::Value,
-) -> std::result::Result<ClipTensor, String> {
+) -> std::result::Result<ClipTensor, FieldError> {
     let (rows, _) = parse(data, rec)?;
     let mut pts: Vec<i64> = rows.iter().map(|r| r.pts).collect();
     pts.sort_unstable();
@@ -223,12 +223,12 @@ pub fn decode_frame(
     rec: &VideoRecord,
     args: &serde_json::Value,
     k: usize,
-) -> std::result::Result<ClipTensor, String> {
+) -> std::result::Result<ClipTensor, FieldError> {
     let (rows, target, starts) = keyframe_starts(data, rec, k)?;
     // An encoder may flag recovery-point pictures (open GOP) as keyframes; if the target does
     // not come out of the latest one, start one keyframe earlier. Files vdx writes have closed
     // GOPs (see `decode_frame_from_nearest_keyframe`); this serves files from elsewhere.
-    let mut last_err = "no keyframe before the frame".to_string();
+    let mut last_err = FieldError::from("no keyframe before the frame");
     for start in starts {
         match decode_frames(data, rec, args, &rows[start..], &[target]) {
             Ok(c) => return Ok(c),
@@ -246,7 +246,7 @@ pub fn decode_frame_from_nearest_keyframe(
     rec: &VideoRecord,
     args: &serde_json::Value,
     k: usize,
-) -> std::result::Result<ClipTensor, String> {
+) -> std::result::Result<ClipTensor, FieldError> {
     let (rows, target, starts) = keyframe_starts(data, rec, k)?;
     let start = *starts.first().ok_or("no keyframe before the frame")?;
     decode_frames(data, rec, args, &rows[start..], &[target])
@@ -258,13 +258,13 @@ fn keyframe_starts(
     data: &[u8],
     rec: &VideoRecord,
     k: usize,
-) -> std::result::Result<(Vec<PacketRow>, i64, Vec<usize>), String> {
+) -> std::result::Result<(Vec<PacketRow>, i64, Vec<usize>), FieldError> {
     let (rows, _) = parse(data, rec)?;
     let mut pts: Vec<i64> = rows.iter().map(|r| r.pts).collect();
     pts.sort_unstable();
     let target = *pts
         .get(k)
-        .ok_or(format!("frame {k} is past the segment's end"))?;
+        .ok_or_else(|| format!("frame {k} is past the segment's end"))?;
     let starts: Vec<usize> = rows
         .iter()
         .enumerate()
@@ -281,7 +281,7 @@ fn decode_frames(
     args: &serde_json::Value,
     rows: &[PacketRow],
     wanted_pts: &[i64],
-) -> std::result::Result<ClipTensor, String> {
+) -> std::result::Result<ClipTensor, FieldError> {
     let VideoRecord::Segments {
         height,
         width,

@@ -122,6 +122,14 @@ impl Dataset {
         m.shard = s;
         Ok(m)
     }
+    /// Sample `i`'s data could not be decoded: the field's error kept as the source.
+    pub fn sample_error(&self, i: u64, source: crate::dataset::fields::FieldError) -> VdxError {
+        VdxError::Sample {
+            path: self.path().to_path_buf(),
+            sample: i,
+            source,
+        }
+    }
     pub fn raw_data(&self, i: u64) -> Result<(SampleMeta, &[u8])> {
         let (f, s, j) = self.part(i)?;
         let (mut m, d) = f.raw_data(j)?;

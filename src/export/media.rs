@@ -39,8 +39,8 @@ pub(super) fn write_frames_folder(
     // Frames-field JPEGs are copied as stored (no re-encode).
     if let (VideoRecord::Frames { num_frames, .. }, "jpg") = (m.record, ext) {
         let (_, data) = ds.raw_data(i)?;
-        let ranges = fields::frame_ranges(data, num_frames as usize)
-            .map_err(|e| VdxError::param("dataset", e))?;
+        let ranges =
+            fields::frame_ranges(data, num_frames as usize).map_err(|e| ds.sample_error(i, e))?;
         for (k, (a, b)) in ranges.iter().enumerate() {
             o.write(&dir.join(format!("img_{:05}.jpg", k + 1)), &data[*a..*b])?;
         }
@@ -137,6 +137,8 @@ pub(super) fn sample_mp4(
         }
     };
     remux_mp4(
+        ds,
+        i,
         bytes,
         rec_ref,
         &codec,
@@ -146,13 +148,14 @@ pub(super) fn sample_mp4(
 
 /// Write a segment's packets into an MP4 container (no re-encoding) and return its bytes.
 pub(super) fn remux_mp4(
+    ds: &Dataset,
+    i: u64,
     data: &[u8],
     rec: &VideoRecord,
     codec: &str,
     tmp: &Path,
 ) -> Result<Vec<u8>> {
-    let (rows, extradata) =
-        segments::parse(data, rec).map_err(|e| VdxError::param("segments", e))?;
+    let (rows, extradata) = segments::parse(data, rec).map_err(|e| ds.sample_error(i, e))?;
     let VideoRecord::Segments {
         width,
         height,

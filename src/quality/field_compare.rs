@@ -433,7 +433,11 @@ fn random_frame_ms(ds: &Dataset, reps: usize, seed: u64) -> Result<f64> {
         let k = rng.range_inclusive(0, t.saturating_sub(1) as u64) as usize;
         let (h, w) = meta.record.size_hw();
         let (h, w) = (h as usize, w as usize);
-        let bad = |e: String| VdxError::param("dataset", format!("sample {i}: {e}"));
+        let bad = |source: fields::FieldError| VdxError::Sample {
+            path: ds.path().to_path_buf(),
+            sample: i,
+            source,
+        };
         let t0 = Instant::now();
         match meta.record {
             crate::dataset::writer::VideoRecord::Frames { .. } => {

@@ -72,13 +72,40 @@ pub fn check_encoder(codec: &str) -> Result<()> {
     Ok(())
 }
 
-fn codec_id(codec: &str) -> std::result::Result<ffmpeg::codec::Id, String> {
+/// Why [`decode_rgb`] failed: the stream's own fault or FFmpeg's, with FFmpeg's error as the
+/// source where there is one. The caller adds the file and sample.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("unknown segment codec '{0}'")]
+    UnknownCodec(String),
+    #[error("this FFmpeg build has no decoder for {0}")]
+    NoDecoder(String),
+    #[error("out of memory")]
+    OutOfMemory,
+    /// An FFmpeg call failed; `what` says which step.
+    #[error("{what}: {source}")]
+    Ffmpeg {
+        what: String,
+        #[source]
+        source: ffmpeg::Error,
+    },
+    /// The decoder's pictures contradict the record (their size, their count).
+    #[error("{0}")]
+    Pictures(String),
+}
+
+fn ffmpeg_step(what: impl Into<String>) -> impl FnOnce(ffmpeg::Error) -> CodecError {
+    let what = what.into();
+    move |source| CodecError::Ffmpeg { what, source }
+}
+
+fn codec_id(codec: &str) -> std::result::Result<ffmpeg::codec::Id, CodecError> {
     Ok(match codec {
         "h264" => ffmpeg::codec::Id::H264,
         "hevc" | "h265" => ffmpeg::codec::Id::HEVC,
         "vp9" => ffmpeg::codec::Id::VP9,
         "av1" => ffmpeg::codec::Id::AV1,
-        other => return Err(format!("unknown segment codec '{other}'")),
+        other => return Err(CodecError::UnknownCodec(other.to_string())),
     })
 }
 
@@ -311,18 +338,18 @@ pub fn decode_rgb<'a>(
     extradata: &[u8],
     packets: impl IntoIterator<Item = Packet<'a>>,
     wanted_pts: &[i64],
-) -> std::result::Result<Vec<Vec<u8>>, String> {
+) -> std::result::Result<Vec<Vec<u8>>, CodecError> {
     crate::video::media::init();
     let (w, h) = (width as usize, height as usize);
     let id = codec_id(codec)?;
-    let dec_codec = ffmpeg::decoder::find(id).ok_or(format!("no decoder for {id:?}"))?;
+    let dec_codec = ffmpeg::decoder::find(id).ok_or(CodecError::NoDecoder(format!("{id:?}")))?;
     let mut ctx = ffmpeg::codec::context::Context::new_with_codec(dec_codec);
     // SAFETY: the context owns its (still empty) extradata fields; plain settings before
     // the decoder is opened.
     unsafe {
         let c = ctx.as_mut_ptr();
         if !set_extradata(&mut (*c).extradata, &mut (*c).extradata_size, extradata) {
-            return Err("out of memory".into());
+            return Err(CodecError::OutOfMemory);
         }
         (*c).width = width as i32;
         (*c).height = height as i32;
@@ -331,13 +358,13 @@ pub fn decode_rgb<'a>(
     let mut dec = ctx
         .decoder()
         .video()
-        .map_err(|e| format!("cannot open the {id:?} decoder: {e}"))?;
+        .map_err(ffmpeg_step(format!("cannot open the {id:?} decoder")))?;
     let mut frame = ffmpeg::frame::Video::empty();
     let mut got: Vec<(i64, Vec<u8>)> = Vec::with_capacity(wanted_pts.len());
     let mut sws: Option<ffmpeg::software::scaling::Context> = None;
     let mut receive = |dec: &mut ffmpeg::decoder::Video,
                        got: &mut Vec<(i64, Vec<u8>)>|
-     -> std::result::Result<(), String> {
+     -> std::result::Result<(), CodecError> {
         while dec.receive_frame(&mut frame).is_ok() {
             let p = frame.pts().unwrap_or(i64::MIN);
             if std::env::var_os("VDX_TRACE_SEG").is_some() {
@@ -347,11 +374,11 @@ pub fn decode_rgb<'a>(
                 continue;
             }
             if frame.width() as usize != w || frame.height() as usize != h {
-                return Err(format!(
+                return Err(CodecError::Pictures(format!(
                     "decoded picture is {}x{}, the record says {w}x{h}",
                     frame.width(),
                     frame.height()
-                ));
+                )));
             }
             if sws.is_none() {
                 sws = Some(
@@ -364,14 +391,14 @@ pub fn decode_rgb<'a>(
                         height,
                         ffmpeg::software::scaling::Flags::BICUBIC,
                     )
-                    .map_err(|e| format!("no conversion to RGB: {e}"))?,
+                    .map_err(ffmpeg_step("no conversion to RGB"))?,
                 );
             }
             let mut rgb = ffmpeg::frame::Video::empty();
             sws.as_mut()
                 .expect("set above")
                 .run(&frame, &mut rgb)
-                .map_err(|e| format!("conversion failed: {e}"))?;
+                .map_err(ffmpeg_step("conversion failed"))?;
             let stride = rgb.stride(0);
             let src = rgb.data(0);
             let mut out = Vec::with_capacity(w * h * 3);
@@ -391,7 +418,7 @@ pub fn decode_rgb<'a>(
             pkt.set_flags(ffmpeg::codec::packet::Flags::KEY);
         }
         dec.send_packet(&pkt)
-            .map_err(|e| format!("the decoder rejected a packet: {e}"))?;
+            .map_err(ffmpeg_step("the decoder rejected a packet"))?;
         receive(&mut dec, &mut got)?;
         if got.len() == wanted_pts.len() && got.iter().any(|(p, _)| *p == last) {
             break;
@@ -402,11 +429,11 @@ pub fn decode_rgb<'a>(
     got.sort_by_key(|(p, _)| *p);
     got.dedup_by_key(|(p, _)| *p);
     if got.len() != wanted_pts.len() {
-        return Err(format!(
+        return Err(CodecError::Pictures(format!(
             "decoded {} of {} frames",
             got.len(),
             wanted_pts.len()
-        ));
+        )));
     }
     Ok(got.into_iter().map(|(_, f)| f).collect())
 }

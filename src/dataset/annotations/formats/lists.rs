@@ -1,7 +1,7 @@
 //! The list formats: Something-Something v2's JSON list, the UCF-101 and HMDB-51 split lists
 //! and JSON Lines.
 
-use super::text::{parse_frame, parse_seconds, split_from_name};
+use super::text::{parse_frame, parse_seconds, split_from_name, TextError};
 use super::{checked_segment, class_file_beside, Ctx, Input, Parsed, NO_COLUMN};
 use crate::dataset::annotations::{AnnotationRow, Format, Segment, TimeSpec};
 use crate::error::Result;
@@ -330,9 +330,11 @@ fn json_seconds(ctx: Ctx, line: usize, key: &str, value: &Value) -> Result<TimeS
         Value::Number(n) => n
             .as_f64()
             .filter(|s| s.is_finite() && *s >= 0.0)
-            .ok_or_else(|| format!("{n} is not a time (seconds, 0 or more)")),
+            .ok_or_else(|| TextError(format!("{n} is not a time (seconds, 0 or more)"))),
         Value::String(s) => parse_seconds(s),
-        other => Err(format!("{other} is not a time (seconds or HH:MM:SS.ff)")),
+        other => Err(TextError(format!(
+            "{other} is not a time (seconds or HH:MM:SS.ff)"
+        ))),
     };
     seconds
         .map(TimeSpec::Seconds)
@@ -342,11 +344,13 @@ fn json_seconds(ctx: Ctx, line: usize, key: &str, value: &Value) -> Result<TimeS
 /// A frame number from a JSON integer or a string of digits.
 fn json_frame(ctx: Ctx, line: usize, key: &str, value: &Value) -> Result<TimeSpec> {
     let frame = match value {
-        Value::Number(n) => n
-            .as_u64()
-            .ok_or_else(|| format!("{n} is not a frame number (a whole number, 0 or more)")),
+        Value::Number(n) => n.as_u64().ok_or_else(|| {
+            TextError(format!(
+                "{n} is not a frame number (a whole number, 0 or more)"
+            ))
+        }),
         Value::String(s) => parse_frame(s),
-        other => Err(format!("{other} is not a frame number")),
+        other => Err(TextError(format!("{other} is not a frame number"))),
     };
     frame
         .map(TimeSpec::Frame)

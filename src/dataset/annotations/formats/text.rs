@@ -143,25 +143,49 @@ impl Iterator for CsvReader<'_> {
     }
 }
 
+/// Why a time, a frame number or a file name pattern in an annotation file cannot be read;
+/// the caller adds the file, line and column.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct TextError(pub String);
+
+impl From<String> for TextError {
+    fn from(m: String) -> Self {
+        TextError(m)
+    }
+}
+
+impl From<TextError> for String {
+    fn from(e: TextError) -> Self {
+        e.0
+    }
+}
+
+impl From<&str> for TextError {
+    fn from(m: &str) -> Self {
+        TextError(m.to_string())
+    }
+}
+
 const TIME_SYNTAX: &str = "seconds (12.5) or a timestamp (HH:MM:SS, HH:MM:SS.ff, MM:SS.ff)";
 
 /// Seconds from "12.5", "12", "HH:MM:SS", "HH:MM:SS.ff", "MM:SS" or "MM:SS.ff". The value
 /// is the decimal written, rounded once (00:01:02.35 is exactly as near 62.35 as "62.35").
-pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
+pub(super) fn parse_seconds(text: &str) -> Result<f64, TextError> {
     let s = text.trim();
     if s.is_empty() {
-        return Err(format!("the time is empty; expected {TIME_SYNTAX}"));
+        return Err(format!("the time is empty; expected {TIME_SYNTAX}").into());
     }
     let bad = || format!("'{s}' is not a time; expected {TIME_SYNTAX}");
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() > 3 {
-        return Err(bad());
+        return Err(bad().into());
     }
     let (last, whole) = parts.split_last().ok_or_else(bad)?;
     let (int_part, frac) = last.split_once('.').unwrap_or((last, ""));
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
     if (int_part.is_empty() && frac.is_empty()) || !digits(int_part) || !digits(frac) {
-        return Err(bad());
+        return Err(bad().into());
     }
     let int_secs: u64 = if int_part.is_empty() {
         0
@@ -171,18 +195,15 @@ pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
     let mut units = Vec::with_capacity(whole.len());
     for part in whole {
         if part.is_empty() || !digits(part) {
-            return Err(bad());
+            return Err(bad().into());
         }
         units.push(part.parse::<u64>().map_err(|_| bad())?);
     }
     if !units.is_empty() && int_secs >= 60 {
-        return Err(format!("'{s}': the seconds ({last}) must be below 60"));
+        return Err(format!("'{s}': the seconds ({last}) must be below 60").into());
     }
     if units.len() == 2 && units[1] >= 60 {
-        return Err(format!(
-            "'{s}': the minutes ({}) must be below 60",
-            units[1]
-        ));
+        return Err(format!("'{s}': the minutes ({}) must be below 60", units[1]).into());
     }
     // [HH, MM] or [MM] as whole minutes, then whole seconds.
     let minutes = units
@@ -196,24 +217,22 @@ pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
     let frac = if frac.is_empty() { "0" } else { frac };
     let value: f64 = format!("{total}.{frac}").parse().map_err(|_| bad())?;
     if !value.is_finite() {
-        return Err(bad());
+        return Err(bad().into());
     }
     Ok(value)
 }
 
 /// A frame number (0-based, end exclusive where it ends a segment).
-pub(super) fn parse_frame(text: &str) -> Result<u64, String> {
+pub(super) fn parse_frame(text: &str) -> Result<u64, TextError> {
     let s = text.trim();
     if s.is_empty() {
-        return Err("the frame number is empty".to_string());
+        return Err("the frame number is empty".into());
     }
     if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "'{s}' is not a frame number (a whole number, 0 or more)"
-        ));
+        return Err(format!("'{s}' is not a frame number (a whole number, 0 or more)").into());
     }
     s.parse()
-        .map_err(|_| format!("'{s}' is too large for a frame number"))
+        .map_err(|_| format!("'{s}' is too large for a frame number").into())
 }
 
 /// One piece of a video file name pattern.
@@ -245,7 +264,7 @@ pub(super) struct PatternError {
 }
 
 impl Pattern {
-    pub fn parse(text: &str) -> Result<Pattern, String> {
+    pub fn parse(text: &str) -> Result<Pattern, TextError> {
         let mut pieces = Vec::new();
         let mut literal = String::new();
         let mut chars = text.chars().peekable();
@@ -262,7 +281,8 @@ impl Pattern {
                 '}' => {
                     return Err(format!(
                         "pattern '{text}': a lone '}}' (write '}}}}' for a literal brace)"
-                    ))
+                    )
+                    .into())
                 }
                 '{' => {
                     let mut inner = String::new();
@@ -273,13 +293,14 @@ impl Pattern {
                                 return Err(format!(
                                     "pattern '{text}': a '{{' is not closed by '}}' (write \
                                      '{{{{' for a literal brace)"
-                                ))
+                                )
+                                .into())
                             }
                             Some(ch) => inner.push(ch),
                         }
                     }
                     if !literal.is_empty() {
-                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                        pieces.push(Piece::Literal(std::mem::take(&mut literal)).into());
                     }
                     pieces.push(parse_field(text, &inner)?);
                 }
@@ -351,7 +372,7 @@ impl Pattern {
 }
 
 /// `name`, `name:d`, `name:6d` or `name:06d`.
-fn parse_field(pattern: &str, inner: &str) -> Result<Piece, String> {
+fn parse_field(pattern: &str, inner: &str) -> Result<Piece, TextError> {
     let (name, spec) = match inner.split_once(':') {
         Some((n, s)) => (n.trim(), Some(s.trim())),
         None => (inner.trim(), None),
@@ -359,7 +380,8 @@ fn parse_field(pattern: &str, inner: &str) -> Result<Piece, String> {
     if name.is_empty() {
         return Err(format!(
             "pattern '{pattern}': '{{{inner}}}' names no field (write '{{{{' for a literal brace)"
-        ));
+        )
+        .into());
     }
     let Some(spec) = spec.filter(|s| !s.is_empty()) else {
         return Ok(Piece::Field {
@@ -377,7 +399,7 @@ fn parse_field(pattern: &str, inner: &str) -> Result<Piece, String> {
     };
     let digits = spec.strip_suffix('d').ok_or_else(bad)?;
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
+        return Err(bad().into());
     }
     let zero = digits.starts_with('0');
     let width = if digits.is_empty() {
@@ -386,7 +408,7 @@ fn parse_field(pattern: &str, inner: &str) -> Result<Piece, String> {
         digits.parse::<usize>().map_err(|_| bad())?
     };
     if width > 64 {
-        return Err(bad());
+        return Err(bad().into());
     }
     Ok(Piece::Field {
         name: name.to_string(),
