@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint bench bench-annotations bench-small bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint docs bench bench-annotations bench-small bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -23,6 +23,11 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	python3 scripts/check_layers.py
+	python3 scripts/check_links.py
+
+# Every relative link and #anchor in README.md, FORMAT.md and docs/*.md resolves.
+docs:
+	python3 scripts/check_links.py
 
 # Planning a 650,000-row Kinetics-700-sized annotation build (vdx build --dry-run).
 bench-annotations: setup

@@ -2,7 +2,7 @@
 //! scrolls its thumbnail grid from top to bottom; reports the time to open and list it and
 //! the UI frame times while scrolling. Usage:
 //!     cargo bench --bench gui_grid -- DATASET
-//! (make one with 100,000 samples: see README, "Performance").
+//! (make one with 100,000 samples: see docs/performance.md, "The explorer: scrubbing and the dataset grid").
 
 mod common;
 use common::pct;

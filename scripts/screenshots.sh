@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders the real vdx window under Xvfb (software OpenGL) and writes the README's pictures.
+# Renders the real vdx window under Xvfb (software OpenGL) and writes the pictures in README.md and docs/explorer.md.
 # Usage: bash scripts/screenshots.sh [VDX_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -82,7 +82,7 @@ fn build_peak_memory_does_not_grow_with_the_number_of_videos() {
     let peak_10 = build(&few, "few.vdx");
     let peak_200 = build(&all, "all.vdx");
     eprintln!("peak RSS: 10 videos {peak_10:.1} MB, 200 videos {peak_200:.1} MB");
-    // The stated bound (README): 200 MB for frames-field builds of videos up to 1080p on two
+    // The stated bound (docs/reliability.md): 200 MB for frames-field builds of videos up to 1080p on two
     // worker threads; and 20x the videos may cost at most a few MB more (the per-video
     // sample table: ~1 KB a video).
     assert!(peak_200 < 200.0, "peak {peak_200:.1} MB");

@@ -1,8 +1,8 @@
 """The Python package gives byte for byte what vdx's command line gives, on every codec and
 container fixture, for all three dataset fields and every bundled recipe; the Loader's
 batches are the recipe applied sample by sample, whatever the thread count; its buffers are
-recycled; breaking out of epochs leaks neither threads nor memory; and the README's training
-loop runs."""
+recycled; breaking out of epochs leaks neither threads nor memory; and the training
+loop docs/python.md shows runs."""
 import gc
 import json
 import os
@@ -304,10 +304,10 @@ def test_the_readme_training_loop_runs(field_datasets, capsys):
     assert len(losses) == 4 and all(np.isfinite(losses))
     out = capsys.readouterr().out
     assert "epoch 0: 6 clips" in out and "epoch 1: 6 clips" in out
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    with open(os.path.join(ROOT, "docs", "python.md"), encoding="utf-8") as f:
         readme = f.read()
     with open(os.path.join(ROOT, "examples", "train_loop.py"), encoding="utf-8") as f:
         loop = f.read()
-    # The README shows the loop as it is run here.
+    # docs/python.md shows the loop as it is run here.
     body = loop.split("def main(argv=None):", 1)[1].split("if __name__", 1)[0]
     assert body.strip() in readme

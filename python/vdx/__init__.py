@@ -179,7 +179,7 @@ class VideoReader:
         ``sampler="keyframes"`` takes clips of keyframes only. ``snap="keyframe"`` moves each
         clip to start at the nearest keyframe; ``snap="cheapest", within=k`` moves it by at
         most k frames to the start that decodes fewest frames (``Clips.decode_cost``). Both
-        bias which frames are seen: see the README's sampling section."""
+        bias which frames are seen: see docs/cli.md, 'Decode-cost-aware starts'."""
         return Clips(*self._r.clips(sampler=sampler, num_clips=num_clips, frames=frames,
                                     stride=stride, step=step, seed=seed, tail=tail,
                                     by_time=by_time, dtype=dtype, damaged=damaged,

@@ -69,7 +69,7 @@ pub struct VdxApp {
     clip_size: u32,
     show_clips: bool,
     show_metadata: bool,
-    /// Screenshot to write, then quit (for the README's pictures).
+    /// Screenshot to write, then quit (for the pictures in README.md and docs/explorer.md).
     screenshot: Option<(PathBuf, u32)>,
     pub right_tab: RightTab,
     pub datasets: Vec<dataset_view::DatasetTab>,
@@ -117,7 +117,7 @@ impl VdxApp {
             flow: flow_panel::FlowPanel::default(),
             augment: augment_panel::AugmentPanel::new(p.recipe),
         };
-        // For the README's picture of a build in progress: build the opened videos (each
+        // For the picture of a build in progress: build the opened videos (each
         // several times) into this path at start.
         let demo_build = std::env::var_os("VDX_DEMO_BUILD").map(PathBuf::from);
         if let Some(out) = &demo_build {
@@ -138,7 +138,7 @@ impl VdxApp {
         if demo_build.is_some() {
             app.build.start(ctx);
         }
-        // For the README's picture of the field comparison: compare the opened videos.
+        // For the picture of the field comparison: compare the opened videos.
         if std::env::var_os("VDX_DEMO_FIELDS").is_some() {
             app.fields.inputs = app.tabs.iter().map(|t| t.path.clone()).collect();
             app.fields.open = true;
