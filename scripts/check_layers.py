@@ -9,7 +9,7 @@ Layers, lowest first; a file may use its own layer and the ones below:
   1 video    src/video/ (media, probe, index, decode, sample, audio)
   2 augment  src/augment.rs
   3 dataset  src/dataset/
-  4 export, quality
+  4 export, quality, health
   5 gui      src/gui/ (the window)
   6 cli      src/cli/ (flags live only here; `vdx` with no command opens the GUI), fuzzing
 """
@@ -22,7 +22,7 @@ RANK = {
     "error": 0, "rng": 0, "npy": 0, "jpeg": 0, "flowviz": 0,
     "video": 1, "audio": 1, "decode": 1, "index": 1, "media": 1, "probe": 1, "sample": 1,
     "build_index": 1, "Result": 0, "VdxError": 0, "ProbeBudget": 1,
-    "augment": 2, "dataset": 3, "export": 4, "quality": 4, "gui": 5,
+    "augment": 2, "dataset": 3, "export": 4, "quality": 4, "health": 4, "gui": 5,
     "cli": 6, "bench": 6, "fuzzing": 6,
 }
 

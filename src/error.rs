@@ -66,14 +66,15 @@ pub enum VdxError {
     #[error("{path}: not a valid dataset: {reason}")]
     Dataset { path: PathBuf, reason: String },
     /// A stored sample's data could not be decoded (a corrupt JPEG, a malformed table, a
-    /// segment FFmpeg refuses); `source` is the field's error, down to libjpeg-turbo's or
-    /// FFmpeg's.
+    /// segment FFmpeg refuses); `source` is the field's error (`dataset::fields::FieldError`,
+    /// boxed: this base layer does not name the dataset layer's types), whose own source is
+    /// libjpeg-turbo's or FFmpeg's.
     #[error("{path}: not a valid dataset: sample {sample}: {source}")]
     Sample {
         path: PathBuf,
         sample: u64,
         #[source]
-        source: crate::dataset::fields::FieldError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// An annotation file that cannot be read as its format says.
     #[error("{path}, line {line}, column {column}: {reason}")]

@@ -13,6 +13,7 @@ pub mod flowviz;
 pub mod fuzzing;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod health;
 pub mod jpeg;
 pub mod npy;
 pub mod quality;

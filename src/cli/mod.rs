@@ -7,6 +7,7 @@ pub mod bench;
 pub mod build;
 pub mod compare_fields;
 pub mod export;
+pub mod health;
 pub mod inspect;
 mod messages;
 pub mod progress;
@@ -88,6 +89,10 @@ pub enum Command {
     /// Measure stored samples against their source frames: PSNR and SSIM (as FFmpeg's psnr
     /// and ssim filters), flow EPE against fresh Farneback flow; the worst samples.
     Quality(crate::cli::quality::QualityArgs),
+    /// Find the clips that will hurt training (black, blank, dark, overexposed, frozen,
+    /// static, scene cuts, bars, blurry, near-duplicates) from the stored samples; writes
+    /// D.vdx.health.json beside the dataset.
+    Health(crate::cli::health::HealthArgs),
     /// Build each field variant (JPEG quality, CRF and keyframe interval, flow scale) from a
     /// sample of your videos in a temporary folder and compare size, speed and quality.
     CompareFields(crate::cli::compare_fields::CompareFieldsArgs),
@@ -357,6 +362,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Augment(a) => crate::cli::augment::cmd_augment(a),
         Command::Export(a) => crate::cli::export::cmd_export(a),
         Command::Quality(a) => crate::cli::quality::cmd_quality(a),
+        Command::Health(a) => crate::cli::health::cmd_health(a),
         Command::CompareFields(a) => crate::cli::compare_fields::cmd_compare_fields(a),
         Command::Bench(a) => crate::cli::bench::run(a),
     }

@@ -48,6 +48,16 @@ impl FieldError {
     }
 }
 
+impl FieldError {
+    /// The field error inside a [`VdxError::Sample`], if `e` is one.
+    pub fn of(e: &VdxError) -> Option<&FieldError> {
+        match e {
+            VdxError::Sample { source, .. } => source.downcast_ref(),
+            _ => None,
+        }
+    }
+}
+
 impl From<&str> for FieldError {
     fn from(m: &str) -> Self {
         FieldError::Malformed(m.to_string())

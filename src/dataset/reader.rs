@@ -371,7 +371,7 @@ impl DatasetFile {
         VdxError::Sample {
             path: self.path.clone(),
             sample: i,
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -127,7 +127,7 @@ impl Dataset {
         VdxError::Sample {
             path: self.path().to_path_buf(),
             sample: i,
-            source,
+            source: Box::new(source),
         }
     }
     pub fn raw_data(&self, i: u64) -> Result<(SampleMeta, &[u8])> {

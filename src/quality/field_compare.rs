@@ -436,7 +436,7 @@ fn random_frame_ms(ds: &Dataset, reps: usize, seed: u64) -> Result<f64> {
         let bad = |source: fields::FieldError| VdxError::Sample {
             path: ds.path().to_path_buf(),
             sample: i,
-            source,
+            source: Box::new(source),
         };
         let t0 = Instant::now();
         match meta.record {

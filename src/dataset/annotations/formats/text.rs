@@ -300,7 +300,7 @@ impl Pattern {
                         }
                     }
                     if !literal.is_empty() {
-                        pieces.push(Piece::Literal(std::mem::take(&mut literal)).into());
+                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
                     }
                     pieces.push(parse_field(text, &inner)?);
                 }

@@ -1,0 +1,85 @@
+//! The health sidecar: `D.vdx.health.json` (or `D.vdxm.health.json`) beside the dataset,
+//! written atomically, holding the [`HealthReport`] and the identity of the dataset bytes it
+//! measured. A sidecar whose identity differs from the dataset's (another dataset, or the
+//! same path after a rebuild) is refused with the reason.
+
+use super::HealthReport;
+use crate::dataset::Dataset;
+use crate::error::{Result, VdxError};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Which dataset a report describes: CRC-32C over each file's header, field descriptors and
+/// metadata rows (every sample's label, record and checksum, which covers its data) and its
+/// allocation table, in shard order; with the sample count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub samples: u64,
+    pub crc32c: u32,
+}
+
+pub fn identity(ds: &Dataset) -> Result<Identity> {
+    let mut crc = 0u32;
+    for f in ds.files() {
+        let bytes = f.bytes();
+        let (_, _, data_start) = f.layout();
+        let alloc = f.header.alloc_table_ptr as usize;
+        if data_start as usize > bytes.len() || alloc > bytes.len() {
+            return Err(VdxError::Dataset {
+                path: f.path().to_path_buf(),
+                reason: "cut short or unfinished".into(),
+            });
+        }
+        crc = crc32c::crc32c_append(crc, &bytes[..data_start as usize]);
+        crc = crc32c::crc32c_append(crc, &bytes[alloc..]);
+    }
+    Ok(Identity {
+        samples: ds.len(),
+        crc32c: crc,
+    })
+}
+
+/// Where the sidecar of the dataset at `path` lives.
+pub fn path_for(dataset: &Path) -> PathBuf {
+    let mut name = dataset
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".health.json");
+    dataset.with_file_name(name)
+}
+
+/// Write `report` beside its dataset (atomically: a reader never sees half a file).
+pub fn save(report: &HealthReport) -> Result<PathBuf> {
+    let p = path_for(&report.dataset);
+    let text = serde_json::to_vec(report).expect("serializable");
+    crate::npy::write_atomic(&p, &text)?;
+    Ok(p)
+}
+
+/// The sidecar of `ds`, checked against the dataset's bytes. `Ok(None)` when there is none.
+pub fn load(ds: &Dataset) -> Result<Option<HealthReport>> {
+    let p = path_for(ds.path());
+    let bytes = match std::fs::read(&p) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(VdxError::io(&p, e)),
+    };
+    let report: HealthReport = serde_json::from_slice(&bytes).map_err(|e| VdxError::Dataset {
+        path: p.clone(),
+        reason: format!("not a health report: {e}"),
+    })?;
+    let now = identity(ds)?;
+    if report.identity != now {
+        return Err(VdxError::Dataset {
+            path: p,
+            reason: format!(
+                "the health report is stale: it describes {} samples with CRC-32C {:08x}, \
+                 the dataset now has {} samples with CRC-32C {:08x} (rebuilt or replaced); \
+                 run the health pass again",
+                report.identity.samples, report.identity.crc32c, now.samples, now.crc32c
+            ),
+        });
+    }
+    Ok(Some(report))
+}
