@@ -223,4 +223,52 @@ impl DatasetHandle {
         v["worst"] = serde_json::json!(r.worst(worst).iter().map(|q| q.index).collect::<Vec<_>>());
         json_to_py(py, &v)
     }
+    /// The health report (`vdx health --json`): the saved one when it matches the dataset
+    /// and `cached`, else a new pass (saved beside the dataset when `save`). `thresholds`:
+    /// JSON of thresholds over the defaults. GIL released; Ctrl-C cancels.
+    #[pyo3(signature = (threads=0, thresholds=None, save=true, cached=true))]
+    fn health<'py>(
+        &self,
+        py: Python<'py>,
+        threads: usize,
+        thresholds: Option<String>,
+        save: bool,
+        cached: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use std::sync::atomic::AtomicBool;
+        let th: vdx::health::Thresholds = match thresholds {
+            Some(t) => serde_json::from_str(&t).map_err(|e| {
+                to_py(vdx::VdxError::InvalidParameter {
+                    name: "thresholds".into(),
+                    reason: e.to_string(),
+                })
+            })?,
+            None => Default::default(),
+        };
+        if cached {
+            let found = py
+                .detach(|| vdx::health::sidecar::load(&self.ds))
+                .map_err(to_py)?;
+            if let Some(r) = found.filter(|r| r.thresholds == th) {
+                return serialize_to_py(py, &r);
+            }
+        }
+        let ds = self.ds.clone();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c2 = cancel.clone();
+        let opts = vdx::health::HealthOptions {
+            threads,
+            thresholds: th,
+        };
+        let handle = std::thread::Builder::new()
+            .name("vdx-health".into())
+            .spawn(move || vdx::health::health_pass(&ds, &opts, &c2, &|_, _| {}))
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the health pass: {e}")))?;
+        let r = join_interruptible(py, handle, &cancel, "the health pass")?.map_err(to_py)?;
+        if save {
+            py.detach(|| vdx::health::sidecar::save(&r))
+                .map_err(to_py)?;
+        }
+        serialize_to_py(py, &r)
+    }
 }

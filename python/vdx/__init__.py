@@ -31,6 +31,7 @@ from .errors import (
 __version__ = _vdx.__version__
 
 __all__ = [
+    "HEALTH_FLAGS",
     "probe", "index", "Index", "VideoReader", "FrameBatch", "Clips", "Dataset", "DatasetView",
     "Sample",
     "build", "write_manifest",
@@ -368,6 +369,36 @@ class Dataset:
         return self._h.quality(None if sources is None else os.fspath(sources), int(threads),
                                int(worst))
 
+    def health(self, threads: int = 0, thresholds: Optional[Dict[str, float]] = None,
+               save: bool = True, cached: bool = True) -> Dict[str, Any]:
+        """The dataset's health (``vdx health --json``): per sample its ``flags`` (black,
+        blank, dark, overexposed, frozen, static, cut, letterbox, pillarbox, blurry,
+        duplicate, duplicate_across_splits, duplicate_label_conflict) and scores, per frame
+        its measurements, and the near-``duplicate_groups``. The report saved beside the
+        dataset is used when it matches the dataset and ``thresholds`` (``cached``); else the
+        pass runs (GIL released; Ctrl-C cancels) and is saved when ``save``. ``thresholds``
+        overrides defaults by name (see ``vdx health --help``)."""
+        th = None if thresholds is None else json.dumps(dict(thresholds))
+        return self._h.health(int(threads), th, bool(save), bool(cached))
+
+    def flagged(self, flags: Sequence[str], **health_args: Any) -> List[int]:
+        """Indices of the samples carrying any of ``flags`` in :meth:`health`'s report."""
+        known = set(HEALTH_FLAGS)
+        for f in flags:
+            if f not in known:
+                raise VdxValueError(
+                    f"invalid parameter exclude: {f!r} is not a health flag; flags: "
+                    + ", ".join(HEALTH_FLAGS))
+        rep = self.health(**health_args)
+        want = set(flags)
+        return [s["index"] for s in rep["samples"] if want.intersection(s["flags"])]
+
+
+HEALTH_FLAGS = ("black", "blank", "dark", "overexposed", "frozen", "static", "cut", "letterbox",
+                "pillarbox", "blurry", "duplicate", "duplicate_across_splits",
+                "duplicate_label_conflict")
+"""The flags of :meth:`Dataset.health`, as ``vdx health`` names them."""
+
 
 class DatasetView:
     """Some samples of a dataset (``Dataset.split``): ``indices`` into it, in order."""
@@ -424,14 +455,16 @@ class Loader:
     With ``rank``/``world_size`` each training process reads its own equal share.
     ``split`` reads only that split's samples (an annotation dataset's ``splits``);
     ``labels="multi_hot"`` yields uint8 (B, classes) label rows instead of each sample's
-    first label (``"index"``, int64 (B,))."""
+    first label (``"index"``, int64 (B,)). ``exclude`` leaves out the samples carrying any of
+    those health flags (``Dataset.health``; the saved report, or a new pass); the indices
+    left out are in ``excluded``."""
 
     def __init__(self, dataset: Union[Dataset, PathLike], *, batch_size: int,
                  recipe: Optional[Recipe] = None, shuffle: bool = True, seed: int = 0,
                  drop_last: bool = False, indices: Optional[Sequence[int]] = None,
                  num_threads: int = 0, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, pad: bool = True, split: Optional[str] = None,
-                 labels: str = "index") -> None:
+                 labels: str = "index", exclude: Sequence[str] = ()) -> None:
         if batch_size < 1:
             raise VdxValueError(f"invalid parameter batch_size: {batch_size} is not >= 1")
         if prefetch < 0:
@@ -454,6 +487,12 @@ class Loader:
             # Only the samples of that split (of `indices`, where given), in their order.
             keep = set(self.dataset.split(split).indices)
             self.indices = np.array([i for i in self.indices if int(i) in keep], dtype=np.int64)
+        self.excluded: List[int] = []
+        if exclude:
+            drop = set(self.dataset.flagged(list(exclude)))
+            self.excluded = sorted(int(i) for i in self.indices if int(i) in drop)
+            self.indices = np.array([i for i in self.indices if int(i) not in drop],
+                                    dtype=np.int64)
         if labels not in ("index", "multi_hot"):
             raise VdxValueError(
                 f"invalid parameter labels: {labels!r} is not 'index' or 'multi_hot'")

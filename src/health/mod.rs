@@ -119,6 +119,9 @@ pub struct SampleHealth {
     pub label: i64,
     /// Split index (into the dataset's splits), -1 for none.
     pub split: i64,
+    /// The source video (provenance); clips of one source are never duplicates of each
+    /// other (overlapping clips of one video look alike by construction).
+    pub source: String,
     /// Flags by name, in [`FLAGS`] order.
     pub flags: Vec<String>,
     /// Clip positions of the measured pictures (every frame; flow: the keyframes).
@@ -327,7 +330,14 @@ fn mark_duplicates(samples: &mut [SampleHealth], bits: u32) -> Vec<Vec<u64>> {
         .iter()
         .map(|&k| u64::from_str_radix(&samples[k].phash, 16).unwrap_or(0))
         .collect();
-    let pairs = dups::near_pairs(&hashes, bits);
+    let mut pairs = dups::near_pairs(&hashes, bits);
+    pairs.retain(|&(a, b, _)| {
+        let (a, b) = (
+            &samples[candidates[a as usize]],
+            &samples[candidates[b as usize]],
+        );
+        a.source.is_empty() || a.source != b.source
+    });
     let groups = dups::groups(hashes.len(), &pairs);
     let mut out = Vec::with_capacity(groups.len());
     for g in groups {
@@ -395,6 +405,10 @@ pub fn measure_sample(
         index: i,
         label: meta.label,
         split,
+        source: meta.provenance["source"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         flags: Vec::new(),
         positions: positions.clone(),
         luma_mean: Vec::new(),
