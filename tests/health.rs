@@ -360,3 +360,82 @@ fn the_cli_reports_saves_and_refuses_bad_parameters() {
     let e = vdx_err(&["health", d, "--threshold", "frozen_min_frames=2.5"]);
     assert!(e.contains("must be a whole number"), "{e}");
 }
+
+#[test]
+fn export_leaves_out_flagged_samples_and_lists_them() {
+    let f = fixtures();
+    let d = f.dataset.to_str().unwrap();
+    let out = f.dataset.with_file_name("clean");
+    let o = out.to_str().unwrap();
+    let e = vdx_err(&[
+        "export",
+        d,
+        "--format",
+        "folders",
+        "--exclude",
+        "black,duplicate",
+        "--out",
+        o,
+        "--quiet",
+    ]);
+    assert!(
+        e.contains("health report") && e.contains("ds.vdx.health.json"),
+        "{e}"
+    );
+    assert!(!out.exists(), "a refused export leaves nothing");
+    vdx_ok(&["health", d, "--quiet"]);
+    let msg = vdx_ok(&[
+        "export",
+        d,
+        "--format",
+        "folders",
+        "--exclude",
+        "black,duplicate",
+        "--out",
+        o,
+        "--quiet",
+    ]);
+    let idx = |n: &str| f.names.iter().position(|x| x == n).unwrap() as u64;
+    let mut want = vec![idx("black"), idx("black_tail"), idx("orig"), idx("copy")];
+    want.sort();
+    assert!(
+        msg.contains("left out 4 samples flagged black, duplicate"),
+        "{msg}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("excluded.json")).unwrap()).unwrap();
+    let got: Vec<u64> = j["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(j["flags"], serde_json::json!(["black", "duplicate"]));
+    // The exported folders are the other samples.
+    let folders = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .map(|e| {
+            let p = e.unwrap().path();
+            std::fs::read_dir(p)
+                .unwrap()
+                .filter(|x| x.as_ref().unwrap().path().is_dir())
+                .count()
+        })
+        .sum::<usize>();
+    assert_eq!(folders, f.names.len() - want.len());
+    let o2 = f.dataset.with_file_name("other");
+    let e = vdx_err(&[
+        "export",
+        d,
+        "--format",
+        "folders",
+        "--exclude",
+        "sparkly",
+        "--out",
+        o2.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(e.contains("'sparkly' is not a health flag"), "{e}");
+}

@@ -35,6 +35,10 @@ pub struct ExportArgs {
     /// a dataset built from annotations keeps its own splits, one folder each.
     #[arg(long)]
     pub split: Option<f64>,
+    /// Leave out samples with these health flags (e.g. black,frozen,duplicate; from the
+    /// report `vdx health` saved beside the dataset). The list goes to excluded.json.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
     /// Seed for --random and --split.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -89,6 +93,7 @@ pub fn cmd_export(a: ExportArgs) -> Result<ExitCode> {
             random: a.random.map(|n| (n, a.seed)),
             splits: a.splits.clone(),
             split: a.split.map(|s| (s, a.seed)),
+            exclude: a.exclude.clone(),
         },
         image_ext: a.image_format.clone(),
         float: a.float,
@@ -118,6 +123,13 @@ pub fn cmd_export(a: ExportArgs) -> Result<ExitCode> {
     let r = r?;
     for (i, why) in &r.skipped {
         eprintln!("vdx: skipped sample {i}: {why}");
+    }
+    if !a.exclude.is_empty() {
+        println!(
+            "left out {} samples flagged {} (listed in excluded.json)",
+            r.excluded.len(),
+            a.exclude.join(", ")
+        );
     }
     println!(
         "wrote {}: {} samples, {} files, {:.1} MB{}",

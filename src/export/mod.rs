@@ -87,6 +87,9 @@ pub struct Subset {
     /// Then split into train/val with this train share, grouped by source video. Without
     /// it, a dataset built from annotations keeps its own splits (one folder each).
     pub split: Option<(f64, u64)>,
+    /// Leave out the samples carrying any of these health flags (from the health report
+    /// saved beside the dataset, which must be there and current).
+    pub exclude: Vec<String>,
 }
 
 /// Export settings.
@@ -136,6 +139,38 @@ pub struct ExportReport {
     /// Samples left out, with the reason (e.g. no audio).
     pub skipped: Vec<(u64, String)>,
     pub splits: BTreeMap<String, usize>,
+    /// Samples left out by their health flags (`Subset::exclude`), with those flags; also
+    /// written to `excluded.json` in the export.
+    pub excluded: Vec<(u64, Vec<String>)>,
+}
+
+/// The samples carrying any of `flags` in the dataset's saved health report, with the flags
+/// they carry of those, in index order.
+pub fn excluded_by_health(ds: &Dataset, flags: &[String]) -> Result<Vec<(u64, Vec<String>)>> {
+    let report = crate::health::sidecar::load(ds)?.ok_or_else(|| {
+        VdxError::param(
+            "exclude",
+            format!(
+                "needs the dataset's health report ({}), which is not there: run the health \
+                 pass first",
+                crate::health::sidecar::path_for(ds.path()).display()
+            ),
+        )
+    })?;
+    let ids = report.flagged(flags)?;
+    Ok(ids
+        .into_iter()
+        .map(|i| {
+            let s = report.sample(i).expect("flagged samples are measured");
+            let which = s
+                .flags
+                .iter()
+                .filter(|f| flags.contains(f))
+                .cloned()
+                .collect();
+            (i, which)
+        })
+        .collect())
 }
 
 /// The stored split of sample `m` by name (an annotation dataset's `split`), if any.
@@ -198,6 +233,10 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
             }
         }
         v = keep;
+    }
+    if !s.exclude.is_empty() {
+        let drop = excluded_by_health(ds, &s.exclude)?;
+        v.retain(|i| drop.binary_search_by_key(i, |(k, _)| *k).is_err());
     }
     if let Some((n, seed)) = s.random {
         // Seeded partial Fisher-Yates, then back to index order.
@@ -352,7 +391,30 @@ pub fn export(
         std::fs::remove_dir_all(&work).map_err(|e| werr(&work, e))?;
     }
     std::fs::create_dir_all(&work).map_err(|e| werr(&work, e))?;
-    let r = export_into(&ds, opts, &picked, &work, cancel, progress);
+    let excluded = if opts.subset.exclude.is_empty() {
+        Vec::new()
+    } else {
+        excluded_by_health(&ds, &opts.subset.exclude)?
+    };
+    let r = export_into(&ds, opts, &picked, &work, cancel, progress).and_then(|mut rep| {
+        if !excluded.is_empty() || !opts.subset.exclude.is_empty() {
+            let j = serde_json::json!({
+                "dataset": ds.path(),
+                "health_report": crate::health::sidecar::path_for(ds.path()),
+                "flags": opts.subset.exclude,
+                "samples": excluded
+                    .iter()
+                    .map(|(i, f)| serde_json::json!({ "index": i, "flags": f }))
+                    .collect::<Vec<_>>(),
+            });
+            let p = work.join("excluded.json");
+            std::fs::write(&p, serde_json::to_vec_pretty(&j).expect("serializable"))
+                .map_err(|e| werr(&p, e))?;
+            rep.files += 1;
+        }
+        rep.excluded = excluded;
+        Ok(rep)
+    });
     match r {
         Ok(mut rep) => {
             std::fs::rename(&work, out).map_err(|e| werr(out, e))?;
@@ -647,6 +709,7 @@ fn export_into(
         bytes: o.bytes,
         skipped,
         splits,
+        excluded: Vec::new(),
     })
 }
 
