@@ -81,3 +81,19 @@ shot screenshots/annotations.png "$tmp/ann/walk.mp4" --annotations "$tmp/ann/act
 "$vdx" build --annotations "$tmp/ann/actions.jsonl" --videos "$tmp/ann" --out "$tmp/ann.vdx" \
   --frames 8 --num-clips 2 --size 128 --quiet
 shot screenshots/annotated_dataset.png "$tmp/ann.vdx"
+# Dataset health: fixtures with known faults (black, a hard cut, a frozen run, letterbox bars, a
+# nearly still test pattern and its re-encoded copy), the health pass run and saved, the
+# browser with the flags on the grid and the cut sample's strip marked.
+mkdir -p "$tmp/health/a" "$tmp/health/b"
+hv() { local out="$1"; shift; ffmpeg -v error -y "$@" -frames:v 48 -pix_fmt yuv420p "$out"; }
+hv "$tmp/health/a/black.mp4" -f lavfi -i "color=black:s=320x240:r=25"
+hv "$tmp/health/a/cut.mp4" -f lavfi -i "sierpinski=s=320x240:r=25" -f lavfi -i "mandelbrot=s=320x240:r=25" \
+  -filter_complex "[0]trim=end_frame=12[x];[1]trim=end_frame=36,setpts=PTS-STARTPTS[y];[x][y]concat=n=2:v=1"
+hv "$tmp/health/b/frozen.mp4" -f lavfi -i "testsrc2=s=320x240:r=25" \
+  -filter_complex "[0]noise=alls=20:allf=t,split[x][y];[x][y]freezeframes=first=8:last=30:replace=8"
+hv "$tmp/health/b/letterbox.mp4" -f lavfi -i "pal100bars=s=320x180:r=25" -vf "noise=alls=20:allf=t,pad=320:240:0:30:black"
+hv "$tmp/health/b/scene.mp4" -f lavfi -i "testsrc=s=320x240:r=25"
+hv "$tmp/health/a/scene_copy.mp4" -i "$tmp/health/b/scene.mp4" -vf scale=160:120 -crf 35
+"$vdx" build "$tmp/health" --out "$tmp/health.vdx" --frames 16 --num-clips 2 --size 128 --quiet
+"$vdx" health "$tmp/health.vdx" --quiet >/dev/null
+VDX_DATASET_VIEW=health shot screenshots/health.png "$tmp/health.vdx"

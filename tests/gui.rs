@@ -1091,3 +1091,134 @@ fn the_browser_filters_an_annotation_dataset_by_split_and_labels_and_charts_the_
     h.step();
     h.get_by_label("1 of 3 samples");
 }
+
+#[test]
+fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip() {
+    let d = tempfile::tempdir().unwrap();
+    let v = d.path().join("videos");
+    std::fs::create_dir_all(&v).unwrap();
+    let out_of = |n: &str| v.join(n).to_str().unwrap().to_string();
+    ffmpeg(&[
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=black:s=160x120:r=25",
+        "-frames:v",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+        &out_of("a_black.mp4"),
+    ]);
+    ffmpeg(&[
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "sierpinski=s=160x120:r=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=s=160x120:r=25",
+        "-filter_complex",
+        "[0]trim=end_frame=15[x];[1]trim=end_frame=15,setpts=PTS-STARTPTS[y];[x][y]concat=n=2:v=1",
+        "-pix_fmt",
+        "yuv420p",
+        &out_of("b_cut.mp4"),
+    ]);
+    ffmpeg(&[
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=160x120:r=25,noise=alls=20:allf=t",
+        "-frames:v",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+        &out_of("c_fine.mp4"),
+    ]);
+    let out = d.path().join("ds.vdx");
+    vdx_ok(&[
+        "build",
+        v.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "30",
+        "--num-clips",
+        "1",
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    let mut h = harness_with(&[&out]);
+    wait_for(&mut h, "the sample list", |a| {
+        a.datasets.first().is_some_and(|d| d.catalog.is_some())
+    });
+    h.get_by_label("3 of 3 samples");
+    h.get_by_label("Health pass").click();
+    wait_for(&mut h, "the health report", |a| {
+        a.datasets[0].health.report.is_some()
+    });
+    assert!(
+        vdx::health::sidecar::path_for(&out).is_file(),
+        "saved beside the dataset"
+    );
+    // The flag counts; clicking one keeps those samples.
+    h.get_by_label("black 1").click();
+    h.step();
+    h.get_by_label("1 of 3 samples");
+    assert_eq!(h.state().datasets[0].visible, vec![0]);
+    h.get_by_label("black 1").click();
+    h.get_by_label("cut 1").click();
+    h.step();
+    assert_eq!(h.state().datasets[0].visible, vec![1]);
+    h.get_by_label("cut 1").click();
+    h.step();
+    h.get_by_label("3 of 3 samples");
+    // Sorting by a score reorders the grid: brightness, lowest first puts the black clip first.
+    h.state_mut().datasets[0].health.sort = Some(("brightness".into(), false));
+    h.state_mut().datasets[0].health.generation += 1;
+    h.step();
+    let bright_first = h.state().datasets[0].visible.clone();
+    h.state_mut().datasets[0].health.sort = Some(("brightness".into(), true));
+    h.state_mut().datasets[0].health.generation += 1;
+    h.step();
+    let dark_first = h.state().datasets[0].visible.clone();
+    assert_eq!(dark_first[0], 0);
+    assert_eq!(
+        bright_first.iter().rev().copied().collect::<Vec<_>>(),
+        dark_first
+    );
+    // The cut sample: its verdict, and the strip marks the cut before frame 15.
+    h.get_by_label("#1").click();
+    wait_for(&mut h, "sample 1", |a| {
+        a.datasets[0]
+            .sample
+            .as_ref()
+            .is_some_and(|(m, _)| m.index == 1)
+    });
+    h.get_by_label_contains("health: cut · brightness");
+    let (marks, cuts) = h.state().datasets[0].health.marks(1).unwrap();
+    assert_eq!(cuts, vec![15]);
+    assert_eq!(marks.len(), 30);
+    let (marks, _) = h.state().datasets[0].health.marks(0).unwrap();
+    assert!(marks
+        .iter()
+        .all(|m| m.as_ref().is_some_and(|(_, w)| w == "black")));
+    // A copy with its report opens with that report read (no pass).
+    let copy = d.path().join("copy.vdx");
+    std::fs::copy(&out, &copy).unwrap();
+    std::fs::copy(
+        vdx::health::sidecar::path_for(&out),
+        vdx::health::sidecar::path_for(&copy),
+    )
+    .unwrap();
+    let ctx = h.ctx.clone();
+    h.state_mut().open(copy, &ctx);
+    wait_for(&mut h, "the saved report", |a| {
+        a.datasets.len() == 2 && a.datasets[1].health.report.is_some()
+    });
+    assert!(!h.state().datasets[1].health.passing());
+}

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+pub mod health;
 mod thumbs;
 
 use thumbs::*;
@@ -26,7 +27,9 @@ pub struct CatalogEntry {
     pub source: String,
 }
 
-type FilterKey = (std::collections::BTreeSet<i64>, Option<i64>, String);
+/// Labels, split, source text and the health panel's generation: the grid is filtered again when
+/// one changes.
+type FilterKey = (std::collections::BTreeSet<i64>, Option<i64>, String, u64);
 
 /// Samples per (split, class): rows in `splits` order (a last row "(none)" for samples
 /// without a split, if any), columns in class order.
@@ -257,6 +260,8 @@ pub struct DatasetTab {
     pub quality: super::quality_view::QualityPanel,
     /// The sample area shows source against stored instead of the stored frames.
     pub compare: bool,
+    /// The health pass, its report, and the grid's flag filter and score order.
+    pub health: health::HealthPanel,
 }
 
 impl DatasetTab {
@@ -288,6 +293,7 @@ impl DatasetTab {
             verify: None,
             quality: Default::default(),
             compare: false,
+            health: Default::default(),
         }
     }
 
@@ -330,13 +336,21 @@ impl DatasetTab {
         self.verify_job.is_some()
     }
 
-    /// Whether a verify or a quality pass runs.
+    /// Whether a verify, a quality pass or a health pass runs.
     pub fn busy(&self) -> bool {
-        self.verifying() || self.quality.passing()
+        self.verifying() || self.quality.passing() || self.health.passing()
     }
 
     /// For the jobs panel: what is running, the fraction done and when it started.
     pub fn status(&self) -> Option<(String, f32, std::time::Instant)> {
+        if self.health.passing() {
+            let (d, n) = self.health.progress.counts();
+            return Some((
+                format!("health pass {}: {d}/{n} samples", self.name()),
+                d as f32 / n as f32,
+                self.health.progress.started()?,
+            ));
+        }
         if self.quality.passing() && !self.verifying() {
             let (d, n) = self.quality.pass_progress.counts();
             return Some((
@@ -355,10 +369,11 @@ impl DatasetTab {
         ))
     }
 
-    /// Cancel what runs (verify, quality pass).
+    /// Cancel what runs (verify, quality pass, health pass).
     pub fn cancel_verify(&self) {
         self.verify_cancel.store(true, Ordering::Relaxed);
         self.quality.pass_progress.request_cancel();
+        self.health.progress.request_cancel();
     }
 
     /// Take finished background results; returns an error to report, if any.
@@ -401,6 +416,7 @@ impl DatasetTab {
                         Ok((catalog, checks))
                     }));
                     self.thumbs.start(ds.clone(), ctx);
+                    self.health.load(&ds, ctx);
                     self.ds = Some(ds);
                     self.select(0, ctx);
                 }
@@ -450,6 +466,7 @@ impl DatasetTab {
         }
         self.thumbs.poll(ctx);
         self.quality.poll(ctx);
+        self.health.poll();
         if let Some(r) = self.verify_job.as_ref().and_then(|j| j.poll()) {
             self.verify_job = None;
             self.verify = Some(r);
@@ -622,6 +639,7 @@ impl DatasetTab {
             self.compare = true;
             self.select(i, &ctx);
         }
+        self.health.controls_ui(ui, &ds);
         ui.separator();
         let classes = ds.classes();
         let mut clicked = None;
@@ -630,6 +648,7 @@ impl DatasetTab {
             self.filter_labels.clone(),
             self.filter_split,
             self.filter_source.clone(),
+            self.health.generation,
         );
         if self.catalog.is_some() && self.filter_key.as_ref() != Some(&key) {
             let cat = self.catalog.clone().expect("checked");
@@ -645,6 +664,7 @@ impl DatasetTab {
                 })
                 .map(|(i, _)| i as u64)
                 .collect();
+            self.health.apply(&mut self.visible);
             self.filter_key = Some(key);
         }
         let splits = ds.splits();
@@ -742,6 +762,13 @@ impl DatasetTab {
                         .default_open(true)
                         .show(ui, |ui| class_balance(ui, &cat, &splits, classes));
                 }
+                let thumbs = &mut self.thumbs;
+                if let Some(i) = self
+                    .health
+                    .duplicates_ui(ui, &mut |i| thumbs.get(i).map(|t| t.id()))
+                {
+                    clicked = Some(i);
+                }
                 // A virtualised grid: only visible rows are laid out, and only their
                 // thumbnails are decoded (in the background, newest first).
                 let cell = 84.0;
@@ -750,6 +777,7 @@ impl DatasetTab {
                 let visible = &self.visible;
                 let thumbs = &mut self.thumbs;
                 let selected = self.selected;
+                let health = &self.health;
                 egui::ScrollArea::vertical().show_rows(ui, cell + 20.0, rows, |ui, range| {
                     for r in range {
                         ui.horizontal(|ui| {
@@ -774,6 +802,7 @@ impl DatasetTab {
                                             resp
                                         }
                                     };
+                                    health.badge(ui, resp.rect, i);
                                     if selected == Some(i) {
                                         ui.painter().rect_stroke(
                                             resp.rect,
@@ -829,6 +858,7 @@ impl DatasetTab {
                 m.checksum
             ));
             annotation_line(ui, &ds, m);
+            self.health.summary_ui(ui, m.index);
             if let (crate::dataset::writer::VideoRecord::Frames { num_frames, .. }, Ok((_, data))) =
                 (m.record, ds.raw_data(m.index))
             {
@@ -850,12 +880,24 @@ impl DatasetTab {
                 }
                 egui::ScrollArea::vertical().show(ui, |ui| self.quality.compare_ui(ui));
             } else {
-                egui::ScrollArea::both().show(ui, |ui| {
-                    for (label, tex) in rows {
+                let marks = self.health.marks(m.index);
+                let body = |ui: &mut egui::Ui| {
+                    for (k, (label, tex)) in rows.iter().enumerate() {
                         ui.label(label);
-                        filmstrip(ui, tex, 96.0);
+                        match &marks {
+                            Some((marks, cuts)) if k == 0 && marks.len() == tex.len() => {
+                                health::marked_filmstrip(ui, tex, 96.0, marks, cuts)
+                            }
+                            _ => filmstrip(ui, tex, 96.0),
+                        }
                     }
-                });
+                };
+                // With a health report the clip's strip wraps (every mark in view).
+                if marks.is_some() {
+                    egui::ScrollArea::vertical().show(ui, body);
+                } else {
+                    egui::ScrollArea::both().show(ui, body);
+                }
             }
         }
     }

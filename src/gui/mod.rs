@@ -573,6 +573,24 @@ impl VdxApp {
         // VDX_DATASET_VIEW=compare: the dataset's source-vs-stored view, after the quality
         // pass has listed the worst samples.
         let compare = std::env::var("VDX_DATASET_VIEW").is_ok_and(|v| v == "compare");
+        // VDX_DATASET_VIEW=health: the saved health report read, the first sample with a cut
+        // (else any flag) open with its strip marked.
+        let health = std::env::var("VDX_DATASET_VIEW").is_ok_and(|v| v == "health");
+        let mut health_pick = None;
+        if let Some(d) = self.active_dataset.and_then(|k| self.datasets.get_mut(k)) {
+            if let Some(r) = d.health.report.clone().filter(|_| health) {
+                let pick = r
+                    .samples
+                    .iter()
+                    .find(|s| s.has("cut"))
+                    .or_else(|| r.samples.iter().find(|s| !s.flags.is_empty()))
+                    .map(|s| s.index);
+                if let Some(p) = pick.filter(|&p| d.selected != Some(p)) {
+                    d.select(p, ctx);
+                }
+                health_pick = pick;
+            }
+        }
         if let Some(d) = self.active_dataset.and_then(|k| self.datasets.get_mut(k)) {
             if compare && !d.compare {
                 d.compare = true;
@@ -589,6 +607,9 @@ impl VdxApp {
             .map(|d| {
                 d.sample.is_some()
                     && (!compare || d.quality.shown.is_some() && d.quality.report.is_some())
+                    && (!health
+                        || health_pick.is_some()
+                            && d.sample.as_ref().map(|(m, _)| m.index) == health_pick)
             });
         let panel_ready = match self.right_tab {
             RightTab::Clips => true,
