@@ -37,32 +37,41 @@ pub fn near_pairs(hashes: &[u64], max_distance: u32) -> Vec<(u32, u32, u32)> {
     let masks: Vec<u16> = (0..=u16::MAX)
         .filter(|m| m.count_ones() <= radius)
         .collect();
-    let mut out = Vec::new();
-    for (i, &h) in hashes.iter().enumerate() {
-        for c in 0..CHUNKS {
-            let (ids, starts) = &tables[c as usize];
-            let mine = chunk(h, c);
-            for &m in &masks {
-                let v = (mine ^ m) as usize;
-                for &j in &ids[starts[v] as usize..starts[v + 1] as usize] {
-                    if j as usize <= i {
-                        continue;
-                    }
-                    let other = hashes[j as usize];
-                    // Report a pair from the first chunk that finds it, once.
-                    let first =
-                        (0..c).all(|e| (chunk(h, e) ^ chunk(other, e)).count_ones() > radius);
-                    if !first {
-                        continue;
-                    }
-                    let d = (h ^ other).count_ones();
-                    if d <= max_distance {
-                        out.push((i as u32, j, d));
+    // Items are independent: split them over rayon's threads, each collecting its pairs.
+    use rayon::prelude::*;
+    let mut out: Vec<(u32, u32, u32)> = (0..n)
+        .into_par_iter()
+        .fold(Vec::new, |mut acc, i| {
+            let h = hashes[i];
+            for c in 0..CHUNKS {
+                let (ids, starts) = &tables[c as usize];
+                let mine = chunk(h, c);
+                for &m in &masks {
+                    let v = (mine ^ m) as usize;
+                    for &j in &ids[starts[v] as usize..starts[v + 1] as usize] {
+                        if j as usize <= i {
+                            continue;
+                        }
+                        let other = hashes[j as usize];
+                        // Report a pair from the first chunk that finds it, once.
+                        let first =
+                            (0..c).all(|e| (chunk(h, e) ^ chunk(other, e)).count_ones() > radius);
+                        if !first {
+                            continue;
+                        }
+                        let d = (h ^ other).count_ones();
+                        if d <= max_distance {
+                            acc.push((i as u32, j, d));
+                        }
                     }
                 }
             }
-        }
-    }
+            acc
+        })
+        .reduce(Vec::new, |mut a, mut b| {
+            a.append(&mut b);
+            a
+        });
     out.sort_unstable();
     out
 }
