@@ -2,7 +2,8 @@
 """Checks that no module of vdx imports a layer above its own (and so that the layers have no
 import loop between them), and that no layer below the GUI spells a command-line flag: the
 core names options (`quality`, "the tail option"); src/cli/ turns them into `--quality`,
-`--tail`. FFmpeg appears in src/video/ only. Run by `make lint` and by tests/layers.rs.
+`--tail`. FFmpeg appears in src/video/ only; no source file is longer than 700 lines. Run by `make lint`
+and by tests/layers.rs.
 
 Layers, lowest first; a file may use its own layer and the ones below:
   0 base     error, rng, npy, jpeg, flowviz: leaf utilities
@@ -18,6 +19,7 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
+MAX_LINES = 700
 RANK = {
     "error": 0, "rng": 0, "npy": 0, "jpeg": 0, "flowviz": 0,
     "video": 1, "audio": 1, "decode": 1, "index": 1, "media": 1, "probe": 1, "sample": 1,
@@ -70,7 +72,15 @@ def main() -> int:
                 code = line.strip()
                 if not code.startswith("//") and re.search(r"--[a-z]{2,}", code):
                     bad.append(f"{f}:{no}: a command-line flag in layer '{src}': {code[:80]}")
-    if checked == 0:
+    # A file a newcomer can read: none longer than MAX_LINES (the Rust sources of the core,
+    # the GUI, the CLI and the Python extension).
+    sized = 0
+    for f in sorted(list(ROOT.rglob("*.rs")) + list((ROOT.parent / "python" / "src").rglob("*.rs"))):
+        sized += 1
+        n = len(f.read_text().splitlines())
+        if n > MAX_LINES:
+            bad.append(f"{f}: {n} lines (at most {MAX_LINES}: split it by what its parts do)")
+    if checked == 0 or sized == 0:
         bad.append("no crate:: paths found: the script looked in the wrong place")
     for b in bad:
         print(b)

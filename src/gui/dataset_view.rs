@@ -5,218 +5,25 @@ use super::analysis::filmstrip;
 use super::jobs::Job;
 use crate::dataset::checks::AnnotationChecks;
 use crate::dataset::verify::VerifyReport;
-use crate::dataset::{Dataset, Decoders, SampleData, SampleMeta};
+use crate::dataset::{Dataset, Decoders, SampleMeta};
 use egui::{Color32, Vec2};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+mod catalog;
 pub mod health;
+mod sample;
 mod thumbs;
 
+use catalog::{annotation_line, class_balance, filter_controls};
+pub use catalog::{class_counts, CatalogEntry};
+use sample::{decode_sample, frame_list_text};
 use thumbs::*;
-
-/// What the browser's filters look at, per sample.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CatalogEntry {
-    /// Every label (class indices); `[-1]` for an unlabelled sample.
-    pub labels: Vec<i64>,
-    /// Index into the info's `splits`; -1 without one.
-    pub split: i64,
-    /// The source video's file name.
-    pub source: String,
-}
 
 /// Labels, split, source text and the health panel's generation: the grid is filtered again when
 /// one changes.
 type FilterKey = (std::collections::BTreeSet<i64>, Option<i64>, String, u64);
-
-/// Samples per (split, class): rows in `splits` order (a last row "(none)" for samples
-/// without a split, if any), columns in class order.
-pub fn class_counts(cat: &[CatalogEntry], n_splits: usize, n_classes: usize) -> Vec<Vec<usize>> {
-    let mut m = vec![vec![0usize; n_classes]; n_splits + 1];
-    for e in cat {
-        let row = usize::try_from(e.split)
-            .ok()
-            .filter(|&s| s < n_splits)
-            .unwrap_or(n_splits);
-        for &l in &e.labels {
-            if let Some(c) = usize::try_from(l).ok().filter(|&c| c < n_classes) {
-                m[row][c] += 1;
-            }
-        }
-    }
-    if m[n_splits].iter().all(|&c| c == 0) {
-        m.pop();
-    }
-    m
-}
-
-/// Samples per class, one bar colour per split, side by side (egui_plot); a split that lacks
-/// a class the others have is named under the chart.
-fn class_balance(ui: &mut egui::Ui, cat: &[CatalogEntry], splits: &[String], classes: &[String]) {
-    const COLORS: [Color32; 4] = [
-        Color32::from_rgb(86, 156, 214),
-        Color32::from_rgb(242, 142, 43),
-        Color32::from_rgb(106, 190, 120),
-        Color32::from_rgb(176, 122, 161),
-    ];
-    let counts = class_counts(cat, splits.len(), classes.len());
-    let groups = counts.len() as f64;
-    let w = 0.8 / groups;
-    let charts: Vec<egui_plot::BarChart> = counts
-        .iter()
-        .enumerate()
-        .map(|(s, row)| {
-            let name = splits.get(s).cloned().unwrap_or_else(|| "(none)".into());
-            let bars = row
-                .iter()
-                .enumerate()
-                .map(|(c, &n)| {
-                    egui_plot::Bar::new(c as f64 - 0.4 + w * (s as f64 + 0.5), n as f64)
-                        .width(w * 0.95)
-                        .fill(COLORS[s % COLORS.len()])
-                        .name(format!("{} · {name}", classes[c]))
-                })
-                .collect();
-            egui_plot::BarChart::new(name, bars).color(COLORS[s % COLORS.len()])
-        })
-        .collect();
-    // Class names are in the table below (and on hover): an axis of hundreds of names
-    // cannot be read.
-    egui_plot::Plot::new("class_balance")
-        .height(120.0)
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .legend(egui_plot::Legend::default())
-        .show_axes([false, true])
-        .y_axis_label("samples")
-        .show(ui, |p| {
-            for c in charts {
-                p.bar_chart(c);
-            }
-        });
-    // The exact numbers: class x split (scrolls for hundreds of classes).
-    egui::ScrollArea::vertical()
-        .id_salt("class_counts")
-        .max_height(110.0)
-        .show(ui, |ui| {
-            egui::Grid::new("class_counts_grid")
-                .striped(true)
-                .spacing([14.0, 2.0])
-                .show(ui, |ui| {
-                    ui.weak("class");
-                    for name in splits {
-                        ui.weak(name);
-                    }
-                    if counts.len() > splits.len() {
-                        ui.weak("(none)");
-                    }
-                    ui.end_row();
-                    for (c, class) in classes.iter().enumerate() {
-                        ui.label(class);
-                        for row in &counts {
-                            ui.label(row[c].to_string());
-                        }
-                        ui.end_row();
-                    }
-                });
-        });
-    for (s, name) in splits.iter().enumerate() {
-        let missing: Vec<&str> = (0..classes.len())
-            .filter(|&c| counts[s][c] == 0 && counts.iter().any(|r| r[c] > 0))
-            .map(|c| classes[c].as_str())
-            .collect();
-        if !missing.is_empty() {
-            ui.colored_label(
-                Color32::from_rgb(230, 160, 90),
-                format!("{name} has no sample of: {}", missing.join(", ")),
-            );
-        }
-    }
-}
-
-/// An annotation sample's labels, split and row, and a strip showing where its clip lies in
-/// its segment and in the source video (frames to scale).
-fn annotation_line(ui: &mut egui::Ui, ds: &Dataset, m: &SampleMeta) {
-    let p = &m.provenance;
-    let Some(labels) = p["labels"].as_array() else {
-        return;
-    };
-    let names: Vec<String> = labels
-        .iter()
-        .map(|l| {
-            l.as_u64()
-                .and_then(|k| ds.classes().get(k as usize).cloned())
-                .unwrap_or_else(|| "?".into())
-        })
-        .collect();
-    let split = p["split"]
-        .as_u64()
-        .and_then(|k| ds.info()["splits"][k as usize].as_str().map(str::to_string));
-    let seg = &p["segment"];
-    let seg_frames = seg["frames"]
-        .as_array()
-        .and_then(|a| Some((a.first()?.as_u64()?, a.get(1)?.as_u64()?)));
-    let seg_text = match (
-        seg["start_secs"].as_f64(),
-        seg["end_secs"].as_f64(),
-        seg_frames,
-    ) {
-        (Some(a), Some(b), _) => format!(" · segment {a:.2}-{b:.2} s"),
-        (_, _, Some((a, b))) => format!(" · segment frames {a}-{b}"),
-        _ => " · whole video".to_string(),
-    };
-    ui.label(format!(
-        "labels: {} · split {}{seg_text} · row {} (line {})",
-        names.join(", "),
-        split.as_deref().unwrap_or("none"),
-        p["row_id"].as_str().unwrap_or("?"),
-        p["annotation_line"]
-    ));
-    let total = p["source_frames"].as_u64().unwrap_or(0).max(1) as f32;
-    let frames: Vec<f32> = p["frames"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_u64())
-                .map(|f| f as f32)
-                .collect()
-        })
-        .unwrap_or_default();
-    let (rect, resp) = ui.allocate_exact_size(
-        Vec2::new(ui.available_width().min(600.0), 14.0),
-        egui::Sense::hover(),
-    );
-    let x = |f: f32| rect.left() + rect.width() * (f / total).clamp(0.0, 1.0);
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, Color32::from_gray(40));
-    if let Some((a, b)) = seg_frames {
-        painter.rect_filled(
-            egui::Rect::from_x_y_ranges(
-                x(a as f32)..=x(b as f32).max(x(a as f32) + 2.0),
-                rect.y_range(),
-            ),
-            2.0,
-            Color32::from_rgb(78, 121, 167),
-        );
-    }
-    for &f in &frames {
-        let xf = x(f + 0.5);
-        painter.line_segment(
-            [
-                egui::pos2(xf, rect.top() + 2.0),
-                egui::pos2(xf, rect.bottom() - 2.0),
-            ],
-            egui::Stroke::new(1.5, Color32::from_rgb(255, 220, 80)),
-        );
-    }
-    resp.on_hover_text(format!(
-        "the source video's {} frames; blue: the annotated segment; yellow: this clip's frames",
-        total as u64
-    ));
-}
 
 /// A decoded sample ready to show: its metadata and image rows (label, frames).
 pub struct SampleView {
@@ -672,82 +479,14 @@ impl DatasetTab {
             .resizable(true)
             .default_size(420.0)
             .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    let l = ui.label("labels");
-                    let shown = if self.filter_labels.is_empty() {
-                        "all".to_string()
-                    } else {
-                        self.filter_labels
-                            .iter()
-                            .map(
-                                |&k| match usize::try_from(k).ok().and_then(|k| classes.get(k)) {
-                                    Some(c) => c.clone(),
-                                    None => "unlabelled".into(),
-                                },
-                            )
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    egui::ComboBox::from_id_salt("label_filter")
-                        .selected_text(shown)
-                        .width(200.0)
-                        .show_ui(ui, |ui| {
-                            if ui
-                                .selectable_label(self.filter_labels.is_empty(), "all")
-                                .clicked()
-                            {
-                                self.filter_labels.clear();
-                            }
-                            let mut toggle = |ui: &mut egui::Ui, k: i64, name: &str| {
-                                let mut on = self.filter_labels.contains(&k);
-                                if ui.checkbox(&mut on, name).changed() {
-                                    if on {
-                                        self.filter_labels.insert(k);
-                                    } else {
-                                        self.filter_labels.remove(&k);
-                                    }
-                                }
-                            };
-                            toggle(ui, -1, "unlabelled");
-                            for (k, c) in classes.iter().enumerate() {
-                                toggle(ui, k as i64, c);
-                            }
-                        })
-                        .response
-                        .labelled_by(l.id);
-                });
-                if !splits.is_empty() {
-                    ui.horizontal(|ui| {
-                        let l = ui.label("split");
-                        let shown = self
-                            .filter_split
-                            .and_then(|s| splits.get(s as usize).cloned())
-                            .unwrap_or_else(|| "all".into());
-                        egui::ComboBox::from_id_salt("split_filter")
-                            .selected_text(shown)
-                            .show_ui(ui, |ui| {
-                                ui.selectable_value(&mut self.filter_split, None, "all");
-                                for (k, name) in splits.iter().enumerate() {
-                                    ui.selectable_value(
-                                        &mut self.filter_split,
-                                        Some(k as i64),
-                                        name,
-                                    );
-                                }
-                            })
-                            .response
-                            .labelled_by(l.id);
-                    });
-                }
-                ui.horizontal(|ui| {
-                    let l = ui.label("source");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut self.filter_source)
-                            .desired_width(170.0)
-                            .hint_text("file name contains"),
-                    )
-                    .labelled_by(l.id);
-                });
+                filter_controls(
+                    ui,
+                    &mut self.filter_labels,
+                    &mut self.filter_split,
+                    &mut self.filter_source,
+                    classes,
+                    &splits,
+                );
                 if self.catalog.is_none() {
                     ui.horizontal(|ui| {
                         ui.spinner();
@@ -900,96 +639,5 @@ impl DatasetTab {
                 }
             }
         }
-    }
-}
-
-fn decode_sample(ds: &Dataset, i: u64) -> Result<SampleView, String> {
-    let meta = ds.meta(i).map_err(|e| e.to_string())?;
-    let mut dec = Decoders::default();
-    let data = ds.decode(i, &mut dec).map_err(|e| e.to_string())?;
-    let rows = match data {
-        SampleData::Clip(c) => vec![(
-            format!("{} frames", c.num_frames),
-            (0..c.num_frames)
-                .map(|t| egui::ColorImage::from_rgb([c.width, c.height], c.frame(t)))
-                .collect(),
-        )],
-        SampleData::Flow(f) => {
-            let n = f.width * f.height * 3;
-            let m = f.width * f.height * 2;
-            let max = f
-                .flow
-                .chunks_exact(2)
-                .map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt())
-                .fold(0.0f32, f32::max)
-                .max(1e-3);
-            vec![
-                (
-                    format!(
-                        "JPEG keyframes at frames {}",
-                        f.keyframe_positions
-                            .iter()
-                            .map(|k| k.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    (0..f.keyframe_positions.len())
-                        .map(|k| {
-                            egui::ColorImage::from_rgb(
-                                [f.width, f.height],
-                                &f.keyframes[k * n..(k + 1) * n],
-                            )
-                        })
-                        .collect(),
-                ),
-                (
-                    format!(
-                        "flow (int8 / {}), colour wheel saturating at {max:.2} px",
-                        f.scale
-                    ),
-                    (0..f.num_frames.saturating_sub(1))
-                        .map(|t| {
-                            let rgb =
-                                crate::flowviz::flow_to_rgb(&f.flow[t * m..(t + 1) * m], Some(max));
-                            egui::ColorImage::from_rgb([f.width, f.height], &rgb)
-                        })
-                        .collect(),
-                ),
-            ]
-        }
-    };
-    Ok(SampleView { meta, rows })
-}
-
-/// Frame indices as runs: "0–15", "0, 4, 8–11".
-fn frame_list_text(v: &serde_json::Value) -> String {
-    let Some(a) = v.as_array() else {
-        return v.to_string();
-    };
-    let idx: Vec<u64> = a.iter().filter_map(|x| x.as_u64()).collect();
-    let mut parts = Vec::new();
-    let mut j = 0;
-    while j < idx.len() {
-        let mut k = j;
-        while k + 1 < idx.len() && idx[k + 1] == idx[k] + 1 {
-            k += 1;
-        }
-        parts.push(if k > j {
-            format!("{}–{}", idx[j], idx[k])
-        } else {
-            idx[j].to_string()
-        });
-        j = k + 1;
-    }
-    parts.join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn frame_lists_read_as_runs() {
-        let v = serde_json::json!([0, 1, 2, 3, 7, 9, 10, 10]);
-        assert_eq!(super::frame_list_text(&v), "0–3, 7, 9–10, 10");
-        assert_eq!(super::frame_list_text(&serde_json::json!([])), "");
     }
 }

@@ -199,3 +199,43 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
     }
     Ok(c)
 }
+
+/// The annotation keys of a sample's provenance (FORMAT.md): every label, the split, the
+/// segment as the file gave it and as frames, the row's id, line and other columns.
+pub(super) fn annotate_provenance(
+    o: &mut serde_json::Map<String, serde_json::Value>,
+    a: &AnnotatedInput,
+    frames: Option<(usize, usize)>,
+) {
+    use crate::dataset::annotations::TimeSpec;
+    o.insert("labels".into(), serde_json::json!(a.labels));
+    if let Some(s) = a.split {
+        o.insert("split".into(), serde_json::json!(s));
+    }
+    if let Some(seg) = a.segment {
+        let mut m = serde_json::Map::new();
+        match (seg.start, seg.end) {
+            (TimeSpec::Seconds(s), TimeSpec::Seconds(e)) => {
+                m.insert("start_secs".into(), serde_json::json!(s));
+                m.insert("end_secs".into(), serde_json::json!(e));
+            }
+            (s, e) => {
+                let f = |t: TimeSpec| match t {
+                    TimeSpec::Frame(f) => serde_json::json!(f),
+                    TimeSpec::Seconds(x) => serde_json::json!(x),
+                };
+                m.insert("start_frame".into(), f(s));
+                m.insert("end_frame".into(), f(e));
+            }
+        }
+        if let Some((a, b)) = frames {
+            m.insert("frames".into(), serde_json::json!([a, b]));
+        }
+        o.insert("segment".into(), serde_json::Value::Object(m));
+    }
+    o.insert("row_id".into(), serde_json::json!(a.row_id));
+    o.insert("annotation_line".into(), serde_json::json!(a.line));
+    if !a.extra.is_empty() {
+        o.insert("extra".into(), serde_json::json!(a.extra));
+    }
+}
