@@ -90,8 +90,8 @@ hv "$tmp/health/a/black.mp4" -f lavfi -i "color=black:s=320x240:r=25"
 hv "$tmp/health/a/cut.mp4" -f lavfi -i "sierpinski=s=320x240:r=25" -f lavfi -i "mandelbrot=s=320x240:r=25" \
   -filter_complex "[0]trim=end_frame=12[x];[1]trim=end_frame=36,setpts=PTS-STARTPTS[y];[x][y]concat=n=2:v=1"
 hv "$tmp/health/b/frozen.mp4" -f lavfi -i "testsrc2=s=320x240:r=25" \
-  -filter_complex "[0]noise=alls=20:allf=t,split[x][y];[x][y]freezeframes=first=8:last=30:replace=8"
-hv "$tmp/health/b/letterbox.mp4" -f lavfi -i "pal100bars=s=320x180:r=25" -vf "noise=alls=20:allf=t,pad=320:240:0:30:black"
+  -filter_complex "[0]noise=alls=20:allf=t:all_seed=7,split[x][y];[x][y]freezeframes=first=8:last=30:replace=8"
+hv "$tmp/health/b/letterbox.mp4" -f lavfi -i "pal100bars=s=320x180:r=25" -vf "noise=alls=20:allf=t:all_seed=7,pad=320:240:0:30:black"
 hv "$tmp/health/b/scene.mp4" -f lavfi -i "testsrc=s=320x240:r=25"
 hv "$tmp/health/a/scene_copy.mp4" -i "$tmp/health/b/scene.mp4" -vf scale=160:120 -crf 35
 "$vdx" build "$tmp/health" --out "$tmp/health.vdx" --frames 16 --num-clips 2 --size 128 --quiet

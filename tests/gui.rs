@@ -1131,7 +1131,7 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
         "-f",
         "lavfi",
         "-i",
-        "testsrc2=s=160x120:r=25,noise=alls=20:allf=t",
+        "testsrc2=s=160x120:r=25,noise=alls=20:allf=t:all_seed=7",
         "-frames:v",
         "30",
         "-pix_fmt",

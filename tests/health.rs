@@ -36,10 +36,11 @@ fn fixtures() -> Fixtures {
     let (a, b) = (v.join("a"), v.join("b"));
     std::fs::create_dir_all(&a).unwrap();
     std::fs::create_dir_all(&b).unwrap();
+    // Every random source and filter has its seed, so the fixtures are the same on every run.
     // Each fixture from its own lavfi source, so that no two are near-duplicates by
     // accident (the perceptual hash ignores brightness scaling: a clip fading to black keeps
     // its source's hash); temporal noise keeps moving pictures from ever repeating.
-    let noise = "noise=alls=20:allf=t";
+    let noise = "noise=alls=20:allf=t:all_seed=7";
     make(
         &a,
         "black",
@@ -60,7 +61,7 @@ fn fixtures() -> Fixtures {
             "-f",
             "lavfi",
             "-i",
-            "cellauto=s=160x120:r=25:rule=110",
+            "cellauto=s=160x120:r=25:rule=110:seed=5",
             "-vf",
             vf,
         ],
@@ -87,7 +88,7 @@ fn fixtures() -> Fixtures {
             "-f",
             "lavfi",
             "-i",
-            "gradients=s=160x120:r=25:speed=0.05",
+            "gradients=s=160x120:r=25:speed=0.05:seed=2",
             "-vf",
             &vf,
         ],

@@ -36,22 +36,27 @@ pub fn plane_stats(y: &[u8], dark: f64) -> (f64, f64, f64) {
     (mean, var.sqrt(), below as f64 / n)
 }
 
-/// Mean absolute difference of two planes of the same size.
+/// Mean absolute difference of two planes (or interleaved pictures) of the same size.
 pub fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
-    let s: u64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as i32 - y as i32).unsigned_abs() as u64)
-        .sum();
-    s as f64 / a.len().max(1) as f64
+    abs_diff_sum(a, b) as f64 / a.len().max(1) as f64
 }
 
-/// A picture in OpenCV's 8-bit HSV (H in 0..180), as three planes.
-pub struct Hsv {
-    pub h: Vec<u8>,
-    pub s: Vec<u8>,
-    pub v: Vec<u8>,
+/// Sum of absolute differences, in blocks whose u32 sums cannot overflow (vectorised).
+fn abs_diff_sum(a: &[u8], b: &[u8]) -> u64 {
+    const BLOCK: usize = 1 << 23;
+    a.chunks(BLOCK)
+        .zip(b.chunks(BLOCK))
+        .map(|(x, y)| {
+            x.iter()
+                .zip(y)
+                .map(|(&p, &q)| p.abs_diff(q) as u32)
+                .sum::<u32>() as u64
+        })
+        .sum()
 }
+
+/// A picture in OpenCV's 8-bit HSV (H in 0..180), interleaved H, S, V.
+pub struct Hsv(pub Vec<u8>);
 
 /// RGB24 to HSV with OpenCV's `COLOR_RGB2HSV`: the conversion PySceneDetect makes
 /// (`COLOR_BGR2HSV` of the same picture in BGR order), so content scores are its own.
@@ -59,14 +64,21 @@ pub fn hsv(rgb: &[u8], width: usize, height: usize) -> Result<Hsv> {
     use opencv::core::{Mat, CV_8UC3};
     use opencv::prelude::*;
     let cv = |e: opencv::Error| VdxError::param("health", format!("OpenCV: {e}"));
-    let mut buf = rgb.to_vec();
-    // SAFETY: the Mat header borrows `buf`, which lives until cvt_color has copied it.
+    if rgb.len() != width * height * 3 {
+        return Err(VdxError::param(
+            "health",
+            "picture size does not match its data",
+        ));
+    }
+    // SAFETY: the Mat header borrows `rgb` (width*height*3 bytes, checked above) for the
+    // conversion only; OpenCV reads a source Mat and never writes it, so handing it a
+    // pointer made mutable for the API's sake writes nothing.
     let src = unsafe {
         Mat::new_rows_cols_with_data_unsafe(
             height as i32,
             width as i32,
             CV_8UC3,
-            buf.as_mut_ptr() as *mut std::ffi::c_void,
+            rgb.as_ptr() as *mut std::ffi::c_void,
             width * 3,
         )
     }
@@ -74,31 +86,28 @@ pub fn hsv(rgb: &[u8], width: usize, height: usize) -> Result<Hsv> {
     let mut out = Mat::default();
     opencv::imgproc::cvt_color(&src, &mut out, opencv::imgproc::COLOR_RGB2HSV, 0).map_err(cv)?;
     drop(src);
-    drop(buf);
-    let bytes = out.data_bytes().map_err(cv)?;
-    let n = width * height;
-    let mut p = Hsv {
-        h: Vec::with_capacity(n),
-        s: Vec::with_capacity(n),
-        v: Vec::with_capacity(n),
-    };
-    for px in bytes.chunks_exact(3) {
-        p.h.push(px[0]);
-        p.s.push(px[1]);
-        p.v.push(px[2]);
-    }
-    Ok(p)
+    Ok(Hsv(out.data_bytes().map_err(cv)?.to_vec()))
 }
 
 /// PySceneDetect's ContentDetector score between two pictures with its default weights
 /// (hue, saturation and value 1, edges 0): the mean of the three channels' mean absolute
 /// differences, summed in its order.
 pub fn content_score(a: &Hsv, b: &Hsv) -> f64 {
-    let (dh, ds, dv) = (
-        mean_abs_diff(&a.h, &b.h),
-        mean_abs_diff(&a.s, &b.s),
-        mean_abs_diff(&a.v, &b.v),
-    );
+    let n = (a.0.len() / 3).max(1) as f64;
+    let mut sums = [0u64; 3];
+    const BLOCK: usize = 3 << 22;
+    for (x, y) in a.0.chunks(BLOCK).zip(b.0.chunks(BLOCK)) {
+        let mut s = [0u32; 3];
+        for (p, q) in x.chunks_exact(3).zip(y.chunks_exact(3)) {
+            s[0] += p[0].abs_diff(q[0]) as u32;
+            s[1] += p[1].abs_diff(q[1]) as u32;
+            s[2] += p[2].abs_diff(q[2]) as u32;
+        }
+        for c in 0..3 {
+            sums[c] += s[c] as u64;
+        }
+    }
+    let (dh, ds, dv) = (sums[0] as f64 / n, sums[1] as f64 / n, sums[2] as f64 / n);
     (dh * 1.0 + ds * 1.0 + dv * 1.0 + 0.0 * 0.0) / 3.0
 }
 
@@ -108,36 +117,35 @@ pub fn laplacian_variance(y: &[u8], width: usize, height: usize) -> f64 {
     if width < 2 || height < 2 {
         return 0.0;
     }
-    let at = |x: isize, yy: isize| -> i32 {
-        // Reflect-101: -1 -> 1, w -> w-2.
-        let rx = if x < 0 {
-            -x
-        } else if x >= width as isize {
-            2 * width as isize - 2 - x
+    // Reflect-101 at the borders: -1 -> 1, len -> len-2.
+    let reflect = |i: isize, len: usize| -> usize {
+        if i < 0 {
+            (-i) as usize
+        } else if i >= len as isize {
+            2 * len - 2 - i as usize
         } else {
-            x
-        };
-        let ry = if yy < 0 {
-            -yy
-        } else if yy >= height as isize {
-            2 * height as isize - 2 - yy
-        } else {
-            yy
-        };
-        y[ry as usize * width + rx as usize] as i32
-    };
-    let (mut sum, mut sq) = (0f64, 0f64);
-    for r in 0..height as isize {
-        for c in 0..width as isize {
-            let l = at(c - 1, r) + at(c + 1, r) + at(c, r - 1) + at(c, r + 1) - 4 * at(c, r);
-            let l = l as f64;
-            sum += l;
-            sq += l * l;
+            i as usize
         }
+    };
+    let (mut sum, mut sq) = (0i64, 0i64);
+    for r in 0..height {
+        let up = &y[reflect(r as isize - 1, height) * width..][..width];
+        let row = &y[r * width..][..width];
+        let down = &y[reflect(r as isize + 1, height) * width..][..width];
+        let mut add = |c: usize, left: u8, right: u8| {
+            let l = left as i32 + right as i32 + up[c] as i32 + down[c] as i32 - 4 * row[c] as i32;
+            sum += l as i64;
+            sq += (l * l) as i64;
+        };
+        add(0, row[1], row[1]);
+        for c in 1..width - 1 {
+            add(c, row[c - 1], row[c + 1]);
+        }
+        add(width - 1, row[width - 2], row[width - 2]);
     }
     let n = (width * height) as f64;
-    let mean = sum / n;
-    (sq / n - mean * mean).max(0.0)
+    let mean = sum as f64 / n;
+    (sq as f64 / n - mean * mean).max(0.0)
 }
 
 /// Edge bars of a clip: how many rows at the top and bottom and columns at the left and
