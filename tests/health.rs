@@ -440,3 +440,67 @@ fn export_leaves_out_flagged_samples_and_lists_them() {
     ]);
     assert!(e.contains("'sparkly' is not a health flag"), "{e}");
 }
+
+/// The segments and flow fields are measured too: a segments sample decodes to the same
+/// frames (flags as for frames), a flow sample measures its keyframes and its stored flow
+/// (a black, still clip: black, frozen and static from the flow's zero magnitude; no cut
+/// detection without consecutive pictures).
+#[test]
+fn segments_and_flow_samples_are_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("videos");
+    std::fs::create_dir_all(&v).unwrap();
+    make(
+        &v,
+        "black",
+        &["-f", "lavfi", "-i", "color=black:s=160x120:r=25"],
+    );
+    let vf = "noise=alls=20:allf=t:all_seed=7";
+    make(
+        &v,
+        "moving",
+        &["-f", "lavfi", "-i", "testsrc2=s=160x120:r=25", "-vf", vf],
+    );
+    for (field, extra) in [("segments", vec!["--keyint", "8"]), ("flow", vec![])] {
+        let out = dir.path().join(format!("{field}.vdx"));
+        let mut args = vec![
+            "build",
+            v.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--field",
+            field,
+            "--frames",
+            "16",
+            "--num-clips",
+            "1",
+            "--size",
+            "64",
+            "--quiet",
+        ];
+        args.extend(extra);
+        vdx_ok(&args);
+        let r = pass(&out);
+        assert!(r.unreadable.is_empty(), "{field}: {:?}", r.unreadable);
+        let flags: Vec<String> = r.samples.iter().map(|s| s.flags.join(",")).collect();
+        assert_eq!(
+            flags,
+            vec!["black,frozen,static".to_string(), String::new()],
+            "{field}"
+        );
+        let moving = &r.samples[1];
+        match field {
+            "segments" => {
+                assert_eq!(moving.positions.len(), 16);
+                assert_eq!(moving.content.len(), 15);
+            }
+            _ => {
+                // Keyframes only, flow between every pair, no content scores.
+                assert!(moving.positions.len() < 16 && moving.positions[0] == 0);
+                assert_eq!(moving.motion.len(), 15);
+                assert!(moving.content.is_empty() && moving.cuts.is_empty());
+                assert!(moving.motion_mean > 0.1, "{}", moving.motion_mean);
+            }
+        }
+    }
+}
