@@ -87,7 +87,7 @@ shot screenshots/annotated_dataset.png "$tmp/ann.vdx"
 mkdir -p "$tmp/health/a" "$tmp/health/b"
 hv() { local out="$1"; shift; ffmpeg -v error -y "$@" -frames:v 48 -pix_fmt yuv420p "$out"; }
 hv "$tmp/health/a/black.mp4" -f lavfi -i "color=black:s=320x240:r=25"
-hv "$tmp/health/a/cut.mp4" -f lavfi -i "sierpinski=s=320x240:r=25" -f lavfi -i "mandelbrot=s=320x240:r=25" \
+hv "$tmp/health/a/cut.mp4" -f lavfi -i "sierpinski=s=320x240:r=25:seed=4" -f lavfi -i "mandelbrot=s=320x240:r=25" \
   -filter_complex "[0]trim=end_frame=12[x];[1]trim=end_frame=36,setpts=PTS-STARTPTS[y];[x][y]concat=n=2:v=1"
 hv "$tmp/health/b/frozen.mp4" -f lavfi -i "testsrc2=s=320x240:r=25" \
   -filter_complex "[0]noise=alls=20:allf=t:all_seed=7,split[x][y];[x][y]freezeframes=first=8:last=30:replace=8"

@@ -1115,7 +1115,7 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
         "-f",
         "lavfi",
         "-i",
-        "sierpinski=s=160x120:r=25",
+        "sierpinski=s=160x120:r=25:seed=4",
         "-f",
         "lavfi",
         "-i",

@@ -72,7 +72,7 @@ fn fixtures() -> Fixtures {
         &a,
         "cut",
         &[
-            "-f", "lavfi", "-i", "sierpinski=s=160x120:r=25", "-f", "lavfi", "-i",
+            "-f", "lavfi", "-i", "sierpinski=s=160x120:r=25:seed=4", "-f", "lavfi", "-i",
             "life=s=160x120:r=25:mold=10:ratio=0.1:seed=3", "-filter_complex",
             "[0]trim=end_frame=25[x];[1]trim=end_frame=25,setpts=PTS-STARTPTS[y];[x][y]concat=n=2:v=1",
         ],
@@ -88,7 +88,7 @@ fn fixtures() -> Fixtures {
             "-f",
             "lavfi",
             "-i",
-            "gradients=s=160x120:r=25:speed=0.05:seed=2",
+            "gradients=s=160x120:r=25:speed=0.05:seed=2:n=2:c0=0x4080c0:c1=0xe0c040",
             "-vf",
             &vf,
         ],

@@ -22,7 +22,7 @@ def faulty(tmp_path_factory):
         (v / cls).mkdir(parents=True)
     ffmpeg("-f", "lavfi", "-i", "color=black:s=160x120:r=25", "-frames:v", "40",
            "-pix_fmt", "yuv420p", "-c:v", "libx264", str(v / "a" / "black.mp4"))
-    ffmpeg("-f", "lavfi", "-i", "sierpinski=s=160x120:r=25", "-f", "lavfi", "-i",
+    ffmpeg("-f", "lavfi", "-i", "sierpinski=s=160x120:r=25:seed=4", "-f", "lavfi", "-i",
            "mandelbrot=s=160x120:r=25", "-filter_complex",
            "[0]trim=end_frame=20[x];[1]trim=end_frame=20,setpts=PTS-STARTPTS[y];"
            "[x][y]concat=n=2:v=1", "-pix_fmt", "yuv420p", "-c:v", "libx264",

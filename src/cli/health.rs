@@ -201,7 +201,7 @@ pub fn cmd_health(a: HealthArgs) -> Result<ExitCode> {
         for g in r.duplicate_groups.iter().take(a.list) {
             println!("  {g:?}");
         }
-        let mut listed: Vec<&health::SampleHealth> = r
+        let mut listed: Vec<u64> = r
             .samples
             .iter()
             .filter(|s| {
@@ -211,20 +211,13 @@ pub fn cmd_health(a: HealthArgs) -> Result<ExitCode> {
                     a.flags.iter().any(|f| s.has(f))
                 }
             })
+            .map(|s| s.index)
             .collect();
         if let Some(key) = &a.sort {
-            let (name, low_first) = match key.strip_prefix('-') {
-                Some(n) => (n, true),
-                None => (key.as_str(), false),
-            };
-            listed.sort_by(|x, y| {
-                let (p, q) = (x.score(name).unwrap_or(0.0), y.score(name).unwrap_or(0.0));
-                if low_first {
-                    p.total_cmp(&q)
-                } else {
-                    q.total_cmp(&p)
-                }
-            });
+            match key.strip_prefix('-') {
+                Some(name) => r.order_by(&mut listed, name, true),
+                None => r.order_by(&mut listed, key, false),
+            }
         }
         if !listed.is_empty() {
             println!(
@@ -233,20 +226,8 @@ pub fn cmd_health(a: HealthArgs) -> Result<ExitCode> {
                 listed.len()
             );
         }
-        for s in listed.iter().take(a.list) {
-            println!(
-                "  sample {:>6}  {}  brightness {:.1}  motion {:.2}  sharpness {:.1}{}",
-                s.index,
-                s.flags.join(","),
-                s.brightness,
-                s.motion_mean,
-                s.sharpness_median,
-                if s.cuts.is_empty() {
-                    String::new()
-                } else {
-                    format!("  cuts before {:?}", s.cuts)
-                }
-            );
+        for s in listed.iter().take(a.list).filter_map(|&i| r.sample(i)) {
+            println!("  sample {:>6}  {}", s.index, s.summary("  "));
         }
         for u in &r.unreadable {
             eprintln!("sample {}: not measured: {}", u.index, u.reason);

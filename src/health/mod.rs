@@ -178,6 +178,26 @@ impl SampleHealth {
     }
 }
 
+impl SampleHealth {
+    /// The verdict in one line, parts joined by `sep`: flags, brightness, motion, sharpness
+    /// and where the cuts are.
+    pub fn summary(&self, sep: &str) -> String {
+        let flags = if self.flags.is_empty() {
+            "no flags".to_string()
+        } else {
+            self.flags.join(", ")
+        };
+        let mut s = format!(
+            "{flags}{sep}brightness {:.0}{sep}motion {:.2}{sep}sharpness {:.0}",
+            self.brightness, self.motion_mean, self.sharpness_median
+        );
+        if !self.cuts.is_empty() {
+            s += &format!("{sep}cuts before {:?}", self.cuts);
+        }
+        s
+    }
+}
+
 /// Score names [`SampleHealth::score`] knows.
 pub const SCORES: &[&str] = &[
     "brightness",
@@ -225,6 +245,15 @@ impl HealthReport {
             .binary_search_by_key(&i, |s| s.index)
             .ok()
             .map(|k| &self.samples[k])
+    }
+    /// Order sample indices by a score (highest first, or lowest first), ties in index
+    /// order; unmeasured samples count as 0.
+    pub fn order_by(&self, ids: &mut [u64], score: &str, lowest_first: bool) {
+        let key = |i: &u64| self.sample(*i).and_then(|s| s.score(score)).unwrap_or(0.0);
+        ids.sort_by(|a, b| {
+            let o = key(a).total_cmp(&key(b));
+            if lowest_first { o } else { o.reverse() }.then(a.cmp(b))
+        });
     }
     /// Indices of samples carrying any of `flags` (names checked against [`FLAGS`]).
     pub fn flagged(&self, flags: &[String]) -> Result<Vec<u64>> {

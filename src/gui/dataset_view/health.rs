@@ -121,11 +121,7 @@ impl HealthPanel {
             });
         }
         if let Some((name, low_first)) = &self.sort {
-            let key = |i: &u64| rep.sample(*i).and_then(|s| s.score(name)).unwrap_or(0.0);
-            visible.sort_by(|a, b| {
-                let o = key(a).total_cmp(&key(b));
-                if *low_first { o } else { o.reverse() }.then(a.cmp(b))
-            });
+            rep.order_by(visible, name, *low_first);
         }
     }
 
@@ -272,22 +268,7 @@ impl HealthPanel {
     /// Sample `i`'s verdict in one line.
     pub fn summary_ui(&self, ui: &mut egui::Ui, i: u64) {
         let Some(s) = self.sample(i) else { return };
-        let flags = if s.flags.is_empty() {
-            "none".into()
-        } else {
-            s.flags.join(", ")
-        };
-        ui.weak(format!(
-            "health: {flags} · brightness {:.0} · motion {:.2} · sharpness {:.0}{}",
-            s.brightness,
-            s.motion_mean,
-            s.sharpness_median,
-            if s.cuts.is_empty() {
-                String::new()
-            } else {
-                format!(" · cuts before {:?}", s.cuts)
-            }
-        ));
+        ui.weak(format!("health: {}", s.summary(" · ")));
     }
 
     /// The near-duplicate groups; returns a sample the user clicked.
