@@ -273,8 +273,6 @@ fn export_into(
     cancel: &AtomicBool,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ExportReport> {
-    let mut o = Out { files: 0, bytes: 0 };
-    let mut skipped = Vec::new();
     let mut splits: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_split: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     for (i, s) in picked {
@@ -284,270 +282,315 @@ fn export_into(
             .entry(if s.is_empty() { "all" } else { s }.to_string())
             .or_default() += 1;
     }
-    let total = picked.len();
-    let mut done = 0usize;
-    let mut dec = Decoders::default();
+    let mut run = Run {
+        ds,
+        opts,
+        o: Out { files: 0, bytes: 0 },
+        skipped: Vec::new(),
+        done: 0,
+        total: picked.len(),
+        dec: Decoders::default(),
+        cancel,
+        progress,
+    };
     for (split, ids) in by_split {
         let dir = if split.is_empty() {
             work.to_path_buf()
         } else {
             work.join(split)
         };
-        // A sample's own failure: stop, or (keep_going) note it and go on. Cancelling and
-        // failures to write the output always stop.
-        let keep_going = opts.keep_going;
-        let sample_failed = |i: u64, e: VdxError, skipped: &mut Vec<(u64, String)>| -> Result<()> {
-            match e {
-                VdxError::Cancelled | VdxError::Write { .. } => Err(e),
-                e if keep_going => {
-                    skipped.push((i, e.without_path()));
-                    Ok(())
-                }
-                e => Err(e),
-            }
-        };
-        let tick = |done: &mut usize| -> Result<()> {
-            *done += 1;
-            progress(*done, total);
-            if cancel.load(Ordering::Relaxed) {
-                return Err(VdxError::Cancelled);
-            }
-            Ok(())
-        };
         match opts.format {
-            Format::Folders => {
-                let mut ann = String::new();
-                for &i in &ids {
-                    let m = ds.meta(i)?;
-                    let stem = Path::new(m.provenance["source"].as_str().unwrap_or("video"))
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    let rel = format!(
-                        "{}/{}_{:03}",
-                        class_name(ds, &m),
-                        stem,
-                        m.provenance["clip"].as_u64().unwrap_or(0)
-                    );
-                    match ds.verify_sample_checksum(i).and_then(|_| {
-                        write_frames_folder(
-                            ds,
-                            i,
-                            &m,
-                            &dir.join(&rel),
-                            &opts.image_ext,
-                            &mut o,
-                            &mut dec,
-                        )
-                    }) {
-                        Ok(n) => ann.push_str(&format!("{rel} {n} {}\n", m.label)),
-                        Err(e) => sample_failed(i, e, &mut skipped)?,
-                    }
-                    tick(&mut done)?;
-                }
-                o.write(&dir.join("annotations.txt"), ann.as_bytes())?;
-                let mut classes = ds.classes().join("\n");
-                classes.push('\n');
-                o.write(&dir.join("classes.txt"), classes.as_bytes())?;
-            }
-            Format::Npy => {
-                use rayon::prelude::*;
-                std::fs::create_dir_all(&dir).map_err(|e| werr(&dir, e))?;
-                // Clip buffers go back here once written and are decoded into again.
-                let pool = std::sync::Mutex::new(Vec::<Vec<u8>>::new());
-                // Batches of a few clips per worker (16 at most), each within one shard.
-                let per = (4 * rayon::current_num_threads()).clamp(4, 16);
-                let mut batches = ids
-                    .chunks(opts.shard_size)
-                    .enumerate()
-                    .flat_map(|(k, chunk)| chunk.chunks(per).map(move |b| (k, chunk.len(), b)));
-                let mut shard: Option<(usize, NpyShard)> = None;
-                let n_classes = ds.classes().len();
-                let finish = |sh: NpyShard, k: usize, o: &mut Out| -> Result<()> {
-                    if let Some(w) = sh.writer {
-                        w.finish()?;
-                        o.files += 1;
-                    }
-                    for (name, bytes) in npy_label_arrays(&sh.meta, n_classes) {
-                        o.write(&dir.join(format!("{name}_{k:05}.npy")), &bytes)?;
-                    }
-                    o.write(
-                        &dir.join(format!("shard_{k:05}.json")),
-                        &serde_json::to_vec_pretty(&sh.meta).expect("JSON"),
-                    )
-                };
-                let mut pending: Option<(Vec<Result<NpySample>>, NpyBatch)> = None;
-                loop {
-                    let next = batches.next();
-                    // This batch decodes on the rayon pool while this thread writes the one
-                    // before (and finishes shards): with one worker thread too, writing is not
-                    // in the way of JPEG decoding. Memory holds two batches, not a shard.
-                    let (decoded, written) = std::thread::scope(|sc| {
-                        let decoding = sc.spawn(|| {
-                            next.map(|(_, _, b)| {
-                                b.par_iter()
-                                    .map_init(Decoders::default, |dec, &i| {
-                                        let buf = pool.lock().ok().and_then(|mut p| p.pop());
-                                        npy_sample(ds, i, opts, dec, buf.unwrap_or_default())
-                                    })
-                                    .collect::<Vec<_>>()
-                            })
-                        });
-                        let written = (|| -> Result<()> {
-                            let Some((results, (k, len, batch))) = pending.take() else {
-                                return Ok(());
-                            };
-                            if shard.as_ref().is_some_and(|(sk, _)| *sk != k) {
-                                let (sk, sh) = shard.take().expect("checked");
-                                finish(sh, sk, &mut o)?;
-                            }
-                            let (_, sh) = shard.get_or_insert_with(|| {
-                                (
-                                    k,
-                                    NpyShard {
-                                        path: dir.join(format!("shard_{k:05}.npy")),
-                                        len,
-                                        float: opts.float,
-                                        writer: None,
-                                        shape: None,
-                                        meta: Vec::with_capacity(len),
-                                    },
-                                )
-                            });
-                            for (r, &i) in results.into_iter().zip(batch) {
-                                let (bytes, s, j) = r?;
-                                o.bytes += sh.push(i, &bytes, s, j)?;
-                                if let Ok(mut p) = pool.lock() {
-                                    p.push(bytes);
-                                }
-                                tick(&mut done)?;
-                            }
-                            Ok(())
-                        })();
-                        let decoded = match decoding.join() {
-                            Ok(d) => d,
-                            Err(panic) => std::panic::resume_unwind(panic),
-                        };
-                        (decoded, written)
-                    });
-                    written?;
-                    match (decoded, next) {
-                        (Some(d), Some((k, len, b))) => pending = Some((d, (k, len, b))),
-                        _ => break,
-                    }
-                }
-                if let Some((k, sh)) = shard.take() {
-                    finish(sh, k, &mut o)?;
-                }
-            }
-            Format::Mp4 => {
-                for &i in &ids {
-                    let p = dir.join(format!("{i:06}.mp4"));
-                    let bytes = ds
-                        .verify_sample_checksum(i)
-                        .and_then(|_| sample_mp4(ds, i, opts, &mut dec, &dir));
-                    match bytes {
-                        Ok(bytes) => o.write(&p, &bytes)?,
-                        Err(e) => sample_failed(i, e, &mut skipped)?,
-                    }
-                    tick(&mut done)?;
-                }
-            }
-            Format::Wds => {
-                for (k, chunk) in ids.chunks(opts.shard_size).enumerate() {
-                    let mut tar = Vec::new();
-                    for &i in chunk {
-                        let m = ds.meta(i)?;
-                        let key = format!("{i:06}");
-                        let payload = match ds.verify_sample_checksum(i).map(|_| &m.record) {
-                            Err(e) => Err(e),
-                            Ok(_) => match m.record {
-                                VideoRecord::Segments { .. } => {
-                                    sample_mp4(ds, i, opts, &mut dec, &dir)
-                                        .map(|mp4| (format!("{key}.mp4"), mp4))
-                                }
-                                _ => ds.decode_clip(i, &mut dec).map(|c| {
-                                    let mut b = crate::npy::header(
-                                        crate::npy::Dtype::U8,
-                                        &[c.num_frames, c.height, c.width, 3],
-                                    );
-                                    b.extend_from_slice(&c.data);
-                                    (format!("{key}.npy"), b)
-                                }),
-                            },
-                        };
-                        match payload {
-                            Ok((name, bytes)) => tar_entry(&mut tar, &name, &bytes),
-                            Err(e) => {
-                                sample_failed(i, e, &mut skipped)?;
-                                tick(&mut done)?;
-                                continue;
-                            }
-                        }
-                        tar_entry(
-                            &mut tar,
-                            &format!("{key}.json"),
-                            &serde_json::to_vec(&sample_json(ds, &m)).expect("JSON"),
-                        );
-                        tar_entry(
-                            &mut tar,
-                            &format!("{key}.cls"),
-                            m.label.to_string().as_bytes(),
-                        );
-                        tick(&mut done)?;
-                    }
-                    tar.extend_from_slice(&[0u8; 1024]);
-                    o.write(&dir.join(format!("shard-{k:06}.tar")), &tar)?;
-                }
-            }
-            Format::Audio => {
-                let mut cache: BTreeMap<
-                    String,
-                    std::result::Result<crate::video::audio::MonoAudio, String>,
-                > = BTreeMap::new();
-                for &i in &ids {
-                    let m = ds.meta(i)?;
-                    let src = m.provenance["source"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    let audio = cache.entry(src.clone()).or_insert_with(|| {
-                        crate::video::audio::decode_mono(Path::new(&src), 16000)
-                            .map_err(|e| e.to_string())
-                    });
-                    match audio {
-                        Ok(a) => {
-                            let (t0, t1) = clip_span(&m);
-                            let s0 =
-                                ((t0 * 16000.0).round().max(0.0) as usize).min(a.samples.len());
-                            let s1 = ((t1 * 16000.0).round().max(0.0) as usize)
-                                .clamp(s0, a.samples.len());
-                            let clip = crate::video::audio::MonoAudio {
-                                sample_rate: 16000,
-                                samples: a.samples[s0..s1].to_vec(),
-                                warnings: Vec::new(),
-                            };
-                            let p = dir.join(format!("{i:06}.wav"));
-                            crate::video::audio::write_wav(&p, &clip)?;
-                            o.files += 1;
-                            o.bytes += (clip.samples.len() * 4 + 58) as u64;
-                        }
-                        Err(e) => skipped.push((i, e.clone())),
-                    }
-                    tick(&mut done)?;
-                }
-            }
+            Format::Folders => run.folders(&dir, &ids)?,
+            Format::Npy => run.npy(&dir, &ids)?,
+            Format::Mp4 => run.mp4(&dir, &ids)?,
+            Format::Wds => run.wds(&dir, &ids)?,
+            Format::Audio => run.audio(&dir, &ids)?,
         }
     }
     Ok(ExportReport {
         output: work.to_path_buf(),
-        samples: total - skipped.len(),
-        files: o.files,
-        bytes: o.bytes,
-        skipped,
+        samples: run.total - run.skipped.len(),
+        files: run.o.files,
+        bytes: run.o.bytes,
+        skipped: run.skipped,
         splits,
         excluded: Vec::new(),
     })
+}
+
+/// One export's writing state, shared by every format's writer.
+struct Run<'a> {
+    ds: &'a Dataset,
+    opts: &'a ExportOptions,
+    o: Out,
+    skipped: Vec<(u64, String)>,
+    done: usize,
+    total: usize,
+    dec: Decoders,
+    cancel: &'a AtomicBool,
+    progress: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+impl Run<'_> {
+    /// A sample's own failure: stop, or (keep_going) note it and go on. Cancelling and
+    /// failures to write the output always stop.
+    fn failed(&mut self, i: u64, e: VdxError) -> Result<()> {
+        match e {
+            VdxError::Cancelled | VdxError::Write { .. } => Err(e),
+            e if self.opts.keep_going => {
+                self.skipped.push((i, e.without_path()));
+                Ok(())
+            }
+            e => Err(e),
+        }
+    }
+
+    /// One more sample done: progress, and stop if cancelled.
+    fn tick(&mut self) -> Result<()> {
+        self.done += 1;
+        (self.progress)(self.done, self.total);
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(VdxError::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Frame folders per sample, `annotations.txt` and `classes.txt`.
+    fn folders(&mut self, dir: &Path, ids: &[u64]) -> Result<()> {
+        let (ds, opts) = (self.ds, self.opts);
+        let mut ann = String::new();
+        for &i in ids {
+            let m = ds.meta(i)?;
+            let stem = Path::new(m.provenance["source"].as_str().unwrap_or("video"))
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let rel = format!(
+                "{}/{}_{:03}",
+                class_name(ds, &m),
+                stem,
+                m.provenance["clip"].as_u64().unwrap_or(0)
+            );
+            match ds.verify_sample_checksum(i).and_then(|_| {
+                write_frames_folder(
+                    ds,
+                    i,
+                    &m,
+                    &dir.join(&rel),
+                    &opts.image_ext,
+                    &mut self.o,
+                    &mut self.dec,
+                )
+            }) {
+                Ok(n) => ann.push_str(&format!("{rel} {n} {}\n", m.label)),
+                Err(e) => self.failed(i, e)?,
+            }
+            self.tick()?;
+        }
+        self.o.write(&dir.join("annotations.txt"), ann.as_bytes())?;
+        let mut classes = ds.classes().join("\n");
+        classes.push('\n');
+        self.o.write(&dir.join("classes.txt"), classes.as_bytes())?;
+        Ok(())
+    }
+
+    /// `.npy` shards: a batch decodes on the pool while the one before is written.
+    fn npy(&mut self, dir: &Path, ids: &[u64]) -> Result<()> {
+        let (ds, opts) = (self.ds, self.opts);
+        use rayon::prelude::*;
+        std::fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
+        // Clip buffers go back here once written and are decoded into again.
+        let pool = std::sync::Mutex::new(Vec::<Vec<u8>>::new());
+        // Batches of a few clips per worker (16 at most), each within one shard.
+        let per = (4 * rayon::current_num_threads()).clamp(4, 16);
+        let mut batches = ids
+            .chunks(opts.shard_size)
+            .enumerate()
+            .flat_map(|(k, chunk)| chunk.chunks(per).map(move |b| (k, chunk.len(), b)));
+        let mut shard: Option<(usize, NpyShard)> = None;
+        let n_classes = ds.classes().len();
+        let finish = |sh: NpyShard, k: usize, o: &mut Out| -> Result<()> {
+            if let Some(w) = sh.writer {
+                w.finish()?;
+                o.files += 1;
+            }
+            for (name, bytes) in npy_label_arrays(&sh.meta, n_classes) {
+                o.write(&dir.join(format!("{name}_{k:05}.npy")), &bytes)?;
+            }
+            o.write(
+                &dir.join(format!("shard_{k:05}.json")),
+                &serde_json::to_vec_pretty(&sh.meta).expect("JSON"),
+            )
+        };
+        let mut pending: Option<(Vec<Result<NpySample>>, NpyBatch)> = None;
+        loop {
+            let next = batches.next();
+            // This batch decodes on the rayon pool while this thread writes the one
+            // before (and finishes shards): with one worker thread too, writing is not
+            // in the way of JPEG decoding. Memory holds two batches, not a shard.
+            let (decoded, written) = std::thread::scope(|sc| {
+                let decoding = sc.spawn(|| {
+                    next.map(|(_, _, b)| {
+                        b.par_iter()
+                            .map_init(Decoders::default, |dec, &i| {
+                                let buf = pool.lock().ok().and_then(|mut p| p.pop());
+                                npy_sample(ds, i, opts, dec, buf.unwrap_or_default())
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                });
+                let written = (|| -> Result<()> {
+                    let Some((results, (k, len, batch))) = pending.take() else {
+                        return Ok(());
+                    };
+                    if shard.as_ref().is_some_and(|(sk, _)| *sk != k) {
+                        let (sk, sh) = shard.take().expect("checked");
+                        finish(sh, sk, &mut self.o)?;
+                    }
+                    let (_, sh) = shard.get_or_insert_with(|| {
+                        (
+                            k,
+                            NpyShard {
+                                path: dir.join(format!("shard_{k:05}.npy")),
+                                len,
+                                float: opts.float,
+                                writer: None,
+                                shape: None,
+                                meta: Vec::with_capacity(len),
+                            },
+                        )
+                    });
+                    for (r, &i) in results.into_iter().zip(batch) {
+                        let (bytes, s, j) = r?;
+                        self.o.bytes += sh.push(i, &bytes, s, j)?;
+                        if let Ok(mut p) = pool.lock() {
+                            p.push(bytes);
+                        }
+                        self.tick()?;
+                    }
+                    Ok(())
+                })();
+                let decoded = match decoding.join() {
+                    Ok(d) => d,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                (decoded, written)
+            });
+            written?;
+            match (decoded, next) {
+                (Some(d), Some((k, len, b))) => pending = Some((d, (k, len, b))),
+                _ => break,
+            }
+        }
+        if let Some((k, sh)) = shard.take() {
+            finish(sh, k, &mut self.o)?;
+        }
+        Ok(())
+    }
+
+    /// One MP4 per sample.
+    fn mp4(&mut self, dir: &Path, ids: &[u64]) -> Result<()> {
+        let (ds, opts) = (self.ds, self.opts);
+        for &i in ids {
+            let p = dir.join(format!("{i:06}.mp4"));
+            let bytes = ds
+                .verify_sample_checksum(i)
+                .and_then(|_| sample_mp4(ds, i, opts, &mut self.dec, dir));
+            match bytes {
+                Ok(bytes) => self.o.write(&p, &bytes)?,
+                Err(e) => self.failed(i, e)?,
+            }
+            self.tick()?;
+        }
+        Ok(())
+    }
+
+    /// WebDataset tar shards.
+    fn wds(&mut self, dir: &Path, ids: &[u64]) -> Result<()> {
+        let (ds, opts) = (self.ds, self.opts);
+        for (k, chunk) in ids.chunks(opts.shard_size).enumerate() {
+            let mut tar = Vec::new();
+            for &i in chunk {
+                let m = ds.meta(i)?;
+                let key = format!("{i:06}");
+                let payload = match ds.verify_sample_checksum(i).map(|_| &m.record) {
+                    Err(e) => Err(e),
+                    Ok(_) => match m.record {
+                        VideoRecord::Segments { .. } => sample_mp4(ds, i, opts, &mut self.dec, dir)
+                            .map(|mp4| (format!("{key}.mp4"), mp4)),
+                        _ => ds.decode_clip(i, &mut self.dec).map(|c| {
+                            let mut b = crate::npy::header(
+                                crate::npy::Dtype::U8,
+                                &[c.num_frames, c.height, c.width, 3],
+                            );
+                            b.extend_from_slice(&c.data);
+                            (format!("{key}.npy"), b)
+                        }),
+                    },
+                };
+                match payload {
+                    Ok((name, bytes)) => tar_entry(&mut tar, &name, &bytes),
+                    Err(e) => {
+                        self.failed(i, e)?;
+                        self.tick()?;
+                        continue;
+                    }
+                }
+                tar_entry(
+                    &mut tar,
+                    &format!("{key}.json"),
+                    &serde_json::to_vec(&sample_json(ds, &m)).expect("JSON"),
+                );
+                tar_entry(
+                    &mut tar,
+                    &format!("{key}.cls"),
+                    m.label.to_string().as_bytes(),
+                );
+                self.tick()?;
+            }
+            tar.extend_from_slice(&[0u8; 1024]);
+            self.o.write(&dir.join(format!("shard-{k:06}.tar")), &tar)?;
+        }
+        Ok(())
+    }
+
+    /// Each clip's audio as 16 kHz mono WAV.
+    fn audio(&mut self, dir: &Path, ids: &[u64]) -> Result<()> {
+        let ds = self.ds;
+        let mut cache: BTreeMap<
+            String,
+            std::result::Result<crate::video::audio::MonoAudio, String>,
+        > = BTreeMap::new();
+        for &i in ids {
+            let m = ds.meta(i)?;
+            let src = m.provenance["source"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let audio = cache.entry(src.clone()).or_insert_with(|| {
+                crate::video::audio::decode_mono(Path::new(&src), 16000).map_err(|e| e.to_string())
+            });
+            match audio {
+                Ok(a) => {
+                    let (t0, t1) = clip_span(&m);
+                    let s0 = ((t0 * 16000.0).round().max(0.0) as usize).min(a.samples.len());
+                    let s1 = ((t1 * 16000.0).round().max(0.0) as usize).clamp(s0, a.samples.len());
+                    let clip = crate::video::audio::MonoAudio {
+                        sample_rate: 16000,
+                        samples: a.samples[s0..s1].to_vec(),
+                        warnings: Vec::new(),
+                    };
+                    let p = dir.join(format!("{i:06}.wav"));
+                    crate::video::audio::write_wav(&p, &clip)?;
+                    self.o.files += 1;
+                    self.o.bytes += (clip.samples.len() * 4 + 58) as u64;
+                }
+                Err(e) => self.skipped.push((i, e.clone())),
+            }
+            self.tick()?;
+        }
+        Ok(())
+    }
 }
 
 /// Append one file to a tar archive (POSIX ustar).
