@@ -221,6 +221,31 @@ fn each_check_finds_exactly_the_injected_faults() {
             .collect::<Vec<_>>()
     );
     assert_eq!(want.len(), by.len(), "every fixture has its expectation");
+    // Per flag over the fixtures: precision and recall (both 1.0, as the exact flags above
+    // already say; printed for the record).
+    let mut names: Vec<&str> = want
+        .iter()
+        .flat_map(|(_, w)| w.split(','))
+        .filter(|f| !f.is_empty())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for flag in names {
+        let has = |list: &str| list.split(',').any(|f| f == flag);
+        let (mut tp, mut fp, mut fnn) = (0, 0, 0);
+        for (n, w) in want {
+            match (has(&flags(n)), has(w)) {
+                (true, true) => tp += 1,
+                (true, false) => fp += 1,
+                (false, true) => fnn += 1,
+                _ => {}
+            }
+        }
+        let precision = tp as f64 / (tp + fp).max(1) as f64;
+        let recall = tp as f64 / (tp + fnn).max(1) as f64;
+        eprintln!("{flag:<26} precision {precision:.2} recall {recall:.2} ({tp} found)");
+        assert!(precision == 1.0 && recall == 1.0 && tp > 0, "{flag}");
+    }
 
     // Where: the frames of each fault.
     let range = |a: u32, b: u32| (a..b).collect::<Vec<u32>>();
@@ -503,4 +528,111 @@ fn segments_and_flow_samples_are_measured() {
             }
         }
     }
+}
+
+#[test]
+fn the_pass_stops_when_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("videos");
+    std::fs::create_dir_all(&v).unwrap();
+    make(
+        &v,
+        "clip",
+        &["-f", "lavfi", "-i", "testsrc2=s=160x120:r=25"],
+    );
+    let out = dir.path().join("ds.vdx");
+    vdx_ok(&[
+        "build",
+        v.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "8",
+        "--num-clips",
+        "4",
+        "--size",
+        "32",
+        "--quiet",
+    ]);
+    let ds = Dataset::open(&out).unwrap();
+    let cancel = AtomicBool::new(true);
+    let r = health::health_pass(&ds, &HealthOptions::default(), &cancel, &|_, _| {});
+    assert!(matches!(r, Err(vdx::VdxError::Cancelled)), "{r:?}");
+    assert!(
+        !sidecar::path_for(&out).exists(),
+        "a cancelled pass saves nothing"
+    );
+}
+
+/// The same clip under two names, one in train and one in val (an annotation dataset), with
+/// one label: a duplicate across splits, not a label conflict.
+#[test]
+fn a_duplicate_across_splits_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("videos");
+    std::fs::create_dir_all(&v).unwrap();
+    let a = make(
+        &v,
+        "walk",
+        &["-f", "lavfi", "-i", "mandelbrot=s=160x120:r=25"],
+    );
+    std::fs::copy(&a, v.join("walk_reupload.mp4")).unwrap();
+    make(
+        &v,
+        "other",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=160x120:r=25",
+            "-vf",
+            "noise=alls=20:allf=t:all_seed=7",
+        ],
+    );
+    let ann = dir.path().join("ann.jsonl");
+    std::fs::write(
+        &ann,
+        concat!(
+            r#"{"video": "walk.mp4", "label": "walk", "split": "train"}"#,
+            "\n",
+            r#"{"video": "walk_reupload.mp4", "label": "walk", "split": "val"}"#,
+            "\n",
+            r#"{"video": "other.mp4", "label": "walk", "split": "val"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("ds.vdx");
+    vdx_ok(&[
+        "build",
+        "--annotations",
+        ann.to_str().unwrap(),
+        "--videos",
+        v.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "16",
+        "--num-clips",
+        "1",
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    let r = pass(&out);
+    let flags: Vec<String> = r.samples.iter().map(|s| s.flags.join(",")).collect();
+    assert_eq!(
+        flags,
+        vec![
+            "duplicate,duplicate_across_splits",
+            "duplicate,duplicate_across_splits",
+            ""
+        ],
+        "{:?}",
+        r.samples
+            .iter()
+            .map(|s| (&s.source, s.split))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(r.duplicate_groups, vec![vec![0, 1]]);
 }
