@@ -636,3 +636,69 @@ fn a_duplicate_across_splits_is_flagged() {
     );
     assert_eq!(r.duplicate_groups, vec![vec![0, 1]]);
 }
+
+/// The remaining picture flags, each on a fixture made for it (luma-only noise keeps the
+/// clips moving without making the hue of grey pixels random): dark, overexposed, pillarbox
+/// bars, blurry; each exactly its own flag.
+#[test]
+fn dark_overexposed_pillarbox_and_blurry_clips_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("videos");
+    std::fs::create_dir_all(&v).unwrap();
+    let lnoise = |s: u32| format!("noise=c0s={s}:c0f=t:all_seed=7");
+    let vf = format!("lutyuv=y=val*0.2,{}", lnoise(12));
+    make(
+        &v,
+        "a_dark",
+        &["-f", "lavfi", "-i", "mandelbrot=s=160x120:r=25", "-vf", &vf],
+    );
+    let vf = format!("lutyuv=y=230+val*0.1,{}", lnoise(12));
+    make(
+        &v,
+        "b_bright",
+        &["-f", "lavfi", "-i", "testsrc2=s=160x120:r=25", "-vf", &vf],
+    );
+    // 60-pixel-wide bars content padded to 160: after the centre crop to 64x64, 15-16
+    // columns of bar on each side.
+    let vf = format!("{},pad=160:120:50:0:black", lnoise(30));
+    make(
+        &v,
+        "c_pillar",
+        &["-f", "lavfi", "-i", "smptehdbars=s=60x120:r=25", "-vf", &vf],
+    );
+    make(
+        &v,
+        "d_blur",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "cellauto=s=160x120:r=25:rule=110:seed=5",
+            "-vf",
+            "gblur=sigma=8",
+        ],
+    );
+    let out = dir.path().join("ds.vdx");
+    vdx_ok(&[
+        "build",
+        v.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "50",
+        "--num-clips",
+        "1",
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    let r = pass(&out);
+    let flags: Vec<String> = r.samples.iter().map(|s| s.flags.join(",")).collect();
+    assert_eq!(flags, vec!["dark", "overexposed", "pillarbox", "blurry"]);
+    let b = r.samples[2].bars;
+    assert!(
+        (14..=17).contains(&b.left) && (14..=17).contains(&b.right),
+        "{b:?}"
+    );
+    assert_eq!((b.top, b.bottom), (0, 0));
+}
