@@ -64,8 +64,30 @@ impl Ctx<'_> {
         pattern: &Pattern,
         fields: &BTreeMap<String, String>,
     ) -> Result<String> {
+        self.video_with(
+            line,
+            pattern,
+            |k| fields.get(k).map(String::as_str),
+            || {
+                fields
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        )
+    }
+
+    /// [`Ctx::video`] with the fields looked up by `get`.
+    fn video_with<'v>(
+        &self,
+        line: usize,
+        pattern: &Pattern,
+        get: impl Fn(&str) -> Option<&'v str>,
+        names: impl Fn() -> String,
+    ) -> Result<String> {
         let video = pattern
-            .render(fields)
+            .render_with(get, names)
             .map_err(|e| self.err(line, e.field.as_deref().unwrap_or(NO_COLUMN), e.reason))?;
         if video.trim().is_empty() {
             return Err(self.err(

@@ -160,7 +160,9 @@ impl Table<'_> {
     /// The row's columns that `pattern` names (all a file name needs, without copying the
     /// other columns of every row: a Kinetics-700 file has 650,000 rows). The columns are
     /// looked up once per file, not per row.
-    fn pattern_fields(&self, row: &Record, pattern: &Pattern) -> BTreeMap<String, String> {
+    /// The row's video file name from `pattern`, its fields read from the row's cells in
+    /// place (a 650,000-row file builds no map per row).
+    fn video(&self, ctx: Ctx, row: &Record, pattern: &Pattern) -> Result<String> {
         let cols = self.pattern_cols.get_or_init(|| {
             self.header
                 .iter()
@@ -169,14 +171,22 @@ impl Table<'_> {
                 .map(|(i, _)| i)
                 .collect()
         });
-        cols.iter()
-            .filter_map(|&i| {
-                Some((
-                    self.header[i].clone(),
-                    row.fields.get(i)?.trim().to_string(),
-                ))
-            })
-            .collect()
+        let get = |name: &str| {
+            cols.iter()
+                .find(|&&i| self.header[i] == name)
+                .and_then(|&i| row.fields.get(i))
+                .map(|v| v.trim())
+        };
+        let names = || {
+            cols.iter()
+                .filter(|&&i| i < row.fields.len())
+                .map(|&i| self.header[i].as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        ctx.video_with(row.line, pattern, get, names)
     }
 
     /// The row's columns except `used`.
@@ -245,11 +255,7 @@ pub(super) fn kinetics(input: &Input) -> Result<Parsed> {
             seconds(ctx, &t, row, start)?,
             seconds(ctx, &t, row, end)?,
         )?;
-        let video = ctx.video(
-            row.line,
-            input.pattern,
-            &t.pattern_fields(row, input.pattern),
-        )?;
+        let video = t.video(ctx, row, input.pattern)?;
         // The id and times are in the row id (`{youtube_id}_{time_start}_{time_end}`) and, for
         // untrimmed videos, the segment: not repeated as extra columns of every row (a map of
         // three more columns is most of a row's memory in a 650,000-row file).
@@ -302,11 +308,7 @@ pub(super) fn epic(input: &Input) -> Result<Parsed> {
         rows.push(AnnotationRow {
             line: row.line,
             row_id: row_id.to_string(),
-            video: ctx.video(
-                row.line,
-                input.pattern,
-                &t.pattern_fields(row, input.pattern),
-            )?,
+            video: t.video(ctx, row, input.pattern)?,
             segment: Some(segment),
             labels: optional(row, label).into_iter().collect(),
             split: split.clone(),
@@ -380,11 +382,7 @@ pub(super) fn charades(input: &Input) -> Result<Parsed> {
         if list.is_empty() {
             continue;
         }
-        let video = ctx.video(
-            row.line,
-            input.pattern,
-            &t.pattern_fields(row, input.pattern),
-        )?;
+        let video = t.video(ctx, row, input.pattern)?;
         let extra = t.extra(row, &[Some(acts)]);
         for (k, action) in list.iter().enumerate() {
             let mut labels = vec![action.class.clone()];

@@ -214,8 +214,16 @@ pub(super) fn parse_seconds(text: &str) -> Result<f64, TextError> {
         .checked_mul(60)
         .and_then(|m| m.checked_add(int_secs))
         .ok_or_else(bad)?;
-    let frac = if frac.is_empty() { "0" } else { frac };
-    let value: f64 = format!("{total}.{frac}").parse().map_err(|_| bad())?;
+    // Plain seconds ("12", "12.5"): the text is the decimal itself, parsed as written.
+    let value: f64 = if units.is_empty() {
+        s.strip_suffix('.')
+            .unwrap_or(s)
+            .parse()
+            .map_err(|_| bad())?
+    } else {
+        let frac = if frac.is_empty() { "0" } else { frac };
+        format!("{total}.{frac}").parse().map_err(|_| bad())?
+    };
     if !value.is_finite() {
         return Err(bad().into());
     }
@@ -325,6 +333,25 @@ impl Pattern {
 
     /// The pattern with the fields' values in place.
     pub fn render(&self, fields: &BTreeMap<String, String>) -> Result<String, PatternError> {
+        self.render_with(
+            |k| fields.get(k).map(String::as_str),
+            || {
+                fields
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        )
+    }
+
+    /// [`Pattern::render`] with the fields looked up by `get` (no map built per row);
+    /// `names` lists them for an error.
+    pub fn render_with<'v>(
+        &self,
+        get: impl Fn(&str) -> Option<&'v str>,
+        names: impl Fn() -> String,
+    ) -> Result<String, PatternError> {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
@@ -335,15 +362,14 @@ impl Pattern {
                     zero,
                     width,
                 } => {
-                    let Some(value) = fields.get(name) else {
-                        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                    let Some(value) = get(name) else {
                         return Err(PatternError {
                             field: Some(name.clone()),
                             reason: format!(
                                 "unknown field '{name}' in the file name pattern '{}'; the \
                                  fields are: {}",
                                 self.text,
-                                names.join(", ")
+                                names()
                             ),
                         });
                     };
