@@ -1221,4 +1221,27 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
         a.datasets.len() == 2 && a.datasets[1].health.report.is_some()
     });
     assert!(!h.state().datasets[1].health.passing());
+    // A report made with other thresholds (vdx health --threshold): a pass run again in the
+    // window keeps them.
+    let third = d.path().join("third.vdx");
+    std::fs::copy(&out, &third).unwrap();
+    vdx_ok(&[
+        "health",
+        third.to_str().unwrap(),
+        "--quiet",
+        "--threshold",
+        "cut_threshold=250",
+    ]);
+    h.state_mut().open(third, &ctx);
+    wait_for(&mut h, "the third report", |a| {
+        a.datasets.len() == 3 && a.datasets[2].health.report.is_some()
+    });
+    let before = h.state().datasets[2].health.generation;
+    h.get_by_label("Health pass again").click();
+    wait_for(&mut h, "the new pass", |a| {
+        a.datasets[2].health.generation > before
+    });
+    let rep = h.state().datasets[2].health.report.clone().unwrap();
+    assert_eq!(rep.thresholds.cut_threshold, 250.0);
+    assert!(rep.samples.iter().all(|s| s.cuts.is_empty()));
 }

@@ -59,8 +59,18 @@ impl HealthPanel {
         self.pass_job.is_some()
     }
 
-    /// Run the pass over every sample (saved beside the dataset when done).
+    /// Run the pass over every sample (saved beside the dataset when done), with the
+    /// thresholds of the report shown (set by `vdx health --threshold` or Python), else the
+    /// defaults.
     pub fn start_pass(&mut self, ds: &Arc<Dataset>, ctx: &egui::Context) {
+        let opts = HealthOptions {
+            threads: 0,
+            thresholds: self
+                .report
+                .as_ref()
+                .map(|r| r.thresholds.clone())
+                .unwrap_or_default(),
+        };
         self.progress.begin();
         self.progress
             .total
@@ -69,7 +79,7 @@ impl HealthPanel {
         let (done, cancel) = (self.progress.done.clone(), self.progress.cancel.clone());
         self.pass_job = Some(Job::spawn_long(ctx, move || {
             let last = std::sync::Mutex::new(std::time::Instant::now());
-            let r = health::health_pass(&ds, &HealthOptions::default(), &cancel, &|d, _| {
+            let r = health::health_pass(&ds, &opts, &cancel, &|d, _| {
                 done.store(d, Ordering::Relaxed);
                 let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
                 if l.elapsed().as_millis() >= 50 {
