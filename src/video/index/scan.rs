@@ -289,6 +289,8 @@ pub fn build_index_cancellable(
                 // the file size since each read advances.
                 warnings.push(format!(
                     "corrupt data near byte {} skipped by the demuxer",
+                    // SAFETY: the context `ictx` owns is open; its I/O context is checked for
+                    // null, and avio_seek(pb, 0, SEEK_CUR) only reports the position.
                     unsafe {
                         let pb = (*ictx.as_ptr()).pb;
                         if pb.is_null() {

@@ -212,6 +212,7 @@ fn collect(
         nb_streams: ictx.nb_streams() as usize,
         format_name: fmt.name().to_string(),
         format_long_name: fmt.description().to_string(),
+        // SAFETY: reads a plain field of the open format context, which `ictx` owns.
         start_time: av_time(unsafe { (*ictx.as_ptr()).start_time }),
         duration: av_time(ictx.duration()),
         size,
