@@ -329,7 +329,7 @@ fn a_dataset_opens_shows_samples_decodes_one_and_verifies_with_progress() {
     });
     // Verify runs as a background job and reports.
     h.get_by_label("Verify").click();
-    wait_for(&mut h, "verify", |a| a.datasets[0].verify.is_some());
+    wait_for(&mut h, "verify", |a| a.datasets[0].verify.result.is_some());
     h.get_by_label_contains("OK: 3 samples, checksums match, 3 decoded");
     // A damaged dataset opens with a clear error in the window.
     let bad = d.path().join("bad.vdx");

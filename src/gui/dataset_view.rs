@@ -4,17 +4,16 @@
 use super::analysis::filmstrip;
 use super::jobs::Job;
 use crate::dataset::checks::AnnotationChecks;
-use crate::dataset::verify::VerifyReport;
 use crate::dataset::{Dataset, Decoders, SampleMeta};
 use egui::{Color32, Vec2};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 mod catalog;
 pub mod health;
 mod sample;
 mod thumbs;
+mod verify;
 
 use catalog::{annotation_line, class_balance, filter_controls};
 pub use catalog::{class_counts, CatalogEntry};
@@ -43,7 +42,6 @@ pub struct DatasetTab {
     pub selected: Option<u64>,
     sample_job: Option<Job<SampleView>>,
     pub sample: Option<(SampleMeta, Vec<TextureRow>)>,
-    verify_job: Option<Job<VerifyReport>>,
     catalog_job: Option<Job<(Vec<CatalogEntry>, Option<AnnotationChecks>)>>,
     /// Per sample: labels, split and source file name (for filters), built in the background.
     pub catalog: Option<Arc<Vec<CatalogEntry>>>,
@@ -59,10 +57,8 @@ pub struct DatasetTab {
     /// Sample indices passing the filters.
     pub visible: Vec<u64>,
     thumbs: ThumbGrid,
-    verify_done: Arc<AtomicU64>,
-    verify_cancel: Arc<AtomicBool>,
-    verify_started: Option<std::time::Instant>,
-    pub verify: Option<Result<VerifyReport, String>>,
+    /// `vdx verify` as a background job, and its verdict.
+    pub verify: verify::VerifyPanel,
     /// Source against stored, and the quality pass.
     pub quality: super::quality_view::QualityPanel,
     /// The sample area shows source against stored instead of the stored frames.
@@ -84,7 +80,6 @@ impl DatasetTab {
             selected: None,
             sample_job: None,
             sample: None,
-            verify_job: None,
             catalog_job: None,
             checks: None,
             catalog: None,
@@ -94,10 +89,7 @@ impl DatasetTab {
             filter_key: None,
             visible: Vec::new(),
             thumbs: ThumbGrid::default(),
-            verify_done: Arc::new(AtomicU64::new(0)),
-            verify_cancel: Arc::new(AtomicBool::new(false)),
-            verify_started: None,
-            verify: None,
+            verify: Default::default(),
             quality: Default::default(),
             compare: false,
             health: Default::default(),
@@ -120,27 +112,12 @@ impl DatasetTab {
 
     /// Start verifying (structure, checksums, full decode) in the background.
     pub fn start_verify(&mut self, ctx: &egui::Context) {
-        let path = self.path.clone();
-        self.verify = None;
-        self.verify_started = Some(std::time::Instant::now());
-        self.verify_done.store(0, Ordering::Relaxed);
-        self.verify_cancel.store(false, Ordering::Relaxed);
-        let (done, cancel, c) = (
-            self.verify_done.clone(),
-            self.verify_cancel.clone(),
-            ctx.clone(),
-        );
-        self.verify_job = Some(Job::spawn(ctx, move || {
-            crate::dataset::verify::verify(&path, true, &cancel, &|d, _| {
-                done.store(d, Ordering::Relaxed);
-                c.request_repaint();
-            })
-            .map_err(|e| e.to_string())
-        }));
+        let n = self.ds.as_ref().map_or(0, |d| d.len());
+        self.verify.start(self.path.clone(), n, ctx);
     }
 
     pub fn verifying(&self) -> bool {
-        self.verify_job.is_some()
+        self.verify.running()
     }
 
     /// Whether a verify, a quality pass or a health pass runs.
@@ -166,9 +143,12 @@ impl DatasetTab {
                 self.quality.pass_progress.started()?,
             ));
         }
-        let started = self.verify_started.filter(|_| self.verifying())?;
-        let n = self.ds.as_ref().map_or(1, |d| d.len().max(1));
-        let d = self.verify_done.load(Ordering::Relaxed);
+        let started = self
+            .verify
+            .progress
+            .started()
+            .filter(|_| self.verifying())?;
+        let (d, n) = self.verify.progress.counts();
         Some((
             format!("verify {}: {d}/{n} samples", self.name()),
             d as f32 / n as f32,
@@ -178,7 +158,7 @@ impl DatasetTab {
 
     /// Cancel what runs (verify, quality pass, health pass).
     pub fn cancel_verify(&self) {
-        self.verify_cancel.store(true, Ordering::Relaxed);
+        self.verify.progress.request_cancel();
         self.quality.pass_progress.request_cancel();
         self.health.progress.request_cancel();
     }
@@ -274,10 +254,7 @@ impl DatasetTab {
         self.thumbs.poll(ctx);
         self.quality.poll(ctx);
         self.health.poll();
-        if let Some(r) = self.verify_job.as_ref().and_then(|j| j.poll()) {
-            self.verify_job = None;
-            self.verify = Some(r);
-        }
+        self.verify.poll();
         err
     }
 
@@ -401,47 +378,7 @@ impl DatasetTab {
             super::error_or_spinner(ui, self.error.as_deref());
             return;
         };
-        ui.horizontal(|ui| {
-            if self.verifying() {
-                let n = ds.len().max(1);
-                let d = self.verify_done.load(Ordering::Relaxed);
-                ui.add(
-                    egui::ProgressBar::new(d as f32 / n as f32)
-                        .desired_width(240.0)
-                        .text(format!("verifying {d}/{n}")),
-                );
-                if ui.button("Cancel").clicked() {
-                    self.verify_cancel.store(true, Ordering::Relaxed);
-                }
-            } else if ui.button("Verify").clicked() {
-                self.start_verify(&ctx);
-            }
-            match &self.verify {
-                Some(Ok(r)) if r.ok() => {
-                    ui.colored_label(
-                        Color32::from_rgb(106, 190, 120),
-                        format!(
-                            "OK: {} samples, checksums match, {} decoded",
-                            r.samples, r.decoded
-                        ),
-                    );
-                }
-                Some(Ok(r)) => {
-                    ui.colored_label(
-                        Color32::from_rgb(230, 120, 90),
-                        format!(
-                            "FAILED: {} problems, first: {}",
-                            r.problems.len(),
-                            r.problems.first().cloned().unwrap_or_default()
-                        ),
-                    );
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(Color32::from_rgb(230, 120, 90), e);
-                }
-                None => {}
-            }
-        });
+        self.verify.ui(ui, &self.path, ds.len());
         if let Some(i) = self.quality.pass_ui(ui, &ds) {
             self.compare = true;
             self.select(i, &ctx);
