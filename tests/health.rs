@@ -141,19 +141,7 @@ fn fixtures() -> Fixtures {
         copy.to_str().unwrap(),
     ]);
     let dataset = dir.path().join("ds.vdx");
-    vdx_ok(&[
-        "build",
-        v.to_str().unwrap(),
-        "--out",
-        dataset.to_str().unwrap(),
-        "--frames",
-        "50",
-        "--num-clips",
-        "1",
-        "--size",
-        "64",
-        "--quiet",
-    ]);
+    build(&v, &dataset, 50, 1, 64);
     let ds = Dataset::open(&dataset).unwrap();
     let names = (0..ds.len())
         .map(|i| {
@@ -170,6 +158,24 @@ fn fixtures() -> Fixtures {
         dataset,
         names,
     }
+}
+
+/// `vdx build VIDEOS --out OUT --frames F --num-clips K --size S --quiet`.
+fn build(videos: &Path, out: &Path, frames: u32, clips: u32, size: u32) {
+    let (f, k, z) = (frames.to_string(), clips.to_string(), size.to_string());
+    vdx_ok(&[
+        "build",
+        videos.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        &f,
+        "--num-clips",
+        &k,
+        "--size",
+        &z,
+        "--quiet",
+    ]);
 }
 
 fn pass(path: &Path) -> HealthReport {
@@ -325,19 +331,7 @@ fn the_sidecar_is_refused_when_stale_or_from_another_dataset() {
 
     // The same path rebuilt with other options.
     std::fs::remove_file(&f.dataset).unwrap();
-    vdx_ok(&[
-        "build",
-        dir.join("videos").to_str().unwrap(),
-        "--out",
-        f.dataset.to_str().unwrap(),
-        "--frames",
-        "40",
-        "--num-clips",
-        "1",
-        "--size",
-        "64",
-        "--quiet",
-    ]);
+    build(&dir.join("videos"), &f.dataset, 40, 1, 64);
     let e = sidecar::load(&Dataset::open(&f.dataset).unwrap())
         .unwrap_err()
         .to_string();
@@ -541,19 +535,7 @@ fn the_pass_stops_when_cancelled() {
         &["-f", "lavfi", "-i", "testsrc2=s=160x120:r=25"],
     );
     let out = dir.path().join("ds.vdx");
-    vdx_ok(&[
-        "build",
-        v.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--frames",
-        "8",
-        "--num-clips",
-        "4",
-        "--size",
-        "32",
-        "--quiet",
-    ]);
+    build(&v, &out, 8, 4, 32);
     let ds = Dataset::open(&out).unwrap();
     let cancel = AtomicBool::new(true);
     let r = health::health_pass(&ds, &HealthOptions::default(), &cancel, &|_, _| {});
@@ -679,19 +661,7 @@ fn dark_overexposed_pillarbox_and_blurry_clips_are_flagged() {
         ],
     );
     let out = dir.path().join("ds.vdx");
-    vdx_ok(&[
-        "build",
-        v.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--frames",
-        "50",
-        "--num-clips",
-        "1",
-        "--size",
-        "64",
-        "--quiet",
-    ]);
+    build(&v, &out, 50, 1, 64);
     let r = pass(&out);
     let flags: Vec<String> = r.samples.iter().map(|s| s.flags.join(",")).collect();
     assert_eq!(flags, vec!["dark", "overexposed", "pillarbox", "blurry"]);

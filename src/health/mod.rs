@@ -335,7 +335,8 @@ pub fn health_pass(
             Err(u) => unreadable.push(u),
         }
     }
-    let duplicate_groups = mark_duplicates(&mut samples, th.duplicate_bits);
+    // On the pass's own threads, as the measurements (the threads option holds for both).
+    let duplicate_groups = pool.install(|| mark_duplicates(&mut samples, th.duplicate_bits));
     Ok(HealthReport {
         vdx_version: env!("CARGO_PKG_VERSION").to_string(),
         dataset: ds.path().to_path_buf(),

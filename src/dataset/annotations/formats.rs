@@ -21,7 +21,7 @@ use crate::error::{Result, VdxError};
 use classes::{class_file_beside, read_class_file, ClassList};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
-use text::Pattern;
+use text::{Pattern, PatternError};
 
 /// The column named when a fault is the whole line or the whole file.
 const NO_COLUMN: &str = "-";
@@ -64,30 +64,18 @@ impl Ctx<'_> {
         pattern: &Pattern,
         fields: &BTreeMap<String, String>,
     ) -> Result<String> {
-        self.video_with(
-            line,
-            pattern,
-            |k| fields.get(k).map(String::as_str),
-            || {
-                fields
-                    .keys()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-        )
+        self.video_path(line, pattern, pattern.render(fields))
     }
 
-    /// [`Ctx::video`] with the fields looked up by `get`.
-    fn video_with<'v>(
+    /// A rendered video path, or the pattern's error said of `line` (and of the field at
+    /// fault); an empty path is an error.
+    fn video_path(
         &self,
         line: usize,
         pattern: &Pattern,
-        get: impl Fn(&str) -> Option<&'v str>,
-        names: impl Fn() -> String,
+        rendered: std::result::Result<String, PatternError>,
     ) -> Result<String> {
-        let video = pattern
-            .render_with(get, names)
+        let video = rendered
             .map_err(|e| self.err(line, e.field.as_deref().unwrap_or(NO_COLUMN), e.reason))?;
         if video.trim().is_empty() {
             return Err(self.err(

@@ -186,7 +186,7 @@ impl Table<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        ctx.video_with(row.line, pattern, get, names)
+        ctx.video_path(row.line, pattern, pattern.render_with(get, names))
     }
 
     /// The row's columns except `used`.
