@@ -84,6 +84,10 @@ pub enum VdxError {
         column: String,
         reason: String,
     },
+    /// Reading from object storage or an HTTP server failed; the storage error names the
+    /// URL (without secrets) and keeps the client's error as its source.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
     /// The user cancelled the work.
     #[error("cancelled")]
     Cancelled,

@@ -18,6 +18,7 @@ pub mod jpeg;
 pub mod npy;
 pub mod quality;
 pub mod rng;
+pub mod storage;
 pub mod video;
 
 // The video layer's modules at the crate root: the public paths the command line, the GUI,

@@ -125,7 +125,7 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
         // av_read_frame does not release what the packet held: start each read from an
         // empty packet (dropping the previous one unrefs its buffer).
         pkt = ffmpeg::Packet::empty();
-        match pkt.read(&mut ictx) {
+        match media::read_packet(&mut pkt, &mut ictx)? {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
             Err(ffmpeg::Error::InvalidData) => continue,

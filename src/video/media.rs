@@ -7,6 +7,7 @@ use ffmpeg_next::ffi;
 use std::ffi::CStr;
 use std::path::Path;
 use std::sync::Once;
+use super::remote_io::{self, RemoteIo};
 
 static INIT: Once = Once::new();
 
@@ -139,7 +140,7 @@ impl ProbeBudget {
 ///
 /// Runs FFmpeg's stream analysis (`avformat_find_stream_info`), which decodes a few frames
 /// to learn what the container header does not say.
-pub fn open_input(path: &Path, budget: &ProbeBudget) -> Result<ffmpeg::format::context::Input> {
+pub fn open_input(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
     let mut ictx = open_header(path, budget)?;
     find_stream_info(&mut ictx, path)?;
     Ok(ictx)
@@ -149,50 +150,116 @@ pub fn open_input(path: &Path, budget: &ProbeBudget) -> Result<ffmpeg::format::c
 ///
 /// For MP4/MOV and Matroska/WebM the header already holds codec, size, time base and frame
 /// rate; [`find_stream_info`] fills in the rest where it does not.
-pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<ffmpeg::format::context::Input> {
+pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
     init();
-    let meta = std::fs::metadata(path).map_err(|e| VdxError::io(path, e))?;
-    if meta.is_dir() {
-        return Err(VdxError::NotVideo {
-            path: path.to_path_buf(),
-            reason: "this is a directory, not a file".into(),
-        });
-    }
-    if meta.len() == 0 {
-        return Err(VdxError::EmptyFile {
-            path: path.to_path_buf(),
-        });
-    }
+    let io = if crate::storage::is_url(path) {
+        let file = crate::storage::RemoteFile::open(path)?;
+        if file.size() == 0 {
+            return Err(VdxError::EmptyFile {
+                path: path.to_path_buf(),
+            });
+        }
+        Some(RemoteIo::new(file).ok_or_else(|| VdxError::decode(path, "out of memory"))?)
+    } else {
+        let meta = std::fs::metadata(path).map_err(|e| VdxError::io(path, e))?;
+        if meta.is_dir() {
+            return Err(VdxError::NotVideo {
+                path: path.to_path_buf(),
+                reason: "this is a directory, not a file".into(),
+            });
+        }
+        if meta.len() == 0 {
+            return Err(VdxError::EmptyFile {
+                path: path.to_path_buf(),
+            });
+        }
+        None
+    };
     let mut opts = ffmpeg::Dictionary::new();
     // FFmpeg rejects a probesize below 32 bytes.
     opts.set("probesize", &budget.probesize_bytes.max(32).to_string());
     opts.set("analyzeduration", &budget.analyze_duration_us.to_string());
     let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| VdxError::param("path", format!("{} contains a NUL byte", path.display())))?;
-    // SAFETY: avformat_open_input allocates the context on success and frees it on failure;
-    // the dictionary is handed over and taken back (FFmpeg leaves unused options in it).
+    // SAFETY: avformat_open_input allocates the context on success and frees it on failure
+    // (also one allocated here for custom I/O, whose I/O context `io` keeps and frees after
+    // the format context); the dictionary is handed over and taken back (FFmpeg leaves
+    // unused options in it).
     unsafe {
         let mut ps: *mut ffi::AVFormatContext = std::ptr::null_mut();
+        if let Some(io) = &io {
+            ps = ffi::avformat_alloc_context();
+            if ps.is_null() {
+                return Err(VdxError::decode(path, "out of memory"));
+            }
+            (*ps).pb = io.as_ptr();
+        }
         let mut raw = opts.disown();
         take_ffmpeg_error();
         take_ffmpeg_warnings();
+        remote_io::take_io_error();
         let res = ffi::avformat_open_input(&mut ps, cpath.as_ptr(), std::ptr::null(), &mut raw);
         drop(ffmpeg::Dictionary::own(raw));
+        if let Some(e) = remote_io::take_io_error() {
+            if res >= 0 {
+                ffi::avformat_close_input(&mut ps);
+            }
+            return Err(e.into());
+        }
         if res < 0 {
             return Err(VdxError::NotVideo {
                 path: path.to_path_buf(),
                 reason: with_ffmpeg_detail(describe_open_error(&ffmpeg::Error::from(res))),
             });
         }
-        Ok(ffmpeg::format::context::Input::wrap(ps))
+        Ok(Demuxer {
+            input: ffmpeg::format::context::Input::wrap(ps),
+            _io: io,
+        })
     }
+}
+
+/// An open demuxer: FFmpeg's input context and, for a URL, the I/O context it reads
+/// through (dropped after the input, which uses it until it is closed).
+pub struct Demuxer {
+    input: ffmpeg::format::context::Input,
+    _io: Option<RemoteIo>,
+}
+
+impl std::ops::Deref for Demuxer {
+    type Target = ffmpeg::format::context::Input;
+    fn deref(&self) -> &Self::Target {
+        &self.input
+    }
+}
+
+impl std::ops::DerefMut for Demuxer {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.input
+    }
+}
+
+/// Reads the next packet (av_read_frame). The outer error is a failed read from object
+/// storage, which FFmpeg would report as a truncated file or the end of the stream; the
+/// inner result is the demuxer's own.
+pub(crate) fn read_packet(
+    pkt: &mut ffmpeg::Packet,
+    ictx: &mut ffmpeg::format::context::Input,
+) -> Result<std::result::Result<(), ffmpeg::Error>> {
+    let r = pkt.read(ictx);
+    if r.is_err() {
+        if let Some(e) = remote_io::take_io_error() {
+            return Err(e.into());
+        }
+    }
+    Ok(r)
 }
 
 /// Open `path` for demuxing, running FFmpeg's stream analysis only where the container
 /// header is not enough to demux and decode the video: MP4/MOV headers state codec, size,
 /// extradata and timing for every stream, so they skip it (it decodes several frames:
 /// ~28 ms on a 1080p H.264 file).
-pub fn open_for_demux(path: &Path, budget: &ProbeBudget) -> Result<ffmpeg::format::context::Input> {
+pub fn open_for_demux(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
     let mut ictx = open_header(path, budget)?;
     if !header_is_enough(&ictx) {
         find_stream_info(&mut ictx, path)?;
@@ -223,6 +290,9 @@ pub fn find_stream_info(ictx: &mut ffmpeg::format::context::Input, path: &Path) 
     // size) is often why the analysis fails.
     // SAFETY: the context is open and owned by `ictx`.
     let r = unsafe { ffi::avformat_find_stream_info(ictx.as_mut_ptr(), std::ptr::null_mut()) };
+    if let Some(e) = remote_io::take_io_error() {
+        return Err(e.into());
+    }
     if r < 0 {
         return Err(VdxError::NotVideo {
             path: path.to_path_buf(),

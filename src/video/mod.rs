@@ -10,4 +10,5 @@ pub mod decode;
 pub mod index;
 pub mod media;
 pub mod probe;
+mod remote_io;
 pub mod sample;

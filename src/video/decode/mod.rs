@@ -93,7 +93,7 @@ impl std::fmt::Debug for RgbFrame {
 pub struct VideoDecoder {
     path: PathBuf,
     index: Arc<VideoIndex>,
-    ictx: ffmpeg::format::context::Input,
+    ictx: crate::video::media::Demuxer,
     decoder: ffmpeg::decoder::Video,
     stream_index: usize,
     opts: DecodeOptions,

@@ -172,7 +172,7 @@ impl VideoDecoder {
                 }
                 let mut pkt = ffmpeg::Packet::empty();
                 self.at_start = false;
-                match pkt.read(&mut self.ictx) {
+                match media::read_packet(&mut pkt, &mut self.ictx)? {
                     Ok(()) => {}
                     Err(ffmpeg::Error::Eof) => {
                         eof = true;
@@ -397,7 +397,7 @@ impl VideoDecoder {
         loop {
             let mut pkt = ffmpeg::Packet::empty();
             self.at_start = false;
-            match pkt.read(&mut self.ictx) {
+            match media::read_packet(&mut pkt, &mut self.ictx)? {
                 Ok(()) => {}
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
                     continue

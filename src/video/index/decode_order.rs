@@ -100,7 +100,7 @@ pub(crate) fn decode_output_order(
             return Err(VdxError::Cancelled);
         }
         let mut pkt = ffmpeg::Packet::empty();
-        match pkt.read(&mut ictx) {
+        match media::read_packet(&mut pkt, &mut ictx)? {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
             Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => continue,

