@@ -77,7 +77,16 @@ impl Seaweed {
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
         let (master, volume, filer) = (free_port(), free_port(), free_port());
-        let child = Command::new(weed_bin())
+        // Through a watcher shell that kills the server once this test process is gone: a
+        // static is never dropped, and a server left running would hold its ports.
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "\"$0\" \"$@\" & w=$!; while kill -0 {} 2>/dev/null && kill -0 $w 2>/dev/null; \
+                 do sleep 0.5; done; kill -9 $w 2>/dev/null",
+                std::process::id()
+            ))
+            .arg(weed_bin())
             .arg("server")
             .arg(format!("-dir={}", data.display()))
             .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3"])
@@ -87,6 +96,9 @@ impl Seaweed {
             .arg(format!("-s3.port={s3}"))
             .arg(format!("-s3.config={}", cfg.display()))
             .args([
+                // No fixed ports: the Iceberg and Lance catalogs are off.
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
                 "-s3.autoCreateBucket",
                 "-volume.max=100",
                 "-master.volumeSizeLimitMB=64",
