@@ -131,7 +131,10 @@ impl Seaweed {
 
     /// The same object through the filer: plain HTTP with Range support.
     fn http_url(&self, name: &str) -> PathBuf {
-        PathBuf::from(format!("http://127.0.0.1:{}/buckets/videos/{name}", self.filer))
+        PathBuf::from(format!(
+            "http://127.0.0.1:{}/buckets/videos/{name}",
+            self.filer
+        ))
     }
 }
 
@@ -201,12 +204,22 @@ fn remote_reads_equal_local_reads_byte_for_byte() {
                 url.display()
             );
             let got_index = vdx::build_index(url, &Default::default()).unwrap();
-            assert_eq!(got_index.frames, want_index.frames, "index of {}", url.display());
+            assert_eq!(
+                got_index.frames,
+                want_index.frames,
+                "index of {}",
+                url.display()
+            );
             assert_eq!(got_index.warnings, want_index.warnings);
             let got = all_frames(url, &order);
             assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
-                assert!(g == w, "{}: frame {} differs from the local file's", url.display(), w.0);
+                assert!(
+                    g == w,
+                    "{}: frame {} differs from the local file's",
+                    url.display(),
+                    w.0
+                );
             }
             checked += got.len();
         }
@@ -238,7 +251,10 @@ fn cli_clips_and_frames_from_a_url_equal_the_local_file() {
         outs.push(std::fs::read(&out).unwrap());
     }
     assert!(outs[0].len() > 3 * 8 * 64 * 64 * 3);
-    assert!(outs[0] == outs[1], "vdx clips from the URL differs from the local file");
+    assert!(
+        outs[0] == outs[1],
+        "vdx clips from the URL differs from the local file"
+    );
 }
 
 #[test]
@@ -246,7 +262,10 @@ fn missing_objects_and_refused_credentials_name_the_url_and_no_secret() {
     let sw = server();
     sw.put(&common::fixture("vp9.webm"), "there.webm");
     let e = common::vdx_err(&["probe", "s3://videos/not-there.mp4"]);
-    assert!(e.contains("s3://videos/not-there.mp4: no such object"), "{e}");
+    assert!(
+        e.contains("s3://videos/not-there.mp4: no such object"),
+        "{e}"
+    );
     let wrong = "wrong-secret-value-42";
     let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
         .args(["probe", "s3://videos/there.webm"])
@@ -255,22 +274,43 @@ fn missing_objects_and_refused_credentials_name_the_url_and_no_secret() {
         .unwrap();
     assert!(!out.status.success());
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("s3://videos/there.webm: access denied to bucket 'videos'"), "{e}");
-    assert!(!e.contains(wrong) && !e.contains(SECRET), "a secret shown: {e}");
+    assert!(
+        e.contains("s3://videos/there.webm: access denied to bucket 'videos'"),
+        "{e}"
+    );
+    assert!(
+        !e.contains(wrong) && !e.contains(SECRET),
+        "a secret shown: {e}"
+    );
     // Credentials in an HTTP URL are used, never shown.
-    let url = format!("http://me:{wrong}@127.0.0.1:{}/buckets/videos/gone.mp4", sw.filer);
+    let url = format!(
+        "http://me:{wrong}@127.0.0.1:{}/buckets/videos/gone.mp4",
+        sw.filer
+    );
     let e = common::vdx_err(&["probe", &url]);
-    assert!(e.contains(&format!("http://127.0.0.1:{}/buckets/videos/gone.mp4", sw.filer)), "{e}");
+    assert!(
+        e.contains(&format!(
+            "http://127.0.0.1:{}/buckets/videos/gone.mp4",
+            sw.filer
+        )),
+        "{e}"
+    );
     assert!(!e.contains(wrong), "a secret shown: {e}");
     // A server that is not there: an error naming the URL after bounded retries.
     let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
         .args(["probe", "s3://videos/there.webm"])
-        .env("VDX_S3_ENDPOINT", format!("http://127.0.0.1:{}", free_port()))
+        .env(
+            "VDX_S3_ENDPOINT",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
         .output()
         .unwrap();
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(e.contains("s3://videos/there.webm: reading the object's size failed"), "{e}");
+    assert!(
+        e.contains("s3://videos/there.webm: reading the object's size failed"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -280,13 +320,27 @@ fn an_object_replaced_while_read_is_an_error_never_a_mix() {
     let (a, b) = (dir.path().join("a.mp4"), dir.path().join("b.mp4"));
     for (out, seed) in [(&a, "1"), (&b, "2")] {
         common::ffmpeg(&[
-            "-f", "lavfi", "-i",
+            "-f",
+            "lavfi",
+            "-i",
             &format!("testsrc2=s=320x240:r=30:d=8,noise=alls=60:allf=t+u:all_seed={seed}"),
-            "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
-            "-movflags", "+faststart", out.to_str().unwrap(),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            out.to_str().unwrap(),
         ]);
     }
-    assert!(std::fs::metadata(&a).unwrap().len() > 3 << 20, "the file must outgrow the cache");
+    assert!(
+        std::fs::metadata(&a).unwrap().len() > 3 << 20,
+        "the file must outgrow the cache"
+    );
     let url = sw.put(&a, "replaced.mp4");
     let mut d = VideoDecoder::open(&url, DecodeOptions::default()).unwrap();
     let first = d.frame(0).unwrap();
@@ -311,9 +365,23 @@ fn random_access_fetches_the_groups_it_decodes_not_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("long.mp4");
     common::ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=20,noise=alls=40:allf=t+u",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-bf", "2", "-pix_fmt",
-        "yuv420p", "-movflags", "+faststart", file.to_str().unwrap(),
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=30:d=20,noise=alls=40:allf=t+u",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "30",
+        "-bf",
+        "2",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        file.to_str().unwrap(),
     ]);
     let size = std::fs::metadata(&file).unwrap().len();
     let url = sw.put(&file, "long.mp4");
@@ -321,10 +389,16 @@ fn random_access_fetches_the_groups_it_decodes_not_the_file() {
     let index = std::sync::Arc::new(vdx::build_index(&url, &Default::default()).unwrap());
     let index_bytes = vdx::storage::fetch_stats().bytes - before.bytes;
     // The index reads every packet (frame types come from the bitstream): the whole file.
-    assert!(index_bytes >= size * 9 / 10 && index_bytes <= size + (1 << 20), "{index_bytes}");
+    assert!(
+        index_bytes >= size * 9 / 10 && index_bytes <= size + (1 << 20),
+        "{index_bytes}"
+    );
     // One frame in the middle: its group of pictures (30 frames), the header and the
     // blocks around them; not the file.
-    let gop: u64 = index.frames[300..330].iter().map(|f| f.size_bytes as u64).sum();
+    let gop: u64 = index.frames[300..330]
+        .iter()
+        .map(|f| f.size_bytes as u64)
+        .sum();
     let before = vdx::storage::fetch_stats();
     let mut d = VideoDecoder::with_index(&url, index.clone(), DecodeOptions::default()).unwrap();
     let got = d.frame(315).unwrap();
@@ -335,9 +409,191 @@ fn random_access_fetches_the_groups_it_decodes_not_the_file() {
         "file {size} B; index fetched {index_bytes} B; frame 315 fetched {fetched} B \
          (its group {gop} B)"
     );
-    assert!(fetched >= gop / 2, "{fetched} B fetched for a {gop} B group");
+    assert!(
+        fetched >= gop / 2,
+        "{fetched} B fetched for a {gop} B group"
+    );
     assert!(
         fetched <= gop + (3 << 20) / 2 && fetched < size / 4,
         "frame 315 fetched {fetched} B of a {size} B file (its group: {gop} B)"
+    );
+}
+
+/// Two classes of three small videos, built locally as one dataset and as two shards with a
+/// manifest; all of it uploaded under `s3://datasets/PREFIX/`.
+fn remote_datasets(sw: &Seaweed, prefix: &str) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("videos");
+    for (class, files) in [
+        ("walk", ["h264_bframes.mp4", "vp9.webm"]),
+        ("run", ["h264_longgop_aac.mp4", "h264_bframes.avi"]),
+    ] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for f in files {
+            std::fs::copy(common::fixture(f), root.join(class).join(f)).unwrap();
+        }
+    }
+    let opts = [
+        "--frames",
+        "4",
+        "--size",
+        "48",
+        "--num-clips",
+        "3",
+        "--quiet",
+    ];
+    let single = d.path().join("one.vdx");
+    let mut args = vec![
+        "build",
+        root.to_str().unwrap(),
+        "--out",
+        single.to_str().unwrap(),
+    ];
+    args.extend(opts);
+    common::vdx_ok(&args);
+    let shards = d.path().join("shards");
+    std::fs::create_dir_all(&shards).unwrap();
+    let name = shards.join("ds");
+    for spec in ["0/2", "1/2"] {
+        let mut args = vec![
+            "build",
+            root.to_str().unwrap(),
+            "--out",
+            name.to_str().unwrap(),
+            "--shard",
+            spec,
+        ];
+        args.extend(opts);
+        common::vdx_ok(&args);
+    }
+    common::vdx_ok(&["manifest", shards.to_str().unwrap()]);
+    let _ = sw;
+    let one_url = PathBuf::from(format!("s3://datasets/{prefix}/one.vdx"));
+    vdx::storage::upload(&single, &one_url).unwrap();
+    for e in std::fs::read_dir(&shards).unwrap() {
+        let p = e.unwrap().path();
+        let url = format!(
+            "s3://datasets/{prefix}/shards/{}",
+            p.file_name().unwrap().to_str().unwrap()
+        );
+        vdx::storage::upload(&p, Path::new(&url)).unwrap();
+    }
+    let manifest_url = PathBuf::from(format!("s3://datasets/{prefix}/shards/ds.vdxm"));
+    (d, single, one_url, manifest_url)
+}
+
+fn all_samples(path: &Path) -> Vec<(i64, Vec<u8>)> {
+    let ds = vdx::dataset::Dataset::open(path).unwrap();
+    let mut dec = vdx::dataset::reader::Decoders::default();
+    (0..ds.len())
+        .map(|i| {
+            let c = ds.decode_clip(i, &mut dec).unwrap();
+            (ds.meta(i).unwrap().label, c.data)
+        })
+        .collect()
+}
+
+#[test]
+fn datasets_and_manifests_on_object_storage_read_as_the_local_files() {
+    let sw = server();
+    let (_d, single, one_url, manifest_url) = remote_datasets(&sw, "same");
+    let want = all_samples(&single);
+    assert_eq!(want.len(), 12);
+    assert!(
+        all_samples(&one_url) == want,
+        "the remote dataset's samples differ"
+    );
+    assert!(
+        all_samples(&manifest_url) == want,
+        "the remote manifest's samples differ"
+    );
+    // inspect and verify read it as one dataset; export writes the same files.
+    let strip = |s: String, p: &Path| s.replace(p.to_str().unwrap(), "DATASET");
+    assert_eq!(
+        strip(
+            common::vdx_ok(&["inspect", one_url.to_str().unwrap()]),
+            &one_url
+        ),
+        strip(
+            common::vdx_ok(&["inspect", single.to_str().unwrap()]),
+            &single
+        )
+    );
+    let v = common::vdx_ok(&["verify", manifest_url.to_str().unwrap()]);
+    assert!(
+        v.contains("OK: 12 samples, checksums match, 12 decoded"),
+        "{v}"
+    );
+    let out = tempfile::tempdir().unwrap();
+    for (k, src) in [&single, &one_url].iter().enumerate() {
+        common::vdx_ok(&[
+            "export",
+            src.to_str().unwrap(),
+            "--format",
+            "npy",
+            "--out",
+            out.path().join(format!("e{k}")).to_str().unwrap(),
+        ]);
+    }
+    let listing = |dir: PathBuf| {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (
+        listing(out.path().join("e0")),
+        listing(out.path().join("e1")),
+    );
+    assert!(!a.is_empty());
+    assert_eq!(a.len(), b.len());
+    for ((na, da), (nb, db)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        if !na.ends_with(".json") {
+            assert!(da == db, "export {na} differs");
+        }
+    }
+}
+
+#[test]
+fn reading_samples_fetches_their_bytes_and_the_tables_only() {
+    let sw = server();
+    let (_d, single, one_url, _) = remote_datasets(&sw, "count");
+    let local = vdx::dataset::Dataset::open(&single).unwrap();
+    let before = vdx::storage::fetch_stats();
+    let ds = vdx::dataset::Dataset::open(&one_url).unwrap();
+    let opened = vdx::storage::fetch_stats().bytes - before.bytes;
+    let f = &local.files()[0];
+    let (layout, meta_off, _) = f.layout();
+    let tables =
+        meta_off + f.len() * layout.itemsize as u64 + (f.file_len() - f.header.alloc_table_ptr);
+    assert!(
+        opened <= tables + 4096,
+        "opening fetched {opened} B; header and tables: {tables} B"
+    );
+    let mut dec = vdx::dataset::reader::Decoders::default();
+    let pick = [7u64, 2, 9];
+    let mut sample_bytes = 0;
+    let before = vdx::storage::fetch_stats();
+    for &i in &pick {
+        let m = local.meta(i).unwrap();
+        sample_bytes += m.data_size + m.provenance_size;
+        assert!(
+            ds.decode_clip(i, &mut dec).unwrap().data
+                == local.decode_clip(i, &mut dec).unwrap().data
+        );
+    }
+    let fetched = vdx::storage::fetch_stats().bytes - before.bytes;
+    eprintln!("dataset {} B: open fetched {opened} B, 3 samples {fetched} B (their bytes {sample_bytes} B)", f.file_len());
+    assert!(
+        fetched >= sample_bytes && fetched * 10 <= sample_bytes * 11,
+        "{fetched} B for {sample_bytes} B of samples"
     );
 }

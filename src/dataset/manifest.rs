@@ -363,7 +363,12 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
 
 /// Read a manifest and open every shard, checking each against it.
 pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
-    let text = std::fs::read(path).map_err(|e| VdxError::io(path, e))?;
+    let remote = crate::storage::is_url(path);
+    let text = if remote {
+        crate::storage::read_all(path)?
+    } else {
+        std::fs::read(path).map_err(|e| VdxError::io(path, e))?
+    };
     let bad = |why: String| VdxError::Dataset {
         path: path.to_path_buf(),
         reason: why,
@@ -384,7 +389,9 @@ pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
     // (a re-run with another N, or a file copied in). Refuse rather than guess.
     let listed: std::collections::HashSet<&str> =
         m.shards.iter().map(|s| s.file.as_str()).collect();
-    if let Ok(rd) = std::fs::read_dir(dir) {
+    // (Not listed on object storage: a listing of a 1,000-shard prefix costs more than the
+    // manifest's own CRCs, which still catch a replaced shard.)
+    if let Some(rd) = (!remote).then(|| std::fs::read_dir(dir).ok()).flatten() {
         for e in rd.flatten() {
             let file = e.file_name().to_string_lossy().to_string();
             if let Some((n, _, _)) = parse_shard_file_name(&file) {
@@ -403,30 +410,46 @@ pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
             return Err(bad(format!("shard {k}: '{}' is not a file name", s.file)));
         }
         let sp = dir.join(&s.file);
-        let meta = std::fs::metadata(&sp).map_err(|_| {
-            bad(format!(
+        let size = crate::storage::size_of(&sp).map_err(|e| match e {
+            VdxError::Storage(crate::storage::StorageError::NotFound { .. })
+            | VdxError::Io { .. } => bad(format!(
                 "shard {k} ({}) is missing from {}",
                 s.file,
                 dir.display()
-            ))
+            )),
+            other => other,
         })?;
-        if meta.len() != s.bytes {
+        if size != s.bytes {
             return Err(bad(format!(
                 "shard {k} ({}) is {} bytes, the manifest says {}: cut short or replaced",
-                s.file,
-                meta.len(),
-                s.bytes
+                s.file, size, s.bytes
             )));
         }
-        let (crc, _) = shard_crc32c(&sp)
-            .map_err(|e| bad(format!("shard {k} ({}) is damaged: {e}", s.file)))?;
+        // A remote shard is opened first: its header and table are then fetched once.
+        let (ds, crc) = if remote {
+            let ds = DatasetFile::open(&sp)?;
+            let desc_end = format::metadata_offset(ds.header.num_fields as usize);
+            let at = ds.header.alloc_table_ptr;
+            let crc = crc32c::crc32c_append(
+                crc32c::crc32c(ds.range(0, desc_end)?),
+                ds.range(at, size.saturating_sub(at))?,
+            );
+            (Some(ds), crc)
+        } else {
+            let (crc, _) = shard_crc32c(&sp)
+                .map_err(|e| bad(format!("shard {k} ({}) is damaged: {e}", s.file)))?;
+            (None, crc)
+        };
         if crc != s.crc32c {
             return Err(bad(format!(
                 "shard {k} ({}) is not the one the manifest lists (its header or allocation table changed: rebuilt or altered)",
                 s.file
             )));
         }
-        let ds = DatasetFile::open(&sp)?;
+        let ds = match ds {
+            Some(ds) => ds,
+            None => DatasetFile::open(&sp)?,
+        };
         if ds.len() != s.samples {
             return Err(bad(format!(
                 "shard {k} ({}) holds {} samples, the manifest says {}",

@@ -2,6 +2,7 @@
 //! builder, a memory-mapped reader and verification. FORMAT.md documents every byte.
 
 pub mod annotations;
+mod backing;
 pub mod build;
 pub mod checks;
 pub mod fields;

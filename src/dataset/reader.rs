@@ -5,6 +5,7 @@
 //! allocation's bounds. A sample's pointers are checked against the allocation table when it
 //! is read. Nothing is sized by a number from the file before that number is checked.
 
+use crate::dataset::backing::Backing;
 use crate::dataset::fields::{self, ClipTensor, FlowTensor};
 use crate::dataset::format::{
     self, corrupt, Allocation, FieldDescriptor, FieldType, Header, ALLOC_ROW_SIZE, DESCRIPTOR_SIZE,
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// [`crate::dataset::Dataset`]).
 pub struct DatasetFile {
     path: PathBuf,
-    map: memmap2::Mmap,
+    map: Backing,
     pub header: Header,
     pub fields: Vec<FieldDescriptor>,
     layout: format::RowLayout,
@@ -61,22 +62,42 @@ pub struct SampleMeta {
 }
 
 impl DatasetFile {
+    /// Opens a dataset file: a local path (memory-mapped) or a URL (`s3://`, `http(s)://`,
+    /// ...: the header and tables fetched now, each sample's bytes when it is read).
     pub fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| VdxError::io(path, e))?;
-        let len = file.metadata().map_err(|e| VdxError::io(path, e))?.len();
-        if len == 0 {
-            return Err(VdxError::EmptyFile {
-                path: path.to_path_buf(),
-            });
+        if crate::storage::is_url(path) {
+            let map = Backing::open_remote(path)?;
+            // The structure, before it is checked: bounds are clamped to the object.
+            map.ensure(0, HEADER_SIZE as u64)?;
+            let len = map.len();
+            if len >= HEADER_SIZE as u64 {
+                let h = Header::parse(map.present(0, HEADER_SIZE), path)?;
+                let nf = (h.num_fields as usize).min(MAX_FIELDS as usize);
+                let desc_end = format::metadata_offset(nf);
+                map.ensure(0, desc_end)?;
+                let b = map.present(0, desc_end.min(len) as usize);
+                let mut types = Vec::new();
+                for k in 0..nf {
+                    let at = HEADER_SIZE + k * DESCRIPTOR_SIZE;
+                    if let Some(d) = b.get(at..at + DESCRIPTOR_SIZE) {
+                        if let Ok(f) = FieldDescriptor::parse(d, k, path) {
+                            types.push(f.field_type);
+                        }
+                    }
+                }
+                let row = format::row_layout(&types).itemsize as u64;
+                map.ensure(desc_end, h.num_samples.saturating_mul(row))?;
+                map.ensure(h.alloc_table_ptr, len.saturating_sub(h.alloc_table_ptr))?;
+            }
+            return Self::from_map(path, map);
         }
-        // SAFETY: the map is read-only; vdx never writes dataset files in place (they are
-        // replaced by rename), so the mapped bytes do not change under the reader.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| VdxError::io(path, e))?;
-        Self::from_map(path, map)
+        Self::from_map(path, Backing::open_local(path)?)
     }
 
-    fn from_map(path: &Path, map: memmap2::Mmap) -> Result<Self> {
-        let b: &[u8] = &map;
+    fn from_map(path: &Path, map: Backing) -> Result<Self> {
+        // For an object, what is not fetched yet reads as zeros here; everything this parse
+        // uses was fetched by `open`.
+        let b: &[u8] = map.present(0, map.len() as usize);
         let len = b.len() as u64;
         let header = Header::parse(b, path)?;
         if header.version != format::VERSION {
@@ -277,7 +298,7 @@ impl DatasetFile {
         else {
             return Ok(serde_json::Value::Null);
         };
-        let bytes = self.allocation(0, ptr, size).ok_or_else(|| {
+        let bytes = self.allocation(0, ptr, size)?.ok_or_else(|| {
             corrupt(
                 &self.path,
                 format!(
@@ -310,24 +331,50 @@ impl DatasetFile {
         })
     }
 
-    /// The bytes of an allocation of `sample` at exactly (ptr, size), if the table lists it.
-    fn allocation(&self, sample: u64, ptr: u64, size: u64) -> Option<&[u8]> {
-        let (a, b) = *self.alloc_ranges.get(sample as usize)?;
-        self.allocs[a as usize..b as usize]
+    /// The bytes of an allocation of `sample` at exactly (ptr, size), if the table lists it
+    /// (fetched first where the file is remote).
+    fn allocation(&self, sample: u64, ptr: u64, size: u64) -> Result<Option<&[u8]>> {
+        let Some(&(a, b)) = self.alloc_ranges.get(sample as usize) else {
+            return Ok(None);
+        };
+        match self.allocs[a as usize..b as usize]
             .iter()
             .find(|x| x.ptr == ptr && x.size == size)
-            .map(|x| &self.map[x.ptr as usize..(x.ptr + x.size) as usize])
+        {
+            Some(x) => self.map.slice(x.ptr, x.size).map(Some),
+            None => Ok(None),
+        }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
-    /// The whole file's bytes (for `verify`'s byte-level rules).
+    /// The whole file's bytes (for `verify`'s byte-level rules). A remote file is fetched
+    /// whole first: call [`DatasetFile::fetch_all`] before, to see a failed fetch as an error
+    /// (here it leaves an empty slice).
     pub fn bytes(&self) -> &[u8] {
-        &self.map
+        self.map.slice(0, self.map.len()).unwrap_or(&[])
+    }
+    /// Fetches a remote file whole (a no-op for a local one).
+    pub fn fetch_all(&self) -> Result<()> {
+        self.map.ensure(0, self.map.len())
+    }
+    /// Bytes `[start, start + len)` of the file, fetched first where it is remote.
+    pub fn range(&self, start: u64, len: u64) -> Result<&[u8]> {
+        if start.saturating_add(len) > self.map.len() {
+            return Err(corrupt(
+                &self.path,
+                format!("bytes {start}+{len} lie past the end of the file"),
+            ));
+        }
+        self.map.slice(start, len)
     }
     pub fn len(&self) -> u64 {
         self.header.num_samples
+    }
+    /// The file's size in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.map.len()
     }
     pub fn is_empty(&self) -> bool {
         self.header.num_samples == 0
@@ -359,7 +406,7 @@ impl DatasetFile {
         }
         let s = self.layout.itemsize;
         let o = self.meta_off + i as usize * s;
-        Ok(&self.map[o..o + s])
+        Ok(self.map.present(o, s))
     }
 
     fn bad(&self, i: u64, reason: impl std::fmt::Display) -> VdxError {
@@ -395,13 +442,13 @@ impl DatasetFile {
         // A CRC-32C fits in 32 bits; anything above is damage.
         let checksum = u32::try_from(stored)
             .map_err(|_| self.bad(i, format!("checksum value {stored} is not a CRC-32C")))?;
-        let data = self.allocation(i, ptr, size).ok_or_else(|| {
+        let data = self.allocation(i, ptr, size)?.ok_or_else(|| {
             self.bad(
                 i,
                 format!("video data pointer {ptr}+{size} is not one of its allocations"),
             )
         })?;
-        let prov_bytes = self.allocation(i, pptr, psize).ok_or_else(|| {
+        let prov_bytes = self.allocation(i, pptr, psize)?.ok_or_else(|| {
             self.bad(
                 i,
                 format!("provenance pointer {pptr}+{psize} is not one of its allocations"),

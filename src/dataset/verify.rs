@@ -82,6 +82,8 @@ pub fn verify(
     let mut found: Vec<(usize, Problem)> = Vec::new();
     let mut rules = Vec::with_capacity(ds.files().len());
     for (s, f) in ds.files().iter().enumerate() {
+        // Every rule reads bytes: a dataset on object storage is fetched whole here.
+        f.fetch_all()?;
         let mut ps = Vec::new();
         let facts = verify_rules::check_descriptors(verify_rules::head(f), &mut ps);
         verify_rules::check_info(f, &mut ps);

@@ -21,17 +21,17 @@ pub struct Identity {
 pub fn identity(ds: &Dataset) -> Result<Identity> {
     let mut crc = 0u32;
     for f in ds.files() {
-        let bytes = f.bytes();
         let (_, _, data_start) = f.layout();
-        let alloc = f.header.alloc_table_ptr as usize;
-        if data_start as usize > bytes.len() || alloc > bytes.len() {
+        let alloc = f.header.alloc_table_ptr;
+        let len = f.file_len();
+        if data_start > len || alloc > len {
             return Err(VdxError::Dataset {
                 path: f.path().to_path_buf(),
                 reason: "cut short or unfinished".into(),
             });
         }
-        crc = crc32c::crc32c_append(crc, &bytes[..data_start as usize]);
-        crc = crc32c::crc32c_append(crc, &bytes[alloc..]);
+        crc = crc32c::crc32c_append(crc, f.range(0, data_start)?);
+        crc = crc32c::crc32c_append(crc, f.range(alloc, len - alloc)?);
     }
     Ok(Identity {
         samples: ds.len(),

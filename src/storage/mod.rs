@@ -103,7 +103,9 @@ impl StorageError {
 }
 
 /// Schemes vdx reads through object storage.
-const SCHEMES: [&str; 7] = ["s3://", "s3a://", "gs://", "az://", "abfs://", "http://", "https://"];
+const SCHEMES: [&str; 7] = [
+    "s3://", "s3a://", "gs://", "az://", "abfs://", "http://", "https://",
+];
 
 /// Whether `path` is a URL for object storage or an HTTP server rather than a local path.
 pub fn is_url(path: &Path) -> bool {
@@ -225,8 +227,8 @@ pub(crate) fn locate(url: &str) -> Result<Located, StorageError> {
         .to_string();
     let scheme = parsed.scheme().to_ascii_lowercase();
     let key = format!("{scheme}://{host}:{}", parsed.port().unwrap_or(0));
-    let path = object_store::path::Path::from_url_path(parsed.path())
-        .map_err(|e| bad(&e.to_string()))?;
+    let path =
+        object_store::path::Path::from_url_path(parsed.path()).map_err(|e| bad(&e.to_string()))?;
     if path.as_ref().is_empty() {
         return Err(bad("it names a bucket or host but no object"));
     }
@@ -424,7 +426,10 @@ mod tests {
         );
         assert_eq!(redact("s3://bucket/key.mp4"), "s3://bucket/key.mp4");
         assert_eq!(redact("/local/file.mp4"), "/local/file.mp4");
-        assert_eq!(base64_engine::encode("Aladdin:open sesame"), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            base64_engine::encode("Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
         assert_eq!(base64_engine::encode("ab"), "YWI=");
     }
 
@@ -432,7 +437,10 @@ mod tests {
     fn bad_urls_are_refused_with_the_reason() {
         let e = locate("s3://bucket/").err().unwrap().to_string();
         assert!(e.contains("no object"), "{e}");
-        let e = locate("https://h/x.mp4?sig=secret").err().unwrap().to_string();
+        let e = locate("https://h/x.mp4?sig=secret")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("query strings") && !e.contains("secret"), "{e}");
     }
 }

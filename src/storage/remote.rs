@@ -43,7 +43,12 @@ pub struct RemoteFile {
 
 impl std::fmt::Debug for RemoteFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RemoteFile({}, {} bytes)", redact(&self.url), self.pin.size)
+        write!(
+            f,
+            "RemoteFile({}, {} bytes)",
+            redact(&self.url),
+            self.pin.size
+        )
     }
 }
 
@@ -205,6 +210,15 @@ impl RemoteFile {
         let n = buf.len().min(b.len().saturating_sub(within));
         buf[..n].copy_from_slice(&b[within..within + n]);
         Ok(n)
+    }
+
+    /// Fetches bytes `[start, end)` with one request, past the block cache (a dataset's
+    /// sample ranges, kept by the dataset reader itself).
+    pub fn fetch_exact(&mut self, start: u64, end: u64) -> Result<Bytes, StorageError> {
+        if start >= end {
+            return Ok(Bytes::new());
+        }
+        self.fetch(start, end)
     }
 
     /// Reads exactly `len` bytes at `offset` with one request where they are not cached

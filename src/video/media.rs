@@ -1,13 +1,13 @@
 //! Thin, safe helpers over FFmpeg: one-time initialisation, opening an input with an explicit
 //! probe budget, and turning FFmpeg's C enums and rationals into plain Rust values.
 
+use super::remote_io::{self, RemoteIo};
 use crate::error::{Result, VdxError};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 use std::ffi::CStr;
 use std::path::Path;
 use std::sync::Once;
-use super::remote_io::{self, RemoteIo};
 
 static INIT: Once = Once::new();
 

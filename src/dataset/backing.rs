@@ -1,0 +1,202 @@
+//! The bytes under a [`super::reader::DatasetFile`]: a local file, memory-mapped, or an
+//! object in storage, fetched by ranged reads as the reader needs them.
+//!
+//! A remote dataset is laid out in an anonymous mapping as large as the object (address
+//! space only: pages appear as bytes are written into them). Opening fetches the header, the
+//! field descriptors, the metadata table and the allocation table; each sample's byte ranges
+//! are fetched when it is first read, exactly those bytes (one request per missing run), and
+//! kept. Bytes are written once, into ranges no reader has been handed, so a slice handed out
+//! never changes.
+
+use crate::error::{Result, VdxError};
+use crate::storage::RemoteFile;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+pub(crate) enum Backing {
+    Mapped(memmap2::Mmap),
+    Remote(Remote),
+}
+
+pub(crate) struct Remote {
+    /// Written only through `ptr`, in ranges not yet fetched, under `have`'s lock.
+    _buf: memmap2::MmapMut,
+    ptr: *mut u8,
+    len: usize,
+    file: Mutex<RemoteFile>,
+    /// Fetched byte ranges, disjoint and merged: start -> end.
+    have: Mutex<BTreeMap<u64, u64>>,
+}
+
+// SAFETY: the buffer is written only under `have`'s lock, in ranges no slice covers yet;
+// every slice handed out covers fetched ranges only, which are never written again.
+unsafe impl Send for Remote {}
+// SAFETY: as above.
+unsafe impl Sync for Remote {}
+
+/// The parts of `[start, end)` not in `have`.
+fn gaps(have: &BTreeMap<u64, u64>, start: u64, end: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut at = start;
+    // The range starting at or before `start` may cover its beginning.
+    if let Some((_, &e)) = have.range(..=start).next_back() {
+        at = at.max(e);
+    }
+    for (&s, &e) in have.range(start..end) {
+        if s > at {
+            out.push((at, s.min(end)));
+        }
+        at = at.max(e);
+        if at >= end {
+            break;
+        }
+    }
+    if at < end {
+        out.push((at, end));
+    }
+    out
+}
+
+fn insert(have: &mut BTreeMap<u64, u64>, start: u64, end: u64) {
+    let (mut s, mut e) = (start, end);
+    if let Some((&ps, &pe)) = have.range(..=s).next_back() {
+        if pe >= s {
+            s = ps;
+            e = e.max(pe);
+        }
+    }
+    let inside: Vec<u64> = have.range(s..=e).map(|(&k, _)| k).collect();
+    for k in inside {
+        if let Some(v) = have.remove(&k) {
+            e = e.max(v);
+        }
+    }
+    have.insert(s, e);
+}
+
+impl Backing {
+    pub(crate) fn open_local(path: &Path) -> Result<Backing> {
+        let file = std::fs::File::open(path).map_err(|e| VdxError::io(path, e))?;
+        let len = file.metadata().map_err(|e| VdxError::io(path, e))?.len();
+        if len == 0 {
+            return Err(VdxError::EmptyFile {
+                path: path.to_path_buf(),
+            });
+        }
+        // SAFETY: the map is read-only; vdx never writes dataset files in place (they are
+        // replaced by rename), so the mapped bytes do not change under the reader.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| VdxError::io(path, e))?;
+        Ok(Backing::Mapped(map))
+    }
+
+    pub(crate) fn open_remote(url: &Path) -> Result<Backing> {
+        let file = RemoteFile::open(url)?;
+        let len = file.size();
+        if len == 0 {
+            return Err(VdxError::EmptyFile {
+                path: url.to_path_buf(),
+            });
+        }
+        let len = usize::try_from(len).map_err(|_| VdxError::Dataset {
+            path: url.to_path_buf(),
+            reason: format!("{len} bytes do not fit this machine's address space"),
+        })?;
+        let mut buf = memmap2::MmapOptions::new()
+            .len(len)
+            .no_reserve_swap()
+            .map_anon()
+            .map_err(|e| VdxError::io(url, e))?;
+        let ptr = buf.as_mut_ptr();
+        Ok(Backing::Remote(Remote {
+            _buf: buf,
+            ptr,
+            len,
+            file: Mutex::new(file),
+            have: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Backing::Mapped(m) => m.len() as u64,
+            Backing::Remote(r) => r.len as u64,
+        }
+    }
+
+    /// Makes sure `[start, start + len)` (clamped to the file) is present: a no-op for a
+    /// local file; for an object, fetches the missing runs, one request each.
+    pub(crate) fn ensure(&self, start: u64, len: u64) -> Result<()> {
+        let Backing::Remote(r) = self else {
+            return Ok(());
+        };
+        let end = start.saturating_add(len).min(r.len as u64);
+        if start >= end {
+            return Ok(());
+        }
+        let missing = gaps(
+            &r.have.lock().unwrap_or_else(|p| p.into_inner()),
+            start,
+            end,
+        );
+        for (s, e) in missing {
+            let bytes = {
+                let mut f = r.file.lock().unwrap_or_else(|p| p.into_inner());
+                f.fetch_exact(s, e)?
+            };
+            let mut have = r.have.lock().unwrap_or_else(|p| p.into_inner());
+            // Another reader may have fetched part of it meanwhile: write only what is still
+            // missing, never bytes a slice may already cover.
+            for (gs, ge) in gaps(&have, s, e) {
+                let from = &bytes[(gs - s) as usize..(ge - s) as usize];
+                // SAFETY: [gs, ge) lies inside the mapping and no slice covers it yet (it is
+                // not in `have`); the lock keeps other writers out.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(from.as_ptr(), r.ptr.add(gs as usize), from.len())
+                };
+            }
+            insert(&mut have, s, e);
+        }
+        Ok(())
+    }
+
+    /// The bytes `[start, start + len)`, fetched first where the file is remote.
+    pub(crate) fn slice(&self, start: u64, len: u64) -> Result<&[u8]> {
+        self.ensure(start, len)?;
+        Ok(self.present(start as usize, len as usize))
+    }
+
+    /// The bytes `[start, start + len)`, which [`Backing::ensure`] made present.
+    pub(crate) fn present(&self, start: usize, len: usize) -> &[u8] {
+        match self {
+            Backing::Mapped(m) => &m[start..start + len],
+            Backing::Remote(r) => {
+                assert!(start + len <= r.len, "a range past the end of the object");
+                // SAFETY: in bounds (checked); the caller ensured the range, and fetched
+                // ranges are never written again.
+                unsafe { std::slice::from_raw_parts(r.ptr.add(start), len) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_and_merges_of_fetched_ranges() {
+        let mut h = BTreeMap::new();
+        assert_eq!(gaps(&h, 0, 10), vec![(0, 10)]);
+        insert(&mut h, 2, 4);
+        insert(&mut h, 6, 8);
+        assert_eq!(gaps(&h, 0, 10), vec![(0, 2), (4, 6), (8, 10)]);
+        assert_eq!(gaps(&h, 3, 7), vec![(4, 6)]);
+        assert_eq!(gaps(&h, 2, 4), vec![]);
+        insert(&mut h, 4, 6);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(gaps(&h, 1, 9), vec![(1, 2), (8, 9)]);
+        insert(&mut h, 0, 20);
+        assert_eq!(h.into_iter().collect::<Vec<_>>(), vec![(0, 20)]);
+    }
+}
