@@ -237,6 +237,19 @@ pub fn shard_crc32c(path: &Path) -> Result<(u32, u64)> {
     Ok((crc, len))
 }
 
+/// [`shard_crc32c`] of an opened shard (a remote one: from the header and table its open
+/// fetched).
+fn opened_shard_crc32c(ds: &DatasetFile) -> Result<(u32, u64)> {
+    let len = ds.file_len();
+    let desc_end = format::metadata_offset(ds.header.num_fields as usize);
+    let at = ds.header.alloc_table_ptr;
+    if desc_end > len || at > len || at < desc_end {
+        return Err(format::corrupt(ds.path(), "cut short or unfinished"));
+    }
+    let crc = crc32c::crc32c_append(crc32c::crc32c(ds.range(0, desc_end)?), ds.range(at, len - at)?);
+    Ok((crc, len))
+}
+
 fn field_json(ds: &DatasetFile) -> serde_json::Value {
     let f = ds.video_field();
     serde_json::json!({
@@ -254,10 +267,18 @@ fn build_options(ds: &DatasetFile) -> serde_json::Value {
 pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manifest)> {
     let mut found: std::collections::BTreeMap<String, Vec<(usize, usize, String)>> =
         Default::default();
-    let rd = std::fs::read_dir(dir).map_err(|e| VdxError::io(dir, e))?;
-    for e in rd {
-        let e = e.map_err(|e| VdxError::io(dir, e))?;
-        let file = e.file_name().to_string_lossy().to_string();
+    let remote = crate::storage::is_url(dir);
+    let names = if remote {
+        crate::storage::list(dir)?
+    } else {
+        let mut names = Vec::new();
+        for e in std::fs::read_dir(dir).map_err(|e| VdxError::io(dir, e))? {
+            let e = e.map_err(|e| VdxError::io(dir, e))?;
+            names.push(e.file_name().to_string_lossy().to_string());
+        }
+        names
+    };
+    for file in names {
         if let Some((n, k, count)) = parse_shard_file_name(&file) {
             found.entry(n).or_default().push((k, count, file));
         }
@@ -334,7 +355,11 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
             }
             Some(_) => {}
         }
-        let (crc32c, bytes) = shard_crc32c(&path)?;
+        let (crc32c, bytes) = if remote {
+            opened_shard_crc32c(&ds)?
+        } else {
+            shard_crc32c(&path)?
+        };
         total += ds.len();
         entries.push(ShardEntry {
             file: file.clone(),
@@ -357,7 +382,12 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
     let out = dir.join(format!("{name}.{MANIFEST_EXT}"));
     let mut text = serde_json::to_vec_pretty(&m).expect("JSON values serialize");
     text.push(b'\n');
-    crate::npy::write_atomic(&out, &text)?;
+    if remote {
+        // Written last, after every shard it names is there.
+        crate::storage::put(&out, text)?;
+    } else {
+        crate::npy::write_atomic(&out, &text)?;
+    }
     Ok((out, m))
 }
 
@@ -428,12 +458,7 @@ pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
         // A remote shard is opened first: its header and table are then fetched once.
         let (ds, crc) = if remote {
             let ds = DatasetFile::open(&sp)?;
-            let desc_end = format::metadata_offset(ds.header.num_fields as usize);
-            let at = ds.header.alloc_table_ptr;
-            let crc = crc32c::crc32c_append(
-                crc32c::crc32c(ds.range(0, desc_end)?),
-                ds.range(at, size.saturating_sub(at))?,
-            );
+            let (crc, _) = opened_shard_crc32c(&ds)?;
             (Some(ds), crc)
         } else {
             let (crc, _) = shard_crc32c(&sp)

@@ -303,11 +303,22 @@ impl BuildRequest {
             extra_info = Some(serde_json::Value::Object(merged));
         }
         let total = inputs.len();
-        let report = dataset::build_with_info(
+        // To object storage: built in a local scratch folder, then uploaded whole (a
+        // multipart upload for a large file), so the object appears complete or not at all.
+        let scratch = if crate::storage::is_url(&out) {
+            Some(tempfile::tempdir().map_err(|e| VdxError::io(&std::env::temp_dir(), e))?)
+        } else {
+            None
+        };
+        let local_out = match &scratch {
+            Some(dir) => dir.path().join(out.file_name().unwrap_or_default()),
+            None => out.clone(),
+        };
+        let mut report = dataset::build_with_info(
             &inputs,
             &classes,
             &opts,
-            &out,
+            &local_out,
             dataset::RunOptions {
                 threads: self.threads,
                 keep_going: self.keep_going,
@@ -316,6 +327,10 @@ impl BuildRequest {
             cancel,
             &|p| (hooks.progress)(p, total),
         )?;
+        if scratch.is_some() {
+            crate::storage::upload(&local_out, &out)?;
+            report.output = out;
+        }
         Ok(BuildOutcome::Built(report))
     }
 
@@ -343,7 +358,12 @@ impl BuildRequest {
         let got = annotations::build_inputs(ann, &videos);
         if !got.missing.is_empty() {
             let list = self.missing_out.clone().unwrap_or_else(|| {
-                let mut p = self.out.clone().into_os_string();
+                // Beside the output; for an output on object storage, in the working folder.
+                let mut p = if crate::storage::is_url(&self.out) {
+                    self.out.file_name().unwrap_or_default().to_os_string()
+                } else {
+                    self.out.clone().into_os_string()
+                };
                 p.push(".missing.txt");
                 PathBuf::from(p)
             });

@@ -392,6 +392,34 @@ pub fn upload(from: &Path, to: &Path) -> Result<(), crate::error::VdxError> {
     })
 }
 
+/// Names of the objects directly under the "folder" `dir` (a URL).
+pub fn list(dir: &Path) -> Result<Vec<String>, crate::error::VdxError> {
+    let url = dir.to_str().unwrap_or_default().trim_end_matches('/').to_string();
+    // `locate` wants an object: name a placeholder under the folder and take its parent.
+    let loc = locate(&format!("{url}/_"))?;
+    let prefix: object_store::path::Path = loc.path.parts().take(loc.path.parts().count() - 1).collect();
+    let listed = runtime()
+        .block_on(loc.store.list_with_delimiter(Some(&prefix)))
+        .map_err(|e| StorageError::from_store(&url, "listing the folder", e))?;
+    count_fetch(0);
+    Ok(listed
+        .objects
+        .into_iter()
+        .filter_map(|o| o.location.filename().map(str::to_string))
+        .collect())
+}
+
+/// Writes `data` as the object at `url` (one PUT: a manifest, a small report).
+pub fn put(url: &Path, data: Vec<u8>) -> Result<(), crate::error::VdxError> {
+    use object_store::ObjectStoreExt;
+    let u = url.to_str().unwrap_or_default();
+    let loc = locate(u)?;
+    runtime()
+        .block_on(loc.store.put(&loc.path, data.into()))
+        .map_err(|e| StorageError::from_store(u, "an upload", e))?;
+    Ok(())
+}
+
 /// Reads a whole (small) object: a manifest, an annotation file.
 pub fn read_all(url: &Path) -> Result<Vec<u8>, crate::error::VdxError> {
     let mut f = RemoteFile::open(url)?;
