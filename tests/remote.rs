@@ -603,23 +603,47 @@ fn builds_shards_and_manifests_write_to_object_storage() {
     let sw = server();
     let (d, single, _, _) = remote_datasets(&sw, "src");
     let root = d.path().join("videos");
-    let opts = ["--frames", "4", "--size", "48", "--num-clips", "3", "--quiet"];
+    let opts = [
+        "--frames",
+        "4",
+        "--size",
+        "48",
+        "--num-clips",
+        "3",
+        "--quiet",
+    ];
     let name = "s3://datasets/built/ds";
     let build = |spec: &str| {
-        let mut args = vec!["build", root.to_str().unwrap(), "--out", name, "--shard", spec];
+        let mut args = vec![
+            "build",
+            root.to_str().unwrap(),
+            "--out",
+            name,
+            "--shard",
+            spec,
+        ];
         args.extend(opts);
         common::vdx(&args)
     };
     assert!(build("0/2").status.success());
     // One shard of two: no manifest is written, and none appears.
     let e = common::vdx_err(&["manifest", "s3://datasets/built"]);
-    assert!(e.contains("ds-00001-of-00002.vdx") || e.contains("1 of 2"), "{e}");
+    assert!(
+        e.contains("ds-00001-of-00002.vdx") || e.contains("1 of 2"),
+        "{e}"
+    );
     let gone = vdx::storage::RemoteFile::open(Path::new("s3://datasets/built/ds.vdxm"));
-    assert!(matches!(gone, Err(vdx::storage::StorageError::NotFound { .. })), "{gone:?}");
+    assert!(
+        matches!(gone, Err(vdx::storage::StorageError::NotFound { .. })),
+        "{gone:?}"
+    );
     assert!(build("1/2").status.success());
     // A re-run skips the shard already uploaded with the same inputs and options.
     let again = build("1/2");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("already built"), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already built"),
+        "{again:?}"
+    );
     common::vdx_ok(&["manifest", "s3://datasets/built"]);
     let url = PathBuf::from("s3://datasets/built/ds.vdxm");
     assert!(all_samples(&url) == all_samples(&single));

@@ -41,6 +41,8 @@ fn to_py(e: VdxError) -> PyErr {
             "VdxDatasetError"
         }
         VdxError::Decode { .. } | VdxError::FrameUndecodable { .. } => "VdxDecodeError",
+        VdxError::Storage(vdx::storage::StorageError::NotFound { .. }) => "VdxFileNotFoundError",
+        VdxError::Storage(_) => "VdxStorageError",
         _ => "VdxError",
     };
     raise(class, e.to_string())

@@ -25,6 +25,7 @@ from .errors import (
     VdxError,
     VdxFileNotFoundError,
     VdxIndexError,
+    VdxStorageError,
     VdxValueError,
 )
 
@@ -36,7 +37,7 @@ __all__ = [
     "Sample",
     "build", "write_manifest",
     "Recipe", "Loader", "VdxError", "VdxFileNotFoundError", "VdxValueError", "VdxIndexError",
-    "VdxDecodeError", "VdxDatasetError",
+    "VdxDecodeError", "VdxDatasetError", "VdxStorageError",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]

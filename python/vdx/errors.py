@@ -25,3 +25,9 @@ class VdxDecodeError(VdxError):
 
 class VdxDatasetError(VdxError):
     """A dataset file is malformed, unfinished or fails its checks."""
+
+
+class VdxStorageError(VdxError, OSError):
+    """Reading from or writing to object storage (s3://, gs://, az://, http(s)://) failed:
+    access denied, the object replaced while read, the server unreachable after retries. The
+    message names the URL, never a secret."""

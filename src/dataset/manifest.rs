@@ -246,7 +246,10 @@ fn opened_shard_crc32c(ds: &DatasetFile) -> Result<(u32, u64)> {
     if desc_end > len || at > len || at < desc_end {
         return Err(format::corrupt(ds.path(), "cut short or unfinished"));
     }
-    let crc = crc32c::crc32c_append(crc32c::crc32c(ds.range(0, desc_end)?), ds.range(at, len - at)?);
+    let crc = crc32c::crc32c_append(
+        crc32c::crc32c(ds.range(0, desc_end)?),
+        ds.range(at, len - at)?,
+    );
     Ok((crc, len))
 }
 

@@ -394,10 +394,18 @@ pub fn upload(from: &Path, to: &Path) -> Result<(), crate::error::VdxError> {
 
 /// Names of the objects directly under the "folder" `dir` (a URL).
 pub fn list(dir: &Path) -> Result<Vec<String>, crate::error::VdxError> {
-    let url = dir.to_str().unwrap_or_default().trim_end_matches('/').to_string();
+    let url = dir
+        .to_str()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
     // `locate` wants an object: name a placeholder under the folder and take its parent.
     let loc = locate(&format!("{url}/_"))?;
-    let prefix: object_store::path::Path = loc.path.parts().take(loc.path.parts().count() - 1).collect();
+    let prefix: object_store::path::Path = loc
+        .path
+        .parts()
+        .take(loc.path.parts().count() - 1)
+        .collect();
     let listed = runtime()
         .block_on(loc.store.list_with_delimiter(Some(&prefix)))
         .map_err(|e| StorageError::from_store(&url, "listing the folder", e))?;
