@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint docs bench bench-annotations bench-small bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint docs bench bench-remote bench-annotations bench-small bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -73,6 +73,12 @@ bench-python: setup corpus
 bench-scale: setup corpus
 	cargo build --release
 	bash scripts/bench_in_test_venv.sh scripts/bench_scale.py target/corpus --json target/bench_scale.json
+
+# vdx on a local SeaweedFS S3 server against the same files on disk: 16 spread frames from the
+# 1080p long-GOP MP4, and a Loader epoch at batch 32.
+bench-remote: setup corpus
+	cargo build --release
+	bash scripts/bench_in_test_venv.sh scripts/bench_remote.py target/corpus --json target/bench_remote.json
 
 # FFCV's Loader on a vdx frames dataset against vdx.Loader and FFCV's own RGBImageField.
 bench-ffcv: setup corpus

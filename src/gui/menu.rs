@@ -23,6 +23,14 @@ impl VdxApp {
                     }
                     ui.close();
                 }
+                if ui
+                    .button("Open URL…")
+                    .on_hover_text("A video or dataset on s3://, gs://, az:// or http(s)://")
+                    .clicked()
+                {
+                    self.open_url.open();
+                    ui.close();
+                }
                 let has_video = self.tabs.get(self.active).is_some();
                 if ui
                     .add_enabled(has_video, egui::Button::new("Open annotations…"))

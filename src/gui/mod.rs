@@ -15,6 +15,7 @@ pub mod flow_panel;
 pub mod jobs;
 mod menu;
 mod metadata_panel;
+pub mod open_url;
 mod player;
 pub mod quality_view;
 mod screenshot;
@@ -83,6 +84,8 @@ pub struct VdxApp {
     pub flow: flow_panel::FlowPanel,
     /// The right panel's Augment tab (its recipe is also what Export applies).
     pub augment: augment_panel::AugmentPanel,
+    /// File > Open URL….
+    pub open_url: open_url::OpenUrlDialog,
 }
 
 impl VdxApp {
@@ -117,6 +120,7 @@ impl VdxApp {
             active_dataset: None,
             flow: flow_panel::FlowPanel::default(),
             augment: augment_panel::AugmentPanel::new(p.recipe),
+            open_url: open_url::OpenUrlDialog::default(),
         };
         // For the picture of a build in progress: build the opened videos (each
         // several times) into this path at start.
@@ -336,6 +340,9 @@ impl VdxApp {
         self.advance_playback(&ctx);
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        if let Some(url) = self.open_url.show(&ctx) {
+            self.open(url, &ctx);
+        }
         if let Some(done) = self.build.show(&ctx) {
             self.open(done, &ctx);
         }

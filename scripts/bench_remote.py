@@ -1,0 +1,92 @@
+"""vdx on object storage against the same files on local disk, side by side in one run, on a
+local SeaweedFS S3 server (started here, as the tests do):
+
+  1. 16 spread frames at 224 from the corpus' 1080p long-GOP MP4 (open, index and decode),
+     each run in a fresh process (no cache carried over), local and remote alternated;
+  2. vdx.Loader at batch 32 over a frames dataset built from the corpus: one epoch per run
+     with a fresh Dataset (nothing fetched before), local and remote alternated.
+
+Medians and the remote/local ratios are printed (and written with --json).
+  python scripts/bench_remote.py CORPUS_DIR [--runs N] [--json OUT]
+Run through scripts/bench_in_test_venv.sh (the test virtualenv has the package)."""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python",
+                                "tests"))
+from helpers import VDX_BIN, seaweed  # noqa: E402
+
+import vdx  # noqa: E402
+
+FRAMES = """
+import sys, time, vdx
+t = time.perf_counter()
+r = vdx.VideoReader(sys.argv[1], size=224)
+n = len(r)
+r.get_frames_at([i * (n - 1) // 15 for i in range(16)])
+print(time.perf_counter() - t)
+"""
+
+
+def frames_once(path):
+    out = subprocess.run([sys.executable, "-c", FRAMES, path], check=True, capture_output=True,
+                         text=True, env=os.environ)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def epoch_once(path):
+    ds = vdx.Dataset(path)
+    t = time.perf_counter()
+    n = 0
+    for clips, _, _ in vdx.Loader(ds, batch_size=32, shuffle=True, seed=1):
+        n += len(clips)
+    return time.perf_counter() - t, n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus")
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--json")
+    ap.add_argument("--vdx", default=VDX_BIN, help="the vdx binary that builds the dataset")
+    a = ap.parse_args()
+    video = os.path.join(a.corpus, "a_1080p30_h264_gop250_aac.mp4")
+    results = {}
+    with seaweed("benchkey", "benchsecret") as (put, _), tempfile.TemporaryDirectory() as d:
+        url = put(video, "bench/a.mp4")
+        loc, rem = [], []
+        for _ in range(a.runs):
+            loc.append(frames_once(video))
+            rem.append(frames_once(url))
+        results["spread16_1080p"] = {"local_s": statistics.median(loc),
+                                     "remote_s": statistics.median(rem)}
+        # A frames dataset of the corpus' videos: 8 clips of 16 frames at 112 per video.
+        out = os.path.join(d, "ds.vdx")
+        subprocess.run([a.vdx, "build", a.corpus, "--out", out, "--frames", "16", "--size",
+                        "112", "--num-clips", "8", "--quiet", "--keep-going"], check=True)
+        ds_url = put(out, "bench/ds.vdx")
+        loc, rem = [], []
+        for _ in range(a.runs):
+            loc.append(epoch_once(out)[0])
+            t, n = epoch_once(ds_url)
+            rem.append(t)
+        results["loader_b32"] = {"samples": n, "bytes": os.path.getsize(out),
+                                 "local_s": statistics.median(loc),
+                                 "remote_s": statistics.median(rem)}
+    for k, v in results.items():
+        v["remote_over_local"] = v["remote_s"] / v["local_s"]
+        print(f"{k}: local {v['local_s'] * 1000:.1f} ms, remote {v['remote_s'] * 1000:.1f} ms "
+              f"(remote/local {v['remote_over_local']:.2f}x, medians of {a.runs})")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
