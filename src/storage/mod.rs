@@ -193,11 +193,19 @@ fn stores() -> &'static Mutex<HashMap<String, Arc<dyn ObjectStore>>> {
     S.get_or_init(Default::default)
 }
 
-/// Retries with backoff on 5xx, 429 and S3's SlowDown, for at most 30 s per request.
+/// Retries with backoff (from 100 ms, jittered, growing to at most 15 s apart) on
+/// connection errors, 5xx, 429 and S3's SlowDown, for `VDX_STORAGE_RETRY_SECS` (60 by
+/// default) per request: a server restarting or throttling is waited for, one that stays
+/// away is reported after that time. (A count of retries would end a connection-refused
+/// outage within a second or two: those backoffs start small.)
 fn retry() -> object_store::RetryConfig {
+    let secs = std::env::var("VDX_STORAGE_RETRY_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(60);
     object_store::RetryConfig {
-        max_retries: 6,
-        retry_timeout: Duration::from_secs(30),
+        max_retries: 1000,
+        retry_timeout: Duration::from_secs(secs),
         ..Default::default()
     }
 }

@@ -214,7 +214,7 @@ pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
         }
         Ok(Demuxer {
             input: ffmpeg::format::context::Input::wrap(ps),
-            _io: io,
+            io,
         })
     }
 }
@@ -223,7 +223,43 @@ pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
 /// through (dropped after the input, which uses it until it is closed).
 pub struct Demuxer {
     input: ffmpeg::format::context::Input,
-    _io: Option<RemoteIo>,
+    io: Option<RemoteIo>,
+}
+
+impl Demuxer {
+    /// For an MP4/MOV read from object storage: from now on, reading `stream`'s packets
+    /// fetches only their first bytes (what the packet index parses), the rest reading as
+    /// zeros. A no-op for a local file and for other containers.
+    pub(crate) fn read_packet_heads_only(&mut self, stream: usize) -> Result<()> {
+        let Some(io) = &mut self.io else {
+            return Ok(());
+        };
+        if !self.input.format().name().starts_with("mov,") {
+            return Ok(());
+        }
+        let Some(st) = self.input.stream(stream) else {
+            return Ok(());
+        };
+        let mut packets = Vec::new();
+        // SAFETY: the stream belongs to the open context; entries are read, not kept.
+        unsafe {
+            let p = st.as_ptr() as *mut ffi::AVStream;
+            for i in 0..ffi::avformat_index_get_entries_count(p) {
+                let e = ffi::avformat_index_get_entry(p, i);
+                if e.is_null() || (*e).pos < 0 {
+                    continue;
+                }
+                let key = (*e).flags() as i32 & ffi::AVINDEX_KEYFRAME as i32 != 0;
+                let head = if key { 8192 } else { 1024 };
+                let pos = (*e).pos as u64;
+                packets.push((pos, pos + (*e).size() as u64, head));
+            }
+        }
+        if !packets.is_empty() {
+            io.fetch_heads_only(packets)?;
+        }
+        Ok(())
+    }
 }
 
 impl std::ops::Deref for Demuxer {

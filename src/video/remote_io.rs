@@ -9,8 +9,10 @@
 //! stream.
 
 use crate::storage::{RemoteFile, StorageError};
+use bytes::Bytes;
 use ffmpeg_next::ffi;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::os::raw::{c_int, c_void};
 
 /// FFmpeg's I/O buffer: what one read callback asks for at most.
@@ -28,7 +30,24 @@ pub(crate) fn take_io_error() -> Option<StorageError> {
 struct Opaque {
     file: RemoteFile,
     pos: u64,
+    sparse: Option<Sparse>,
 }
+
+/// While a remote MP4/MOV is indexed: its video packets' byte ranges from the sample table.
+/// Of each packet only the first bytes are fetched (where the frame type, the reference flag
+/// and a recovery point's SEI are: 1 KiB, 8 KiB for a sync sample, which carries the
+/// parameter sets), in a few concurrent requests; the rest of the packet reads as zeros. The
+/// index then costs a few percent of the file instead of all of it.
+struct Sparse {
+    /// (start, end, end of the head) per packet, sorted by start.
+    packets: Vec<(u64, u64, u64)>,
+    /// Fetched runs of heads: start -> bytes.
+    heads: BTreeMap<u64, Bytes>,
+}
+
+/// Heads closer than this are fetched in one request, up to `MAX_RUN` bytes.
+const JOIN_GAP: u64 = 4096;
+const MAX_RUN: u64 = 1 << 20;
 
 /// A custom AVIOContext over a remote object. Freed after the format context using it.
 pub(crate) struct RemoteIo {
@@ -42,7 +61,11 @@ unsafe impl Send for RemoteIo {}
 
 impl RemoteIo {
     pub(crate) fn new(file: RemoteFile) -> Option<RemoteIo> {
-        let opaque = Box::into_raw(Box::new(Opaque { file, pos: 0 }));
+        let opaque = Box::into_raw(Box::new(Opaque {
+            file,
+            pos: 0,
+            sparse: None,
+        }));
         // SAFETY: the buffer comes from av_malloc as avio_alloc_context requires; the opaque
         // pointer stays valid until `drop`, after the format context is closed.
         unsafe {
@@ -72,6 +95,33 @@ impl RemoteIo {
     pub(crate) fn as_ptr(&self) -> *mut ffi::AVIOContext {
         self.avio
     }
+
+    /// Reads of the given packets (start, end, head length) fetch only their heads from now
+    /// on; the heads are fetched here.
+    pub(crate) fn fetch_heads_only(
+        &mut self,
+        mut packets: Vec<(u64, u64, u64)>,
+    ) -> Result<(), StorageError> {
+        packets.sort_unstable();
+        packets.dedup_by_key(|p| p.0);
+        let packets: Vec<(u64, u64, u64)> = packets
+            .into_iter()
+            .map(|(s, e, h)| (s, e, (s + h).min(e)))
+            .collect();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for &(s, _, h) in &packets {
+            match runs.last_mut() {
+                Some(r) if s <= r.1 + JOIN_GAP && h - r.0 <= MAX_RUN => r.1 = r.1.max(h),
+                _ => runs.push((s, h)),
+            }
+        }
+        // SAFETY: `opaque` is valid until drop and used by this thread alone.
+        let o = unsafe { &mut *self.opaque };
+        let got = o.file.fetch_ranges(&runs)?;
+        let heads = runs.iter().map(|r| r.0).zip(got).collect();
+        o.sparse = Some(Sparse { packets, heads });
+        Ok(())
+    }
 }
 
 impl Drop for RemoteIo {
@@ -95,6 +145,32 @@ unsafe extern "C" fn read_cb(opaque: *mut c_void, buf: *mut u8, size: c_int) -> 
             std::slice::from_raw_parts_mut(buf, size.max(0) as usize),
         )
     };
+    let mut out = out;
+    if let Some(sp) = &o.sparse {
+        let p = o.pos;
+        let k = sp.packets.partition_point(|x| x.0 <= p);
+        if k > 0 && p < sp.packets[k - 1].1 {
+            let (_, end, head) = sp.packets[k - 1];
+            let n = if p < head {
+                let (&at, run) = sp.heads.range(..=p).next_back().expect("a head's run");
+                let off = (p - at) as usize;
+                let n = out.len().min((head - p) as usize).min(run.len() - off);
+                out[..n].copy_from_slice(&run[off..off + n]);
+                n
+            } else {
+                let n = out.len().min((end - p) as usize);
+                out[..n].fill(0);
+                n
+            };
+            o.pos += n as u64;
+            return n as c_int;
+        }
+        // Between packets: read as usual, up to the next packet.
+        if let Some(next) = sp.packets.get(k) {
+            let n = out.len().min((next.0 - p) as usize);
+            out = &mut out[..n];
+        }
+    }
     match o.file.read_at(o.pos, out) {
         Ok(0) => ffi::AVERROR_EOF,
         Ok(n) => {

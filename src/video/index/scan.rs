@@ -225,6 +225,8 @@ pub fn build_index_cancellable(
 
     // Read only the chosen stream's packets; others are skipped by the demuxer cheaply.
     media::discard_all_but(&mut ictx, si);
+    // On object storage: fetch only each packet's first bytes (MP4/MOV).
+    ictx.read_packet_heads_only(si)?;
 
     // What FFmpeg itself found odd while opening the file (an invalid time scale it replaced,
     // a broken header field) is worth showing beside vdx's own findings.
