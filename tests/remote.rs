@@ -351,6 +351,7 @@ fn missing_objects_and_refused_credentials_name_the_url_and_no_secret() {
             "VDX_S3_ENDPOINT",
             format!("http://127.0.0.1:{}", free_port()),
         )
+        .env("VDX_STORAGE_RETRY_SECS", "3")
         .output()
         .unwrap();
     let e = String::from_utf8_lossy(&out.stderr);
