@@ -843,3 +843,42 @@ fn throttling_is_answered_with_retries_and_the_same_frames() {
         "the server refused {n} requests: retries were not exercised"
     );
 }
+
+#[test]
+fn builds_read_their_videos_from_object_storage() {
+    let sw = server();
+    let names = ["h264_bframes.mp4", "vp9.webm"];
+    let locals: Vec<PathBuf> = names.iter().map(|n| common::fixture(n)).collect();
+    let urls: Vec<PathBuf> = names
+        .iter()
+        .zip(&locals)
+        .map(|(n, l)| sw.put(l, &format!("src/{n}")))
+        .collect();
+    let d = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for (k, inputs) in [&locals, &urls].iter().enumerate() {
+        let out = d.path().join(format!("b{k}.vdx"));
+        let mut args: Vec<String> = vec!["build".into()];
+        args.extend(inputs.iter().map(|p| p.to_str().unwrap().to_string()));
+        args.extend(
+            [
+                "--out",
+                out.to_str().unwrap(),
+                "--frames",
+                "4",
+                "--size",
+                "48",
+                "--quiet",
+            ]
+            .map(String::from),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::vdx_ok(&args);
+        outs.push(all_samples(&out));
+    }
+    assert_eq!(outs[0].len(), 2);
+    assert!(
+        outs[0] == outs[1],
+        "a build from URLs differs from the build from the files"
+    );
+}

@@ -227,6 +227,8 @@ pub(crate) fn load_batch<'py>(
     }
     let recipe = recipe.map(|r| r.recipe.clone());
     let p = crate::pool(threads);
+    // On object storage: the batch's bytes in a few concurrent requests, without the GIL.
+    py.detach(|| ds.prefetch(&samples)).map_err(to_py)?;
     let labels: Vec<i64> = samples
         .iter()
         .map(|&i| ds.meta(i).map(|m| m.label))

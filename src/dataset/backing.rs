@@ -24,7 +24,7 @@ pub(crate) struct Remote {
     _buf: memmap2::MmapMut,
     ptr: *mut u8,
     len: usize,
-    file: Mutex<RemoteFile>,
+    file: RemoteFile,
     /// Fetched byte ranges, disjoint and merged: start -> end.
     have: Mutex<BTreeMap<u64, u64>>,
 }
@@ -75,6 +75,24 @@ fn insert(have: &mut BTreeMap<u64, u64>, start: u64, end: u64) {
     have.insert(s, e);
 }
 
+impl Remote {
+    /// Writes fetched bytes `[s, e)` into the mapping and marks them present.
+    fn keep(&self, s: u64, e: u64, bytes: &[u8]) {
+        let mut have = self.have.lock().unwrap_or_else(|p| p.into_inner());
+        // Another reader may have fetched part of it meanwhile: write only what is still
+        // missing, never bytes a slice may already cover.
+        for (gs, ge) in gaps(&have, s, e) {
+            let from = &bytes[(gs - s) as usize..(ge - s) as usize];
+            // SAFETY: [gs, ge) lies inside the mapping and no slice covers it yet (it is not
+            // in `have`); the lock keeps other writers out.
+            unsafe {
+                std::ptr::copy_nonoverlapping(from.as_ptr(), self.ptr.add(gs as usize), from.len())
+            };
+        }
+        insert(&mut have, s, e);
+    }
+}
+
 impl Backing {
     pub(crate) fn open_local(path: &Path) -> Result<Backing> {
         let file = std::fs::File::open(path).map_err(|e| VdxError::io(path, e))?;
@@ -112,7 +130,7 @@ impl Backing {
             _buf: buf,
             ptr,
             len,
-            file: Mutex::new(file),
+            file,
             have: Mutex::new(BTreeMap::new()),
         }))
     }
@@ -140,22 +158,41 @@ impl Backing {
             end,
         );
         for (s, e) in missing {
-            let bytes = {
-                let mut f = r.file.lock().unwrap_or_else(|p| p.into_inner());
-                f.fetch_exact(s, e)?
-            };
-            let mut have = r.have.lock().unwrap_or_else(|p| p.into_inner());
-            // Another reader may have fetched part of it meanwhile: write only what is still
-            // missing, never bytes a slice may already cover.
-            for (gs, ge) in gaps(&have, s, e) {
-                let from = &bytes[(gs - s) as usize..(ge - s) as usize];
-                // SAFETY: [gs, ge) lies inside the mapping and no slice covers it yet (it is
-                // not in `have`); the lock keeps other writers out.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(from.as_ptr(), r.ptr.add(gs as usize), from.len())
-                };
+            let bytes = r.file.fetch_exact(s, e)?;
+            r.keep(s, e, &bytes);
+        }
+        Ok(())
+    }
+
+    /// [`Backing::ensure`] for many ranges at once: the missing runs are fetched with 16
+    /// requests in flight (a batch's samples before they are decoded).
+    pub(crate) fn ensure_many(&self, ranges: &[(u64, u64)]) -> Result<()> {
+        let Backing::Remote(r) = self else {
+            return Ok(());
+        };
+        let mut missing = Vec::new();
+        {
+            let have = r.have.lock().unwrap_or_else(|p| p.into_inner());
+            for &(start, len) in ranges {
+                let end = start.saturating_add(len).min(r.len as u64);
+                if start < end {
+                    missing.extend(gaps(&have, start, end));
+                }
             }
-            insert(&mut have, s, e);
+        }
+        // Touching runs (a sample's data and its provenance) in one request.
+        missing.sort_unstable();
+        let mut runs: Vec<(u64, u64)> = Vec::with_capacity(missing.len());
+        for (s, e) in missing {
+            match runs.last_mut() {
+                Some(r) if s <= r.1 => r.1 = r.1.max(e),
+                _ => runs.push((s, e)),
+            }
+        }
+        let missing = runs;
+        let got = r.file.fetch_ranges(&missing)?;
+        for (&(s, e), bytes) in missing.iter().zip(&got) {
+            r.keep(s, e, bytes);
         }
         Ok(())
     }

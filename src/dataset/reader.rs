@@ -359,6 +359,25 @@ impl DatasetFile {
     pub fn fetch_all(&self) -> Result<()> {
         self.map.ensure(0, self.map.len())
     }
+    /// For a remote file: fetches the bytes of these samples (data and provenance) that are
+    /// not here yet, with several requests in flight, so that reading them then waits on
+    /// nothing (a Loader batch). A no-op for a local file.
+    pub fn prefetch(&self, samples: &[u64]) -> Result<()> {
+        if matches!(self.map, Backing::Mapped(_)) {
+            return Ok(());
+        }
+        let mut ranges = Vec::new();
+        for &i in samples {
+            if let Some(&(a, b)) = self.alloc_ranges.get(i as usize) {
+                ranges.extend(
+                    self.allocs[a as usize..b as usize]
+                        .iter()
+                        .map(|x| (x.ptr, x.size)),
+                );
+            }
+        }
+        self.map.ensure_many(&ranges)
+    }
     /// Bytes `[start, start + len)` of the file, fetched first where it is remote.
     pub fn range(&self, start: u64, len: u64) -> Result<&[u8]> {
         if start.saturating_add(len) > self.map.len() {

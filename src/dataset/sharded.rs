@@ -115,6 +115,21 @@ impl Dataset {
     pub fn layout(&self) -> (&RowLayout, u64, u64) {
         self.files[0].layout()
     }
+    /// Fetches the bytes of these samples (global indices) where they are on object storage,
+    /// several requests in flight; a no-op for local files.
+    pub fn prefetch(&self, samples: &[u64]) -> Result<()> {
+        let mut per_file: Vec<Vec<u64>> = vec![Vec::new(); self.files.len()];
+        for &i in samples {
+            let (s, j) = self.shard_of(i)?;
+            per_file[s].push(j);
+        }
+        for (f, idx) in self.files.iter().zip(&per_file) {
+            if !idx.is_empty() {
+                f.prefetch(idx)?;
+            }
+        }
+        Ok(())
+    }
     pub fn meta(&self, i: u64) -> Result<SampleMeta> {
         let (f, s, j) = self.part(i)?;
         let mut m = f.meta(j)?;

@@ -129,32 +129,35 @@ impl RemoteFile {
         self.check(start, end, got)
     }
 
-    /// Fetches several ranges at once, 16 requests in flight (the heads of a video's packets
-    /// while indexing), in the order given.
+    /// Fetches several ranges at once, up to 32 requests in flight (the heads of a video's
+    /// packets while indexing, a Loader batch's samples), in the order given.
     pub fn fetch_ranges(&self, ranges: &[(u64, u64)]) -> Result<Vec<Bytes>, StorageError> {
-        let mut out = Vec::with_capacity(ranges.len());
-        for chunk in ranges.chunks(16) {
-            let got = runtime().block_on(async {
-                let tasks: Vec<_> = chunk
-                    .iter()
-                    .map(|&(s, e)| {
-                        tokio::spawn(get_range(self.loc.clone(), self.pin.clone(), s, e))
+        let got = runtime().block_on(async {
+            let permits = Arc::new(tokio::sync::Semaphore::new(32));
+            let tasks: Vec<_> = ranges
+                .iter()
+                .map(|&(s, e)| {
+                    let (loc, pin, permits) = (self.loc.clone(), self.pin.clone(), permits.clone());
+                    tokio::spawn(async move {
+                        let _permit = permits.acquire_owned().await;
+                        get_range(loc, pin, s, e).await
                     })
-                    .collect();
-                let mut got = Vec::with_capacity(tasks.len());
-                for t in tasks {
-                    got.push(
-                        t.await
-                            .map_err(|e| object_store::Error::JoinError { source: e }),
-                    );
-                }
-                got
-            });
-            for (&(s, e), g) in chunk.iter().zip(got) {
-                out.push(self.check(s, e, g.and_then(|r| r))?);
+                })
+                .collect();
+            let mut got = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                got.push(
+                    t.await
+                        .map_err(|e| object_store::Error::JoinError { source: e }),
+                );
             }
-        }
-        Ok(out)
+            got
+        });
+        ranges
+            .iter()
+            .zip(got)
+            .map(|(&(s, e), g)| self.check(s, e, g.and_then(|r| r)))
+            .collect()
     }
 
     /// A fetch's result checked: the pinned version, all the bytes asked for.
@@ -260,7 +263,7 @@ impl RemoteFile {
 
     /// Fetches bytes `[start, end)` with one request, past the block cache (a dataset's
     /// sample ranges, kept by the dataset reader itself).
-    pub fn fetch_exact(&mut self, start: u64, end: u64) -> Result<Bytes, StorageError> {
+    pub fn fetch_exact(&self, start: u64, end: u64) -> Result<Bytes, StorageError> {
         if start >= end {
             return Ok(Bytes::new());
         }

@@ -164,7 +164,8 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
                 c.inputs
                     .extend(vids.into_iter().map(|path| BuildInput::video(path, label)));
             }
-        } else if p.exists() {
+        } else if p.exists() || crate::storage::is_url(p) {
+            // A URL is one video (object storage is read as it is built from).
             c.inputs.push(BuildInput {
                 annotation: None,
                 path: p.clone(),
