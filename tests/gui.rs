@@ -1246,19 +1246,24 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
     assert!(rep.samples.iter().all(|s| s.cuts.is_empty()));
 }
 
-#[test]
-fn open_url_opens_a_tab_for_the_url_and_shows_why_it_cannot_be_read() {
-    let mut h = harness_with(&[]);
+/// File > Open URL…, `url` typed, Open clicked.
+fn enter_url(h: &mut Harness<'static, VdxApp>, url: &str) {
     h.get_by_label("File").click();
     h.run();
     h.get_by_label("Open URL…").click();
     h.run();
-    // Not a URL: said in the dialog, nothing opened.
     let field = h.get_by_role(egui::accesskit::Role::TextInput);
     field.focus();
-    field.type_text("videos/a.mp4");
+    field.type_text(url);
     h.run();
     h.get_by_label("Open").click();
+}
+
+#[test]
+fn open_url_opens_a_tab_for_the_url_and_shows_why_it_cannot_be_read() {
+    let mut h = harness_with(&[]);
+    // Not a URL: said in the dialog, nothing opened.
+    enter_url(&mut h, "videos/a.mp4");
     h.run();
     h.get_by_label_contains("is not an s3://, gs://, az:// or http(s):// URL");
     assert!(h.state().tabs.is_empty());
@@ -1274,15 +1279,7 @@ fn open_url_opens_a_tab_for_the_url_and_shows_why_it_cannot_be_read() {
     // Cancel closes the dialog; opened again, its field is empty.
     h.get_by_label("Cancel").click();
     h.run();
-    h.get_by_label("File").click();
-    h.run();
-    h.get_by_label("Open URL…").click();
-    h.run();
-    let field = h.get_by_role(egui::accesskit::Role::TextInput);
-    field.focus();
-    field.type_text(&url);
-    h.run();
-    h.get_by_label("Open").click();
+    enter_url(&mut h, &url);
     h.step();
     assert_eq!(h.state().tabs.len(), 1);
     assert_eq!(h.state().tabs[0].path, PathBuf::from(&url));

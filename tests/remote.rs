@@ -51,6 +51,8 @@ fn free_port() -> u16 {
 /// One SeaweedFS server (master, volume, filer, S3 gateway) for this test process.
 struct Seaweed {
     child: Child,
+    /// Kills `child` once this process is gone; ends by itself when `child` does.
+    watcher: Child,
     args: Vec<String>,
     filer: u16,
     dir: tempfile::TempDir,
@@ -58,8 +60,7 @@ struct Seaweed {
 
 impl Drop for Seaweed {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
@@ -102,9 +103,10 @@ impl Seaweed {
             ]
             .map(String::from),
         );
-        let child = Self::spawn(&args);
+        let (child, watcher) = Self::spawn(&args);
         let sw = Seaweed {
             child,
+            watcher,
             args,
             filer,
             dir,
@@ -115,14 +117,14 @@ impl Seaweed {
 
     /// Starts `weed ARGS`, with a watcher that kills it once this test process is gone (a
     /// static is never dropped, and a server left running would hold its ports).
-    fn spawn(args: &[String]) -> Child {
+    fn spawn(args: &[String]) -> (Child, Child) {
         let child = Command::new(weed_bin())
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start weed");
-        Command::new("sh")
+        let watcher = Command::new("sh")
             .arg("-c")
             .arg(format!(
                 "while kill -0 {} 2>/dev/null && kill -0 {} 2>/dev/null; do sleep 0.5; done; \
@@ -135,7 +137,7 @@ impl Seaweed {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the watcher");
-        child
+        (child, watcher)
     }
 
     /// Waits until an upload goes through (the volume server must have registered).
@@ -156,11 +158,12 @@ impl Seaweed {
     fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = self.watcher.wait();
     }
 
     /// Starts it again on the same ports and data.
     fn restart(&mut self) {
-        self.child = Self::spawn(&self.args);
+        (self.child, self.watcher) = Self::spawn(&self.args);
         self.wait_ready();
     }
 
@@ -469,7 +472,18 @@ fn random_access_fetches_the_groups_it_decodes_not_the_file() {
     );
 }
 
-/// Two classes of three small videos, built locally as one dataset and as two shards with a
+/// Build options of the remote datasets (small and quick).
+const BUILD_OPTS: [&str; 7] = [
+    "--frames",
+    "4",
+    "--size",
+    "48",
+    "--num-clips",
+    "3",
+    "--quiet",
+];
+
+/// Two classes of two small videos each, built locally as one dataset and as two shards with a
 /// manifest; all of it uploaded under `s3://datasets/PREFIX/`.
 fn remote_datasets(sw: &Seaweed, prefix: &str) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let d = tempfile::tempdir().unwrap();
@@ -483,15 +497,7 @@ fn remote_datasets(sw: &Seaweed, prefix: &str) -> (tempfile::TempDir, PathBuf, P
             std::fs::copy(common::fixture(f), root.join(class).join(f)).unwrap();
         }
     }
-    let opts = [
-        "--frames",
-        "4",
-        "--size",
-        "48",
-        "--num-clips",
-        "3",
-        "--quiet",
-    ];
+    let opts = BUILD_OPTS;
     let single = d.path().join("one.vdx");
     let mut args = vec![
         "build",
@@ -653,15 +659,7 @@ fn builds_shards_and_manifests_write_to_object_storage() {
     let sw = server();
     let (d, single, _, _) = remote_datasets(&sw, "src");
     let root = d.path().join("videos");
-    let opts = [
-        "--frames",
-        "4",
-        "--size",
-        "48",
-        "--num-clips",
-        "3",
-        "--quiet",
-    ];
+    let opts = BUILD_OPTS;
     let name = "s3://datasets/built/ds";
     let build = |spec: &str| {
         let mut args = vec![

@@ -249,7 +249,7 @@ impl Demuxer {
                 if e.is_null() || (*e).pos < 0 {
                     continue;
                 }
-                let key = (*e).flags() as i32 & ffi::AVINDEX_KEYFRAME as i32 != 0;
+                let key = (*e).flags() & ffi::AVINDEX_KEYFRAME != 0;
                 let head = if key { 8192 } else { 1024 };
                 let pos = (*e).pos as u64;
                 packets.push((pos, pos + (*e).size() as u64, head));
