@@ -6,6 +6,10 @@ local SeaweedFS S3 server (started here, as the tests do):
   2. vdx.Loader at batch 32 over a frames dataset built from the corpus: one epoch per run
      with a fresh Dataset (nothing fetched before), local and remote alternated.
 
+  3. a manifest of --shards shards (one tiny video each) built to the server with
+     `vdx build --out s3://... --shard k/N` and `vdx manifest s3://...`: the time from
+     `vdx.Dataset(url)` to the first Loader batch, in a fresh process.
+
 Medians and the remote/local ratios are printed (and written with --json).
   python scripts/bench_remote.py CORPUS_DIR [--runs N] [--json OUT]
 Run through scripts/bench_in_test_venv.sh (the test virtualenv has the package)."""
@@ -49,12 +53,59 @@ def epoch_once(path):
     return time.perf_counter() - t, n
 
 
+FIRST_BATCH = """
+import sys, time, vdx
+t = time.perf_counter()
+ds = vdx.Dataset(sys.argv[1])
+next(iter(vdx.Loader(ds, batch_size=32, shuffle=True, seed=0)))
+print(time.perf_counter() - t)
+"""
+
+
+def bench_manifest(a, put, d, results):
+    """N one-video shards built to the server, the manifest written there, then the first
+    batch read from it in fresh processes."""
+    import shutil
+    src = os.path.join(d, "tiny")
+    os.makedirs(src)
+    sample = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets",
+                          "sample.mp4")
+    for k in range(a.shards):
+        shutil.copy(sample, os.path.join(src, f"v{k:05d}.mp4"))
+    prefix = "s3://bench/many"
+    procs = []
+    t = time.perf_counter()
+    for k in range(a.shards):
+        procs.append(subprocess.Popen(
+            [a.vdx, "build", src, "--out", f"{prefix}/tiny", "--shard", f"{k}/{a.shards}",
+             "--frames", "2", "--size", "32", "--num-clips", "1", "--quiet"]))
+        if len(procs) >= 4:
+            assert procs.pop(0).wait() == 0
+    for p in procs:
+        assert p.wait() == 0
+    build_s = time.perf_counter() - t
+    subprocess.run([a.vdx, "manifest", prefix], check=True, capture_output=True)
+    url = f"{prefix}/tiny.vdxm"
+    runs = []
+    for _ in range(a.runs):
+        out = subprocess.run([sys.executable, "-c", FIRST_BATCH, url], check=True,
+                             capture_output=True, text=True, env=os.environ)
+        runs.append(float(out.stdout.strip().splitlines()[-1]))
+    results["manifest_first_batch"] = {"shards": a.shards, "build_and_upload_s": build_s,
+                                       "first_batch_s": statistics.median(runs)}
+    print(f"manifest of {a.shards} shards on the server: first batch in "
+          f"{statistics.median(runs) * 1000:.0f} ms (median of {a.runs}; built and uploaded "
+          f"in {build_s:.0f} s)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--json")
     ap.add_argument("--vdx", default=VDX_BIN, help="the vdx binary that builds the dataset")
+    ap.add_argument("--shards", type=int, default=200,
+                    help="shards of the manifest whose first batch is timed (0: skip)")
     a = ap.parse_args()
     video = os.path.join(a.corpus, "a_1080p30_h264_gop250_aac.mp4")
     results = {}
@@ -79,7 +130,11 @@ def main():
         results["loader_b32"] = {"samples": n, "bytes": os.path.getsize(out),
                                  "local_s": statistics.median(loc),
                                  "remote_s": statistics.median(rem)}
+        if a.shards:
+            bench_manifest(a, put, d, results)
     for k, v in results.items():
+        if "local_s" not in v:
+            continue
         v["remote_over_local"] = v["remote_s"] / v["local_s"]
         print(f"{k}: local {v['local_s'] * 1000:.1f} ms, remote {v['remote_s'] * 1000:.1f} ms "
               f"(remote/local {v['remote_over_local']:.2f}x, medians of {a.runs})")

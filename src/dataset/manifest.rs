@@ -436,9 +436,8 @@ pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
             }
         }
     }
-    let mut files = Vec::with_capacity(m.shards.len());
-    let mut total = 0u64;
-    for (k, s) in m.shards.iter().enumerate() {
+    // One shard opened and checked against its entry.
+    let open_one = |k: usize, s: &ShardEntry| -> Result<DatasetFile> {
         if s.file.contains('/') || s.file.contains('\\') || s.file.starts_with('.') {
             return Err(bad(format!("shard {k}: '{}' is not a file name", s.file)));
         }
@@ -507,9 +506,42 @@ pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
                 m.shards.len()
             )));
         }
-        total += s.samples;
-        files.push(ds);
-    }
+        Ok(ds)
+    };
+    let files: Vec<DatasetFile> = if remote {
+        // On object storage each open is three requests: 64 shards at a time, and the first
+        // failure in manifest order is the one reported.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<Result<DatasetFile>>>> = m
+            .shards
+            .iter()
+            .map(|_| std::sync::Mutex::new(None))
+            .collect();
+        std::thread::scope(|sc| {
+            for _ in 0..64.min(m.shards.len()) {
+                sc.spawn(|| loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(s) = m.shards.get(k) else { break };
+                    *slots[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(open_one(k, s));
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .expect("every shard was opened")
+            })
+            .collect::<Result<_>>()?
+    } else {
+        m.shards
+            .iter()
+            .enumerate()
+            .map(|(k, s)| open_one(k, s))
+            .collect::<Result<_>>()?
+    };
+    let total: u64 = m.shards.iter().map(|s| s.samples).sum();
     if total != m.samples {
         return Err(bad(format!(
             "the shards hold {total} samples, the manifest says {}",

@@ -67,8 +67,11 @@ impl DatasetFile {
     pub fn open(path: &Path) -> Result<Self> {
         if crate::storage::is_url(path) {
             let map = Backing::open_remote(path)?;
-            // The structure, before it is checked: bounds are clamped to the object.
-            map.ensure(0, HEADER_SIZE as u64)?;
+            // The structure, before it is checked: bounds are clamped to the object. The
+            // first 16 KiB in one request hold the header, the descriptors and, for a shard
+            // of up to a few hundred samples, the metadata table (then one more request
+            // fetches the allocation table).
+            map.ensure(0, (HEADER_SIZE as u64).max(16 << 10))?;
             let len = map.len();
             if len >= HEADER_SIZE as u64 {
                 let h = Header::parse(map.present(0, HEADER_SIZE), path)?;
