@@ -880,3 +880,42 @@ fn builds_read_their_videos_from_object_storage() {
         "a build from URLs differs from the build from the files"
     );
 }
+
+#[test]
+fn provenance_keeps_no_credentials_of_a_source_url() {
+    let sw = server();
+    let local = common::fixture("vp9.webm");
+    sw.put(&local, "prov/v.webm");
+    let secret = "pa55word-in-url";
+    let url = format!(
+        "http://me:{secret}@127.0.0.1:{}/buckets/videos/prov/v.webm",
+        sw.filer
+    );
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("p.vdx");
+    common::vdx_ok(&[
+        "build",
+        &url,
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "2",
+        "--size",
+        "32",
+        "--quiet",
+    ]);
+    let ds = vdx::dataset::Dataset::open(&out).unwrap();
+    let source = ds.meta(0).unwrap().provenance["source"].clone();
+    assert_eq!(
+        source,
+        serde_json::json!(format!(
+            "http://127.0.0.1:{}/buckets/videos/prov/v.webm",
+            sw.filer
+        ))
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(
+        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the secret is in the dataset file"
+    );
+}

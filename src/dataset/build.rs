@@ -511,7 +511,12 @@ pub(crate) fn encode_sample(
         video_data: data,
         label: src.label,
         provenance: serde_json::json!({
-            "source": src.path,
+            // A URL is kept without its credentials or query string.
+            "source": if crate::storage::is_url(&src.path) {
+                serde_json::Value::from(crate::storage::redact(&src.path.to_string_lossy()))
+            } else {
+                serde_json::json!(src.path)
+            },
             "clip": clip.clip_index,
             "frames": clip.frame_indices,
             "pts": clip.pts,
