@@ -919,3 +919,48 @@ fn provenance_keeps_no_credentials_of_a_source_url() {
         "the secret is in the dataset file"
     );
 }
+
+#[test]
+fn class_folders_under_a_url_prefix_build_as_local_class_folders() {
+    let sw = server();
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("classes");
+    for (class, files) in [
+        ("walk", ["h264_bframes.mp4", "vp9.webm"]),
+        ("run", ["h264_longgop_aac.mp4", "hevc.mp4"]),
+    ] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for f in files {
+            std::fs::copy(common::fixture(f), root.join(class).join(f)).unwrap();
+            sw.put(&common::fixture(f), &format!("classes/{class}/{f}"));
+        }
+    }
+    // Left out with a reason, as locally: not a video.
+    std::fs::write(root.join("walk").join("notes.txt"), b"x").unwrap();
+    sw.put(
+        &root.join("walk").join("notes.txt"),
+        "classes/walk/notes.txt",
+    );
+    let mut outs = Vec::new();
+    let mut reports = Vec::new();
+    for (k, src) in [
+        root.to_str().unwrap().to_string(),
+        "s3://videos/classes/".to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = d.path().join(format!("c{k}.vdx"));
+        let mut args = vec!["build", src.as_str(), "--out", out.to_str().unwrap()];
+        args.extend(BUILD_OPTS.iter().filter(|a| **a != "--quiet"));
+        let o = common::vdx(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        reports.push(String::from_utf8_lossy(&o.stderr).to_string());
+        let ds = vdx::dataset::Dataset::open(&out).unwrap();
+        assert_eq!(ds.files()[0].classes(), ["run", "walk"]);
+        outs.push(all_samples(&out));
+    }
+    assert_eq!(outs[0].len(), 12);
+    assert!(outs[0] == outs[1], "the build from the URL prefix differs");
+    assert!(reports[1].contains("notes.txt"), "{}", reports[1]);
+}

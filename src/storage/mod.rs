@@ -402,6 +402,12 @@ pub fn upload(from: &Path, to: &Path) -> Result<(), crate::error::VdxError> {
 
 /// Names of the objects directly under the "folder" `dir` (a URL).
 pub fn list(dir: &Path) -> Result<Vec<String>, crate::error::VdxError> {
+    Ok(list_folder(dir)?.0)
+}
+
+/// The objects and the sub-folders (common prefixes) directly under the "folder" `dir` (a
+/// URL), by name.
+pub fn list_folder(dir: &Path) -> Result<(Vec<String>, Vec<String>), crate::error::VdxError> {
     let url = dir
         .to_str()
         .unwrap_or_default()
@@ -418,11 +424,17 @@ pub fn list(dir: &Path) -> Result<Vec<String>, crate::error::VdxError> {
         .block_on(loc.store.list_with_delimiter(Some(&prefix)))
         .map_err(|e| StorageError::from_store(&url, "listing the folder", e))?;
     count_fetch(0);
-    Ok(listed
+    let files = listed
         .objects
         .into_iter()
         .filter_map(|o| o.location.filename().map(str::to_string))
-        .collect())
+        .collect();
+    let dirs = listed
+        .common_prefixes
+        .into_iter()
+        .filter_map(|p| p.filename().map(str::to_string))
+        .collect();
+    Ok((files, dirs))
 }
 
 /// Writes `data` as the object at `url` (one PUT: a manifest, a small report).

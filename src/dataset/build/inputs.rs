@@ -66,12 +66,40 @@ pub(super) fn not_video_reason(p: &Path) -> Option<String> {
     })
 }
 
-/// Entries of `dir`, sorted, hidden ones (a leading '.') apart.
+/// Whether `p` is a folder: a local directory, or a URL ending in '/' (a prefix on object
+/// storage, whose sub-folders are its common prefixes).
+pub(super) fn is_folder(p: &Path) -> bool {
+    if crate::storage::is_url(p) {
+        p.to_str().is_some_and(|s| s.ends_with('/'))
+    } else {
+        p.is_dir()
+    }
+}
+
+/// Entries of `dir`, sorted, hidden ones (a leading '.') apart. On object storage, sub-folders
+/// come back as URLs ending in '/'.
 pub(super) fn sorted_entries(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut v: Vec<PathBuf> = Vec::new();
     let mut hidden: Vec<PathBuf> = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| VdxError::io(dir, e))? {
-        let p = e.map_err(|e| VdxError::io(dir, e))?.path();
+    let found: Vec<PathBuf> = if crate::storage::is_url(dir) {
+        let base = dir.to_str().unwrap_or_default().trim_end_matches('/');
+        let (files, dirs) = crate::storage::list_folder(dir)?;
+        files
+            .into_iter()
+            .map(|f| PathBuf::from(format!("{base}/{f}")))
+            .chain(
+                dirs.into_iter()
+                    .map(|d| PathBuf::from(format!("{base}/{d}/"))),
+            )
+            .collect()
+    } else {
+        let mut found = Vec::new();
+        for e in std::fs::read_dir(dir).map_err(|e| VdxError::io(dir, e))? {
+            found.push(e.map_err(|e| VdxError::io(dir, e))?.path());
+        }
+        found
+    };
+    for p in found {
         let is_hidden = p
             .file_name()
             .map(|n| n.to_string_lossy().starts_with('.'))
@@ -112,11 +140,11 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
     let mut c = CollectedInputs::default();
     let hidden_reason = || "a hidden file or folder".to_string();
     for p in inputs {
-        if p.is_dir() {
+        if is_folder(p) {
             let (entries, hidden) = sorted_entries(p)?;
             c.ignored
                 .extend(hidden.into_iter().map(|h| (h, hidden_reason())));
-            for f in entries.iter().filter(|e| !e.is_dir()) {
+            for f in entries.iter().filter(|e| !is_folder(e)) {
                 match not_video_reason(f) {
                     None => c.inputs.push(BuildInput {
                         annotation: None,
@@ -126,7 +154,7 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
                     Some(why) => c.ignored.push((f.clone(), why)),
                 }
             }
-            for d in entries.iter().filter(|e| e.is_dir()) {
+            for d in entries.iter().filter(|e| is_folder(e)) {
                 let name = d
                     .file_name()
                     .expect("a folder entry")
@@ -137,7 +165,7 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
                     .extend(hidden.into_iter().map(|h| (h, hidden_reason())));
                 let mut vids = Vec::new();
                 for e in sub {
-                    if e.is_dir() {
+                    if is_folder(&e) {
                         c.ignored.push((
                             e,
                             "a folder two levels down (class folders hold videos directly)".into(),
