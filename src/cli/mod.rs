@@ -325,13 +325,28 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         }
-        Some(cmd) => match run(cmd) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("vdx: error: {}", error_text(&e));
-                ExitCode::FAILURE
-            }
-        },
+        Some(cmd) => {
+            let code = match run(cmd) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("vdx: error: {}", error_text(&e));
+                    ExitCode::FAILURE
+                }
+            };
+            report_fetches();
+            code
+        }
+    }
+}
+
+/// With `VDX_STORAGE_STATS` set: what the command fetched from object storage.
+fn report_fetches() {
+    let s = crate::storage::fetch_stats();
+    if std::env::var_os("VDX_STORAGE_STATS").is_some() && s.requests > 0 {
+        eprintln!(
+            "vdx: fetched {} bytes from object storage in {} requests",
+            s.bytes, s.requests
+        );
     }
 }
 

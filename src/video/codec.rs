@@ -187,6 +187,13 @@ fn encode_here(
 ) -> Result<EncodedStream> {
     crate::video::media::init();
     let name = encoder_name(s.codec)?;
+    // Debian's SVT-AV1 1.4.1 crashed once (a null read inside libSvtAv1Enc) while a build ran
+    // two AV1 encoders at the same time: one SVT-AV1 encoder at a time, held until this one
+    // is freed (it is dropped before the guard). SVT-AV1 threads inside itself.
+    let _one_svt = (name == "libsvtav1").then(|| {
+        static SVT_AV1: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        SVT_AV1.lock().unwrap_or_else(|p| p.into_inner())
+    });
     let enc_err =
         |what: &str, e: ffmpeg::Error| VdxError::param("segments", format!("{name}: {what}: {e}"));
     let codec = ffmpeg::encoder::find_by_name(name).ok_or_else(|| {
