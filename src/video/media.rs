@@ -237,22 +237,28 @@ impl Demuxer {
         if !self.input.format().name().starts_with("mov,") {
             return Ok(());
         }
-        let Some(st) = self.input.stream(stream) else {
-            return Ok(());
-        };
         let mut packets = Vec::new();
-        // SAFETY: the stream belongs to the open context; entries are read, not kept.
-        unsafe {
-            let p = st.as_ptr() as *mut ffi::AVStream;
-            for i in 0..ffi::avformat_index_get_entries_count(p) {
-                let e = ffi::avformat_index_get_entry(p, i);
-                if e.is_null() || (*e).pos < 0 {
-                    continue;
+        // Every stream's samples: the video's heads are fetched; the other streams' samples
+        // (audio between the video's, which the demuxer skips) read as zeros, unfetched.
+        for st in self.input.streams() {
+            let video = st.index() == stream;
+            // SAFETY: the stream belongs to the open context; entries are read, not kept.
+            unsafe {
+                let p = st.as_ptr() as *mut ffi::AVStream;
+                for i in 0..ffi::avformat_index_get_entries_count(p) {
+                    let e = ffi::avformat_index_get_entry(p, i);
+                    if e.is_null() || (*e).pos < 0 {
+                        continue;
+                    }
+                    let key = (*e).flags() & ffi::AVINDEX_KEYFRAME != 0;
+                    let head = match (video, key) {
+                        (false, _) => 0,
+                        (true, true) => 8192,
+                        (true, false) => 1024,
+                    };
+                    let pos = (*e).pos as u64;
+                    packets.push((pos, pos + (*e).size() as u64, head));
                 }
-                let key = (*e).flags() & ffi::AVINDEX_KEYFRAME != 0;
-                let head = if key { 8192 } else { 1024 };
-                let pos = (*e).pos as u64;
-                packets.push((pos, pos + (*e).size() as u64, head));
             }
         }
         if !packets.is_empty() {

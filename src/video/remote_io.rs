@@ -109,7 +109,7 @@ impl RemoteIo {
             .map(|(s, e, h)| (s, e, (s + h).min(e)))
             .collect();
         let mut runs: Vec<(u64, u64)> = Vec::new();
-        for &(s, _, h) in &packets {
+        for &(s, _, h) in packets.iter().filter(|p| p.2 > p.0) {
             match runs.last_mut() {
                 Some(r) if s <= r.1 + JOIN_GAP && h - r.0 <= MAX_RUN => r.1 = r.1.max(h),
                 _ => runs.push((s, h)),
