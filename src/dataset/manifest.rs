@@ -358,11 +358,8 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
             }
             Some(_) => {}
         }
-        let (crc32c, bytes) = if remote {
-            opened_shard_crc32c(&ds)?
-        } else {
-            shard_crc32c(&path)?
-        };
+        // From the open shard (mapped, or its header and table fetched): not read again.
+        let (crc32c, bytes) = opened_shard_crc32c(&ds)?;
         total += ds.len();
         entries.push(ShardEntry {
             file: file.clone(),

@@ -179,13 +179,9 @@ unsafe extern "C" fn read_cb(opaque: *mut c_void, buf: *mut u8, size: c_int) -> 
         }
         Err(e) => {
             let _ = IO_ERROR.try_with(|slot| *slot.borrow_mut() = Some(e));
-            -(libc_eio())
+            -libc::EIO
         }
     }
-}
-
-fn libc_eio() -> c_int {
-    5 // EIO
 }
 
 unsafe extern "C" fn seek_cb(opaque: *mut c_void, offset: i64, whence: c_int) -> i64 {
