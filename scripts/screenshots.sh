@@ -18,6 +18,9 @@ shot() {  # shot OUT.png ARGS...
   echo "wrote $out"
 }
 shot screenshots/explorer.png assets/sample.mp4
+# File > Open URL… over the sample (a video or dataset on object storage or an HTTP server).
+VDX_OPEN_URL="s3://datasets/kinetics/train/abseiling/0347ZoDXyP0.mp4" \
+  shot screenshots/open_url.png assets/sample.mp4
 VDX_PANEL=flow shot screenshots/flow.png assets/sample.mp4
 VDX_PANEL=augment shot screenshots/augment.png assets/sample.mp4
 "$vdx" build assets/sample.mp4 --out "$tmp/sample_flow.vdx" --field flow --clips all --frames 16 --step 40 --quiet

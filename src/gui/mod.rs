@@ -122,6 +122,10 @@ impl VdxApp {
             augment: augment_panel::AugmentPanel::new(p.recipe),
             open_url: open_url::OpenUrlDialog::default(),
         };
+        // For the picture of File > Open URL…: the dialog open with this text.
+        if let Ok(u) = std::env::var("VDX_OPEN_URL") {
+            app.open_url.text = Some(u);
+        }
         // For the picture of a build in progress: build the opened videos (each
         // several times) into this path at start.
         let demo_build = std::env::var_os("VDX_DEMO_BUILD").map(PathBuf::from);

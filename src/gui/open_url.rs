@@ -25,12 +25,14 @@ impl OpenUrlDialog {
         egui::Window::new("Open URL")
             .collapsible(false)
             .resizable(false)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+            .min_width(460.0)
             .show(ctx, |ui| {
                 ui.label("A video or dataset at s3://, gs://, az:// or http(s)://");
                 let edit = ui.add(
                     egui::TextEdit::singleline(text)
                         .hint_text("s3://bucket/videos/clip.mp4")
-                        .desired_width(420.0),
+                        .desired_width(f32::INFINITY),
                 );
                 let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 ui.label(
