@@ -6,7 +6,8 @@ core names options (`quality`, "the tail option"); src/cli/ turns them into `--q
 and by tests/layers.rs.
 
 Layers, lowest first; a file may use its own layer and the ones below:
-  0 base     error, storage (object storage reads), rng, npy, jpeg, flowviz: leaf utilities
+  0 base     error, memory, storage (object storage reads), rng, npy, jpeg, flowviz: leaf
+             utilities
   1 video    src/video/ (media, probe, index, decode, sample, audio)
   2 augment  src/augment.rs
   3 dataset  src/dataset/
@@ -21,7 +22,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
 MAX_LINES = 700
 RANK = {
-    "error": 0, "storage": 0, "rng": 0, "npy": 0, "jpeg": 0, "flowviz": 0,
+    "error": 0, "memory": 0, "storage": 0, "rng": 0, "npy": 0, "jpeg": 0, "flowviz": 0,
     "video": 1, "audio": 1, "decode": 1, "index": 1, "media": 1, "probe": 1, "sample": 1,
     "build_index": 1, "Result": 0, "VdxError": 0, "ProbeBudget": 1,
     "augment": 2, "dataset": 3, "export": 4, "quality": 4, "health": 4, "gui": 5,

@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod gui;
 pub mod health;
 pub mod jpeg;
+pub mod memory;
 pub mod npy;
 pub mod quality;
 pub mod rng;

@@ -185,6 +185,8 @@ fn _vdx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     if unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) } != 0 {
         return Err(PyRuntimeError::new_err("pthread_atfork failed"));
     }
+    // Freed decode buffers stay with the process for the next read (vdx::memory).
+    vdx::memory::keep_freed_memory();
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(index, m)?)?;
     m.add_function(wrap_pyfunction!(load_batch, m)?)?;
