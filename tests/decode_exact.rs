@@ -313,6 +313,69 @@ fn rotation_is_applied() {
     assert!(mean_abs_diff(&r.data, theirs) < 2.0);
 }
 
+/// The ffmpeg CLI's frames resized by `vf` (a filter chain ending in RGB24), no frame-rate
+/// conversion.
+fn ffmpeg_rgb_filtered(file: &Path, vf: &str, w: usize, h: usize) -> Vec<Vec<u8>> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-vf", vf])
+        .args(["-f", "rawvideo", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout.chunks(w * h * 3).map(|c| c.to_vec()).collect()
+}
+
+/// 8-bit 4:2:0 and 4:2:2 are resized in their own format (bilinear), then converted to RGB24
+/// as a picture of that size is at its native size: exactly FFmpeg's `scale=W:H:flags=bilinear`
+/// into the source format followed by `-pix_fmt rgb24`, every frame. Other formats (10-bit
+/// here) are resized and converted by one bilinear swscale pass, equal to FFmpeg's
+/// `scale=W:H:flags=bilinear,format=rgb24`. The conversion note says which.
+#[test]
+fn resized_frames_equal_ffmpegs_resize_then_conversion() {
+    for (name, vf, two_step) in [
+        (
+            "h264_bframes.mp4",
+            "scale=64:48:flags=bilinear,format=yuv420p,scale=flags=bicubic,format=rgb24",
+            true,
+        ),
+        (
+            "hevc_10bit.mkv",
+            "scale=64:48:flags=bilinear,format=rgb24",
+            false,
+        ),
+    ] {
+        let f = fixture(name);
+        let opts = DecodeOptions {
+            apply_rotation: false,
+            resize: Some(Resize {
+                width: 64,
+                height: 48,
+                mode: ResizeMode::Squash,
+            }),
+            ..Default::default()
+        };
+        let ours = sequential(&f, opts);
+        let theirs = ffmpeg_rgb_filtered(&f, vf, 64, 48);
+        assert_eq!(ours.len(), theirs.len(), "{name}: frame count vs ffmpeg");
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            let d = mean_abs_diff(&a.data, b);
+            // 10-bit: ffmpeg dithers to 8 bits, vdx rounds.
+            let limit = if two_step { 0.0 } else { 1.5 };
+            assert!(d <= limit, "{name}: frame {i} differs from ffmpeg's by {d}");
+        }
+        let mut d = VideoDecoder::open(&f, opts).unwrap();
+        d.frame(1).unwrap();
+        let note = d.conversion_note().unwrap().to_string();
+        assert_eq!(note.contains("in the source's format"), two_step, "{note}");
+    }
+}
+
 #[test]
 fn ten_bit_is_converted_and_said_so() {
     let mut d = VideoDecoder::open(&fixture("hevc_10bit.mkv"), DecodeOptions::default()).unwrap();
