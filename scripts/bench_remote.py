@@ -106,10 +106,15 @@ def main():
     ap.add_argument("--vdx", default=VDX_BIN, help="the vdx binary that builds the dataset")
     ap.add_argument("--shards", type=int, default=200,
                     help="shards of the manifest whose first batch is timed (0: skip)")
+    ap.add_argument("--only", choices=["all", "manifest"], default="all",
+                    help="manifest: the many-shard manifest's first batch alone")
     a = ap.parse_args()
     video = os.path.join(a.corpus, "a_1080p30_h264_gop250_aac.mp4")
     results = {}
     with seaweed("benchkey", "benchsecret") as (put, _), tempfile.TemporaryDirectory() as d:
+        if a.only == "manifest":
+            bench_manifest(a, put, d, results)
+            return
         url = put(video, "bench/a.mp4")
         loc, rem = [], []
         for _ in range(a.runs):

@@ -108,8 +108,9 @@ impl Backing {
         Ok(Backing::Mapped(map))
     }
 
-    pub(crate) fn open_remote(url: &Path) -> Result<Backing> {
-        let file = RemoteFile::open(url)?;
+    /// An object in storage, with its first `head` bytes fetched by the request that opens it.
+    pub(crate) fn open_remote(url: &Path, head: u64) -> Result<Backing> {
+        let (file, first) = RemoteFile::open_reading(url, head)?;
         let len = file.size();
         if len == 0 {
             return Err(VdxError::EmptyFile {
@@ -126,13 +127,18 @@ impl Backing {
             .map_anon()
             .map_err(|e| VdxError::io(url, e))?;
         let ptr = buf.as_mut_ptr();
-        Ok(Backing::Remote(Remote {
+        let remote = Remote {
             _buf: buf,
             ptr,
             len,
             file,
             have: Mutex::new(BTreeMap::new()),
-        }))
+        };
+        let first = &first[..first.len().min(len)];
+        if !first.is_empty() {
+            remote.keep(0, first.len() as u64, first);
+        }
+        Ok(Backing::Remote(remote))
     }
 
     pub(crate) fn len(&self) -> u64 {
@@ -167,6 +173,12 @@ impl Backing {
     /// [`Backing::ensure`] for many ranges at once: the missing runs are fetched with 16
     /// requests in flight (a batch's samples before they are decoded).
     pub(crate) fn ensure_many(&self, ranges: &[(u64, u64)]) -> Result<()> {
+        self.ensure_many_coalesced(ranges, 0)
+    }
+
+    /// [`Backing::ensure_many`], fetching runs less than `gap` bytes apart in one request
+    /// (with the bytes between them).
+    pub(crate) fn ensure_many_coalesced(&self, ranges: &[(u64, u64)], gap: u64) -> Result<()> {
         let Backing::Remote(r) = self else {
             return Ok(());
         };
@@ -180,16 +192,7 @@ impl Backing {
                 }
             }
         }
-        // Touching runs (a sample's data and its provenance) in one request.
-        missing.sort_unstable();
-        let mut runs: Vec<(u64, u64)> = Vec::with_capacity(missing.len());
-        for (s, e) in missing {
-            match runs.last_mut() {
-                Some(r) if s <= r.1 => r.1 = r.1.max(e),
-                _ => runs.push((s, e)),
-            }
-        }
-        let missing = runs;
+        let missing = merge_runs(missing, gap);
         let got = r.file.fetch_ranges(&missing)?;
         for (&(s, e), bytes) in missing.iter().zip(&got) {
             r.keep(s, e, bytes);
@@ -217,9 +220,38 @@ impl Backing {
     }
 }
 
+/// Byte ranges `[s, e)` sorted and merged where they touch (a sample's data and its
+/// provenance) or lie less than `gap` bytes apart: one request each.
+fn merge_runs(mut ranges: Vec<(u64, u64)>, gap: u64) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut runs: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (s, e) in ranges {
+        match runs.last_mut() {
+            Some(r) if s <= r.1.saturating_add(gap) => r.1 = r.1.max(e),
+            _ => runs.push((s, e)),
+        }
+    }
+    runs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_merge_where_they_touch_or_lie_within_the_gap() {
+        let r = vec![(100, 200), (0, 10), (10, 20), (250, 300), (1000, 1100)];
+        assert_eq!(
+            merge_runs(r.clone(), 0),
+            vec![(0, 20), (100, 200), (250, 300), (1000, 1100)]
+        );
+        assert_eq!(
+            merge_runs(r.clone(), 50),
+            vec![(0, 20), (100, 300), (1000, 1100)]
+        );
+        assert_eq!(merge_runs(r, 1 << 20), vec![(0, 1100)]);
+        assert_eq!(merge_runs(vec![(5, 50), (10, 20)], 0), vec![(5, 50)]);
+    }
 
     #[test]
     fn gaps_and_merges_of_fetched_ranges() {

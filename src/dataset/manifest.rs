@@ -439,7 +439,7 @@ pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
             return Err(bad(format!("shard {k}: '{}' is not a file name", s.file)));
         }
         let sp = dir.join(&s.file);
-        let size = crate::storage::size_of(&sp).map_err(|e| match e {
+        let missing = |e: VdxError| match e {
             VdxError::Storage(crate::storage::StorageError::NotFound { .. })
             | VdxError::Io { .. } => bad(format!(
                 "shard {k} ({}) is missing from {}",
@@ -447,16 +447,38 @@ pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
                 dir.display()
             )),
             other => other,
-        })?;
-        if size != s.bytes {
-            return Err(bad(format!(
+        };
+        // A remote shard is opened first (no HEAD before it: the request that fetches its
+        // header tells its size); then its table is fetched once.
+        let wrong_size = |size: u64| {
+            bad(format!(
                 "shard {k} ({}) is {} bytes, the manifest says {}: cut short or replaced",
                 s.file, size, s.bytes
-            )));
+            ))
+        };
+        let opened = if remote {
+            match DatasetFile::open(&sp) {
+                Ok(ds) => Some(ds),
+                Err(e) => {
+                    // A shard cut short fails its structure check: say so by its size (known
+                    // from the open's request, fetched again by none).
+                    return Err(match crate::storage::size_of(&sp) {
+                        Ok(size) if size != s.bytes => wrong_size(size),
+                        _ => missing(e),
+                    });
+                }
+            }
+        } else {
+            None
+        };
+        let size = match &opened {
+            Some(ds) => ds.file_len(),
+            None => crate::storage::size_of(&sp).map_err(missing)?,
+        };
+        if size != s.bytes {
+            return Err(wrong_size(size));
         }
-        // A remote shard is opened first: its header and table are then fetched once.
-        let (ds, crc) = if remote {
-            let ds = DatasetFile::open(&sp)?;
+        let (ds, crc) = if let Some(ds) = opened {
             let (crc, _) = opened_shard_crc32c(&ds)?;
             (Some(ds), crc)
         } else {

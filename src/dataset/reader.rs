@@ -66,12 +66,11 @@ impl DatasetFile {
     /// ...: the header and tables fetched now, each sample's bytes when it is read).
     pub fn open(path: &Path) -> Result<Self> {
         if crate::storage::is_url(path) {
-            let map = Backing::open_remote(path)?;
             // The structure, before it is checked: bounds are clamped to the object. The
-            // first 16 KiB in one request hold the header, the descriptors and, for a shard
-            // of up to a few hundred samples, the metadata table (then one more request
-            // fetches the allocation table).
-            map.ensure(0, (HEADER_SIZE as u64).max(16 << 10))?;
+            // first 16 KiB, fetched by the request that opens the object, hold the header, the
+            // descriptors and, for a shard of up to a few hundred samples, the metadata table
+            // (then one more request fetches the allocation table).
+            let map = Backing::open_remote(path, (HEADER_SIZE as u64).max(16 << 10))?;
             let len = map.len();
             if len >= HEADER_SIZE as u64 {
                 let h = Header::parse(map.present(0, HEADER_SIZE), path)?;
@@ -80,17 +79,31 @@ impl DatasetFile {
                 map.ensure(0, desc_end)?;
                 let b = map.present(0, desc_end.min(len) as usize);
                 let mut types = Vec::new();
+                // Where the dataset info lies (the label field's `info` argument).
+                let mut info = None;
                 for k in 0..nf {
                     let at = HEADER_SIZE + k * DESCRIPTOR_SIZE;
                     if let Some(d) = b.get(at..at + DESCRIPTOR_SIZE) {
                         if let Ok(f) = FieldDescriptor::parse(d, k, path) {
+                            let a = &f.arguments["info"];
+                            if let (Some(p), Some(n)) = (a["ptr"].as_u64(), a["size"].as_u64()) {
+                                info = Some((p, n));
+                            }
                             types.push(f.field_type);
                         }
                     }
                 }
                 let row = format::row_layout(&types).itemsize as u64;
-                map.ensure(desc_end, h.num_samples.saturating_mul(row))?;
-                map.ensure(h.alloc_table_ptr, len.saturating_sub(h.alloc_table_ptr))?;
+                // The metadata rows, the allocation table and the info: fetched together,
+                // those closer than 64 KiB in one request (a small shard's info and table are
+                // a few KiB apart: one request instead of two, each costing far more than
+                // 64 KiB of transfer).
+                let mut parts = vec![
+                    (desc_end, h.num_samples.saturating_mul(row)),
+                    (h.alloc_table_ptr, len.saturating_sub(h.alloc_table_ptr)),
+                ];
+                parts.extend(info);
+                map.ensure_many_coalesced(&parts, 64 << 10)?;
             }
             return Self::from_map(path, map);
         }

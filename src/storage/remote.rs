@@ -29,6 +29,18 @@ async fn get_range(
     Ok((etag, r.bytes().await?))
 }
 
+/// Whether a ranged GET failed because of its range (refused, or answered whole), not because
+/// of the object, the credentials or the network.
+fn range_unanswered(e: &object_store::Error) -> bool {
+    let text = match e {
+        object_store::Error::Generic { .. }
+        | object_store::Error::NotSupported { .. }
+        | object_store::Error::NotImplemented { .. } => e.to_string().to_ascii_lowercase(),
+        _ => return false,
+    };
+    ["range", "partial", "416"].iter().any(|w| text.contains(w))
+}
+
 /// Read-ahead for sequential reads grows to this many blocks (8 MiB) per request.
 const MAX_AHEAD: u64 = 32;
 
@@ -111,6 +123,83 @@ impl RemoteFile {
             next_block: u64::MAX,
             ahead: 1,
         })
+    }
+
+    /// Opens the object at `url` and reads its first `n` bytes (fewer where it is shorter) in
+    /// one request: a ranged GET tells the size and version as a HEAD would, so opening a
+    /// dataset shard costs its header's request and no HEAD before it. Where the server does
+    /// not answer a range with one (an empty object, a server without ranges), opens as
+    /// [`RemoteFile::open`] does.
+    pub fn open_reading(url: &Path, n: u64) -> Result<(RemoteFile, Bytes), StorageError> {
+        let key = url.to_str().unwrap_or_default().to_string();
+        let pinned = pins()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&key);
+        if !pinned && n > 0 {
+            let loc = Arc::new(locate(&key)?);
+            let opts = GetOptions {
+                range: Some(GetRange::Bounded(0..n)),
+                ..Default::default()
+            };
+            let got = runtime().block_on(async {
+                let r = loc.store.get_opts(&loc.path, opts).await?;
+                let meta = r.meta.clone();
+                Ok::<_, object_store::Error>((meta, r.bytes().await?))
+            });
+            match got {
+                Ok((meta, bytes)) => {
+                    count_fetch(bytes.len() as u64);
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    (&key, &meta.e_tag, &meta.version, meta.size).hash(&mut h);
+                    let pin = Pinned {
+                        size: meta.size,
+                        etag: meta.e_tag,
+                        version: meta.version,
+                        id: h.finish(),
+                    };
+                    if (bytes.len() as u64) < n.min(pin.size) {
+                        return Err(StorageError::ShortRead {
+                            url: redact(&key),
+                            offset: 0,
+                            want: n.min(pin.size),
+                            got: bytes.len() as u64,
+                        });
+                    }
+                    pins()
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(key.clone(), pin.clone());
+                    let file = RemoteFile {
+                        url: key,
+                        loc,
+                        pin,
+                        pos: 0,
+                        next_block: u64::MAX,
+                        ahead: 1,
+                    };
+                    return Ok((file, bytes));
+                }
+                // The range itself was refused (an empty object: 416) or not answered as a
+                // range: the HEAD below says what there is.
+                Err(e) if range_unanswered(&e) => {}
+                Err(e) => {
+                    return Err(StorageError::from_store(
+                        &key,
+                        "reading the object's first bytes",
+                        e,
+                    ))
+                }
+            }
+        }
+        let file = RemoteFile::open(url)?;
+        let end = n.min(file.size());
+        let bytes = if end > 0 {
+            file.fetch_exact(0, end)?
+        } else {
+            Bytes::new()
+        };
+        Ok((file, bytes))
     }
 
     /// The object's size in bytes.
