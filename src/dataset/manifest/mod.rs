@@ -17,8 +17,11 @@ use crate::dataset::build::BuildInput;
 use crate::dataset::format::{self, Header};
 use crate::dataset::reader::DatasetFile;
 use crate::error::{Result, VdxError};
+pub use open::{open_listed_shards, open_shards, read_manifest};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+mod open;
 
 pub const MANIFEST_FORMAT: &str = "vdx-manifest";
 pub const MANIFEST_VERSION: u32 = 1;
@@ -239,7 +242,7 @@ pub fn shard_crc32c(path: &Path) -> Result<(u32, u64)> {
 
 /// [`shard_crc32c`] of an opened shard (a remote one: from the header and table its open
 /// fetched).
-fn opened_shard_crc32c(ds: &DatasetFile) -> Result<(u32, u64)> {
+pub(crate) fn opened_shard_crc32c(ds: &DatasetFile) -> Result<(u32, u64)> {
     let len = ds.file_len();
     let desc_end = format::metadata_offset(ds.header.num_fields as usize);
     let at = ds.header.alloc_table_ptr;
@@ -253,7 +256,7 @@ fn opened_shard_crc32c(ds: &DatasetFile) -> Result<(u32, u64)> {
     Ok((crc, len))
 }
 
-fn field_json(ds: &DatasetFile) -> serde_json::Value {
+pub(crate) fn field_json(ds: &DatasetFile) -> serde_json::Value {
     let f = ds.video_field();
     serde_json::json!({
         "type_id": f.field_type.id(), "name": f.name, "arguments": f.arguments,
@@ -389,185 +392,6 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
         crate::npy::write_atomic(&out, &text)?;
     }
     Ok((out, m))
-}
-
-/// Read a manifest and open every shard, checking each against it.
-pub fn open_shards(path: &Path) -> Result<(Manifest, Vec<DatasetFile>)> {
-    let remote = crate::storage::is_url(path);
-    let text = if remote {
-        crate::storage::read_all(path)?
-    } else {
-        std::fs::read(path).map_err(|e| VdxError::io(path, e))?
-    };
-    let bad = |why: String| VdxError::Dataset {
-        path: path.to_path_buf(),
-        reason: why,
-    };
-    let m: Manifest =
-        serde_json::from_slice(&text).map_err(|e| bad(format!("not a vdx manifest: {e}")))?;
-    if m.format != MANIFEST_FORMAT || m.version != MANIFEST_VERSION {
-        return Err(bad(format!(
-            "format '{}' version {} (vdx reads {MANIFEST_FORMAT} version {MANIFEST_VERSION})",
-            m.format, m.version
-        )));
-    }
-    if m.shards.is_empty() {
-        return Err(bad("it lists no shards".into()));
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // A shard file of this dataset that the manifest does not list: a stale or extra shard
-    // (a re-run with another N, or a file copied in). Refuse rather than guess.
-    let listed: std::collections::HashSet<&str> =
-        m.shards.iter().map(|s| s.file.as_str()).collect();
-    // (Not listed on object storage: a listing of a 1,000-shard prefix costs more than the
-    // manifest's own CRCs, which still catch a replaced shard.)
-    if let Some(rd) = (!remote).then(|| std::fs::read_dir(dir).ok()).flatten() {
-        for e in rd.flatten() {
-            let file = e.file_name().to_string_lossy().to_string();
-            if let Some((n, _, _)) = parse_shard_file_name(&file) {
-                if n == m.name && !listed.contains(file.as_str()) {
-                    return Err(bad(format!(
-                        "shard file {file} beside it is not in the manifest (a stale or extra shard: remove it, or write the manifest again)"
-                    )));
-                }
-            }
-        }
-    }
-    // One shard opened and checked against its entry.
-    let open_one = |k: usize, s: &ShardEntry| -> Result<DatasetFile> {
-        if s.file.contains('/') || s.file.contains('\\') || s.file.starts_with('.') {
-            return Err(bad(format!("shard {k}: '{}' is not a file name", s.file)));
-        }
-        let sp = dir.join(&s.file);
-        let missing = |e: VdxError| match e {
-            VdxError::Storage(crate::storage::StorageError::NotFound { .. })
-            | VdxError::Io { .. } => bad(format!(
-                "shard {k} ({}) is missing from {}",
-                s.file,
-                dir.display()
-            )),
-            other => other,
-        };
-        // A remote shard is opened first (no HEAD before it: the request that fetches its
-        // header tells its size); then its table is fetched once.
-        let wrong_size = |size: u64| {
-            bad(format!(
-                "shard {k} ({}) is {} bytes, the manifest says {}: cut short or replaced",
-                s.file, size, s.bytes
-            ))
-        };
-        let opened = if remote {
-            match DatasetFile::open(&sp) {
-                Ok(ds) => Some(ds),
-                Err(e) => {
-                    // A shard cut short fails its structure check: say so by its size (known
-                    // from the open's request, fetched again by none).
-                    return Err(match crate::storage::size_of(&sp) {
-                        Ok(size) if size != s.bytes => wrong_size(size),
-                        _ => missing(e),
-                    });
-                }
-            }
-        } else {
-            None
-        };
-        let size = match &opened {
-            Some(ds) => ds.file_len(),
-            None => crate::storage::size_of(&sp).map_err(missing)?,
-        };
-        if size != s.bytes {
-            return Err(wrong_size(size));
-        }
-        let (ds, crc) = if let Some(ds) = opened {
-            let (crc, _) = opened_shard_crc32c(&ds)?;
-            (Some(ds), crc)
-        } else {
-            let (crc, _) = shard_crc32c(&sp)
-                .map_err(|e| bad(format!("shard {k} ({}) is damaged: {e}", s.file)))?;
-            (None, crc)
-        };
-        if crc != s.crc32c {
-            return Err(bad(format!(
-                "shard {k} ({}) is not the one the manifest lists (its header or allocation table changed: rebuilt or altered)",
-                s.file
-            )));
-        }
-        let ds = match ds {
-            Some(ds) => ds,
-            None => DatasetFile::open(&sp)?,
-        };
-        if ds.len() != s.samples {
-            return Err(bad(format!(
-                "shard {k} ({}) holds {} samples, the manifest says {}",
-                s.file,
-                ds.len(),
-                s.samples
-            )));
-        }
-        if field_json(&ds) != m.field || ds.classes() != m.classes.as_slice() {
-            return Err(bad(format!(
-                "shard {k} ({}) has another field or class list than the manifest",
-                s.file
-            )));
-        }
-        // Each shard's info says which shard it is: entries swapped in the manifest (or a
-        // shard of another split renamed into place) read samples out of order.
-        let sh = &ds.info()["shard"];
-        let (index, count) = (sh["index"].as_u64(), sh["count"].as_u64());
-        if index != Some(k as u64) || count != Some(m.shards.len() as u64) {
-            return Err(bad(format!(
-                "shard {k} ({}), field label (dataset info): rule \"shard.index is the \
-                 shard's position and shard.count the number of shards\": its info says \
-                 shard {} of {}, but it is entry {k} of the manifest's {} shards",
-                s.file,
-                index.map_or("(none)".to_string(), |i| i.to_string()),
-                count.map_or("(none)".to_string(), |c| c.to_string()),
-                m.shards.len()
-            )));
-        }
-        Ok(ds)
-    };
-    let files: Vec<DatasetFile> = if remote {
-        // On object storage each open is three requests: 64 shards at a time, and the first
-        // failure in manifest order is the one reported.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots: Vec<std::sync::Mutex<Option<Result<DatasetFile>>>> = m
-            .shards
-            .iter()
-            .map(|_| std::sync::Mutex::new(None))
-            .collect();
-        std::thread::scope(|sc| {
-            for _ in 0..64.min(m.shards.len()) {
-                sc.spawn(|| loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(s) = m.shards.get(k) else { break };
-                    *slots[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(open_one(k, s));
-                });
-            }
-        });
-        slots
-            .into_iter()
-            .map(|slot| {
-                slot.into_inner()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .expect("every shard was opened")
-            })
-            .collect::<Result<_>>()?
-    } else {
-        m.shards
-            .iter()
-            .enumerate()
-            .map(|(k, s)| open_one(k, s))
-            .collect::<Result<_>>()?
-    };
-    let total: u64 = m.shards.iter().map(|s| s.samples).sum();
-    if total != m.samples {
-        return Err(bad(format!(
-            "the shards hold {total} samples, the manifest says {}",
-            m.samples
-        )));
-    }
-    Ok((m, files))
 }
 
 #[cfg(test)]
