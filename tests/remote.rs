@@ -549,6 +549,48 @@ fn all_samples(path: &Path) -> Vec<(i64, Vec<u8>)> {
         .collect()
 }
 
+/// A manifest on object storage opens its first shard with it and each other shard when a
+/// sample of that shard is first read, checked against its entry then: a replaced shard is
+/// refused by name at its first read (and by `vdx verify`), and the shards before it read as
+/// the local files.
+#[test]
+fn a_remote_manifests_shards_open_when_first_read_and_are_checked_then() {
+    let sw = server();
+    let (d, single, _, manifest_url) = remote_datasets(&sw, "lazy");
+    let local = vdx::dataset::Dataset::open(&single).unwrap();
+    // Shard 1 replaced on the server by shard 0's bytes.
+    let dir = manifest_url.parent().unwrap();
+    vdx::storage::upload(
+        &d.path().join("shards/ds-00000-of-00002.vdx"),
+        &dir.join("ds-00001-of-00002.vdx"),
+    )
+    .unwrap();
+    let before = vdx::storage::fetch_stats();
+    let ds = vdx::dataset::Dataset::open(&manifest_url).expect("shard 1 is not opened yet");
+    let opened = vdx::storage::fetch_stats().requests - before.requests;
+    // The manifest (a size look-up and a read) and shard 0 (two or three requests).
+    assert!(opened <= 5, "opening the manifest took {opened} requests");
+    assert_eq!(ds.len(), 12);
+    let mut dec = vdx::dataset::reader::Decoders::default();
+    for i in 0..6 {
+        assert!(
+            ds.decode_clip(i, &mut dec).unwrap().data
+                == local.decode_clip(i, &mut dec).unwrap().data
+        );
+    }
+    let e = ds.decode_clip(6, &mut dec).unwrap_err().to_string();
+    assert!(
+        e.contains("shard 1 (ds-00001-of-00002.vdx)")
+            && (e.contains("cut short or replaced")
+                || e.contains("not the one the manifest lists")),
+        "{e}"
+    );
+    let e = ds.prefetch(&[1, 7]).unwrap_err().to_string();
+    assert!(e.contains("shard 1 (ds-00001-of-00002.vdx)"), "{e}");
+    let v = common::vdx_err(&["verify", manifest_url.to_str().unwrap()]);
+    assert!(v.contains("shard 1 (ds-00001-of-00002.vdx)"), "{v}");
+}
+
 #[test]
 fn datasets_and_manifests_on_object_storage_read_as_the_local_files() {
     let sw = server();
@@ -634,7 +676,7 @@ fn reading_samples_fetches_their_bytes_and_the_tables_only() {
         requests, 3,
         "opening a small remote dataset took {requests} requests"
     );
-    let f = &local.files()[0];
+    let f = local.files().unwrap()[0];
     let (layout, meta_off, _) = f.layout();
     let tables =
         meta_off + f.len() * layout.itemsize as u64 + (f.file_len() - f.header.alloc_table_ptr);
@@ -977,7 +1019,7 @@ fn class_folders_under_a_url_prefix_build_as_local_class_folders() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         reports.push(String::from_utf8_lossy(&o.stderr).to_string());
         let ds = vdx::dataset::Dataset::open(&out).unwrap();
-        assert_eq!(ds.files()[0].classes(), ["run", "walk"]);
+        assert_eq!(ds.files().unwrap()[0].classes(), ["run", "walk"]);
         outs.push(all_samples(&out));
     }
     assert_eq!(outs[0].len(), 12);

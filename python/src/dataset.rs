@@ -149,9 +149,9 @@ impl DatasetHandle {
     #[getter]
     fn shards(&self) -> Vec<String> {
         self.ds
-            .files()
+            .file_paths()
             .iter()
-            .map(|f| f.path().to_string_lossy().to_string())
+            .map(|p| p.to_string_lossy().to_string())
             .collect()
     }
     /// Check structure, allocations and checksums (and decode every sample).

@@ -8,11 +8,18 @@ use crate::dataset::manifest::{self, Manifest, MANIFEST_EXT};
 use crate::dataset::reader::{DatasetFile, Decoders, SampleData, SampleMeta};
 use crate::error::{Result, VdxError};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// An open dataset: a single file or a manifest's shards.
+///
+/// A local manifest opens every shard at once (cheap, and a damaged shard is refused before
+/// anything is read). On object storage each shard open costs requests: the first shard is
+/// opened with the manifest (its field, classes and info are the dataset's), the others when
+/// a sample of theirs is first read, each checked against its entry then, so the first batch
+/// of a 1,000-shard manifest opens the shards it reads, not all of them.
 pub struct Dataset {
     path: PathBuf,
-    files: Vec<DatasetFile>,
+    files: Vec<OnceLock<DatasetFile>>,
     /// Global index of each shard's first sample, and the total at the end.
     starts: Vec<u64>,
     manifest: Option<Manifest>,
@@ -29,23 +36,43 @@ impl Dataset {
         let is_manifest = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case(MANIFEST_EXT));
-        let (files, manifest) = if is_manifest {
-            let (m, files) = manifest::open_shards(path)?;
-            (files, Some(m))
+        let (files, counts, manifest): (Vec<OnceLock<DatasetFile>>, Vec<u64>, _) = if is_manifest {
+            let m = manifest::read_manifest(path)?;
+            let counts = m.shards.iter().map(|s| s.samples).collect();
+            let files = if crate::storage::is_url(path) {
+                let first = manifest::open_listed_shard(path, &m, 0)?;
+                std::iter::once(OnceLock::from(first))
+                    .chain((1..m.shards.len()).map(|_| OnceLock::new()))
+                    .collect()
+            } else {
+                let all: Vec<usize> = (0..m.shards.len()).collect();
+                manifest::open_listed_shards(path, &m, &all)?
+                    .into_iter()
+                    .map(OnceLock::from)
+                    .collect()
+            };
+            (files, counts, Some(m))
         } else {
-            (vec![DatasetFile::open(path)?], None)
+            let f = DatasetFile::open(path)?;
+            let counts = vec![f.len()];
+            (vec![OnceLock::from(f)], counts, None)
         };
-        let mut starts = Vec::with_capacity(files.len() + 1);
+        // Global indices from the manifest's counts (each shard is checked to hold its count
+        // when it is opened).
+        let mut starts = Vec::with_capacity(counts.len() + 1);
         let mut at = 0u64;
-        for f in &files {
+        for c in &counts {
             starts.push(at);
-            at += f.len();
+            at += c;
         }
         starts.push(at);
+        let first = files[0]
+            .get()
+            .expect("the first file is opened with the dataset");
         // For one file this is its own header (the total is its own count).
-        let mut header = files[0].header;
+        let mut header = first.header;
         header.num_samples = at;
-        let fields = files[0].fields.clone();
+        let fields = first.fields.clone();
         Ok(Dataset {
             path: path.to_path_buf(),
             files,
@@ -54,6 +81,53 @@ impl Dataset {
             header,
             fields,
         })
+    }
+
+    /// The first file, opened with the dataset.
+    fn first(&self) -> &DatasetFile {
+        self.files[0]
+            .get()
+            .expect("the first file is opened with the dataset")
+    }
+
+    /// Shard `s`, opened (and checked against the manifest) the first time it is asked for.
+    pub fn file(&self, s: usize) -> Result<&DatasetFile> {
+        if let Some(f) = self.files[s].get() {
+            return Ok(f);
+        }
+        let m = self
+            .manifest
+            .as_ref()
+            .expect("only a manifest's shards are opened late");
+        let f = manifest::open_listed_shard(&self.path, m, s)?;
+        // Another thread may have opened it meanwhile: either copy is the same shard.
+        let _ = self.files[s].set(f);
+        Ok(self.files[s].get().expect("just set"))
+    }
+
+    /// Opens the shards `ss` not yet open, side by side.
+    fn open_files(&self, ss: &[usize]) -> Result<()> {
+        let mut need: Vec<usize> = ss
+            .iter()
+            .copied()
+            .filter(|&s| self.files[s].get().is_none())
+            .collect();
+        need.sort_unstable();
+        need.dedup();
+        if need.is_empty() {
+            return Ok(());
+        }
+        let m = self
+            .manifest
+            .as_ref()
+            .expect("only a manifest's shards are opened late");
+        for (s, f) in need
+            .iter()
+            .zip(manifest::open_listed_shards(&self.path, m, &need)?)
+        {
+            let _ = self.files[*s].set(f);
+        }
+        Ok(())
     }
 
     /// The path opened: the dataset file or the manifest.
@@ -70,9 +144,26 @@ impl Dataset {
     pub fn manifest(&self) -> Option<&Manifest> {
         self.manifest.as_ref()
     }
-    /// The dataset files: one, or every shard in manifest order.
-    pub fn files(&self) -> &[DatasetFile] {
-        &self.files
+    /// The dataset files: one, or every shard in manifest order (those of a manifest on
+    /// object storage not yet open are opened now).
+    pub fn files(&self) -> Result<Vec<&DatasetFile>> {
+        let all: Vec<usize> = (0..self.files.len()).collect();
+        self.open_files(&all)?;
+        Ok(self
+            .files
+            .iter()
+            .map(|f| f.get().expect("opened above"))
+            .collect())
+    }
+    /// The paths (or URLs) of the dataset files, without opening them.
+    pub fn file_paths(&self) -> Vec<PathBuf> {
+        match &self.manifest {
+            Some(m) => {
+                let dir = self.path.parent().unwrap_or(Path::new("."));
+                m.shards.iter().map(|s| dir.join(&s.file)).collect()
+            }
+            None => vec![self.path.clone()],
+        }
     }
     /// (shard, index within it) of global sample `i`.
     pub fn shard_of(&self, i: u64) -> Result<(usize, u64)> {
@@ -87,14 +178,14 @@ impl Dataset {
     }
     fn part(&self, i: u64) -> Result<(&DatasetFile, usize, u64)> {
         let (s, j) = self.shard_of(i)?;
-        Ok((&self.files[s], s, j))
+        Ok((self.file(s)?, s, j))
     }
     pub fn video_field(&self) -> &FieldDescriptor {
-        self.files[0].video_field()
+        self.first().video_field()
     }
     /// Dataset-level facts (the first shard's info for a manifest).
     pub fn info(&self) -> &serde_json::Value {
-        self.files[0].info()
+        self.first().info()
     }
     /// An annotation dataset's split names (the info's `splits`; empty for other datasets).
     /// A sample's provenance `split` is an index into them.
@@ -109,11 +200,11 @@ impl Dataset {
             .unwrap_or_default()
     }
     pub fn classes(&self) -> &[String] {
-        self.files[0].classes()
+        self.first().classes()
     }
     /// The row layout, metadata offset and data start (of the first shard).
     pub fn layout(&self) -> (&RowLayout, u64, u64) {
-        self.files[0].layout()
+        self.first().layout()
     }
     /// Fetches the bytes of these samples (global indices) where they are on object storage,
     /// several requests in flight; a no-op for local files.
@@ -123,10 +214,12 @@ impl Dataset {
             let (s, j) = self.shard_of(i)?;
             per_file[s].push(j);
         }
-        for (f, idx) in self.files.iter().zip(&per_file) {
-            if !idx.is_empty() {
-                f.prefetch(idx)?;
-            }
+        let touched: Vec<usize> = (0..per_file.len())
+            .filter(|&s| !per_file[s].is_empty())
+            .collect();
+        self.open_files(&touched)?;
+        for s in touched {
+            self.file(s)?.prefetch(&per_file[s])?;
         }
         Ok(())
     }

@@ -61,9 +61,9 @@ pub fn verify(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<VerifyReport> {
     let ds = Dataset::open(path)?;
-    let multi = ds.files().len() > 1;
-    let names: Vec<String> = ds
-        .files()
+    let files = ds.files()?;
+    let multi = files.len() > 1;
+    let names: Vec<String> = files
         .iter()
         .map(|f| {
             f.path()
@@ -72,16 +72,16 @@ pub fn verify(
                 .unwrap_or_default()
         })
         .collect();
-    let mut starts = Vec::with_capacity(ds.files().len());
+    let mut starts = Vec::with_capacity(files.len());
     let mut at = 0u64;
-    for f in ds.files() {
+    for f in &files {
         starts.push(at);
         at += f.len();
     }
     // (shard, problem): the file-level rules of every file first.
     let mut found: Vec<(usize, Problem)> = Vec::new();
-    let mut rules = Vec::with_capacity(ds.files().len());
-    for (s, f) in ds.files().iter().enumerate() {
+    let mut rules = Vec::with_capacity(files.len());
+    for (s, f) in files.iter().enumerate() {
         // Every rule reads bytes: a dataset on object storage is fetched whole here.
         f.fetch_all()?;
         let mut ps = Vec::new();

@@ -20,7 +20,7 @@ pub struct Identity {
 
 pub fn identity(ds: &Dataset) -> Result<Identity> {
     let mut crc = 0u32;
-    for f in ds.files() {
+    for f in ds.files()? {
         let (_, _, data_start) = f.layout();
         let alloc = f.header.alloc_table_ptr;
         let len = f.file_len();

@@ -17,7 +17,7 @@ use crate::dataset::build::BuildInput;
 use crate::dataset::format::{self, Header};
 use crate::dataset::reader::DatasetFile;
 use crate::error::{Result, VdxError};
-pub use open::{open_listed_shards, open_shards, read_manifest};
+pub use open::{open_listed_shard, open_listed_shards, open_shards, read_manifest};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
