@@ -11,7 +11,8 @@
 //! - The manifest (JSON, written atomically) lists every shard with its sample count, byte
 //!   size and a CRC-32C of its header, descriptors and allocation table; opening it checks
 //!   each shard against that and refuses, naming it, a shard that is missing, cut short,
-//!   replaced, or a shard file beside it that it does not list.
+//!   replaced, or a shard file beside it that it does not list. (On object storage a shard is
+//!   opened, and checked, when a sample of it is first read: see [`crate::dataset::Dataset`].)
 
 use crate::dataset::build::BuildInput;
 use crate::dataset::format::{self, Header};
