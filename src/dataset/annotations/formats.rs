@@ -199,13 +199,16 @@ pub fn read_annotations(path: &Path, opts: &AnnotationOptions) -> Result<Annotat
     let classes = match &class_list {
         Some(list) => list.names.clone(),
         // Over every split, so that a class has the same index in each.
-        None => rows
-            .iter()
-            .flat_map(|r| r.labels.iter().map(String::as_str))
-            .collect::<BTreeSet<&str>>()
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+        // (Distinct labels first: a set of 650,000 labels sorted whole cost 0.1-0.2 s.)
+        None => {
+            let distinct: HashSet<&str> = rows
+                .iter()
+                .flat_map(|r| r.labels.iter().map(String::as_str))
+                .collect();
+            let mut names: Vec<String> = distinct.into_iter().map(str::to_string).collect();
+            names.sort_unstable();
+            names
+        }
     };
     let rows = keep_split(path, rows, opts.split.as_deref())?;
     if let Some(list) = &class_list {

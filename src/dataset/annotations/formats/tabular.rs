@@ -78,10 +78,10 @@ fn table<'a>(ctx: Ctx, text: &'a str) -> Result<Table<'a>> {
     })
 }
 
-impl Table<'_> {
+impl<'a> Table<'a> {
     /// The next record, with as many fields as the header (empty trailing fields dropped),
     /// or an error naming the line and the field.
-    fn next_row(&mut self, ctx: Ctx) -> Result<Option<Record>> {
+    fn next_row(&mut self, ctx: Ctx) -> Result<Option<Record<'a>>> {
         let Some(r) = self.records.next() else {
             return Ok(None);
         };
@@ -148,7 +148,7 @@ impl Table<'_> {
     }
 
     /// The row's columns by name (unnamed columns left out), values trimmed.
-    fn fields(&self, row: &Record) -> BTreeMap<String, String> {
+    fn fields(&self, row: &Record<'_>) -> BTreeMap<String, String> {
         self.header
             .iter()
             .zip(&row.fields)
@@ -162,7 +162,7 @@ impl Table<'_> {
     /// looked up once per file, not per row.
     /// The row's video file name from `pattern`, its fields read from the row's cells in
     /// place (a 650,000-row file builds no map per row).
-    fn video(&self, ctx: Ctx, row: &Record, pattern: &Pattern) -> Result<String> {
+    fn video(&self, ctx: Ctx, row: &Record<'_>, pattern: &Pattern) -> Result<String> {
         let cols = self.pattern_cols.get_or_init(|| {
             self.header
                 .iter()
@@ -190,7 +190,7 @@ impl Table<'_> {
     }
 
     /// The row's columns except `used`.
-    fn extra(&self, row: &Record, used: &[Option<usize>]) -> BTreeMap<String, String> {
+    fn extra(&self, row: &Record<'_>, used: &[Option<usize>]) -> BTreeMap<String, String> {
         self.header
             .iter()
             .zip(&row.fields)
@@ -201,12 +201,12 @@ impl Table<'_> {
     }
 }
 
-fn cell(row: &Record, i: usize) -> &str {
+fn cell<'r>(row: &'r Record<'_>, i: usize) -> &'r str {
     row.fields[i].trim()
 }
 
 /// A non-empty cell, or an error naming its column.
-fn required<'r>(ctx: Ctx, table: &Table, row: &'r Record, i: usize) -> Result<&'r str> {
+fn required<'r>(ctx: Ctx, table: &Table, row: &'r Record<'_>, i: usize) -> Result<&'r str> {
     let value = cell(row, i);
     if value.is_empty() {
         return Err(ctx.err(row.line, table.name(i), "empty"));
@@ -214,19 +214,19 @@ fn required<'r>(ctx: Ctx, table: &Table, row: &'r Record, i: usize) -> Result<&'
     Ok(value)
 }
 
-fn seconds(ctx: Ctx, table: &Table, row: &Record, i: usize) -> Result<TimeSpec> {
+fn seconds(ctx: Ctx, table: &Table, row: &Record<'_>, i: usize) -> Result<TimeSpec> {
     parse_seconds(cell(row, i))
         .map(TimeSpec::Seconds)
         .map_err(|e| ctx.err(row.line, table.name(i), e))
 }
 
-fn frame(ctx: Ctx, table: &Table, row: &Record, i: usize) -> Result<TimeSpec> {
+fn frame(ctx: Ctx, table: &Table, row: &Record<'_>, i: usize) -> Result<TimeSpec> {
     parse_frame(cell(row, i))
         .map(TimeSpec::Frame)
         .map_err(|e| ctx.err(row.line, table.name(i), e))
 }
 
-fn optional(row: &Record, i: Option<usize>) -> Option<String> {
+fn optional(row: &Record<'_>, i: Option<usize>) -> Option<String> {
     i.map(|i| cell(row, i))
         .filter(|v| !v.is_empty())
         .map(str::to_string)
@@ -494,10 +494,10 @@ pub(super) fn csv(input: &Input) -> Result<Parsed> {
 fn segment(
     ctx: Ctx,
     t: &Table,
-    row: &Record,
+    row: &Record<'_>,
     start: usize,
     end: usize,
-    parse: fn(Ctx, &Table, &Record, usize) -> Result<TimeSpec>,
+    parse: fn(Ctx, &Table, &Record<'_>, usize) -> Result<TimeSpec>,
 ) -> Result<Option<Segment>> {
     match (cell(row, start).is_empty(), cell(row, end).is_empty()) {
         (true, true) => Ok(None),

@@ -1,14 +1,17 @@
 //! Text helpers shared by the annotation parsers: an RFC 4180 CSV reader, times, the video
 //! file name pattern and the split a file name implies.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One CSV record: its fields and the 1-based line it starts on.
 #[derive(Debug)]
-pub(super) struct Record {
+pub(super) struct Record<'a> {
     pub line: usize,
-    pub fields: Vec<String>,
+    /// Fields borrowed from the text where they can be (unquoted, or quoted without a
+    /// doubled quote): a 650,000-row file is read without a string per field.
+    pub fields: Vec<Cow<'a, str>>,
 }
 
 /// A CSV syntax error: where, and why.
@@ -24,122 +27,171 @@ pub(super) struct CsvError {
 /// quotes; CRLF or LF line ends). Blank lines are skipped; a quote inside an unquoted field
 /// is kept as a character.
 #[cfg(test)]
-pub(super) fn read_csv(text: &str) -> Result<Vec<Record>, CsvError> {
+pub(super) fn read_csv(text: &str) -> Result<Vec<Record<'_>>, CsvError> {
     CsvReader::new(text).collect()
 }
 
-/// [`read_csv`] one record at a time, so a 650,000-row file is never held as records.
+/// [`read_csv`] one record at a time, so a 650,000-row file is never held as records. Works
+/// on bytes: every character with a meaning in CSV is ASCII, so fields cut at them are valid
+/// UTF-8 slices of the text.
 pub(super) struct CsvReader<'a> {
-    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    text: &'a str,
+    pos: usize,
     line: usize,
     done: bool,
+    /// Fields of the last record: the next one's vector is made this large at once.
+    width: usize,
 }
 
 impl<'a> CsvReader<'a> {
     pub(super) fn new(text: &'a str) -> Self {
         CsvReader {
-            chars: text.chars().peekable(),
+            text,
+            pos: 0,
             line: 1,
             done: false,
+            width: 4,
+        }
+    }
+
+    /// A quoted field whose opening quote is at `self.pos - 1`: its content (borrowed where
+    /// no quote is doubled), with `pos` after the closing quote. None: never closed.
+    fn quoted(&mut self) -> Option<Cow<'a, str>> {
+        let b = self.text.as_bytes();
+        let mut owned: Option<String> = None;
+        let mut from = self.pos;
+        loop {
+            let q = from + memchr::memchr(b'"', &b[from..])?;
+            self.line += memchr::memchr_iter(b'\n', &b[from..q]).count();
+            if b.get(q + 1) == Some(&b'"') {
+                // A doubled quote: one quote in the content.
+                owned
+                    .get_or_insert_with(String::new)
+                    .push_str(&self.text[from..=q]);
+                from = q + 2;
+                continue;
+            }
+            let field = match owned {
+                Some(mut o) => {
+                    o.push_str(&self.text[from..q]);
+                    Cow::Owned(o)
+                }
+                None => Cow::Borrowed(&self.text[self.pos..q]),
+            };
+            self.pos = q + 1;
+            return Some(field);
         }
     }
 }
 
-impl Iterator for CsvReader<'_> {
-    type Item = Result<Record, CsvError>;
+impl<'a> Iterator for CsvReader<'a> {
+    type Item = Result<Record<'a>, CsvError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        let mut fields: Vec<String> = Vec::new();
-        let mut field = String::new();
+        let b = self.text.as_bytes();
+        let mut fields: Vec<Cow<'a, str>> = Vec::with_capacity(self.width);
         let mut record_line = self.line;
-        let mut quote_line = self.line;
-        let mut in_quotes = false;
-        // The current field was quoted and its closing quote seen.
-        let mut closed = false;
-        let mut at_field_start = true;
-        while let Some(c) = self.chars.next() {
-            if in_quotes {
-                match c {
-                    '"' if self.chars.peek() == Some(&'"') => {
-                        self.chars.next();
-                        field.push('"');
-                    }
-                    '"' => {
-                        in_quotes = false;
-                        closed = true;
-                    }
-                    '\n' => {
-                        self.line += 1;
-                        field.push('\n');
-                    }
-                    _ => field.push(c),
-                }
-                continue;
+        loop {
+            // At the start of a field.
+            if self.pos >= b.len() {
+                // End of text: a last record without a line end.
+                self.done = true;
+                return None;
             }
-            match c {
-                '"' if at_field_start => {
-                    in_quotes = true;
-                    quote_line = self.line;
-                    at_field_start = false;
+            let (field, closed) = if b[self.pos] == b'"' {
+                let quote_line = self.line;
+                self.pos += 1;
+                match self.quoted() {
+                    Some(f) => (f, true),
+                    None => {
+                        self.done = true;
+                        return Some(Err(CsvError {
+                            line: quote_line,
+                            field: fields.len() + 1,
+                            reason: "a quoted field opened here is never closed (a missing '\"')"
+                                .to_string(),
+                        }));
+                    }
                 }
-                ',' => {
-                    fields.push(std::mem::take(&mut field));
-                    at_field_start = true;
-                    closed = false;
+            } else {
+                let start = self.pos;
+                let end = memchr::memchr2(b',', b'\n', &b[start..]).map_or(b.len(), |k| start + k);
+                self.pos = end;
+                // CRLF: the CR belongs to the line end (a lone CR stays in the field).
+                let cut = if end > start && b[end - 1] == b'\r' && b.get(end) == Some(&b'\n') {
+                    end - 1
+                } else {
+                    end
+                };
+                (Cow::Borrowed(&self.text[start..cut]), false)
+            };
+            if closed {
+                // After a closing quote: blanks, then the field's end.
+                while let Some(&c) = b.get(self.pos) {
+                    match c {
+                        b' ' | b'\t' => self.pos += 1,
+                        b'\r' if b.get(self.pos + 1) == Some(&b'\n') => self.pos += 1,
+                        b',' | b'\n' => break,
+                        _ => {
+                            self.done = true;
+                            let ch = self.text[self.pos..].chars().next().unwrap_or('?');
+                            return Some(Err(CsvError {
+                                line: self.line,
+                                field: fields.len() + 1,
+                                reason: format!(
+                                    "text ('{ch}') after the closing quote of a quoted field; a \
+                                     quote inside a quoted field is written twice (\"\")"
+                                ),
+                            }));
+                        }
+                    }
                 }
-                '\r' if self.chars.peek() == Some(&'\n') => {}
-                '\n' => {
-                    fields.push(std::mem::take(&mut field));
-                    let blank = fields.len() == 1 && fields[0].trim().is_empty() && !closed;
-                    self.line += 1;
-                    if !blank {
+            }
+            fields.push(field);
+            match b.get(self.pos) {
+                Some(b',') => {
+                    self.pos += 1;
+                    if self.pos >= b.len() {
+                        // A trailing comma at the very end: one more, empty field.
+                        fields.push(Cow::Borrowed(""));
+                        self.done = true;
                         return Some(Ok(Record {
                             line: record_line,
                             fields,
                         }));
                     }
-                    fields = Vec::new();
+                }
+                Some(_) => {
+                    // The line end.
+                    self.pos += 1;
+                    self.line += 1;
+                    let blank = fields.len() == 1 && fields[0].trim().is_empty() && !closed;
+                    if !blank {
+                        self.width = fields.len();
+                        return Some(Ok(Record {
+                            line: record_line,
+                            fields,
+                        }));
+                    }
+                    fields.clear();
                     record_line = self.line;
-                    at_field_start = true;
-                    closed = false;
                 }
-                ' ' | '\t' if closed => {}
-                _ if closed => {
+                None => {
                     self.done = true;
-                    return Some(Err(CsvError {
-                        line: self.line,
-                        field: fields.len() + 1,
-                        reason: format!(
-                            "text ('{c}') after the closing quote of a quoted field; a quote \
-                             inside a quoted field is written twice (\"\")"
-                        ),
+                    let blank = fields.len() == 1 && fields[0].trim().is_empty() && !closed;
+                    if blank {
+                        return None;
+                    }
+                    return Some(Ok(Record {
+                        line: record_line,
+                        fields,
                     }));
-                }
-                _ => {
-                    field.push(c);
-                    at_field_start = false;
                 }
             }
         }
-        self.done = true;
-        if in_quotes {
-            return Some(Err(CsvError {
-                line: quote_line,
-                field: fields.len() + 1,
-                reason: "a quoted field opened here is never closed (a missing '\"')".to_string(),
-            }));
-        }
-        if !fields.is_empty() || !field.trim().is_empty() || closed {
-            fields.push(field);
-            return Some(Ok(Record {
-                line: record_line,
-                fields,
-            }));
-        }
-        None
     }
 }
 

@@ -303,7 +303,7 @@ fn csv_reader_follows_rfc_4180() {
     let records = read_csv("a,\"b,c\",\"d\"\"e\"\r\n\r\n\"x\ny\",,\n").unwrap();
     let got: Vec<(usize, Vec<&str>)> = records
         .iter()
-        .map(|r| (r.line, r.fields.iter().map(String::as_str).collect()))
+        .map(|r| (r.line, r.fields.iter().map(|f| f.as_ref()).collect()))
         .collect();
     assert_eq!(
         got,
@@ -311,6 +311,34 @@ fn csv_reader_follows_rfc_4180() {
     );
     assert_eq!(read_csv("a,b").unwrap()[0].fields, ["a", "b"]);
     assert_eq!(read_csv("\"\"\n").unwrap()[0].fields, [""]);
+    // Doubled quotes anywhere in a quoted field; a trailing comma at the very end; blanks and
+    // CRLF after a closing quote; a lone CR and an inner quote kept in unquoted fields.
+    let r = read_csv("\"\"\"a\"\"\"\"\",b,\n\"c\"  \r\nd\re,f\"g\na,").unwrap();
+    let got: Vec<(usize, Vec<&str>)> = r
+        .iter()
+        .map(|r| (r.line, r.fields.iter().map(|f| f.as_ref()).collect()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, vec!["\"a\"\"", "b", ""]),
+            (2, vec!["c"]),
+            (3, vec!["d\re", "f\"g"]),
+            (4, vec!["a", ""])
+        ]
+    );
+    // Lines inside quoted fields are counted for the records after them.
+    let r = read_csv("\"x\n\ny\"\nz\n").unwrap();
+    assert_eq!((r[1].line, r[1].fields[0].as_ref()), (4, "z"));
+    let e = read_csv("a\n\"b\"c\n").unwrap_err();
+    assert_eq!((e.line, e.field), (2, 1), "{}", e.reason);
+    assert!(
+        e.reason.contains("('c') after the closing quote"),
+        "{}",
+        e.reason
+    );
+    let e = read_csv("a\n\n\"b\nc\n").unwrap_err();
+    assert_eq!(e.line, 3, "{}", e.reason);
 }
 
 #[test]

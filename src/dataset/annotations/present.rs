@@ -1,0 +1,130 @@
+//! Which of an annotation file's videos are there: the videos folder listed once per
+//! sub-folder that many rows name, instead of one `stat` per video.
+//!
+//! A Kinetics-700 file names 650,000 videos in one folder; a `stat` each (on two cores) took
+//! about 1.1 s of a 3.2 s plan, most of it the kernel's path look-up in a directory of
+//! 617,000 entries (on a network file system each would be a round trip). Reading the
+//! folder's entries once (0.37 s, most of it making the name table) and looking names up in
+//! memory gives the same answer: an entry counts where it is a regular file, or a link to one
+//! (followed, as `stat` does). Names with `.`/`..` components, and folders few rows name, are
+//! looked up one by one.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A folder's file names (bytes) -> a regular file (or a link to one) is there. Hashed with
+/// foldhash: SipHash over 617,000 names was a third of the listing's time.
+type Listing = HashMap<Vec<u8>, bool, foldhash::fast::RandomState>;
+
+/// A folder is listed when at least this many rows name a video in it; below, each video is
+/// looked up (a listing of a large folder for a few rows would cost more).
+const LIST_FROM_ROWS: usize = 64;
+
+/// For each of `names` (paths relative to `videos`), whether a video file is there.
+pub(crate) fn videos_present(videos: &Path, names: &[&str]) -> Vec<bool> {
+    use rayon::prelude::*;
+    // (folder, file name) of a name made of plain components (no `.`, `..`, empty or
+    // absolute parts), without allocating: a 650,000-row file asks 650,000 times.
+    fn parts(n: &str) -> Option<(&str, &str)> {
+        if n.is_empty() || n.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+            return None;
+        }
+        Some(n.rsplit_once('/').unwrap_or(("", n)))
+    }
+    let mut per_dir: HashMap<&str, usize> = HashMap::new();
+    for (dir, _) in names.iter().filter_map(|n| parts(n)) {
+        *per_dir.entry(dir).or_default() += 1;
+    }
+    // The folders worth listing, listed side by side: file name -> a regular file (or a link
+    // to one) is there.
+    let dirs: Vec<&str> = per_dir
+        .iter()
+        .filter(|(_, &rows)| rows >= LIST_FROM_ROWS)
+        .map(|(&d, _)| d)
+        .collect();
+    let listings: HashMap<&str, Listing> = dirs
+        .par_iter()
+        .filter_map(|&d| list_files(&videos.join(d)).map(|l| (d, l)))
+        .collect();
+    names
+        .par_iter()
+        .map(|&n| {
+            if let Some((dir, file)) = parts(n) {
+                if let Some(listing) = listings.get(dir) {
+                    return listing.get(file.as_bytes()).copied().unwrap_or(false);
+                }
+            }
+            videos.join(n).is_file()
+        })
+        .collect()
+}
+
+/// A folder's entries: name (bytes) -> whether it is a regular file (links followed). None
+/// where the folder cannot be read (each name is then looked up alone, and reported missing
+/// as before).
+fn list_files(dir: &Path) -> Option<Listing> {
+    use std::os::unix::ffi::OsStringExt;
+    let rd = std::fs::read_dir(dir).ok()?;
+    let mut out = Listing::with_capacity_and_hasher(1024, Default::default());
+    for e in rd {
+        let e = e.ok()?;
+        let ft = e.file_type().ok()?;
+        let is_file = if ft.is_symlink() {
+            e.path().is_file()
+        } else {
+            ft.is_file()
+        };
+        out.insert(e.file_name().into_vec(), is_file);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_and_looked_up_videos_agree_with_stat() {
+        let d = tempfile::tempdir().unwrap();
+        let v = d.path();
+        std::fs::create_dir_all(v.join("big")).unwrap();
+        std::fs::create_dir_all(v.join("small")).unwrap();
+        std::fs::create_dir_all(v.join("big/folder.mp4")).unwrap();
+        let mut names: Vec<String> = Vec::new();
+        for k in 0..(LIST_FROM_ROWS + 10) {
+            let n = format!("big/v{k}.mp4");
+            if k % 3 != 0 {
+                std::fs::write(v.join(&n), b"x").unwrap();
+            }
+            names.push(n);
+        }
+        std::os::unix::fs::symlink(v.join("big/v1.mp4"), v.join("big/link.mp4")).unwrap();
+        std::os::unix::fs::symlink(v.join("big/v0.mp4"), v.join("big/dangling.mp4")).unwrap();
+        std::fs::write(v.join("small/a.mp4"), b"x").unwrap();
+        std::fs::write(v.join("top.mp4"), b"x").unwrap();
+        for n in [
+            "big/link.mp4",
+            "big/dangling.mp4",
+            "big/folder.mp4",
+            "big/../top.mp4",
+            "./top.mp4",
+            "small/a.mp4",
+            "small/b.mp4",
+            "top.mp4",
+            "nowhere/x.mp4",
+            "",
+        ] {
+            names.push(n.to_string());
+        }
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let got = videos_present(v, &refs);
+        let want: Vec<bool> = refs.iter().map(|n| v.join(n).is_file()).collect();
+        assert_eq!(got, want);
+        // The listing path was taken for `big/` and holds the same answers.
+        assert!(list_files(&v.join("big")).is_some());
+        assert_eq!(
+            want.iter().filter(|&&b| b).count(),
+            2 * (LIST_FROM_ROWS + 10) / 3 + 5
+        );
+    }
+}
