@@ -199,24 +199,7 @@ fn resized_frames_are_exact_too_and_have_the_asked_size() {
 
 /// The ffmpeg CLI's frames as RGB24, native size, no frame-rate conversion.
 fn ffmpeg_rgb(file: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-i"])
-        .arg(file)
-        .args([
-            "-map",
-            "0:v:0",
-            "-fps_mode",
-            "passthrough",
-            "-pix_fmt",
-            "rgb24",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    out.stdout.chunks(w * h * 3).map(|c| c.to_vec()).collect()
+    ffmpeg_rgb_filtered(file, "format=rgb24", w, h)
 }
 
 fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {

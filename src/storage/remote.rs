@@ -55,6 +55,20 @@ struct Pinned {
     id: u64,
 }
 
+impl Pinned {
+    /// The version of the object at `url` that `meta` (a HEAD's or a GET's) describes.
+    fn of(url: &str, meta: object_store::ObjectMeta) -> Pinned {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (url, &meta.e_tag, &meta.version, meta.size).hash(&mut h);
+        Pinned {
+            size: meta.size,
+            etag: meta.e_tag,
+            version: meta.version,
+            id: h.finish(),
+        }
+    }
+}
+
 fn pins() -> &'static Mutex<HashMap<String, Pinned>> {
     static P: OnceLock<Mutex<HashMap<String, Pinned>>> = OnceLock::new();
     P.get_or_init(Default::default)
@@ -100,14 +114,7 @@ impl RemoteFile {
                     .block_on(loc.store.head(&loc.path))
                     .map_err(|e| StorageError::from_store(&url, "reading the object's size", e))?;
                 count_fetch(0);
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                (&url, &meta.e_tag, &meta.version, meta.size).hash(&mut h);
-                let p = Pinned {
-                    size: meta.size,
-                    etag: meta.e_tag,
-                    version: meta.version,
-                    id: h.finish(),
-                };
+                let p = Pinned::of(&url, meta);
                 pins()
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -150,14 +157,7 @@ impl RemoteFile {
             match got {
                 Ok((meta, bytes)) => {
                     count_fetch(bytes.len() as u64);
-                    let mut h = std::collections::hash_map::DefaultHasher::new();
-                    (&key, &meta.e_tag, &meta.version, meta.size).hash(&mut h);
-                    let pin = Pinned {
-                        size: meta.size,
-                        etag: meta.e_tag,
-                        version: meta.version,
-                        id: h.finish(),
-                    };
+                    let pin = Pinned::of(&key, meta);
                     if (bytes.len() as u64) < n.min(pin.size) {
                         return Err(StorageError::ShortRead {
                             url: redact(&key),
