@@ -22,6 +22,7 @@ test: setup
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --manifest-path python/Cargo.toml --all-targets -- -D warnings
 	python3 scripts/check_layers.py
 	python3 scripts/check_links.py
 
