@@ -1,19 +1,23 @@
 //! Pixel conversion: a decoded picture (any pixel format, 8 or 10 bits, its own matrix and
 //! range) to packed RGB24 with swscale, then rotation and crop or pad.
 
-use super::plan::{crop_or_pad, plan_geometry, rotate_rgb};
+use super::plan::{crop_or_pad, plan_geometry, rotate_rgb, Geometry};
 use super::{RgbFrame, VideoDecoder};
 use crate::error::{Result, VdxError};
 use crate::video::media::cstr;
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
+use std::path::Path;
+
+/// (pixel format, width, height, colour space, range, scaled width, scaled height).
+pub(super) type ScalerKey = (i32, i32, i32, i32, i32, u32, u32);
 
 /// A cached swscale context for one (input format, size, colour) -> (RGB24, size) conversion,
 /// with the resize in the source's own format first where that is the faster way (see
 /// [`resize_in_yuv`]).
 pub(super) struct Scaler {
     pub(super) ctx: *mut ffi::SwsContext,
-    pub(super) key: (i32, i32, i32, i32, i32, u32, u32),
+    pub(super) key: ScalerKey,
     /// Bilinear resize into `pre_frame` (same pixel format) before `ctx` converts it.
     pre: *mut ffi::SwsContext,
     pre_frame: Option<ffmpeg::frame::Video>,
@@ -69,123 +73,9 @@ impl VideoDecoder {
             let key = (fmt, w as i32, h as i32, cs, range, g.scale_w, g.scale_h);
             if self.scaler.as_ref().map(|s| s.key) != Some(key) {
                 self.scaler = None;
-                let src_fmt: ffi::AVPixelFormat = std::mem::transmute(fmt);
-                let resized = g.scale_w != w || g.scale_h != h;
-                let two_step = resized && resize_in_yuv(src_fmt, g.scale_h);
-                let (pre, pre_frame) = if two_step {
-                    let pre = ffi::sws_getContext(
-                        w as i32,
-                        h as i32,
-                        src_fmt,
-                        g.scale_w as i32,
-                        g.scale_h as i32,
-                        src_fmt,
-                        ffi::SWS_BILINEAR,
-                        std::ptr::null_mut(),
-                        std::ptr::null_mut(),
-                        std::ptr::null(),
-                    );
-                    if pre.is_null() {
-                        (pre, None)
-                    } else {
-                        let frame = ffmpeg::frame::Video::new(src_fmt.into(), g.scale_w, g.scale_h);
-                        (pre, Some(frame))
-                    }
-                } else {
-                    (std::ptr::null_mut(), None)
-                };
-                let two_step = pre_frame.is_some();
-                // The RGB conversion's input: the resized picture where the resize comes first.
-                let (in_w, in_h) = if two_step {
-                    (g.scale_w, g.scale_h)
-                } else {
-                    (w, h)
-                };
-                // At the same size: FFmpeg's own default (the `ffmpeg` CLI scales with
-                // `flags=bicubic`), so chroma is interpolated exactly as `ffmpeg -pix_fmt
-                // rgb24` does for every input format. 8-bit 4:2:0 and 4:2:2 of even height
-                // take swscale's unscaled YUV-to-RGB path whatever the flag; 10/12-bit,
-                // 4:1:1, 4:4:4 and odd heights go through the filter, where SWS_POINT (used
-                // before) took the nearest chroma sample instead (up to 114 levels off at
-                // colour edges). Resizing keeps bilinear.
-                let flags = if !resized || two_step {
-                    ffi::SWS_BICUBIC
-                } else {
-                    ffi::SWS_BILINEAR
-                };
-                let ctx = ffi::sws_getContext(
-                    in_w as i32,
-                    in_h as i32,
-                    src_fmt,
-                    g.scale_w as i32,
-                    g.scale_h as i32,
-                    ffi::AVPixelFormat::AV_PIX_FMT_RGB24,
-                    flags,
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    std::ptr::null(),
-                );
-                if ctx.is_null() {
-                    ffi::sws_freeContext(pre);
-                    return Err(VdxError::decode(
-                        &self.path,
-                        format!(
-                            "cannot convert pixel format {} to RGB",
-                            cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default()
-                        ),
-                    ));
-                }
-                let sws_cs = match (*f).colorspace {
-                    ffi::AVColorSpace::AVCOL_SPC_BT709 => ffi::SWS_CS_ITU709,
-                    ffi::AVColorSpace::AVCOL_SPC_BT2020_NCL
-                    | ffi::AVColorSpace::AVCOL_SPC_BT2020_CL => ffi::SWS_CS_BT2020,
-                    ffi::AVColorSpace::AVCOL_SPC_SMPTE240M => ffi::SWS_CS_SMPTE240M,
-                    ffi::AVColorSpace::AVCOL_SPC_FCC => ffi::SWS_CS_FCC,
-                    _ => ffi::SWS_CS_DEFAULT,
-                };
-                let full_in = i32::from((*f).color_range == ffi::AVColorRange::AVCOL_RANGE_JPEG);
-                let coefs = ffi::sws_getCoefficients(sws_cs);
-                ffi::sws_setColorspaceDetails(ctx, coefs, full_in, coefs, 1, 0, 1 << 16, 1 << 16);
-                let d = ffi::av_pix_fmt_desc_get(src_fmt);
-                let depth = if d.is_null() { 8 } else { (*d).comp[0].depth };
-                self.conversion_note = Some(format!(
-                    "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}{}{}",
-                    cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default(),
-                    depth,
-                    match sws_cs {
-                        ffi::SWS_CS_ITU709 => "BT.709 matrix",
-                        ffi::SWS_CS_BT2020 => "BT.2020 matrix",
-                        _ => "BT.601 matrix",
-                    },
-                    if full_in == 1 { "full" } else { "limited" },
-                    if !resized {
-                        " by swscale (bicubic, FFmpeg's default)".to_string()
-                    } else if two_step {
-                        format!(
-                            " by swscale, bilinear to {}x{} in the source's format, then as \
-                             at native size",
-                            g.scale_w, g.scale_h
-                        )
-                    } else {
-                        format!(" by swscale, bilinear to {}x{}", g.scale_w, g.scale_h)
-                    },
-                    if self.rotate_cw != 0 {
-                        format!(", rotated {} degrees clockwise", self.rotate_cw)
-                    } else {
-                        String::new()
-                    },
-                    match (g.off_x.signum() + g.off_y.signum()).signum() {
-                        1 => format!(", centre-cropped to {}x{}", g.out_w, g.out_h),
-                        -1 => format!(", padded to {}x{}", g.out_w, g.out_h),
-                        _ => String::new(),
-                    }
-                ));
-                self.scaler = Some(Scaler {
-                    ctx,
-                    key,
-                    pre,
-                    pre_frame,
-                });
+                let (scaler, note) = new_scaler(&self.path, f, (w, h), &g, self.rotate_cw, key)?;
+                self.conversion_note = Some(note);
+                self.scaler = Some(scaler);
             }
             let Some(scaler) = self.scaler.as_mut() else {
                 return Err(VdxError::decode(&self.path, "pixel conversion failed"));
@@ -268,6 +158,145 @@ impl VideoDecoder {
                 data,
             })
         }
+    }
+}
+
+/// The swscale contexts that convert pictures like `f` (`w` x `h`) to RGB24 at geometry `g`,
+/// and the note saying how.
+///
+/// # Safety
+/// `f` is a valid decoded frame.
+unsafe fn new_scaler(
+    path: &Path,
+    f: *const ffi::AVFrame,
+    (w, h): (u32, u32),
+    g: &Geometry,
+    rotate_cw: u32,
+    key: ScalerKey,
+) -> Result<(Scaler, String)> {
+    // SAFETY: the caller's frame; contexts made here are owned by the returned Scaler.
+    unsafe {
+        let src_fmt: ffi::AVPixelFormat = std::mem::transmute((*f).format);
+        let resized = g.scale_w != w || g.scale_h != h;
+        let two_step = resized && resize_in_yuv(src_fmt, g.scale_h);
+        let (pre, pre_frame) = if two_step {
+            let pre = ffi::sws_getContext(
+                w as i32,
+                h as i32,
+                src_fmt,
+                g.scale_w as i32,
+                g.scale_h as i32,
+                src_fmt,
+                ffi::SWS_BILINEAR,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null(),
+            );
+            if pre.is_null() {
+                (pre, None)
+            } else {
+                let frame = ffmpeg::frame::Video::new(src_fmt.into(), g.scale_w, g.scale_h);
+                (pre, Some(frame))
+            }
+        } else {
+            (std::ptr::null_mut(), None)
+        };
+        let two_step = pre_frame.is_some();
+        // The RGB conversion's input: the resized picture where the resize comes first.
+        let (in_w, in_h) = if two_step {
+            (g.scale_w, g.scale_h)
+        } else {
+            (w, h)
+        };
+        // At the same size: FFmpeg's own default (the `ffmpeg` CLI scales with
+        // `flags=bicubic`), so chroma is interpolated exactly as `ffmpeg -pix_fmt
+        // rgb24` does for every input format. 8-bit 4:2:0 and 4:2:2 of even height
+        // take swscale's unscaled YUV-to-RGB path whatever the flag; 10/12-bit,
+        // 4:1:1, 4:4:4 and odd heights go through the filter, where SWS_POINT (used
+        // before) took the nearest chroma sample instead (up to 114 levels off at
+        // colour edges). Resizing keeps bilinear.
+        let flags = if !resized || two_step {
+            ffi::SWS_BICUBIC
+        } else {
+            ffi::SWS_BILINEAR
+        };
+        let ctx = ffi::sws_getContext(
+            in_w as i32,
+            in_h as i32,
+            src_fmt,
+            g.scale_w as i32,
+            g.scale_h as i32,
+            ffi::AVPixelFormat::AV_PIX_FMT_RGB24,
+            flags,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null(),
+        );
+        if ctx.is_null() {
+            ffi::sws_freeContext(pre);
+            return Err(VdxError::decode(
+                path,
+                format!(
+                    "cannot convert pixel format {} to RGB",
+                    cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default()
+                ),
+            ));
+        }
+        let sws_cs = match (*f).colorspace {
+            ffi::AVColorSpace::AVCOL_SPC_BT709 => ffi::SWS_CS_ITU709,
+            ffi::AVColorSpace::AVCOL_SPC_BT2020_NCL | ffi::AVColorSpace::AVCOL_SPC_BT2020_CL => {
+                ffi::SWS_CS_BT2020
+            }
+            ffi::AVColorSpace::AVCOL_SPC_SMPTE240M => ffi::SWS_CS_SMPTE240M,
+            ffi::AVColorSpace::AVCOL_SPC_FCC => ffi::SWS_CS_FCC,
+            _ => ffi::SWS_CS_DEFAULT,
+        };
+        let full_in = i32::from((*f).color_range == ffi::AVColorRange::AVCOL_RANGE_JPEG);
+        let coefs = ffi::sws_getCoefficients(sws_cs);
+        ffi::sws_setColorspaceDetails(ctx, coefs, full_in, coefs, 1, 0, 1 << 16, 1 << 16);
+        let d = ffi::av_pix_fmt_desc_get(src_fmt);
+        let depth = if d.is_null() { 8 } else { (*d).comp[0].depth };
+        let note = format!(
+            "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}{}{}",
+            cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default(),
+            depth,
+            match sws_cs {
+                ffi::SWS_CS_ITU709 => "BT.709 matrix",
+                ffi::SWS_CS_BT2020 => "BT.2020 matrix",
+                _ => "BT.601 matrix",
+            },
+            if full_in == 1 { "full" } else { "limited" },
+            if !resized {
+                " by swscale (bicubic, FFmpeg's default)".to_string()
+            } else if two_step {
+                format!(
+                    " by swscale, bilinear to {}x{} in the source's format, then as \
+                     at native size",
+                    g.scale_w, g.scale_h
+                )
+            } else {
+                format!(" by swscale, bilinear to {}x{}", g.scale_w, g.scale_h)
+            },
+            if rotate_cw != 0 {
+                format!(", rotated {} degrees clockwise", rotate_cw)
+            } else {
+                String::new()
+            },
+            match (g.off_x.signum() + g.off_y.signum()).signum() {
+                1 => format!(", centre-cropped to {}x{}", g.out_w, g.out_h),
+                -1 => format!(", padded to {}x{}", g.out_w, g.out_h),
+                _ => String::new(),
+            }
+        );
+        Ok((
+            Scaler {
+                ctx,
+                key,
+                pre,
+                pre_frame,
+            },
+            note,
+        ))
     }
 }
 
