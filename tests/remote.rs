@@ -225,6 +225,50 @@ fn shuffled(n: usize) -> Vec<usize> {
     v
 }
 
+/// A video cut short on the server reads as the same file cut short locally: the same index
+/// (with the same warnings), the same frames up to the cut, and for a frame past the data the
+/// same refusal, naming the URL.
+#[test]
+fn a_truncated_object_reads_as_the_truncated_local_file() {
+    let sw = server();
+    let d = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for name in ["vp9.webm", "h264_bframes.avi"] {
+        let bytes = std::fs::read(common::fixture(name)).unwrap();
+        let local = d.path().join(name);
+        std::fs::write(&local, &bytes[..bytes.len() * 3 / 5]).unwrap();
+        let url = sw.put(&local, &format!("cut/{name}"));
+        let want = vdx::build_index(&local, &Default::default()).unwrap();
+        let got = vdx::build_index(&url, &Default::default()).unwrap();
+        assert_eq!(got.truncated, want.truncated, "{name}");
+        // The cut took frames away.
+        let whole = vdx::build_index(&common::fixture(name), &Default::default()).unwrap();
+        assert!(want.frames.len() < whole.frames.len(), "{name}");
+        assert_eq!(got.frames, want.frames, "{name}: index");
+        assert_eq!(got.warnings, want.warnings, "{name}: warnings");
+        let n = want.frames.len();
+        assert!(n > 5, "{name}: {n} frames before the cut");
+        let order = shuffled(n.min(12));
+        assert!(
+            all_frames(&url, &order) == all_frames(&local, &order),
+            "{name}: frames before the cut"
+        );
+        // The index is the same, so a frame past the data is out of range in both, with the
+        // same count; the error names the URL.
+        let mut dl = VideoDecoder::open(&local, DecodeOptions::default()).unwrap();
+        let mut dr = VideoDecoder::open(&url, DecodeOptions::default()).unwrap();
+        let el = dl.frame(n).unwrap_err().to_string();
+        let er = dr.frame(n).unwrap_err().to_string();
+        assert!(er.contains(url.to_str().unwrap()), "{er}");
+        assert_eq!(
+            er.replace(url.to_str().unwrap(), "FILE"),
+            el.replace(local.to_str().unwrap(), "FILE")
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
+
 #[test]
 fn remote_reads_equal_local_reads_byte_for_byte() {
     let sw = server();
