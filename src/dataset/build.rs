@@ -614,7 +614,7 @@ pub(crate) fn segment_range(
     crate::dataset::annotations::segment_frames(index, &seg)
         .map(Some)
         .map_err(|why| VdxError::Annotation {
-            path: a.file.clone(),
+            path: a.file.to_path_buf(),
             line: a.line,
             column: "segment".into(),
             reason: format!("{} ({}): {why}", input.path.display(), a.row_id),

@@ -181,6 +181,7 @@ pub fn build_inputs(ann: Annotations, videos: &std::path::Path) -> AnnotatedInpu
         classes,
         ..
     } = ann;
+    let source: std::sync::Arc<std::path::Path> = source.into();
     let mut out = AnnotatedInputs {
         inputs: Vec::with_capacity(rows.len()),
         classes: Vec::new(),

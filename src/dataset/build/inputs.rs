@@ -26,8 +26,9 @@ impl BuildInput {
 /// What an annotation row adds to an input (see [`crate::dataset::annotations`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnnotatedInput {
-    /// The annotation file and the row's line in it (for messages).
-    pub file: PathBuf,
+    /// The annotation file (shared by every row: one allocation, not 650,000) and the row's
+    /// line in it (for messages).
+    pub file: std::sync::Arc<std::path::Path>,
     pub line: usize,
     pub row_id: String,
     /// The annotated segment; None: the whole video. Clips are sampled inside it.
