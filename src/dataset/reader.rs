@@ -69,7 +69,7 @@ impl DatasetFile {
             // The structure, before it is checked: bounds are clamped to the object. The
             // first 16 KiB, fetched by the request that opens the object, hold the header, the
             // descriptors and, for a shard of up to a few hundred samples, the metadata table
-            // (then one more request fetches the allocation table).
+            // (then the info and the allocation table are fetched, see below).
             let map = Backing::open_remote(path, (HEADER_SIZE as u64).max(16 << 10))?;
             let len = map.len();
             if len >= HEADER_SIZE as u64 {

@@ -31,8 +31,10 @@ pub(crate) fn videos_present(videos: &Path, names: &[&str]) -> Vec<bool> {
         }
         Some(n.rsplit_once('/').unwrap_or(("", n)))
     }
+    // Split once: the counts below and the look-ups both need it.
+    let split: Vec<Option<(&str, &str)>> = names.iter().map(|n| parts(n)).collect();
     let mut per_dir: HashMap<&str, usize> = HashMap::new();
-    for (dir, _) in names.iter().filter_map(|n| parts(n)) {
+    for (dir, _) in split.iter().flatten() {
         *per_dir.entry(dir).or_default() += 1;
     }
     // The folders worth listing, listed side by side: file name -> a regular file (or a link
@@ -48,8 +50,9 @@ pub(crate) fn videos_present(videos: &Path, names: &[&str]) -> Vec<bool> {
         .collect();
     names
         .par_iter()
-        .map(|&n| {
-            if let Some((dir, file)) = parts(n) {
+        .zip(&split)
+        .map(|(&n, parts)| {
+            if let Some((dir, file)) = parts {
                 if let Some(listing) = listings.get(dir) {
                     return listing.get(file.as_bytes()).copied().unwrap_or(false);
                 }
