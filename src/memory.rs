@@ -58,6 +58,21 @@ fn set_thresholds() -> bool {
     false
 }
 
+/// Give the freed memory of every allocator arena back to the system now: after a large
+/// piece of work on several threads whose results the calling thread holds on (each thread
+/// allocates from its own arena, and what is freed there is not reused by the others). A
+/// Kinetics-sized annotation file parsed side by side held 110 MB of freed pieces otherwise.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn give_back_freed() {
+    // SAFETY: malloc_trim takes the allocator's own locks; any padding argument is valid.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn give_back_freed() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -270,7 +270,7 @@ impl BuildRequest {
                 }
             }
             // As bytes: hashing a Path walks its components.
-            let videos: std::collections::HashSet<&std::ffi::OsStr> =
+            let videos: std::collections::HashSet<&std::ffi::OsStr, foldhash::fast::RandomState> =
                 inputs.iter().map(|i| i.path.as_os_str()).collect();
             return Ok(BuildOutcome::Planned(BuildPlan {
                 inputs: inputs.len(),
@@ -343,6 +343,8 @@ impl BuildRequest {
         hooks: &BuildHooks,
     ) -> Result<(Vec<dataset::BuildInput>, Vec<String>, serde_json::Value)> {
         use crate::dataset::annotations::{self, AnnotationOptions};
+        let videos = self.videos.clone().unwrap_or_default();
+        let folder = annotations::VideosFolder::list_ahead(&videos);
         let ann = annotations::read_annotations(
             file,
             &AnnotationOptions {
@@ -353,9 +355,8 @@ impl BuildRequest {
                 classes_file: self.classes.clone(),
             },
         )?;
-        let videos = self.videos.clone().unwrap_or_default();
         let (n_rows, format) = (ann.rows.len(), ann.format.name());
-        let got = annotations::build_inputs(ann, &videos);
+        let got = annotations::build_inputs(ann, folder);
         if !got.missing.is_empty() {
             let list = self.missing_out.clone().unwrap_or_else(|| {
                 // Beside the output; for an output on object storage, in the working folder.
