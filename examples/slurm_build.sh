@@ -21,7 +21,11 @@ fi
 : "${SLURM_ARRAY_TASK_ID:?run this as a Slurm array task (sbatch --array=...)}"
 : "${SLURM_ARRAY_TASK_COUNT:?run this as a Slurm array task (sbatch --array=...)}"
 VDX="${VDX:-vdx}"
-mkdir -p "$(dirname "$2")"
+# A URL (s3://, gs://, az://, http(s)://) needs no folder: vdx builds locally and uploads.
+case "$2" in
+  *://*) ;;
+  *) mkdir -p "$(dirname "$2")" ;;
+esac
 # shellcheck disable=SC2086
 exec "$VDX" build "$1" --out "$2" --shard "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT" \
   --threads "${SLURM_CPUS_PER_TASK:-0}" --quiet ${VDX_BUILD_OPTS:-}
