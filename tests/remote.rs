@@ -1070,3 +1070,173 @@ fn class_folders_under_a_url_prefix_build_as_local_class_folders() {
     assert!(outs[0] == outs[1], "the build from the URL prefix differs");
     assert!(reports[1].contains("notes.txt"), "{}", reports[1]);
 }
+
+/// `vdx ARGS` with `env` set; must succeed: (stdout, stderr).
+fn vdx_with(env: &[(&str, &str)], args: &[&str]) -> (String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    );
+    assert!(o.status.success(), "vdx {args:?}: {err}");
+    (out, err)
+}
+
+/// Bytes a command fetched, from its `VDX_STORAGE_STATS` line.
+fn fetched_bytes(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("vdx: fetched ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no fetch count in: {stderr}"))
+}
+
+/// With `VDX_CACHE_DIR`, a remote dataset's bytes land in the cache folder as they are read:
+/// the entry of a fully read dataset is the file byte for byte, the next process reads from it
+/// (fetching only the first bytes, the version check); a replaced object gets an entry of its
+/// own, never the old bytes; the folder stays within `VDX_CACHE_MAX_BYTES`, least recently
+/// opened entries first out.
+#[test]
+fn a_cache_folder_keeps_remote_datasets_across_processes() {
+    let sw = server();
+    let (d, single, one_url, _) = remote_datasets(&sw, "cached");
+    let cache = d.path().join("cache");
+    let cache_s = cache.to_str().unwrap();
+    let url = one_url.to_str().unwrap();
+    let env = [("VDX_CACHE_DIR", cache_s), ("VDX_STORAGE_STATS", "1")];
+    let local_verify = common::vdx_ok(&["verify", single.to_str().unwrap()]);
+    let (out, err) = vdx_with(&env, &["verify", url]);
+    assert_eq!(
+        out.replace(url, "D"),
+        local_verify.replace(single.to_str().unwrap(), "D")
+    );
+    let file_len = std::fs::metadata(&single).unwrap().len();
+    assert!(fetched_bytes(&err) >= file_len, "{err}");
+    let entries = |ext: &str| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        v.sort();
+        v
+    };
+    let data = entries("data");
+    assert_eq!(data.len(), 1, "{data:?}");
+    assert!(
+        std::fs::read(&data[0]).unwrap() == std::fs::read(&single).unwrap(),
+        "the cache entry of a fully read dataset is not the file"
+    );
+    // The next process reads every sample from the entry: only the first 16 KiB (which also
+    // check the object's version) come from the server.
+    let (out2, err2) = vdx_with(&env, &["verify", url]);
+    assert_eq!(out2, out);
+    assert!(
+        fetched_bytes(&err2) <= 16 << 10,
+        "a second verify fetched: {err2}"
+    );
+    // Replaced on the server by another dataset: a new entry, the new bytes.
+    let other = d.path().join("other.vdx");
+    common::vdx_ok(&[
+        "build",
+        common::fixture("h264_bframes.mp4").to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--frames",
+        "4",
+        "--size",
+        "32",
+    ]);
+    vdx::storage::upload(&other, &one_url).unwrap();
+    let (_, err3) = vdx_with(&env, &["verify", url]);
+    assert!(fetched_bytes(&err3) > 16 << 10, "{err3}");
+    assert_eq!(entries("data").len(), 2);
+    assert_eq!(
+        vdx_with(&env, &["inspect", url]).0.replace(url, "D"),
+        common::vdx_ok(&["inspect", other.to_str().unwrap()]).replace(other.to_str().unwrap(), "D")
+    );
+    // A bound below what the folder holds: the old entry (opened least recently) goes.
+    let small = [("VDX_CACHE_DIR", cache_s), ("VDX_CACHE_MAX_BYTES", "64K")];
+    vdx_with(&small, &["inspect", url]);
+    let left = entries("data");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(std::fs::read(&left[0]).unwrap() == std::fs::read(&other).unwrap());
+    // A bad bound is named, and the read goes on without the cache.
+    let (_, err4) = vdx_with(
+        &[("VDX_CACHE_DIR", cache_s), ("VDX_CACHE_MAX_BYTES", "lots")],
+        &["inspect", url],
+    );
+    assert!(err4.contains("VDX_CACHE_MAX_BYTES=lots"), "{err4}");
+}
+
+/// Credentials from a profile of the shared AWS files (`AWS_PROFILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE` with the endpoint) when the environment
+/// has no keys: the object reads; a profile with a wrong secret is refused naming the bucket,
+/// never the secret.
+#[test]
+fn credentials_come_from_an_aws_profile_when_the_environment_has_none() {
+    let sw = server();
+    let d = tempfile::tempdir().unwrap();
+    let local = common::fixture("h264_bframes.mp4");
+    let url = "s3://profiles/v.mp4";
+    vdx::storage::upload(&local, Path::new(url)).unwrap();
+    let endpoint = std::env::var("VDX_S3_ENDPOINT").unwrap();
+    let creds = d.path().join("credentials");
+    let config = d.path().join("config");
+    std::fs::write(
+        &creds,
+        format!(
+            "[default]\naws_access_key_id = nobody\naws_secret_access_key = nothing\n\n\
+             [vdxtest]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n\n\
+             [wrong]\naws_access_key_id = {KEY}\naws_secret_access_key = not-the-secret-x9\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[profile vdxtest]\nregion = us-east-1\nendpoint_url = {endpoint}\n\n\
+             [profile wrong]\nendpoint_url = {endpoint}\n"
+        ),
+    )
+    .unwrap();
+    let run = |profile: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vdx"))
+            .args(["probe", url])
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("VDX_S3_ENDPOINT")
+            .env_remove("AWS_REGION")
+            .env("AWS_PROFILE", profile)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+            .env("AWS_CONFIG_FILE", &config)
+            .output()
+            .unwrap()
+    };
+    let ok = run("vdxtest");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout).replace(url, "V"),
+        common::vdx_ok(&["probe", local.to_str().unwrap()]).replace(local.to_str().unwrap(), "V")
+    );
+    let bad = run("wrong");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(err.contains("access denied to bucket 'profiles'"), "{err}");
+    assert!(err.contains("AWS_PROFILE"), "{err}");
+    assert!(!err.contains("not-the-secret-x9"), "{err}");
+    drop(sw);
+}

@@ -93,6 +93,17 @@ pub(crate) fn write_manifest<'py>(
     Ok((path.to_string_lossy().to_string(), serialize_to_py(py, &m)?))
 }
 
+/// A local file holding every byte of the dataset file at `path` (FFCV's reader maps one):
+/// the path itself, or for a URL the object's entry in the cache folder `VDX_CACHE_DIR`,
+/// fetched whole first.
+#[pyfunction]
+pub(crate) fn local_copy(py: Python<'_>, path: PathBuf) -> PyResult<String> {
+    let p = py
+        .detach(|| vdx::dataset::reader::DatasetFile::open(&path)?.local_copy())
+        .map_err(to_py)?;
+    Ok(p.to_string_lossy().into_owned())
+}
+
 /// The order of `n` samples for (seed, epoch): a Fisher-Yates shuffle driven by SplitMix64
 /// keyed by both, the same on every machine and in every process.
 #[pyfunction]

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use vdx::VdxError;
 
 use batch::{load_batch, BatchBuffer, BatchPool};
-use build::{build_request, epoch_order, write_manifest};
+use build::{build_request, epoch_order, local_copy, write_manifest};
 use dataset::DatasetHandle;
 use reader::{index, probe, VideoReader};
 use recipe::RecipeHandle;
@@ -193,6 +193,7 @@ fn _vdx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(epoch_order, m)?)?;
     m.add_function(wrap_pyfunction!(build_request, m)?)?;
     m.add_function(wrap_pyfunction!(write_manifest, m)?)?;
+    m.add_function(wrap_pyfunction!(local_copy, m)?)?;
     m.add_class::<VideoReader>()?;
     m.add_class::<DatasetHandle>()?;
     m.add_class::<RecipeHandle>()?;

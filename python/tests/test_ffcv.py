@@ -192,3 +192,34 @@ def test_a_split_with_every_label_through_ffcv_equals_vdx_loader(datasets, tmp_p
     assert seen == list(idx)
     with pytest.raises(vdx.VdxValueError, match="test"):
         vf.split_indices(path, "test")
+
+
+def test_ffcv_reads_a_dataset_on_object_storage_through_the_cache_folder(datasets, tmp_path,
+                                                                         monkeypatch):
+    """FFCV's reader maps a local file: `vdx.ffcv.local_file(url)` fills the object's entry in
+    VDX_CACHE_DIR and returns it; FFCV's Loader over it gives the local file's batches."""
+    from helpers import seaweed
+    local = datasets["frames"]
+    with seaweed("ffcvkey", "ffcv-secret-not-shown") as (put, _):
+        url = put(local, "ffcv/frames.vdx")
+        monkeypatch.delenv("VDX_CACHE_DIR", raising=False)
+        with pytest.raises(vdx.VdxDatasetError, match="VDX_CACHE_DIR") as e:
+            vf.local_file(url)
+        assert url in str(e.value) and "ffcv-secret" not in str(e.value)
+        assert vf.local_file(local) == local
+        cache = tmp_path / "cache"
+        monkeypatch.setenv("VDX_CACHE_DIR", str(cache))
+        copy = vf.local_file(url)
+        assert copy.startswith(str(cache)) and copy.endswith(".data")
+        with open(copy, "rb") as a, open(local, "rb") as b:
+            assert a.read() == b.read()
+        assert vf.local_file(url) == copy
+
+        def batches(path):
+            return [(c.numpy().copy(), y.numpy().copy())
+                    for c, y in loader(path, "frames", 4, OrderOption.SEQUENTIAL)]
+
+        got, want = batches(copy), batches(local)
+        assert len(got) == len(want) == 2
+        for (c1, y1), (c2, y2) in zip(got, want):
+            assert np.array_equal(c1, c2) and np.array_equal(y1, y2)

@@ -50,7 +50,7 @@ from .errors import VdxDatasetError
 
 __all__ = ["register", "FramesField", "SegmentsField", "FlowField", "FramesDecoder",
            "SegmentsDecoder", "FlowKeyframesDecoder", "FlowDecoder", "RecipeAugment",
-           "MultiHotLabels", "split_indices", "RECORDS"]
+           "MultiHotLabels", "split_indices", "local_file", "RECORDS"]
 
 # FORMAT.md's records (type id -> numpy dtype; packed structs).
 RECORDS = {
@@ -87,6 +87,14 @@ _c_last_error.argtypes = [c_void_p, c_uint64]
 _c_last_error.restype = c_uint64
 
 _FAILED = "vdx: a sample failed to decode"
+
+
+def local_file(path: str) -> str:
+    """A local file FFCV's ``Loader`` can open for the vdx dataset file at ``path``: the path
+    itself, or for a URL (``s3://``, ``gs://``, ``az://``, ``http(s)://``) the object's entry
+    in the cache folder ``VDX_CACHE_DIR``, fetched whole first (FFCV's reader maps a local
+    file). Raises ``VdxDatasetError`` where no cache folder is set, naming the variable."""
+    return _vdx.local_copy(path)
 
 
 def last_error() -> str:

@@ -9,24 +9,27 @@
 //! never changes.
 
 use crate::error::{Result, VdxError};
-use crate::storage::RemoteFile;
+use crate::storage::{CachedObject, DiskCache, RemoteFile};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 pub(crate) enum Backing {
     Mapped(memmap2::Mmap),
-    Remote(Remote),
+    Remote(Box<Remote>),
 }
 
 pub(crate) struct Remote {
-    /// Written only through `ptr`, in ranges not yet fetched, under `have`'s lock.
-    _buf: memmap2::MmapMut,
+    /// Written only through `ptr`, in ranges not yet fetched, under `have`'s lock. Anonymous
+    /// memory, or the object's entry in the cache folder mapped shared (`VDX_CACHE_DIR`).
+    buf: memmap2::MmapMut,
     ptr: *mut u8,
     len: usize,
     file: RemoteFile,
     /// Fetched byte ranges, disjoint and merged: start -> end.
     have: Mutex<BTreeMap<u64, u64>>,
+    /// The cache folder's entry `buf` maps, which fetched ranges are recorded in.
+    cached: Option<CachedObject>,
 }
 
 // SAFETY: the buffer is written only under `have`'s lock, in ranges no slice covers yet;
@@ -88,9 +91,46 @@ impl Remote {
             unsafe {
                 std::ptr::copy_nonoverlapping(from.as_ptr(), self.ptr.add(gs as usize), from.len())
             };
+            // In the cache folder: on disk first, then listed (a crash never lists bytes
+            // that are not there). A failure only leaves the range unlisted.
+            if let Some(c) = &self.cached {
+                let (at, n) = (gs as usize, (ge - gs) as usize);
+                if self.buf.flush_range(at, n).is_ok() {
+                    let _ = c.record(gs, ge);
+                }
+            }
         }
         insert(&mut have, s, e);
     }
+
+    /// The cache folder's entry of this object, where there is one.
+    fn cache_entry(url: &Path, file: &RemoteFile, len: usize) -> Option<CachedObject> {
+        let cache = match DiskCache::from_env() {
+            Ok(c) => c?,
+            Err(e) => {
+                cache_warning(&e.to_string());
+                return None;
+            }
+        };
+        let tag = file.version_tag()?;
+        match cache.open(&file.shown_url(), &tag, len as u64) {
+            Ok(entry) => entry,
+            Err(e) => {
+                cache_warning(&format!(
+                    "{}: cannot use the cache folder {} ({e}); reading without it",
+                    crate::storage::redact(&url.to_string_lossy()),
+                    cache.dir().display()
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// A cache folder that cannot be used is said once per process (reads go on without it).
+fn cache_warning(text: &str) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| eprintln!("vdx: {text}"));
 }
 
 impl Backing {
@@ -121,24 +161,58 @@ impl Backing {
             path: url.to_path_buf(),
             reason: format!("{len} bytes do not fit this machine's address space"),
         })?;
-        let mut buf = memmap2::MmapOptions::new()
-            .len(len)
-            .no_reserve_swap()
-            .map_anon()
-            .map_err(|e| VdxError::io(url, e))?;
+        let cached = Remote::cache_entry(url, &file, len);
+        let mut buf = match &cached {
+            // SAFETY: the entry's file is as large as the object (checked when opened); other
+            // processes write into it only the object's own bytes (its version is in the
+            // entry's name), so the bytes under a slice handed out never change.
+            Some(c) => unsafe { memmap2::MmapOptions::new().len(len).map_mut(&c.data) },
+            None => memmap2::MmapOptions::new()
+                .len(len)
+                .no_reserve_swap()
+                .map_anon(),
+        }
+        .map_err(|e| VdxError::io(url, e))?;
+        let mut have = BTreeMap::new();
+        for &(s, e) in cached.iter().flat_map(|c| &c.present) {
+            insert(&mut have, s, e.min(len as u64));
+        }
         let ptr = buf.as_mut_ptr();
         let remote = Remote {
-            _buf: buf,
+            buf,
             ptr,
             len,
             file,
-            have: Mutex::new(BTreeMap::new()),
+            have: Mutex::new(have),
+            cached,
         };
         let first = &first[..first.len().min(len)];
         if !first.is_empty() {
             remote.keep(0, first.len() as u64, first);
         }
-        Ok(Backing::Remote(remote))
+        Ok(Backing::Remote(Box::new(remote)))
+    }
+
+    /// A local file holding every byte: the file itself, or for an object, its entry in the
+    /// cache folder once the missing bytes are fetched (FFCV's reader maps a local file).
+    /// None for an object without a cache entry.
+    pub(crate) fn local_copy(&self, path: &Path) -> Result<Option<PathBuf>> {
+        match self {
+            Backing::Mapped(_) => Ok(Some(path.to_path_buf())),
+            Backing::Remote(r) => {
+                let Some(c) = &r.cached else {
+                    return Ok(None);
+                };
+                // In 8 MiB runs, 16 in flight.
+                let step = 8u64 << 20;
+                let runs: Vec<(u64, u64)> = (0..r.len as u64)
+                    .step_by(step as usize)
+                    .map(|s| (s, step.min(r.len as u64 - s)))
+                    .collect();
+                self.ensure_many(&runs)?;
+                Ok(Some(c.data_path.clone()))
+            }
+        }
     }
 
     pub(crate) fn len(&self) -> u64 {

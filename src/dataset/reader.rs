@@ -365,6 +365,27 @@ impl DatasetFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// A local file holding this file's every byte, for a reader that maps files itself
+    /// (FFCV's): the file itself, or for a URL its entry in the cache folder
+    /// (`VDX_CACHE_DIR`), the missing bytes fetched first.
+    pub fn local_copy(&self) -> Result<PathBuf> {
+        self.map
+            .local_copy(&self.path)?
+            .ok_or_else(|| VdxError::Dataset {
+                path: self.path.clone(),
+                reason: if std::env::var_os("VDX_CACHE_DIR").is_some_and(|d| !d.is_empty()) {
+                    "no local copy: the server gives this object no ETag or version, so the \
+                 cache folder cannot tell a replaced object from the one it holds"
+                        .to_string()
+                } else {
+                    "no local copy: set VDX_CACHE_DIR to a folder (the cache of datasets on \
+                 object storage) for vdx to fetch the object into it"
+                        .to_string()
+                },
+            })
+    }
+
     /// The whole file's bytes (for `verify`'s byte-level rules). A remote file is fetched
     /// whole first: call [`DatasetFile::fetch_all`] before, to see a failed fetch as an error
     /// (here it leaves an empty slice).

@@ -11,13 +11,17 @@
 //!
 //! Credentials and endpoint come from the standard variables: `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL` (plain
-//! `http://` allowed for such an endpoint), with `VDX_S3_ENDPOINT` overriding the endpoint;
+//! `http://` allowed for such an endpoint), with `VDX_S3_ENDPOINT` overriding the endpoint,
+//! else from the profile `AWS_PROFILE` names in `~/.aws/credentials` and `~/.aws/config`;
 //! `GOOGLE_*` and `AZURE_*` likewise for `gs://` and `az://`. Messages never show a secret:
 //! [`redact`] strips a URL's user information and query string before it is shown.
 
+mod aws_profile;
 mod cache;
+mod disk_cache;
 mod remote;
 
+pub use disk_cache::{CachedObject, DiskCache};
 pub use remote::RemoteFile;
 
 use object_store::ObjectStore;
@@ -43,7 +47,8 @@ pub enum StorageError {
     /// The credentials were refused or are missing.
     #[error(
         "{url}: access denied to bucket '{bucket}' (check AWS_ACCESS_KEY_ID and \
-         AWS_SECRET_ACCESS_KEY, or the GOOGLE_/AZURE_ credentials for gs:// and az://)"
+         AWS_SECRET_ACCESS_KEY, or the AWS_PROFILE's keys in ~/.aws/credentials; for gs:// \
+         and az://, the GOOGLE_/AZURE_ credentials)"
     )]
     Denied {
         url: String,
@@ -249,25 +254,30 @@ pub(crate) fn locate(url: &str) -> Result<Located, StorageError> {
     }
     let built: Result<Arc<dyn ObjectStore>, object_store::Error> = match scheme.as_str() {
         "s3" | "s3a" => {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            // The shared files' profile, under the environment (which wins key by key).
+            let profile = aws_profile::profile(env).unwrap_or_default();
             let mut b = object_store::aws::AmazonS3Builder::from_env()
                 .with_bucket_name(&host)
                 .with_retry(retry())
                 .with_client_options(client_options());
-            let endpoint = std::env::var("VDX_S3_ENDPOINT")
-                .ok()
-                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-                .filter(|e| !e.is_empty());
+            if env("AWS_ACCESS_KEY_ID").is_none() {
+                if let (Some(k), Some(s)) = (&profile.access_key_id, &profile.secret_access_key) {
+                    b = b.with_access_key_id(k).with_secret_access_key(s);
+                    if let Some(t) = &profile.session_token {
+                        b = b.with_token(t);
+                    }
+                }
+            }
+            let endpoint = env("VDX_S3_ENDPOINT")
+                .or_else(|| env("AWS_ENDPOINT_URL"))
+                .or(profile.endpoint_url);
             if let Some(e) = endpoint {
                 b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
             }
-            if std::env::var_os("AWS_REGION").is_none()
-                && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-            {
-                b = b.with_region("us-east-1");
-            } else if let Ok(r) = std::env::var("AWS_DEFAULT_REGION") {
-                if std::env::var_os("AWS_REGION").is_none() {
-                    b = b.with_region(r);
-                }
+            if env("AWS_REGION").is_none() {
+                let region = env("AWS_DEFAULT_REGION").or(profile.region);
+                b = b.with_region(region.as_deref().unwrap_or("us-east-1"));
             }
             b.build().map(|s| Arc::new(s) as _)
         }

@@ -207,6 +207,19 @@ impl RemoteFile {
         self.pin.size
     }
 
+    /// The version of the object this file reads (its ETag and version id, as the server
+    /// gave them); None where the server gives neither (a replacement could not be told).
+    pub fn version_tag(&self) -> Option<String> {
+        match (&self.pin.etag, &self.pin.version) {
+            (None, None) => None,
+            (e, v) => Some(format!(
+                "etag={};version={}",
+                e.as_deref().unwrap_or(""),
+                v.as_deref().unwrap_or("")
+            )),
+        }
+    }
+
     /// The URL as it may be shown (no secrets).
     pub fn shown_url(&self) -> String {
         redact(&self.url)
