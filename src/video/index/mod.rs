@@ -9,6 +9,7 @@
 pub(crate) mod decode_order;
 pub(crate) mod h264;
 mod order;
+mod packets;
 mod report;
 mod scan;
 pub(crate) mod vop_order;
