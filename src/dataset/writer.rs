@@ -357,16 +357,79 @@ impl DatasetWriter {
             .iter()
             .flat_map(|s| s.samples.iter().map(move |x| (s, x)))
             .collect();
-        let n = samples.len() as u64;
-        if n == 0 {
+        if samples.is_empty() {
             return Err(VdxError::param(
                 "inputs",
                 "no samples were made: nothing to write",
             ));
         }
         let info_bytes = serde_json::to_vec(&info).expect("JSON values serialize");
-        let info_crc = crc32c::crc32c(&info_bytes);
+        let plan = Placement::of(&samples, video_field.field_type, info_bytes.len() as u64)?;
+        let fields = field_descriptors(video_field, &plan, &info_bytes);
 
+        let tmp = self.work.join("dataset.tmp");
+        let file = File::create(&tmp).map_err(|e| VdxError::write_io(&tmp, e))?;
+        let werr = |e: std::io::Error| VdxError::write_io(&tmp, e);
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let header = Header {
+            version: format::VERSION,
+            num_fields: fields.len() as u16,
+            page_size: plan.page,
+            num_samples: samples.len() as u64,
+            alloc_table_ptr: 0,
+        };
+        w.write_all(&header.to_bytes()).map_err(werr)?;
+        for d in &fields {
+            w.write_all(&d.to_bytes()?).map_err(werr)?;
+        }
+        // Metadata rows and checksums need the data bytes: read each sample from its spool
+        // once, keep the rows (small), write the data afterwards in the same order.
+        let mut open: Option<(PathBuf, File)> = None;
+        let mut buf = Vec::new();
+        let rows = plan.metadata_rows(&samples, &mut open, &mut buf)?;
+        w.write_all(&rows).map_err(werr)?;
+        drop(rows);
+        let allocs = plan.write_data(&mut w, &samples, &info_bytes, &mut open, &mut buf, &werr)?;
+        for a in &allocs {
+            w.write_all(&a.to_bytes()).map_err(werr)?;
+        }
+        let mut file = w.into_inner().map_err(|e| werr(e.into_error()))?;
+        file.sync_all().map_err(werr)?;
+        // The pointer that marks the file finished, written last.
+        file.seek(SeekFrom::Start(16)).map_err(werr)?;
+        file.write_all(&plan.alloc_table_ptr.to_le_bytes())
+            .map_err(werr)?;
+        file.sync_all().map_err(werr)?;
+        drop(file);
+        std::fs::rename(&tmp, &self.out).map_err(|e| VdxError::write_io(&self.out, e))?;
+        if let Some(dir) = self.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(self.out.clone())
+    }
+}
+
+/// Where everything of a dataset file goes: its page size, its metadata rows, the info blob
+/// and each sample's data and provenance, and the allocation table.
+struct Placement {
+    page: u64,
+    layout: format::RowLayout,
+    meta_off: u64,
+    meta_len: u64,
+    info_ptr: u64,
+    /// Per sample: where its video data starts (its provenance follows).
+    ptrs: Vec<u64>,
+    alloc_table_ptr: u64,
+}
+
+impl Placement {
+    fn of(
+        samples: &[(&ClosedSpool, &Spooled)],
+        video_type: FieldType,
+        info_len: u64,
+    ) -> Result<Placement> {
         // Page size: the next power of two that holds the largest sample, at least FFCV's
         // smallest page (2 MiB) for a dataset whose data fits in one 8 MiB page, else at least
         // FFCV's default (8 MiB). The zero gap before the first page is up to a page long: a
@@ -377,12 +440,12 @@ impl DatasetWriter {
             .map(|(_, s)| s.video_len + s.prov_len)
             .max()
             .unwrap_or(0)
-            .max(info_bytes.len() as u64);
+            .max(info_len);
         let total: u64 = samples
             .iter()
             .map(|(_, s)| s.video_len + s.prov_len)
             .sum::<u64>()
-            + info_bytes.len() as u64;
+            + info_len;
         let floor = if total <= DEFAULT_PAGE_SIZE {
             MIN_PAGE_SIZE
         } else {
@@ -395,20 +458,13 @@ impl DatasetWriter {
                 format!("a sample of {largest} bytes exceeds the format's 2 GiB page limit"),
             ));
         }
-
-        let types = [
-            video_field.field_type,
-            FieldType::Int,
-            FieldType::Json,
-            FieldType::Int,
-        ];
+        let types = [video_type, FieldType::Int, FieldType::Json, FieldType::Int];
         let layout = format::row_layout(&types);
         let meta_off = format::metadata_offset(types.len());
-        let meta_len = n * layout.itemsize as u64;
+        let meta_len = samples.len() as u64 * layout.itemsize as u64;
         let data_start = (meta_off + meta_len).div_ceil(page) * page;
-
-        // Place the allocations: the info blob first, then each sample's video data and
-        // provenance back to back, never across a page boundary.
+        // The info blob first, then each sample's video data and provenance back to back,
+        // never across a page boundary.
         let mut cursor = data_start;
         let mut place = |len: u64| -> u64 {
             if cursor % page + len > page {
@@ -418,78 +474,60 @@ impl DatasetWriter {
             cursor += len;
             p
         };
-        let info_ptr = place(info_bytes.len() as u64);
-        let mut ptrs = Vec::with_capacity(samples.len());
-        for (_, s) in &samples {
-            let p = place(s.video_len + s.prov_len);
-            ptrs.push(p);
-        }
-        let alloc_table_ptr = cursor;
+        let info_ptr = place(info_len);
+        let ptrs: Vec<u64> = samples
+            .iter()
+            .map(|(_, s)| place(s.video_len + s.prov_len))
+            .collect();
+        Ok(Placement {
+            page,
+            layout,
+            meta_off,
+            meta_len,
+            info_ptr,
+            ptrs,
+            alloc_table_ptr: cursor,
+        })
+    }
 
-        let label_field = FieldDescriptor {
-            field_type: FieldType::Int,
-            name: LABEL_FIELD.into(),
-            arguments: serde_json::json!({
-                "version": 1,
-                "info": {"ptr": info_ptr, "size": info_bytes.len(), "crc32c": info_crc},
-            }),
-        };
-        let prov_field = FieldDescriptor {
-            field_type: FieldType::Json,
-            name: PROVENANCE_FIELD.into(),
-            arguments: serde_json::json!({
-                "version": 1, "encoding": "utf-8", "nul_terminated": true,
-            }),
-        };
-        let sum_field = FieldDescriptor {
-            field_type: FieldType::Int,
-            name: CHECKSUM_FIELD.into(),
-            arguments: serde_json::json!({
-                "version": 1,
-                "algorithm": "crc32c",
-                "covers": "metadata row bytes before this field, then the video data, then the provenance JSON",
-            }),
-        };
-
-        let tmp = self.work.join("dataset.tmp");
-        let file = File::create(&tmp).map_err(|e| VdxError::write_io(&tmp, e))?;
-        let werr = |e: std::io::Error| VdxError::write_io(&tmp, e);
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        let header = Header {
-            version: format::VERSION,
-            num_fields: types.len() as u16,
-            page_size: page,
-            num_samples: n,
-            alloc_table_ptr: 0,
-        };
-        w.write_all(&header.to_bytes()).map_err(werr)?;
-        for d in [&video_field, &label_field, &prov_field, &sum_field] {
-            w.write_all(&d.to_bytes()?).map_err(werr)?;
-        }
-
-        // Metadata rows and checksums need the data bytes: read each sample from its spool
-        // once, keep the rows (small), write the data afterwards in the same order.
-        let mut rows = vec![0u8; meta_len as usize];
-        let mut open: Option<(PathBuf, File)> = None;
-        let mut buf = Vec::new();
-        // First pass: rows (needs CRCs over data).
+    /// The metadata rows, each with its checksum over the row and the sample's bytes.
+    fn metadata_rows(
+        &self,
+        samples: &[(&ClosedSpool, &Spooled)],
+        open: &mut Option<(PathBuf, File)>,
+        buf: &mut Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let (layout, size) = (&self.layout, self.layout.itemsize);
+        let mut rows = vec![0u8; self.meta_len as usize];
         for (k, (sp, s)) in samples.iter().enumerate() {
-            read_spooled(&mut open, sp, s, &mut buf)?;
-            let row = &mut rows[k * layout.itemsize..(k + 1) * layout.itemsize];
-            let rec = s.record.to_bytes(ptrs[k], s.video_len);
+            read_spooled(open, sp, s, buf)?;
+            let row = &mut rows[k * size..(k + 1) * size];
+            let rec = s.record.to_bytes(self.ptrs[k], s.video_len);
             row[layout.offsets[0]..layout.offsets[0] + rec.len()].copy_from_slice(&rec);
             row[layout.offsets[1]..layout.offsets[1] + 8].copy_from_slice(&s.label.to_le_bytes());
-            let pp = ptrs[k] + s.video_len;
+            let pp = self.ptrs[k] + s.video_len;
             row[layout.offsets[2]..layout.offsets[2] + 8].copy_from_slice(&pp.to_le_bytes());
             row[layout.offsets[2] + 8..layout.offsets[2] + 16]
                 .copy_from_slice(&s.prov_len.to_le_bytes());
-            let crc = crc32c::crc32c_append(crc32c::crc32c(&row[..layout.offsets[3]]), &buf);
+            let crc = crc32c::crc32c_append(crc32c::crc32c(&row[..layout.offsets[3]]), buf);
             row[layout.offsets[3]..layout.offsets[3] + 8]
                 .copy_from_slice(&(crc as i64).to_le_bytes());
         }
-        w.write_all(&rows).map_err(werr)?;
-        drop(rows);
-        let mut pos = meta_off + meta_len;
+        Ok(rows)
+    }
+
+    /// Writes the info blob and every sample's bytes at their places, after the metadata
+    /// rows; returns the allocation table's entries.
+    fn write_data(
+        &self,
+        w: &mut BufWriter<File>,
+        samples: &[(&ClosedSpool, &Spooled)],
+        info_bytes: &[u8],
+        open: &mut Option<(PathBuf, File)>,
+        buf: &mut Vec<u8>,
+        werr: &dyn Fn(std::io::Error) -> VdxError,
+    ) -> Result<Vec<Allocation>> {
+        let mut pos = self.meta_off + self.meta_len;
         let zeros = vec![0u8; 1 << 16];
         // Gaps (up to a page boundary) are left as holes where large: they read as zeros
         // and take no disk space on file systems with sparse files.
@@ -505,51 +543,68 @@ impl DatasetWriter {
             }
             Ok(())
         };
-        pad_to(&mut w, &mut pos, info_ptr)?;
-        w.write_all(&info_bytes).map_err(werr)?;
+        pad_to(w, &mut pos, self.info_ptr)?;
+        w.write_all(info_bytes).map_err(werr)?;
         pos += info_bytes.len() as u64;
         let mut allocs = Vec::with_capacity(samples.len() * 2 + 1);
         allocs.push(Allocation {
             sample_id: 0,
-            ptr: info_ptr,
+            ptr: self.info_ptr,
             size: info_bytes.len() as u64,
         });
         for (k, (sp, s)) in samples.iter().enumerate() {
-            read_spooled(&mut open, sp, s, &mut buf)?;
-            pad_to(&mut w, &mut pos, ptrs[k])?;
-            w.write_all(&buf).map_err(werr)?;
+            read_spooled(open, sp, s, buf)?;
+            pad_to(w, &mut pos, self.ptrs[k])?;
+            w.write_all(buf).map_err(werr)?;
             pos += buf.len() as u64;
             allocs.push(Allocation {
                 sample_id: k as u64,
-                ptr: ptrs[k],
+                ptr: self.ptrs[k],
                 size: s.video_len,
             });
             allocs.push(Allocation {
                 sample_id: k as u64,
-                ptr: ptrs[k] + s.video_len,
+                ptr: self.ptrs[k] + s.video_len,
                 size: s.prov_len,
             });
         }
-        debug_assert_eq!(pos, alloc_table_ptr);
-        for a in &allocs {
-            w.write_all(&a.to_bytes()).map_err(werr)?;
-        }
-        let mut file = w.into_inner().map_err(|e| werr(e.into_error()))?;
-        file.sync_all().map_err(werr)?;
-        // The pointer that marks the file finished, written last.
-        file.seek(SeekFrom::Start(16)).map_err(werr)?;
-        file.write_all(&alloc_table_ptr.to_le_bytes())
-            .map_err(werr)?;
-        file.sync_all().map_err(werr)?;
-        drop(file);
-        std::fs::rename(&tmp, &self.out).map_err(|e| VdxError::write_io(&self.out, e))?;
-        if let Some(dir) = self.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(self.out.clone())
+        debug_assert_eq!(pos, self.alloc_table_ptr);
+        Ok(allocs)
     }
+}
+
+/// The four fields' descriptors: the video field, the label (which points at the info
+/// blob), the provenance and the checksum.
+fn field_descriptors(
+    video_field: FieldDescriptor,
+    plan: &Placement,
+    info_bytes: &[u8],
+) -> [FieldDescriptor; 4] {
+    let label_field = FieldDescriptor {
+        field_type: FieldType::Int,
+        name: LABEL_FIELD.into(),
+        arguments: serde_json::json!({
+            "version": 1,
+            "info": {"ptr": plan.info_ptr, "size": info_bytes.len(), "crc32c": crc32c::crc32c(info_bytes)},
+        }),
+    };
+    let prov_field = FieldDescriptor {
+        field_type: FieldType::Json,
+        name: PROVENANCE_FIELD.into(),
+        arguments: serde_json::json!({
+            "version": 1, "encoding": "utf-8", "nul_terminated": true,
+        }),
+    };
+    let sum_field = FieldDescriptor {
+        field_type: FieldType::Int,
+        name: CHECKSUM_FIELD.into(),
+        arguments: serde_json::json!({
+            "version": 1,
+            "algorithm": "crc32c",
+            "covers": "metadata row bytes before this field, then the video data, then the provenance JSON",
+        }),
+    };
+    [video_field, label_field, prov_field, sum_field]
 }
 
 fn read_spooled(
