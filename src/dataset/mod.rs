@@ -12,6 +12,7 @@ pub mod reader;
 pub mod request;
 pub mod segments;
 pub mod sharded;
+mod structure;
 pub mod verify;
 pub mod verify_data;
 pub mod verify_problem;
