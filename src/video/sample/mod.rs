@@ -373,17 +373,35 @@ pub fn sample_clips_in(
 
 pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>> {
     cfg.validate()?;
-    let n = index.len();
-    if n == 0 {
+    if index.is_empty() {
         return Err(VdxError::decode(
             &index.path,
             "the video has no frames to sample",
         ));
     }
+    let mut clips = positions(index, cfg)?;
+    if cfg.snap != Snap::None {
+        for c in clips.iter_mut() {
+            snap_clip(index, cfg, c);
+        }
+    }
+    let mut out = Vec::with_capacity(clips.len());
+    for positions in &clips {
+        // Numbered by their position in the output (after drops).
+        if let Some(clip) = resolve(index, cfg, positions, out.len())? {
+            out.push(clip);
+        }
+    }
+    Ok(out)
+}
+
+/// Each clip the sampler asks for, as frame numbers or times (before snapping, and before
+/// the tail policy meets positions past the end).
+fn positions(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Vec<Pos>>> {
+    let n = index.len();
     let t = cfg.frames_per_clip;
     let t0 = index.time_secs(0);
     let dur = index.duration_secs().max(1e-9);
-    // Each clip as a list of positions.
     let mut clips: Vec<Vec<Pos>> = Vec::new();
     match (cfg.kind, cfg.units) {
         (SamplerKind::Uniform, Units::Frames) => {
@@ -411,49 +429,8 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
                 clips.push(linspace(a, b, t).map(Pos::Time).collect());
             }
         }
-        (SamplerKind::Regular, Units::Frames) => {
-            let s = cfg.stride as i64;
-            let span = (t as i64 - 1) * s + 1;
-            let step = if cfg.step > 0.0 {
-                cfg.step as i64
-            } else {
-                span
-            };
-            if step <= 0 {
-                return Err(VdxError::param(
-                    "step",
-                    "must be a whole number of frames >= 1",
-                ));
-            }
-            let mut start = 0i64;
-            while start < n as i64 {
-                clips.push((0..t as i64).map(|j| Pos::Frame(start + j * s)).collect());
-                start += step;
-                if clips.len() > 10_000_000 {
-                    return Err(VdxError::param("step", "yields more than 10 million clips"));
-                }
-            }
-        }
-        (SamplerKind::Regular, Units::Seconds) => {
-            let span = (t as f64 - 1.0) * cfg.stride;
-            let step = if cfg.step > 0.0 {
-                cfg.step
-            } else {
-                span + cfg.stride
-            };
-            let mut start = t0;
-            while start < t0 + dur - 1e-9 {
-                clips.push(
-                    (0..t)
-                        .map(|j| Pos::Time(start + j as f64 * cfg.stride))
-                        .collect(),
-                );
-                start += step;
-                if clips.len() > 10_000_000 {
-                    return Err(VdxError::param("step", "yields more than 10 million clips"));
-                }
-            }
-        }
+        (SamplerKind::Regular, Units::Frames) => clips = regular_frames(n, cfg)?,
+        (SamplerKind::Regular, Units::Seconds) => clips = regular_seconds(t0, dur, cfg)?,
         (SamplerKind::Random, Units::Frames) => {
             let s = cfg.stride as i64;
             let span = (t as i64 - 1) * s + 1;
@@ -477,85 +454,143 @@ pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>
                 );
             }
         }
-        (SamplerKind::Keyframes, _) => {
-            let kf = &index.keyframes;
-            let s = cfg.stride as usize;
-            let span = (t - 1) * s + 1;
-            let room = kf.len().saturating_sub(span);
-            let k = cfg.num_clips;
-            for c in 0..k {
-                let a = if k == 1 {
-                    room / 2
-                } else {
-                    ((c * room) as f64 / (k - 1) as f64).round() as usize
-                };
-                clips.push(
-                    (0..t)
-                        .map(|j| match kf.get(a + j * s) {
-                            Some(&f) => Pos::Frame(f as i64),
-                            // Past the last keyframe: the tail policy decides.
-                            None => Pos::Frame((n + j) as i64),
-                        })
-                        .collect(),
-                );
-            }
-        }
+        (SamplerKind::Keyframes, _) => clips = keyframe_clips(index, cfg),
     }
-    if cfg.snap != Snap::None {
-        for c in clips.iter_mut() {
-            snap_clip(index, cfg, c);
-        }
-    }
+    Ok(clips)
+}
 
-    let mut out = Vec::with_capacity(clips.len());
-    for positions in clips {
-        let clip_index = out.len();
-        let mut idx = Vec::with_capacity(t);
-        let mut padded = 0usize;
-        for p in &positions {
-            let resolved = match *p {
-                Pos::Frame(i) if i >= 0 && (i as usize) < n => Some(i as usize),
-                Pos::Frame(_) => None,
-                Pos::Time(x) if x < t0 + dur - 1e-9 => index.frame_at_time(x),
-                Pos::Time(_) => None,
-            };
-            match resolved {
-                Some(i) => {
-                    if padded > 0 {
-                        // A later frame cannot be in range after one was past the end.
-                        padded += 1;
-                        idx.push(tail_fill(index, cfg.tail, *p, &idx, n, t0, dur)?);
-                    } else {
-                        idx.push(i);
-                    }
-                }
-                None => {
+/// Clips every `step` frames (or back to back), `stride` apart inside.
+fn regular_frames(n: usize, cfg: &SamplerConfig) -> Result<Vec<Vec<Pos>>> {
+    let t = cfg.frames_per_clip;
+    let mut clips: Vec<Vec<Pos>> = Vec::new();
+    let s = cfg.stride as i64;
+    let span = (t as i64 - 1) * s + 1;
+    let step = if cfg.step > 0.0 {
+        cfg.step as i64
+    } else {
+        span
+    };
+    if step <= 0 {
+        return Err(VdxError::param(
+            "step",
+            "must be a whole number of frames >= 1",
+        ));
+    }
+    let mut start = 0i64;
+    while start < n as i64 {
+        clips.push((0..t as i64).map(|j| Pos::Frame(start + j * s)).collect());
+        start += step;
+        if clips.len() > 10_000_000 {
+            return Err(VdxError::param("step", "yields more than 10 million clips"));
+        }
+    }
+    Ok(clips)
+}
+
+/// Clips every `step` seconds (or back to back), `stride` seconds apart inside.
+fn regular_seconds(t0: f64, dur: f64, cfg: &SamplerConfig) -> Result<Vec<Vec<Pos>>> {
+    let t = cfg.frames_per_clip;
+    let mut clips: Vec<Vec<Pos>> = Vec::new();
+    let span = (t as f64 - 1.0) * cfg.stride;
+    let step = if cfg.step > 0.0 {
+        cfg.step
+    } else {
+        span + cfg.stride
+    };
+    let mut start = t0;
+    while start < t0 + dur - 1e-9 {
+        clips.push(
+            (0..t)
+                .map(|j| Pos::Time(start + j as f64 * cfg.stride))
+                .collect(),
+        );
+        start += step;
+        if clips.len() > 10_000_000 {
+            return Err(VdxError::param("step", "yields more than 10 million clips"));
+        }
+    }
+    Ok(clips)
+}
+
+/// Clips of keyframes, spread evenly over the video's keyframes.
+fn keyframe_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Vec<Vec<Pos>> {
+    let (n, t) = (index.len(), cfg.frames_per_clip);
+    let mut clips: Vec<Vec<Pos>> = Vec::new();
+    let kf = &index.keyframes;
+    let s = cfg.stride as usize;
+    let span = (t - 1) * s + 1;
+    let room = kf.len().saturating_sub(span);
+    let k = cfg.num_clips;
+    for c in 0..k {
+        let a = if k == 1 {
+            room / 2
+        } else {
+            ((c * room) as f64 / (k - 1) as f64).round() as usize
+        };
+        clips.push(
+            (0..t)
+                .map(|j| match kf.get(a + j * s) {
+                    Some(&f) => Pos::Frame(f as i64),
+                    // Past the last keyframe: the tail policy decides.
+                    None => Pos::Frame((n + j) as i64),
+                })
+                .collect(),
+        );
+    }
+    clips
+}
+
+/// One clip's frames: positions in range resolved to frames, the rest filled by the tail
+/// policy; None where the policy drops the clip.
+fn resolve(
+    index: &VideoIndex,
+    cfg: &SamplerConfig,
+    positions: &[Pos],
+    clip_index: usize,
+) -> Result<Option<Clip>> {
+    let (n, t) = (index.len(), cfg.frames_per_clip);
+    let t0 = index.time_secs(0);
+    let dur = index.duration_secs().max(1e-9);
+    let mut idx = Vec::with_capacity(t);
+    let mut padded = 0usize;
+    for p in positions {
+        let resolved = match *p {
+            Pos::Frame(i) if i >= 0 && (i as usize) < n => Some(i as usize),
+            Pos::Frame(_) => None,
+            Pos::Time(x) if x < t0 + dur - 1e-9 => index.frame_at_time(x),
+            Pos::Time(_) => None,
+        };
+        match resolved {
+            Some(i) => {
+                if padded > 0 {
+                    // A later frame cannot be in range after one was past the end.
                     padded += 1;
-                    if cfg.tail == TailPolicy::Drop {
-                        break;
-                    }
                     idx.push(tail_fill(index, cfg.tail, *p, &idx, n, t0, dur)?);
+                } else {
+                    idx.push(i);
                 }
             }
+            None => {
+                padded += 1;
+                if cfg.tail == TailPolicy::Drop {
+                    break;
+                }
+                idx.push(tail_fill(index, cfg.tail, *p, &idx, n, t0, dur)?);
+            }
         }
-        if padded > 0 && cfg.tail == TailPolicy::Drop {
-            continue;
-        }
-        let pts: Vec<i64> = idx.iter().map(|&i| index.frames[i].pts).collect();
-        let times_secs = idx.iter().map(|&i| index.time_secs(i)).collect();
-        out.push(Clip {
-            clip_index,
-            frame_indices: idx,
-            pts,
-            times_secs,
-            padded,
-        });
     }
-    // Renumber after drops so clip_index is the position in the output.
-    for (k, c) in out.iter_mut().enumerate() {
-        c.clip_index = k;
+    if padded > 0 && cfg.tail == TailPolicy::Drop {
+        return Ok(None);
     }
-    Ok(out)
+    let pts: Vec<i64> = idx.iter().map(|&i| index.frames[i].pts).collect();
+    let times_secs = idx.iter().map(|&i| index.time_secs(i)).collect();
+    Ok(Some(Clip {
+        clip_index,
+        frame_indices: idx,
+        pts,
+        times_secs,
+        padded,
+    }))
 }
 
 fn tail_fill(
