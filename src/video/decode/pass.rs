@@ -4,7 +4,7 @@
 
 use super::{RgbFrame, VideoDecoder};
 use crate::error::{Result, VdxError};
-use crate::video::index::VideoIndex;
+use crate::video::index::{FrameEntry, VideoIndex};
 use crate::video::media;
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
@@ -19,6 +19,13 @@ fn reached_by_decoding_on(key_dec: u32, next: u32) -> bool {
 /// A decode pass gives up on a target after this many packets past it in decode order
 /// without the decoder returning it (codec delay is far smaller than this).
 const MAX_REORDER_PACKETS: u32 = 64;
+
+/// What reading on gave.
+enum NextPacket {
+    Packet(ffmpeg::Packet),
+    Again,
+    End,
+}
 
 impl VideoDecoder {
     /// The index entry of a packet just read, found by byte position where the index's
@@ -170,52 +177,20 @@ impl VideoDecoder {
                 if nd > t_dec + MAX_REORDER_PACKETS {
                     break;
                 }
-                let mut pkt = ffmpeg::Packet::empty();
-                self.at_start = false;
-                match media::read_packet(&mut pkt, &mut self.ictx)? {
-                    Ok(()) => {}
-                    Err(ffmpeg::Error::Eof) => {
+                let mut pkt = match self.next_packet()? {
+                    NextPacket::Packet(p) => p,
+                    NextPacket::Again => continue,
+                    NextPacket::End => {
                         eof = true;
                         break;
                     }
-                    Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
-                        continue
-                    }
-                    Err(ffmpeg::Error::InvalidData) => continue,
-                    Err(e) => {
-                        self.last_error = Some(format!("reading packets failed: {e}"));
-                        eof = true;
-                        break;
-                    }
-                }
-                if pkt.stream() != self.stream_index {
-                    continue;
-                }
+                };
                 let pkt_frame = self.packet_frame(&index, &mut pkt);
                 if let Some(fi) = pkt_frame {
                     self.next_decode = Some(frames[fi].decode_index + 1);
                 }
                 let needed = pkt_frame.map(|fi| is_target(fi, &pending)).unwrap_or(true);
-                // In packed MPEG-4 streams a packet's call may keep a B-VOP in the decoder's
-                // buffer for the next call: skipping that call (a B no target needs) would
-                // drop it too. The index says which packets are safe to skip.
-                let may_skip =
-                    self.opts.skip_nonref && pkt_frame.is_some_and(|fi| frames[fi].skip_safe);
-                self.set_skip(if needed || !may_skip {
-                    ffi::AVDiscard::AVDISCARD_DEFAULT
-                } else {
-                    ffi::AVDiscard::AVDISCARD_NONREF
-                });
-                match self.decoder.send_packet(&pkt) {
-                    Ok(()) => {}
-                    Err(ffmpeg::Error::InvalidData) => {
-                        self.last_error = Some("the decoder rejected a corrupt packet".into());
-                    }
-                    Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
-                        // Cannot happen with the receive loop below; keep going.
-                    }
-                    Err(e) => self.last_error = Some(format!("decoder error: {e}")),
-                }
+                self.feed(&pkt, pkt_frame.map(|fi| &frames[fi]), needed);
                 if !self.receive_all(&index, &mut pending, sink)? {
                     return Ok(());
                 }
@@ -274,6 +249,52 @@ impl VideoDecoder {
             }
         }
         Ok(())
+    }
+
+    /// The next packet of the video stream: Again for another stream's packet or a damaged
+    /// one the demuxer skips, End at the end of the data or where reading failed (the
+    /// failure kept in `last_error`).
+    fn next_packet(&mut self) -> Result<NextPacket> {
+        let mut pkt = ffmpeg::Packet::empty();
+        self.at_start = false;
+        match media::read_packet(&mut pkt, &mut self.ictx)? {
+            Ok(()) if pkt.stream() == self.stream_index => Ok(NextPacket::Packet(pkt)),
+            Ok(()) => Ok(NextPacket::Again),
+            Err(ffmpeg::Error::Eof) => Ok(NextPacket::End),
+            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                Ok(NextPacket::Again)
+            }
+            Err(ffmpeg::Error::InvalidData) => Ok(NextPacket::Again),
+            Err(e) => {
+                self.last_error = Some(format!("reading packets failed: {e}"));
+                Ok(NextPacket::End)
+            }
+        }
+    }
+
+    /// Sends `pkt` (the packet of `frame`, where the index knows it) to the decoder: decoded
+    /// fully where a target `needs` it or skipping is unsafe, else with non-reference
+    /// pictures skipped. A refusal is kept in `last_error`.
+    fn feed(&mut self, pkt: &ffmpeg::Packet, frame: Option<&FrameEntry>, needed: bool) {
+        // In packed MPEG-4 streams a packet's call may keep a B-VOP in the decoder's buffer
+        // for the next call: skipping that call (a B no target needs) would drop it too. The
+        // index says which packets are safe to skip.
+        let may_skip = self.opts.skip_nonref && frame.is_some_and(|f| f.skip_safe);
+        self.set_skip(if needed || !may_skip {
+            ffi::AVDiscard::AVDISCARD_DEFAULT
+        } else {
+            ffi::AVDiscard::AVDISCARD_NONREF
+        });
+        match self.decoder.send_packet(pkt) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::InvalidData) => {
+                self.last_error = Some("the decoder rejected a corrupt packet".into());
+            }
+            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                // Cannot happen with the receive loop after each packet; keep going.
+            }
+            Err(e) => self.last_error = Some(format!("decoder error: {e}")),
+        }
     }
 
     /// The decoder flagged the picture it just put out as damaged: errors concealed, or
