@@ -390,34 +390,7 @@ fn apply_op(
     };
     Ok(match *op {
         Op::TemporalCrop { frames, mode } => {
-            if clip.t == 0 {
-                return too_small("the clip has no frames".into());
-            }
-            if clip.t < frames {
-                let idx: Vec<usize> = match tail {
-                    TailPolicy::RepeatLast => (0..frames).map(|i| i.min(clip.t - 1)).collect(),
-                    TailPolicy::Wrap => (0..frames).map(|i| i % clip.t).collect(),
-                    TailPolicy::Drop | TailPolicy::Error => {
-                        return too_small(format!(
-                            "the clip has {} frames, fewer than the crop's {frames} (tail policy {tail:?})",
-                            clip.t
-                        ))
-                    }
-                };
-                (
-                    frames_by_index(clip, &idx),
-                    Some(json!({"start": 0, "padded": frames - clip.t})),
-                )
-            } else {
-                let max_start = clip.t - frames;
-                let start = match mode {
-                    TemporalMode::Random => rng.range_inclusive(0, max_start as u64) as usize,
-                    TemporalMode::Center => max_start / 2,
-                };
-                let idx: Vec<usize> = (start..start + frames).collect();
-                let v = (mode == TemporalMode::Random).then(|| json!({"start": start}));
-                (frames_by_index(clip, &idx), v)
-            }
+            temporal_crop(clip, frames, mode, tail, rng).or_else(too_small)?
         }
         Op::TemporalSubsample { stride, frames } => {
             let idx: Vec<usize> = match (stride, frames) {
@@ -434,73 +407,13 @@ fn apply_op(
             width,
             height,
             position,
-        } => {
-            if width > clip.w || height > clip.h {
-                return too_small(format!(
-                    "a {width}x{height} crop does not fit {}x{} frames",
-                    clip.w, clip.h
-                ));
-            }
-            let (x, y, v) = match position {
-                CropPos::Random => {
-                    let x = rng.range_inclusive(0, (clip.w - width) as u64) as usize;
-                    let y = rng.range_inclusive(0, (clip.h - height) as u64) as usize;
-                    (x, y, Some(json!({"x": x, "y": y})))
-                }
-                CropPos::Center => ((clip.w - width) / 2, (clip.h - height) / 2, None),
-                CropPos::At { x, y } => {
-                    if x + width > clip.w || y + height > clip.h {
-                        return too_small(format!(
-                            "a {width}x{height} crop at ({x}, {y}) leaves {}x{} frames",
-                            clip.w, clip.h
-                        ));
-                    }
-                    (x, y, None)
-                }
-            };
-            (crop(clip, x, y, width, height), v)
-        }
+        } => spatial_crop(clip, width, height, position, rng).or_else(too_small)?,
         Op::RandomResizedCrop {
             width,
             height,
             scale,
             ratio,
-        } => {
-            let (fw, fh) = (clip.w as f64, clip.h as f64);
-            let area = fw * fh;
-            let (lr0, lr1) = (ratio[0].ln(), ratio[1].ln());
-            let mut pick = None;
-            for _ in 0..10 {
-                let target = area * rng.uniform(scale[0], scale[1]);
-                let aspect = rng.uniform(lr0, lr1).exp();
-                let w = (target * aspect).sqrt().round() as usize;
-                let h = (target / aspect).sqrt().round() as usize;
-                if w > 0 && h > 0 && w <= clip.w && h <= clip.h {
-                    let y = rng.range_inclusive(0, (clip.h - h) as u64) as usize;
-                    let x = rng.range_inclusive(0, (clip.w - w) as u64) as usize;
-                    pick = Some((x, y, w, h));
-                    break;
-                }
-            }
-            // torchvision's fallback: a centre crop at the nearest allowed ratio.
-            let (x, y, w, h) = pick.unwrap_or_else(|| {
-                let r = fw / fh;
-                let (w, h) = if r < ratio[0] {
-                    (clip.w, (fw / ratio[0]).round() as usize)
-                } else if r > ratio[1] {
-                    ((fh * ratio[1]).round() as usize, clip.h)
-                } else {
-                    (clip.w, clip.h)
-                };
-                let (w, h) = (w.clamp(1, clip.w), h.clamp(1, clip.h));
-                ((clip.w - w) / 2, (clip.h - h) / 2, w, h)
-            });
-            let c = crop(clip, x, y, w, h);
-            (
-                resize(&c, width, height),
-                Some(json!({"x": x, "y": y, "width": w, "height": h})),
-            )
-        }
+        } => random_resized_crop(clip, width, height, scale, ratio, rng),
         Op::ShortSideScale { size } => {
             let (w, h) = if clip.w <= clip.h {
                 (
@@ -551,6 +464,132 @@ fn apply_op(
             (out, Some(json!({"gray": g})))
         }
     })
+}
+
+/// A recipe op's result: the new clip and what was drawn for it (None where nothing was).
+type Applied = (Clip, Option<serde_json::Value>);
+
+/// `frames` consecutive frames (random or centred), or the clip padded by the tail policy
+/// where it is shorter; Err: why it cannot be.
+fn temporal_crop(
+    clip: &Clip,
+    frames: usize,
+    mode: TemporalMode,
+    tail: TailPolicy,
+    rng: &mut Rng,
+) -> std::result::Result<Applied, String> {
+    use serde_json::json;
+    if clip.t == 0 {
+        return Err("the clip has no frames".into());
+    }
+    if clip.t < frames {
+        let idx: Vec<usize> = match tail {
+            TailPolicy::RepeatLast => (0..frames).map(|i| i.min(clip.t - 1)).collect(),
+            TailPolicy::Wrap => (0..frames).map(|i| i % clip.t).collect(),
+            TailPolicy::Drop | TailPolicy::Error => {
+                return Err(format!(
+                    "the clip has {} frames, fewer than the crop's {frames} (tail policy {tail:?})",
+                    clip.t
+                ))
+            }
+        };
+        Ok((
+            frames_by_index(clip, &idx),
+            Some(json!({"start": 0, "padded": frames - clip.t})),
+        ))
+    } else {
+        let max_start = clip.t - frames;
+        let start = match mode {
+            TemporalMode::Random => rng.range_inclusive(0, max_start as u64) as usize,
+            TemporalMode::Center => max_start / 2,
+        };
+        let idx: Vec<usize> = (start..start + frames).collect();
+        let v = (mode == TemporalMode::Random).then(|| json!({"start": start}));
+        Ok((frames_by_index(clip, &idx), v))
+    }
+}
+
+/// A `width`x`height` window of every frame, the same for the whole clip; Err: why it does
+/// not fit.
+fn spatial_crop(
+    clip: &Clip,
+    width: usize,
+    height: usize,
+    position: CropPos,
+    rng: &mut Rng,
+) -> std::result::Result<Applied, String> {
+    use serde_json::json;
+    if width > clip.w || height > clip.h {
+        return Err(format!(
+            "a {width}x{height} crop does not fit {}x{} frames",
+            clip.w, clip.h
+        ));
+    }
+    let (x, y, v) = match position {
+        CropPos::Random => {
+            let x = rng.range_inclusive(0, (clip.w - width) as u64) as usize;
+            let y = rng.range_inclusive(0, (clip.h - height) as u64) as usize;
+            (x, y, Some(json!({"x": x, "y": y})))
+        }
+        CropPos::Center => ((clip.w - width) / 2, (clip.h - height) / 2, None),
+        CropPos::At { x, y } => {
+            if x + width > clip.w || y + height > clip.h {
+                return Err(format!(
+                    "a {width}x{height} crop at ({x}, {y}) leaves {}x{} frames",
+                    clip.w, clip.h
+                ));
+            }
+            (x, y, None)
+        }
+    };
+    Ok((crop(clip, x, y, width, height), v))
+}
+
+/// torchvision's RandomResizedCrop, one draw for the whole clip: an area share from `scale`
+/// and an aspect ratio from `ratio` (log-uniform), 10 tries, then a centre crop.
+fn random_resized_crop(
+    clip: &Clip,
+    width: usize,
+    height: usize,
+    scale: [f64; 2],
+    ratio: [f64; 2],
+    rng: &mut Rng,
+) -> Applied {
+    use serde_json::json;
+    let (fw, fh) = (clip.w as f64, clip.h as f64);
+    let area = fw * fh;
+    let (lr0, lr1) = (ratio[0].ln(), ratio[1].ln());
+    let mut pick = None;
+    for _ in 0..10 {
+        let target = area * rng.uniform(scale[0], scale[1]);
+        let aspect = rng.uniform(lr0, lr1).exp();
+        let w = (target * aspect).sqrt().round() as usize;
+        let h = (target / aspect).sqrt().round() as usize;
+        if w > 0 && h > 0 && w <= clip.w && h <= clip.h {
+            let y = rng.range_inclusive(0, (clip.h - h) as u64) as usize;
+            let x = rng.range_inclusive(0, (clip.w - w) as u64) as usize;
+            pick = Some((x, y, w, h));
+            break;
+        }
+    }
+    // torchvision's fallback: a centre crop at the nearest allowed ratio.
+    let (x, y, w, h) = pick.unwrap_or_else(|| {
+        let r = fw / fh;
+        let (w, h) = if r < ratio[0] {
+            (clip.w, (fw / ratio[0]).round() as usize)
+        } else if r > ratio[1] {
+            ((fh * ratio[1]).round() as usize, clip.h)
+        } else {
+            (clip.w, clip.h)
+        };
+        let (w, h) = (w.clamp(1, clip.w), h.clamp(1, clip.h));
+        ((clip.w - w) / 2, (clip.h - h) / 2, w, h)
+    });
+    let c = crop(clip, x, y, w, h);
+    (
+        resize(&c, width, height),
+        Some(json!({"x": x, "y": y, "width": w, "height": h})),
+    )
 }
 
 /// A contact sheet: one row per augmented clip, its frames side by side (RGB24).
