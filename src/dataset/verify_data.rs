@@ -117,7 +117,7 @@ pub fn segments_data(
         );
         return;
     }
-    let rows: Vec<(i64, i64, u64, u32, u32)> = (0..np)
+    let rows: Vec<PacketRow> = (0..np)
         .map(|k| {
             let o = k * PACKET_ROW;
             let r = &d[o..o + PACKET_ROW];
@@ -130,8 +130,24 @@ pub fn segments_data(
             )
         })
         .collect();
-    let keyint = args.keyint;
-    let mut expect = head as u64;
+    packet_rows(&rows, head as u64, d.len() as u64, args.keyint, push);
+    packet_times(&rows, t, push);
+    codec_bytes(args, &d[np * PACKET_ROW..head], &rows, d, push);
+}
+
+/// A segments sample's packet rows: (pts, dts, offset, size, flags).
+type PacketRow = (i64, i64, u64, u32, u32);
+
+/// The packet rows' flags (key where the keyframe interval says), rising decode times, and
+/// packets back to back from `head` to the end of the data (`len` bytes).
+fn packet_rows(
+    rows: &[PacketRow],
+    head: u64,
+    len: u64,
+    keyint: Option<u64>,
+    push: &mut dyn FnMut(&'static str, String),
+) {
+    let mut expect = head;
     let mut chained = true;
     for (k, &(pts, dts, offset, size, flags)) in rows.iter().enumerate() {
         if flags & !1 != 0 {
@@ -183,15 +199,16 @@ pub fn segments_data(
         }
         expect = offset.saturating_add(size as u64);
     }
-    if chained && expect != d.len() as u64 {
+    if chained && expect != len {
         push(
             PACKETS_BACK_TO_BACK,
-            format!(
-                "the last packet ends at {expect}; the data is {} bytes",
-                d.len()
-            ),
+            format!("the last packet ends at {expect}; the data is {len} bytes"),
         );
     }
+}
+
+/// The packets' presentation times are exactly 0..T-1, each once.
+fn packet_times(rows: &[PacketRow], t: u64, push: &mut dyn FnMut(&'static str, String)) {
     let mut pts: Vec<i64> = rows.iter().map(|r| r.0).collect();
     pts.sort_unstable();
     if pts.iter().enumerate().any(|(k, &p)| p != k as i64) || pts.len() as u64 != t {
@@ -220,7 +237,17 @@ pub fn segments_data(
             format!("T is {t}; pts missing {missing:?}, repeated or out of range {extra:?}"),
         );
     }
-    let ex = &d[np * PACKET_ROW..head];
+}
+
+/// The extradata and each packet start as the codec's bitstream does (Annex B start codes,
+/// AV1's configuration record and temporal delimiter, no VP9 extradata).
+fn codec_bytes(
+    args: &VideoArgs,
+    ex: &[u8],
+    rows: &[PacketRow],
+    d: &[u8],
+    push: &mut dyn FnMut(&'static str, String),
+) {
     let start_code = |b: &[u8]| b.starts_with(&[0, 0, 1]) || b.starts_with(&[0, 0, 0, 1]);
     let codec = args.codec.as_deref().unwrap_or("");
     let ex_ok = match codec {
