@@ -161,11 +161,10 @@ pub fn encode_rgb(
 ) -> Result<EncodedStream> {
     // On a fresh thread: encoding on a pooled worker thread that had just decoded gave
     // H.264 and H.265 segments whose bytes differed from run to run (about one build in
-    // three with two threads; VP9 not), with the very same input pictures and settings. The
-    // cause is state the worker thread carries, not pinned down: valgrind reports no
-    // uninitialised reads, and the x87 and SSE control words are the defaults. On a thread
-    // of its own, every run gives the same bytes (tests/dataset_roundtrip.rs). A thread
-    // costs tens of microseconds; an encode, milliseconds.
+    // three with two threads; VP9 not), with the very same input pictures and settings; on a
+    // thread of its own a one-video build gave the same bytes every run. Builds of several
+    // videos still differed now and then: for H.264 that was x264's AVX-512 code (see
+    // `x264_asm_cap`). A thread costs tens of microseconds; an encode, milliseconds.
     std::thread::scope(|sc| {
         std::thread::Builder::new()
             .name("vdx-encode".into())
@@ -176,6 +175,32 @@ pub fn encode_rgb(
             .join()
             .unwrap_or_else(|_| Err(VdxError::param("segments", "the encoder thread panicked")))
     })
+}
+
+/// x264's instruction sets capped at AVX2 on a CPU with AVX-512. With its AVX-512 routines
+/// (Debian's libx264 0.164), H.264 segments differed from run to run in about one build in
+/// five of two corpus videos on two threads: the same pictures in (CRC-32C of every encoder's
+/// RGB and YUV input logged), other packets out. Capped at AVX2, 16 builds of 16 and 8 of 8
+/// gave the same bytes, and so did x264 without assembly. valgrind cannot see it: it has no
+/// AVX-512, so x264 never takes those routines under it. The AVX2 set x264 then uses (AVX2,
+/// FMA3, BMI1/2, LZCNT and the SSE levels) is on every CPU with AVX-512; x264 trusts the cap
+/// without checking the CPU, so it is only set where the CPU has them all.
+fn x264_asm_cap() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f")
+            && has!("avx2")
+            && has!("fma")
+            && has!("bmi1")
+            && has!("bmi2")
+            && has!("lzcnt")
+            && has!("sse4.2")
+        {
+            return ":asm=AVX2";
+        }
+    }
+    ""
 }
 
 fn encode_here(
@@ -231,7 +256,10 @@ fn encode_here(
             opts.set("forced-idr", "1");
             opts.set(
                 "x264-params",
-                &format!("keyint={k}:min-keyint={k}:scenecut=0:open-gop=0"),
+                &format!(
+                    "keyint={k}:min-keyint={k}:scenecut=0:open-gop=0{}",
+                    x264_asm_cap()
+                ),
             );
         }
         "libx265" => {
