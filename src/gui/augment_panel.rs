@@ -1,7 +1,7 @@
 //! The right panel's Augment tab: the recipe editor and its draws.
 
-#[allow(unused_imports)]
-use super::*;
+use super::analysis;
+use super::tab::VideoTab;
 
 /// The Augment tab's state: the recipe being tuned, the draws job and its result.
 pub struct AugmentPanel {
@@ -38,103 +38,44 @@ impl AugmentPanel {
     }
 }
 
-impl VdxApp {
-    pub(super) fn augment_view(&mut self, ui: &mut egui::Ui) {
+impl AugmentPanel {
+    /// The tab: presets, seed and draws, the recipe editor, then the draws of a clip from the
+    /// active video's current frame (computed again whenever the recipe or frame changes).
+    pub(super) fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        tab: Option<&VideoTab>,
+        errors: &mut Vec<String>,
+    ) {
         let ctx = ui.ctx().clone();
-        if let Some(j) = &self.augment.job {
-            if let Some(r) = j.poll() {
-                self.augment.job = None;
-                match r {
-                    Ok(a) => {
-                        let tex = a
-                            .rows
-                            .iter()
-                            .enumerate()
-                            .map(|(k, c)| {
-                                (0..c.t)
-                                    .map(|t| {
-                                        ctx.load_texture(
-                                            format!("aug{k}-{t}"),
-                                            egui::ColorImage::from_rgb([c.w, c.h], c.frame(t)),
-                                            egui::TextureOptions::LINEAR,
-                                        )
-                                    })
-                                    .collect()
-                            })
-                            .collect();
-                        self.augment.result = Some((a, tex));
-                    }
-                    Err(e) => self.errors.push(e),
-                }
-            }
-        }
+        self.poll(&ctx, errors);
         ui.horizontal(|ui| {
             ui.label("preset");
             for (name, r) in analysis::presets() {
                 if ui
-                    .selectable_label(self.augment.recipe.name == r.name, name)
+                    .selectable_label(self.recipe.name == r.name, name)
                     .clicked()
                 {
-                    self.augment.recipe = r;
-                    self.augment.dirty = true;
+                    self.recipe = r;
+                    self.dirty = true;
                 }
             }
         });
-        ui.horizontal(|ui| {
-            let l = ui.label("seed");
-            self.augment.dirty |= ui
-                .add(egui::DragValue::new(&mut self.augment.recipe.seed))
-                .labelled_by(l.id)
-                .changed();
-            let l = ui.label("draws");
-            self.augment.dirty |= ui
-                .add(egui::DragValue::new(&mut self.augment.draws).range(1..=6))
-                .labelled_by(l.id)
-                .changed();
-            if ui.button("Copy JSON").clicked() {
-                ctx.copy_text(self.augment.recipe.to_json());
-            }
-            if ui.button("Save…").clicked() {
-                if let Some(p) = rfd::FileDialog::new()
-                    .add_filter("recipe", &["json"])
-                    .save_file()
-                {
-                    if let Err(e) =
-                        crate::npy::write_atomic(&p, self.augment.recipe.to_json().as_bytes())
-                    {
-                        self.errors.push(e.to_string());
-                    }
-                }
-            }
-            if ui.button("Load…").clicked() {
-                if let Some(p) = rfd::FileDialog::new()
-                    .add_filter("recipe", &["json"])
-                    .pick_file()
-                {
-                    match crate::augment::Recipe::load(&p) {
-                        Ok(r) => {
-                            self.augment.recipe = r;
-                            self.augment.dirty = true;
-                        }
-                        Err(e) => self.errors.push(e.to_string()),
-                    }
-                }
-            }
-        });
-        self.augment.dirty |= analysis::recipe_editor(ui, &mut self.augment.recipe);
-        let Some(tab) = self.tabs.get(self.active) else {
+        ui.horizontal(|ui| self.recipe_row(ui, errors));
+        self.dirty |= analysis::recipe_editor(ui, &mut self.recipe);
+        let Some(tab) = tab else {
             return;
         };
         let (Some(index), Some(probe)) = (tab.index.clone(), tab.probe.as_ref()) else {
             return;
         };
         if ui.button("Preview from the current frame").clicked() {
-            self.augment.dirty = true;
+            self.dirty = true;
         }
-        if self.augment.dirty && self.augment.job.is_none() {
-            self.augment.dirty = false;
-            if let Err(e) = self.augment.recipe.validate() {
-                self.errors.push(e.to_string());
+        if self.dirty && self.job.is_none() {
+            self.dirty = false;
+            if let Err(e) = self.recipe.validate() {
+                errors.push(e.to_string());
             } else {
                 let size = probe
                     .best_video()
@@ -143,21 +84,99 @@ impl VdxApp {
                 let (path, start, recipe, k) = (
                     tab.path.clone(),
                     tab.current,
-                    self.augment.recipe.clone(),
-                    self.augment.draws,
+                    self.recipe.clone(),
+                    self.draws,
                 );
-                self.augment.job = Some(analysis::Job::spawn(&ctx, move || {
+                self.job = Some(analysis::Job::spawn(&ctx, move || {
                     analysis::compute_augment(path, index, size, start, 32, recipe, k)
                 }));
             }
         }
-        if self.augment.job.is_some() {
+        if self.job.is_some() {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("augmenting…");
             });
         }
-        let Some((a, tex)) = &self.augment.result else {
+        self.draws_view(ui);
+    }
+
+    /// A finished draws job: every draw's frames onto the GPU, or its error into the
+    /// window's.
+    fn poll(&mut self, ctx: &egui::Context, errors: &mut Vec<String>) {
+        let Some(r) = self.job.as_ref().and_then(|j| j.poll()) else {
+            return;
+        };
+        self.job = None;
+        match r {
+            Ok(a) => {
+                let tex = a
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .map(|(k, c)| {
+                        (0..c.t)
+                            .map(|t| {
+                                ctx.load_texture(
+                                    format!("aug{k}-{t}"),
+                                    egui::ColorImage::from_rgb([c.w, c.h], c.frame(t)),
+                                    egui::TextureOptions::LINEAR,
+                                )
+                            })
+                            .collect()
+                    })
+                    .collect();
+                self.result = Some((a, tex));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+
+    /// Seed, number of draws, and the recipe to the clipboard, to a file or from one.
+    fn recipe_row(&mut self, ui: &mut egui::Ui, errors: &mut Vec<String>) {
+        let l = ui.label("seed");
+        self.dirty |= ui
+            .add(egui::DragValue::new(&mut self.recipe.seed))
+            .labelled_by(l.id)
+            .changed();
+        let l = ui.label("draws");
+        self.dirty |= ui
+            .add(egui::DragValue::new(&mut self.draws).range(1..=6))
+            .labelled_by(l.id)
+            .changed();
+        if ui.button("Copy JSON").clicked() {
+            ui.ctx().copy_text(self.recipe.to_json());
+        }
+        if ui.button("Save…").clicked() {
+            if let Some(p) = rfd::FileDialog::new()
+                .add_filter("recipe", &["json"])
+                .save_file()
+            {
+                if let Err(e) = crate::npy::write_atomic(&p, self.recipe.to_json().as_bytes()) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        if ui.button("Load…").clicked() {
+            if let Some(p) = rfd::FileDialog::new()
+                .add_filter("recipe", &["json"])
+                .pick_file()
+            {
+                match crate::augment::Recipe::load(&p) {
+                    Ok(r) => {
+                        self.recipe = r;
+                        self.dirty = true;
+                    }
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+        }
+    }
+
+    /// The draws side by side at one frame of the clip, with play/pause and a frame slider;
+    /// each draw's parameters on hover.
+    fn draws_view(&mut self, ui: &mut egui::Ui) {
+        let Some((a, tex)) = &self.result else {
             return;
         };
         let t_max = tex
@@ -168,39 +187,35 @@ impl VdxApp {
             .saturating_sub(1);
         ui.horizontal(|ui| {
             if ui
-                .button(if self.augment.playing {
-                    "Pause"
-                } else {
-                    "Play"
-                })
+                .button(if self.playing { "Pause" } else { "Play" })
                 .clicked()
             {
-                self.augment.playing = !self.augment.playing;
+                self.playing = !self.playing;
             }
             let l = ui.label("frame");
-            ui.add(egui::Slider::new(&mut self.augment.t, 0..=t_max))
+            ui.add(egui::Slider::new(&mut self.t, 0..=t_max))
                 .labelled_by(l.id);
         });
-        if self.augment.playing {
-            let t = ctx.input(|i| i.time);
-            self.augment.t = ((t * 10.0) as usize) % (t_max + 1);
-            ctx.request_repaint();
+        if self.playing {
+            let t = ui.input(|i| i.time);
+            self.t = ((t * 10.0) as usize) % (t_max + 1);
+            ui.ctx().request_repaint();
         }
         ui.weak(format!(
             "clip from frame {}, sample 0, epochs 0..{} (same engine and seed as training)",
             a.start,
             a.rows.len()
         ));
+        let shown_t = self.t;
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 for (k, row) in tex.iter().enumerate() {
-                    if let Some(t) = row.get(self.augment.t.min(row.len().saturating_sub(1))) {
+                    if let Some(t) = row.get(shown_t.min(row.len().saturating_sub(1))) {
                         ui.vertical(|ui| {
                             let sz = t.size_vec2();
                             let s = 160.0 / sz.x.max(1.0);
                             ui.add(egui::Image::new((t.id(), sz * s)));
-                            let d = &a.draws[k];
-                            let summary: Vec<String> = d
+                            let summary: Vec<String> = a.draws[k]
                                 .iter()
                                 .map(|d| format!("{} {}", d.name, d.values))
                                 .collect();

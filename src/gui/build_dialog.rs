@@ -159,6 +159,8 @@ impl BuildDialog {
         finished
     }
 
+    /// The dialog: inputs, options, output, then Build (or the running build's progress)
+    /// and the result.
     fn body(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         inputs_row(ui, &mut self.inputs);
@@ -170,79 +172,9 @@ impl BuildDialog {
                 }
             });
         ui.separator();
-        egui::Grid::new("build_opts").num_columns(2).show(ui, |ui| {
-            let l = ui.label("field");
-            ui.horizontal(|ui| {
-                for (k, name) in [
-                    (FieldKind::Frames, "frames"),
-                    (FieldKind::Segments, "segments"),
-                    (FieldKind::Flow, "flow"),
-                ] {
-                    ui.selectable_value(&mut self.opts.field, k, name);
-                }
-            })
-            .response
-            .labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label("clips");
-            ui.horizontal(|ui| {
-                ui.selectable_value(&mut self.opts.sampler.kind, SamplerKind::Uniform, "uniform");
-                ui.selectable_value(&mut self.opts.sampler.kind, SamplerKind::Regular, "all");
-            })
-            .response
-            .labelled_by(l.id);
-            ui.end_row();
-            let num = |ui: &mut egui::Ui, label: &str, w: egui::DragValue<'_>| {
-                let l = ui.label(label);
-                ui.add(w).labelled_by(l.id);
-                ui.end_row();
-            };
-            num(
-                ui,
-                "frames per clip",
-                egui::DragValue::new(&mut self.opts.sampler.frames_per_clip).range(1..=256),
-            );
-            num(
-                ui,
-                "clips per video (uniform)",
-                egui::DragValue::new(&mut self.opts.sampler.num_clips).range(1..=1000),
-            );
-            num(
-                ui,
-                "width",
-                egui::DragValue::new(&mut self.opts.width).range(16..=2048),
-            );
-            num(
-                ui,
-                "height",
-                egui::DragValue::new(&mut self.opts.height).range(16..=2048),
-            );
-            num(
-                ui,
-                "JPEG quality",
-                egui::DragValue::new(&mut self.opts.quality).range(1..=100),
-            );
-            num(
-                ui,
-                "threads (0 = all cores)",
-                egui::DragValue::new(&mut self.threads).range(0..=64),
-            );
-            let l = ui.label("resize");
-            egui::ComboBox::from_id_salt("resize")
-                .selected_text(self.opts.resize.to_string())
-                .show_ui(ui, |ui| {
-                    for m in [
-                        ResizeMode::ShortSideCrop,
-                        ResizeMode::Squash,
-                        ResizeMode::Letterbox,
-                    ] {
-                        ui.selectable_value(&mut self.opts.resize, m, m.to_string());
-                    }
-                })
-                .response
-                .labelled_by(l.id);
-            ui.end_row();
-        });
+        egui::Grid::new("build_opts")
+            .num_columns(2)
+            .show(ui, |ui| self.options(ui));
         ui.checkbox(&mut self.keep_going, "skip unreadable videos (report them)");
         ui.horizontal(|ui| {
             if ui.button("Output…").clicked() {
@@ -281,6 +213,87 @@ impl BuildDialog {
                 self.start(&ctx);
             }
         }
+        self.result_ui(ui);
+    }
+
+    /// The build's options as a grid: field, clips, frames, size, JPEG quality, threads,
+    /// resize.
+    fn options(&mut self, ui: &mut egui::Ui) {
+        let l = ui.label("field");
+        ui.horizontal(|ui| {
+            for (k, name) in [
+                (FieldKind::Frames, "frames"),
+                (FieldKind::Segments, "segments"),
+                (FieldKind::Flow, "flow"),
+            ] {
+                ui.selectable_value(&mut self.opts.field, k, name);
+            }
+        })
+        .response
+        .labelled_by(l.id);
+        ui.end_row();
+        let l = ui.label("clips");
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.opts.sampler.kind, SamplerKind::Uniform, "uniform");
+            ui.selectable_value(&mut self.opts.sampler.kind, SamplerKind::Regular, "all");
+        })
+        .response
+        .labelled_by(l.id);
+        ui.end_row();
+        let num = |ui: &mut egui::Ui, label: &str, w: egui::DragValue<'_>| {
+            let l = ui.label(label);
+            ui.add(w).labelled_by(l.id);
+            ui.end_row();
+        };
+        num(
+            ui,
+            "frames per clip",
+            egui::DragValue::new(&mut self.opts.sampler.frames_per_clip).range(1..=256),
+        );
+        num(
+            ui,
+            "clips per video (uniform)",
+            egui::DragValue::new(&mut self.opts.sampler.num_clips).range(1..=1000),
+        );
+        num(
+            ui,
+            "width",
+            egui::DragValue::new(&mut self.opts.width).range(16..=2048),
+        );
+        num(
+            ui,
+            "height",
+            egui::DragValue::new(&mut self.opts.height).range(16..=2048),
+        );
+        num(
+            ui,
+            "JPEG quality",
+            egui::DragValue::new(&mut self.opts.quality).range(1..=100),
+        );
+        num(
+            ui,
+            "threads (0 = all cores)",
+            egui::DragValue::new(&mut self.threads).range(0..=64),
+        );
+        let l = ui.label("resize");
+        egui::ComboBox::from_id_salt("resize")
+            .selected_text(self.opts.resize.to_string())
+            .show_ui(ui, |ui| {
+                for m in [
+                    ResizeMode::ShortSideCrop,
+                    ResizeMode::Squash,
+                    ResizeMode::Letterbox,
+                ] {
+                    ui.selectable_value(&mut self.opts.resize, m, m.to_string());
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        ui.end_row();
+    }
+
+    /// What the last build wrote (and skipped), or why it failed.
+    fn result_ui(&self, ui: &mut egui::Ui) {
         match &self.result {
             Some(Ok(r)) => {
                 ui.colored_label(

@@ -385,9 +385,27 @@ impl DatasetTab {
         }
         self.health.controls_ui(ui, &ds);
         ui.separator();
-        let classes = ds.classes();
-        let mut clicked = None;
-        // Filters.
+        self.refilter();
+        let clicked = egui::Panel::left("samples")
+            .resizable(true)
+            .default_size(420.0)
+            .show(ui, |ui| self.sample_list(ui, &ds))
+            .inner;
+        if let Some(i) = clicked {
+            self.select(i, &ctx);
+        }
+        if self.sample_job.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("decoding sample…");
+            });
+        }
+        self.sample_view(ui, &ds);
+    }
+
+    /// The samples the filters (labels, split, source text, health) let through, computed
+    /// again when one of them changed.
+    fn refilter(&mut self) {
         let key = (
             self.filter_labels.clone(),
             self.filter_split,
@@ -411,109 +429,54 @@ impl DatasetTab {
             self.health.apply(&mut self.visible);
             self.filter_key = Some(key);
         }
+    }
+
+    /// The left panel: filters, the count, the class balance, the duplicate groups and the
+    /// sample grid; the sample clicked, if any.
+    fn sample_list(&mut self, ui: &mut egui::Ui, ds: &Dataset) -> Option<u64> {
+        let classes = ds.classes();
         let splits = ds.splits();
-        egui::Panel::left("samples")
-            .resizable(true)
-            .default_size(420.0)
-            .show(ui, |ui| {
-                filter_controls(
-                    ui,
-                    &mut self.filter_labels,
-                    &mut self.filter_split,
-                    &mut self.filter_source,
-                    classes,
-                    &splits,
-                );
-                if self.catalog.is_none() {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("reading sample list…");
-                    });
-                    return;
-                }
-                ui.strong(format!("{} of {} samples", self.visible.len(), ds.len()));
-                if !splits.is_empty() && !classes.is_empty() {
-                    let cat = self.catalog.clone().expect("checked above");
-                    egui::CollapsingHeader::new("class balance per split")
-                        .default_open(true)
-                        .show(ui, |ui| class_balance(ui, &cat, &splits, classes));
-                }
-                let thumbs = &mut self.thumbs;
-                if let Some(i) = self
-                    .health
-                    .duplicates_ui(ui, &mut |i| thumbs.get(i).map(|t| t.id()))
-                {
-                    clicked = Some(i);
-                }
-                // A virtualised grid: only visible rows are laid out, and only their
-                // thumbnails are decoded (in the background, newest first).
-                let cell = 84.0;
-                let cols = ((ui.available_width() / (cell + 6.0)).floor() as usize).max(1);
-                let rows = self.visible.len().div_ceil(cols);
-                let visible = &self.visible;
-                let thumbs = &mut self.thumbs;
-                let selected = self.selected;
-                let health = &self.health;
-                egui::ScrollArea::vertical().show_rows(ui, cell + 20.0, rows, |ui, range| {
-                    for r in range {
-                        ui.horizontal(|ui| {
-                            for &i in visible.iter().skip(r * cols).take(cols) {
-                                ui.vertical(|ui| {
-                                    ui.set_width(cell);
-                                    let resp = match thumbs.get(i) {
-                                        Some(t) => ui.add(
-                                            egui::Image::new((t.id(), Vec2::splat(cell)))
-                                                .sense(egui::Sense::click()),
-                                        ),
-                                        None => {
-                                            let (rect, resp) = ui.allocate_exact_size(
-                                                Vec2::splat(cell),
-                                                egui::Sense::click(),
-                                            );
-                                            ui.painter().rect_filled(
-                                                rect,
-                                                3.0,
-                                                Color32::from_gray(40),
-                                            );
-                                            resp
-                                        }
-                                    };
-                                    health.badge(ui, resp.rect, i);
-                                    if selected == Some(i) {
-                                        ui.painter().rect_stroke(
-                                            resp.rect,
-                                            2.0,
-                                            egui::Stroke::new(2.0, Color32::from_rgb(255, 220, 80)),
-                                            egui::StrokeKind::Outside,
-                                        );
-                                    }
-                                    if resp.clicked() {
-                                        clicked = Some(i);
-                                    }
-                                    let label = ui.add(
-                                        egui::Button::new(
-                                            egui::RichText::new(format!("#{i}")).small(),
-                                        )
-                                        .frame(false),
-                                    );
-                                    if label.clicked() {
-                                        clicked = Some(i);
-                                    }
-                                });
-                            }
-                        });
-                    }
-                });
-            });
-        if let Some(i) = clicked {
-            self.select(i, &ctx);
-        }
-        if self.sample_job.is_some() {
+        filter_controls(
+            ui,
+            &mut self.filter_labels,
+            &mut self.filter_split,
+            &mut self.filter_source,
+            classes,
+            &splits,
+        );
+        if self.catalog.is_none() {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label("decoding sample…");
+                ui.label("reading sample list…");
             });
+            return None;
         }
+        ui.strong(format!("{} of {} samples", self.visible.len(), ds.len()));
+        if !splits.is_empty() && !classes.is_empty() {
+            let cat = self.catalog.clone().expect("checked above");
+            egui::CollapsingHeader::new("class balance per split")
+                .default_open(true)
+                .show(ui, |ui| class_balance(ui, &cat, &splits, classes));
+        }
+        let thumbs = &mut self.thumbs;
+        let dup = self
+            .health
+            .duplicates_ui(ui, &mut |i| thumbs.get(i).map(|t| t.id()));
+        let grid = sample_grid(
+            ui,
+            &self.visible,
+            &mut self.thumbs,
+            self.selected,
+            &self.health,
+        );
+        // A click in the grid wins over one in the duplicate groups (as drawn, later).
+        grid.or(dup)
+    }
+
+    /// The selected sample: what it is and where it came from, then its frames (with the
+    /// health marks) or, by choice, the source against the stored frames.
+    fn sample_view(&mut self, ui: &mut egui::Ui, ds: &Arc<Dataset>) {
+        let ctx = ui.ctx().clone();
         if let Some((m, rows)) = &self.sample {
             let label = match (m.label, m.class.as_deref()) {
                 (l, _) if l < 0 => "no label".to_string(),
@@ -533,7 +496,7 @@ impl DatasetTab {
                 frame_list_text(&m.provenance["frames"]),
                 m.checksum
             ));
-            annotation_line(ui, &ds, m);
+            annotation_line(ui, ds, m);
             self.health.summary_ui(ui, m.index);
             if let (crate::dataset::writer::VideoRecord::Frames { num_frames, .. }, Ok((_, data))) =
                 (m.record, ds.raw_data(m.index))
@@ -552,7 +515,7 @@ impl DatasetTab {
             });
             if self.compare {
                 if let Some(i) = self.selected {
-                    self.quality.request(&ds, i, &ctx);
+                    self.quality.request(ds, i, &ctx);
                 }
                 egui::ScrollArea::vertical().show(ui, |ui| self.quality.compare_ui(ui));
             } else {
@@ -577,4 +540,62 @@ impl DatasetTab {
             }
         }
     }
+}
+
+/// A virtualised grid of the visible samples: only visible rows are laid out, and only their
+/// thumbnails are decoded (in the background, newest first); the sample clicked, if any.
+fn sample_grid(
+    ui: &mut egui::Ui,
+    visible: &[u64],
+    thumbs: &mut ThumbGrid,
+    selected: Option<u64>,
+    health: &health::HealthPanel,
+) -> Option<u64> {
+    let mut clicked = None;
+    let cell = 84.0;
+    let cols = ((ui.available_width() / (cell + 6.0)).floor() as usize).max(1);
+    let rows = visible.len().div_ceil(cols);
+    egui::ScrollArea::vertical().show_rows(ui, cell + 20.0, rows, |ui, range| {
+        for r in range {
+            ui.horizontal(|ui| {
+                for &i in visible.iter().skip(r * cols).take(cols) {
+                    ui.vertical(|ui| {
+                        ui.set_width(cell);
+                        let resp = match thumbs.get(i) {
+                            Some(t) => ui.add(
+                                egui::Image::new((t.id(), Vec2::splat(cell)))
+                                    .sense(egui::Sense::click()),
+                            ),
+                            None => {
+                                let (rect, resp) =
+                                    ui.allocate_exact_size(Vec2::splat(cell), egui::Sense::click());
+                                ui.painter().rect_filled(rect, 3.0, Color32::from_gray(40));
+                                resp
+                            }
+                        };
+                        health.badge(ui, resp.rect, i);
+                        if selected == Some(i) {
+                            ui.painter().rect_stroke(
+                                resp.rect,
+                                2.0,
+                                egui::Stroke::new(2.0, Color32::from_rgb(255, 220, 80)),
+                                egui::StrokeKind::Outside,
+                            );
+                        }
+                        if resp.clicked() {
+                            clicked = Some(i);
+                        }
+                        let label = ui.add(
+                            egui::Button::new(egui::RichText::new(format!("#{i}")).small())
+                                .frame(false),
+                        );
+                        if label.clicked() {
+                            clicked = Some(i);
+                        }
+                    });
+                }
+            });
+        }
+    });
+    clicked
 }

@@ -134,6 +134,8 @@ impl ExportDialog {
         self.open = open;
     }
 
+    /// The dialog: dataset, format, selection, the format's options, output, then Export (or
+    /// the running export's progress) and the result.
     fn body(&mut self, ui: &mut egui::Ui, recipe: &crate::augment::Recipe) {
         let ctx = ui.ctx().clone();
         ui.label(
@@ -152,32 +154,7 @@ impl ExportDialog {
                 ui.selectable_value(&mut self.format, f, name);
             }
         });
-        ui.checkbox(&mut self.use_range, "only samples in a range");
-        if self.use_range {
-            ui.horizontal(|ui| {
-                let l = ui.label("from");
-                ui.add(egui::DragValue::new(&mut self.range.0))
-                    .labelled_by(l.id);
-                let l = ui.label("to (excl.)");
-                ui.add(egui::DragValue::new(&mut self.range.1))
-                    .labelled_by(l.id);
-            });
-        }
-        ui.horizontal(|ui| {
-            let l = ui.label("random N (0 = all)");
-            ui.add(egui::DragValue::new(&mut self.random))
-                .labelled_by(l.id);
-            let l = ui.label("seed");
-            ui.add(egui::DragValue::new(&mut self.seed))
-                .labelled_by(l.id);
-        });
-        ui.horizontal(|ui| {
-            ui.checkbox(&mut self.use_split, "train/val split, train share");
-            ui.add_enabled(
-                self.use_split,
-                egui::Slider::new(&mut self.split, 0.0..=1.0),
-            );
-        });
+        self.selection(ui);
         match self.format {
             Format::Folders => {
                 ui.checkbox(&mut self.png, "PNG instead of JPEG");
@@ -234,6 +211,41 @@ impl ExportDialog {
                 self.start(&ctx, r);
             }
         }
+        self.result_ui(ui);
+    }
+
+    /// Which samples: a range, a random subset with its seed, a train/val split.
+    fn selection(&mut self, ui: &mut egui::Ui) {
+        ui.checkbox(&mut self.use_range, "only samples in a range");
+        if self.use_range {
+            ui.horizontal(|ui| {
+                let l = ui.label("from");
+                ui.add(egui::DragValue::new(&mut self.range.0))
+                    .labelled_by(l.id);
+                let l = ui.label("to (excl.)");
+                ui.add(egui::DragValue::new(&mut self.range.1))
+                    .labelled_by(l.id);
+            });
+        }
+        ui.horizontal(|ui| {
+            let l = ui.label("random N (0 = all)");
+            ui.add(egui::DragValue::new(&mut self.random))
+                .labelled_by(l.id);
+            let l = ui.label("seed");
+            ui.add(egui::DragValue::new(&mut self.seed))
+                .labelled_by(l.id);
+        });
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut self.use_split, "train/val split, train share");
+            ui.add_enabled(
+                self.use_split,
+                egui::Slider::new(&mut self.split, 0.0..=1.0),
+            );
+        });
+    }
+
+    /// What the last export wrote (and left out), or why it failed.
+    fn result_ui(&self, ui: &mut egui::Ui) {
         match &self.result {
             Some(Ok(r)) => {
                 ui.colored_label(

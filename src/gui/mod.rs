@@ -31,8 +31,8 @@ use widgets::*;
 
 use crate::video::index::{FrameType, VideoIndex};
 use crate::video::probe::ProbeInfo;
-use crate::video::sample::{Clip, SamplerConfig, SamplerKind, Snap, TailPolicy};
-use egui::{Color32, Key, Pos2, Rect, Sense, Stroke, Vec2};
+use crate::video::sample::{Clip, SamplerConfig, Snap};
+use egui::{Color32, Key, Sense, Vec2};
 use std::path::PathBuf;
 use std::sync::Arc;
 use worker::{Reply, Request, VideoWorker};
@@ -67,8 +67,8 @@ pub struct VdxApp {
     recent: Vec<PathBuf>,
     /// Errors shown in the window (what and which file), newest last.
     pub errors: Vec<String>,
-    sampler: SamplerConfig,
-    clip_size: u32,
+    /// The right panel's Clips tab (its sampler also marks the clips on the timeline).
+    pub clips: clip_panel::ClipPanel,
     show_clips: bool,
     show_metadata: bool,
     /// Screenshot to write, then quit (for the pictures in README.md and docs/explorer.md).
@@ -100,11 +100,13 @@ impl VdxApp {
             active: 0,
             recent: p.recent,
             errors: Vec::new(),
-            sampler: p.sampler.unwrap_or(SamplerConfig {
-                num_clips: 4,
-                ..Default::default()
-            }),
-            clip_size: p.clip_size.unwrap_or(96),
+            clips: clip_panel::ClipPanel {
+                sampler: p.sampler.unwrap_or(SamplerConfig {
+                    num_clips: 4,
+                    ..Default::default()
+                }),
+                size: p.clip_size.unwrap_or(96),
+            },
             show_clips: p.show_clips.unwrap_or(true),
             show_metadata: p.show_metadata.unwrap_or(true),
             screenshot: std::env::var_os("VDX_SCREENSHOT").map(|p| (PathBuf::from(p), 0)),
@@ -271,7 +273,6 @@ impl VdxApp {
                 }
             }
         }
-        let clip_size = self.clip_size;
         for tab in &mut self.tabs {
             for r in tab.worker.poll() {
                 match r {
@@ -310,7 +311,6 @@ impl VdxApp {
                                 (c, tex)
                             })
                             .collect();
-                        let _ = clip_size;
                     }
                     Reply::Error(e) => {
                         tab.requested = None;
@@ -371,12 +371,18 @@ impl VdxApp {
             .resizable(true)
             .min_size(140.0)
             .default_size(170.0)
-            .show(ui, |ui| self.timeline(ui));
+            .show(ui, |ui| {
+                if let Some(tab) = self.tabs.get_mut(self.active) {
+                    timeline::show(ui, tab, self.clips.sampler);
+                }
+            });
         if self.show_metadata {
             egui::Panel::left("metadata")
                 .resizable(true)
                 .default_size(300.0)
-                .show(ui, |ui| self.metadata(ui));
+                .show(ui, |ui| {
+                    metadata_panel::show(ui, self.tabs.get(self.active))
+                });
         }
         if self.show_clips {
             egui::Panel::right("clips")
@@ -390,13 +396,22 @@ impl VdxApp {
                     });
                     ui.separator();
                     match self.right_tab {
-                        RightTab::Clips => self.clip_view(ui),
-                        RightTab::Flow => self.flow_view(ui),
-                        RightTab::Augment => self.augment_view(ui),
+                        RightTab::Clips => {
+                            self.clips.show(ui, self.tabs.get_mut(self.active));
+                        }
+                        RightTab::Flow => {
+                            let tab = self.tabs.get(self.active);
+                            self.flow.show(ui, tab, &mut self.errors);
+                        }
+                        RightTab::Augment => {
+                            let tab = self.tabs.get(self.active);
+                            self.augment.show(ui, tab, &mut self.errors);
+                        }
                     }
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| self.player(ui));
+        egui::CentralPanel::default()
+            .show(ui, |ui| player::show(ui, self.tabs.get_mut(self.active)));
         self.request_frame();
         screenshot::step(self, &ctx);
     }
@@ -581,8 +596,8 @@ impl VdxApp {
     fn persisted(&self) -> Persisted {
         Persisted {
             recent: self.recent.clone(),
-            sampler: Some(self.sampler),
-            clip_size: Some(self.clip_size),
+            sampler: Some(self.clips.sampler),
+            clip_size: Some(self.clips.size),
             show_clips: Some(self.show_clips),
             show_metadata: Some(self.show_metadata),
             recipe: Some(self.augment.recipe.clone()),

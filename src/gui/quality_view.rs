@@ -361,7 +361,8 @@ impl QualityPanel {
         open
     }
 
-    /// The comparison of the selected sample.
+    /// The comparison of the selected sample: the view's controls, the frame's numbers, the
+    /// picture, PSNR and SSIM per frame, and for flow the EPE view.
     pub fn compare_ui(&mut self, ui: &mut egui::Ui) {
         self.painted.clear();
         if self.measuring() {
@@ -375,16 +376,58 @@ impl QualityPanel {
             ui.weak("Type the folder the sources moved to in 'sources' above.");
             return;
         }
-        let Some(sh) = self.shown.as_mut() else {
+        let Some(sh) = self.shown.as_ref() else {
             return;
         };
-        let q = &sh.c.quality;
-        let n = q.frames.len();
+        let n = sh.c.quality.frames.len();
         if n == 0 {
             return;
         }
         self.frame = self.frame.min(n - 1);
-        let fq = q.frames[self.frame];
+        let fq = sh.c.quality.frames[self.frame];
+        self.controls(ui, n);
+        ui.label(format!(
+            "position {} · source frame {} · PSNR {} · SSIM {:.4}{}",
+            fq.position,
+            fq.source_frame,
+            quality::metrics::db_text(fq.psnr),
+            fq.ssim,
+            if fq.damaged {
+                " · damaged (a stand-in)"
+            } else {
+                ""
+            }
+        ));
+        self.picture(ui);
+        let Some(sh) = self.shown.as_mut() else {
+            return;
+        };
+        let q = &sh.c.quality;
+        quality_plots(ui, q, fq.position as f64);
+        ui.label(format!(
+            "clip: PSNR {} (lowest frame {}), SSIM {:.4} (lowest {:.4})",
+            quality::metrics::db_text(q.psnr_mean),
+            quality::metrics::db_text(q.psnr_min),
+            q.ssim_mean,
+            q.ssim_min
+        ));
+        if let Some((stored, fresh)) = &sh.c.flow {
+            flow_ui(
+                ui,
+                sh.c.width,
+                sh.c.height,
+                &q.flow_epe,
+                stored,
+                fresh,
+                &mut sh.epe,
+                &mut self.pair,
+            );
+        }
+    }
+
+    /// The mode, the frame slider and the mode's own setting (wipe position, blink, gain);
+    /// blinking switches every half second.
+    fn controls(&mut self, ui: &mut egui::Ui, n: usize) {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.mode, CompareMode::Wipe, "Wipe");
             ui.selectable_value(&mut self.mode, CompareMode::Blink, "Blink");
@@ -431,19 +474,14 @@ impl QualityPanel {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
         }
-        ui.label(format!(
-            "position {} · source frame {} · PSNR {} · SSIM {:.4}{}",
-            fq.position,
-            fq.source_frame,
-            quality::metrics::db_text(fq.psnr),
-            fq.ssim,
-            if fq.damaged {
-                " · damaged (a stand-in)"
-            } else {
-                ""
-            }
-        ));
-        // The picture, as large as fits beside the plots.
+    }
+
+    /// The picture of the frame in the chosen mode, as large as fits beside the plots; what
+    /// was painted where is kept in `painted` (the tests read it).
+    fn picture(&mut self, ui: &mut egui::Ui) {
+        let Some(sh) = self.shown.as_mut() else {
+            return;
+        };
         let (w, h) = (sh.c.width as f32, sh.c.height as f32);
         // Leave room below for the plots (and the flow panel).
         let room = (ui.available_height() - if sh.c.flow.is_some() { 420.0 } else { 190.0 })
@@ -495,67 +533,50 @@ impl QualityPanel {
                 self.painted.push(("difference", full));
             }
         }
-        let q = &sh.c.quality;
-        let marker = fq.position as f64;
-        let psnr: Vec<[f64; 2]> = q
-            .frames
-            .iter()
-            .filter(|f| f.psnr.is_finite())
-            .map(|f| [f.position as f64, f.psnr])
-            .collect();
-        let ssim: Vec<[f64; 2]> = q
-            .frames
-            .iter()
-            .map(|f| [f.position as f64, f.ssim])
-            .collect();
-        ui.horizontal(|ui| {
-            let pw = (ui.available_width() / 2.0 - 8.0).max(160.0);
-            for (name, pts, color) in [
-                ("PSNR (dB)", psnr, Color32::from_rgb(86, 156, 214)),
-                ("SSIM", ssim, Color32::from_rgb(106, 190, 120)),
-            ] {
-                ui.vertical(|ui| {
-                    ui.set_width(pw);
-                    ui.weak(format!("{name} per frame"));
-                    egui_plot::Plot::new(name)
-                        .height(120.0)
-                        .width(pw)
-                        .allow_zoom(false)
-                        .allow_drag(false)
-                        .allow_scroll(false)
-                        .x_axis_label("clip position")
-                        .show(ui, |p| {
-                            p.line(
-                                egui_plot::Line::new(name, pts.clone())
-                                    .color(color)
-                                    .width(2.0),
-                            );
-                            p.points(egui_plot::Points::new(name, pts).radius(3.0).color(color));
-                            p.vline(egui_plot::VLine::new("frame", marker).color(Color32::GRAY));
-                        });
-                });
-            }
-        });
-        ui.label(format!(
-            "clip: PSNR {} (lowest frame {}), SSIM {:.4} (lowest {:.4})",
-            quality::metrics::db_text(q.psnr_mean),
-            quality::metrics::db_text(q.psnr_min),
-            q.ssim_mean,
-            q.ssim_min
-        ));
-        if let Some((stored, fresh)) = &sh.c.flow {
-            flow_ui(
-                ui,
-                sh.c.width,
-                sh.c.height,
-                &q.flow_epe,
-                stored,
-                fresh,
-                &mut sh.epe,
-                &mut self.pair,
-            );
-        }
     }
+}
+
+/// PSNR and SSIM per frame of the clip side by side, the shown frame marked.
+fn quality_plots(ui: &mut egui::Ui, q: &quality::SampleQuality, marker: f64) {
+    let psnr: Vec<[f64; 2]> = q
+        .frames
+        .iter()
+        .filter(|f| f.psnr.is_finite())
+        .map(|f| [f.position as f64, f.psnr])
+        .collect();
+    let ssim: Vec<[f64; 2]> = q
+        .frames
+        .iter()
+        .map(|f| [f.position as f64, f.ssim])
+        .collect();
+    ui.horizontal(|ui| {
+        let pw = (ui.available_width() / 2.0 - 8.0).max(160.0);
+        for (name, pts, color) in [
+            ("PSNR (dB)", psnr, Color32::from_rgb(86, 156, 214)),
+            ("SSIM", ssim, Color32::from_rgb(106, 190, 120)),
+        ] {
+            ui.vertical(|ui| {
+                ui.set_width(pw);
+                ui.weak(format!("{name} per frame"));
+                egui_plot::Plot::new(name)
+                    .height(120.0)
+                    .width(pw)
+                    .allow_zoom(false)
+                    .allow_drag(false)
+                    .allow_scroll(false)
+                    .x_axis_label("clip position")
+                    .show(ui, |p| {
+                        p.line(
+                            egui_plot::Line::new(name, pts.clone())
+                                .color(color)
+                                .width(2.0),
+                        );
+                        p.points(egui_plot::Points::new(name, pts).radius(3.0).color(color));
+                        p.vline(egui_plot::VLine::new("frame", marker).color(Color32::GRAY));
+                    });
+            });
+        }
+    });
 }
 
 /// Flow: stored int8 flow against fresh Farneback flow: EPE per pair, the map of the chosen

@@ -1,190 +1,233 @@
 //! The bottom panel: the frame-type and size timeline (GOPs), with sampled clips drawn on it.
 
-#[allow(unused_imports)]
-use super::*;
+use super::tab::{ClipPlan, TimelineView, VideoTab};
+use super::widgets::{frame_color, legend, DAMAGED};
+use crate::video::index::{FrameType, VideoIndex};
+use crate::video::sample::SamplerConfig;
+use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 
-impl VdxApp {
-    pub(super) fn timeline(&mut self, ui: &mut egui::Ui) {
-        let sampler = self.sampler;
-        let Some(tab) = self.tabs.get_mut(self.active) else {
-            return;
-        };
-        let Some(index) = tab.index.clone() else {
-            return;
-        };
-        let n = index.len();
-        if n == 0 {
-            return;
+/// The timeline of the active video: the header with its legend, the annotated segments,
+/// then the frame bars with the sampled clips under them; zoom, pan and click-to-seek.
+pub(super) fn show(ui: &mut egui::Ui, tab: &mut VideoTab, sampler: SamplerConfig) {
+    let Some(index) = tab.index.clone() else {
+        return;
+    };
+    let n = index.len();
+    if n == 0 {
+        return;
+    }
+    ui.horizontal(|ui| header(ui, tab));
+    if let Some(bands) = tab.bands.clone() {
+        segment_bands(ui, tab, &bands, n);
+    }
+    let (rect, resp) = ui.allocate_exact_size(
+        Vec2::new(ui.available_width(), ui.available_height().max(60.0)),
+        Sense::click_and_drag(),
+    );
+    if resp.hovered() {
+        zoom_and_pan(ui, &mut tab.timeline, rect, n);
+    }
+    let v = &mut tab.timeline;
+    v.span = v.span.clamp(1.0, n as f64);
+    v.start = v.start.clamp(0.0, (n as f64 - v.span).max(0.0));
+    let axis = Axis {
+        rect,
+        start: v.start,
+        span: v.span,
+        px: rect.width() as f64 / v.span,
+    };
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(24));
+    let range = tab.band_range();
+    if let Some(plan) = ClipPlan::cached(&mut tab.clip_plan, tab.index.as_deref(), sampler, range) {
+        clip_marks(&painter, &axis, &index, plan);
+    }
+    frame_bars(&painter, &axis, &index, tab.damaged.as_deref());
+    // Playhead.
+    let xp = axis.x(tab.current as f64 + 0.5);
+    painter.line_segment(
+        [Pos2::new(xp, rect.top()), Pos2::new(xp, rect.bottom())],
+        Stroke::new(2.0, Color32::WHITE),
+    );
+    // Click or drag to seek.
+    if resp.clicked() || resp.dragged() {
+        if let Some(p) = resp.interact_pointer_pos() {
+            let i = axis.start + ((p.x - rect.left()) / rect.width()) as f64 * axis.span;
+            tab.playing = false;
+            tab.seek(i.max(0.0) as usize);
         }
-        ui.horizontal(|ui| {
-            ui.strong("Timeline");
-            legend(ui, frame_color(FrameType::I), "I");
-            legend(ui, frame_color(FrameType::P), "P");
-            legend(ui, frame_color(FrameType::B), "B");
-            let damaged = tab
-                .worker
-                .thumbs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .damaged
-                .clone();
-            if let Some(d) = damaged.as_ref().filter(|d| !d.is_empty()) {
-                legend(ui, DAMAGED, &format!("damaged ({})", d.len()))
-                    .on_hover_text("frames the decoder could not decode or had to conceal");
-            }
-            tab.damaged = damaged;
-            ui.weak("height = packet size · scroll to zoom · shift+scroll to pan · click to seek");
-            if let Some(b) = &tab.bands {
-                ui.separator();
-                let name = b.file.file_name().unwrap_or_default().to_string_lossy();
-                ui.label(format!("{} segments from {name} ({})", b.bands.len(), b.format))
-                    .on_hover_text("click a band to seek to its start and sample the clips inside it · ',' and '.' step between segment boundaries");
-            }
-        });
-        if let Some(bands) = tab.bands.clone() {
-            segment_bands(ui, tab, &bands, n);
-        }
-        let (rect, resp) = ui.allocate_exact_size(
-            Vec2::new(ui.available_width(), ui.available_height().max(60.0)),
-            Sense::click_and_drag(),
+    }
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "timeline"));
+    resp.on_hover_text("Click or drag to seek");
+}
+
+/// The frames shown across a rectangle: the first (fractional), how many, and pixels per
+/// frame.
+struct Axis {
+    rect: Rect,
+    start: f64,
+    span: f64,
+    px: f64,
+}
+
+impl Axis {
+    /// The x of frame position `i`.
+    fn x(&self, i: f64) -> f32 {
+        self.rect.left() + ((i - self.start) * self.px) as f32
+    }
+}
+
+/// The header row: the frame-type legend, the damaged frames' count (taken from the
+/// worker's thumbnails into the tab), how to use the timeline and the annotation file's name.
+fn header(ui: &mut egui::Ui, tab: &mut VideoTab) {
+    ui.strong("Timeline");
+    legend(ui, frame_color(FrameType::I), "I");
+    legend(ui, frame_color(FrameType::P), "P");
+    legend(ui, frame_color(FrameType::B), "B");
+    let damaged = tab
+        .worker
+        .thumbs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .damaged
+        .clone();
+    if let Some(d) = damaged.as_ref().filter(|d| !d.is_empty()) {
+        legend(ui, DAMAGED, &format!("damaged ({})", d.len()))
+            .on_hover_text("frames the decoder could not decode or had to conceal");
+    }
+    tab.damaged = damaged;
+    ui.weak("height = packet size · scroll to zoom · shift+scroll to pan · click to seek");
+    if let Some(b) = &tab.bands {
+        ui.separator();
+        let name = b.file.file_name().unwrap_or_default().to_string_lossy();
+        ui.label(format!("{} segments from {name} ({})", b.bands.len(), b.format))
+            .on_hover_text("click a band to seek to its start and sample the clips inside it · ',' and '.' step between segment boundaries");
+    }
+}
+
+/// Scroll zooms around the pointer; shift+scroll (or a sideways scroll) pans.
+fn zoom_and_pan(ui: &egui::Ui, v: &mut TimelineView, rect: Rect, n: usize) {
+    let (scroll, shift, pointer) = ui.input(|i| {
+        (
+            i.smooth_scroll_delta,
+            i.modifiers.shift,
+            i.pointer.hover_pos(),
+        )
+    });
+    let dy = if scroll.y != 0.0 { scroll.y } else { scroll.x };
+    if dy == 0.0 {
+        return;
+    }
+    if shift || scroll.x != 0.0 {
+        v.start -= dy as f64 / rect.width() as f64 * v.span;
+    } else if let Some(p) = pointer {
+        let at = v.start + ((p.x - rect.left()) / rect.width()) as f64 * v.span;
+        let f = (1.0 - dy as f64 * 0.002).clamp(0.5, 2.0);
+        v.span = (v.span * f).clamp(10.0, n as f64);
+        v.start = at - ((p.x - rect.left()) / rect.width()) as f64 * v.span;
+    }
+}
+
+/// The sampled clips under the bars; before each, the frames decoded but not shown (from
+/// the keyframe the decode starts at), darker. With snapped starts, where the exact starts
+/// were: grey outlines.
+fn clip_marks(painter: &egui::Painter, axis: &Axis, index: &VideoIndex, plan: &ClipPlan) {
+    let rect = axis.rect;
+    for (c, _) in plan.exact.iter().flatten() {
+        let (a, b) = (
+            *c.frame_indices.first().unwrap_or(&0),
+            *c.frame_indices.last().unwrap_or(&0),
         );
-        let range = tab.band_range();
-        let v = &mut tab.timeline;
-        // Zoom and pan.
-        if resp.hovered() {
-            let (scroll, shift, pointer) = ui.input(|i| {
-                (
-                    i.smooth_scroll_delta,
-                    i.modifiers.shift,
-                    i.pointer.hover_pos(),
-                )
-            });
-            let dy = if scroll.y != 0.0 { scroll.y } else { scroll.x };
-            if dy != 0.0 {
-                if shift || scroll.x != 0.0 {
-                    v.start -= dy as f64 / rect.width() as f64 * v.span;
-                } else if let Some(p) = pointer {
-                    let at = v.start + ((p.x - rect.left()) / rect.width()) as f64 * v.span;
-                    let f = (1.0 - dy as f64 * 0.002).clamp(0.5, 2.0);
-                    v.span = (v.span * f).clamp(10.0, n as f64);
-                    v.start = at - ((p.x - rect.left()) / rect.width()) as f64 * v.span;
-                }
-            }
-        }
-        v.span = v.span.clamp(1.0, n as f64);
-        v.start = v.start.clamp(0.0, (n as f64 - v.span).max(0.0));
-        let px = rect.width() as f64 / v.span;
-        let x_of = |i: f64| rect.left() + ((i - v.start) * px) as f32;
-        let painter = ui.painter_at(rect);
-        painter.rect_filled(rect, 2.0, Color32::from_gray(24));
-        let first = v.start.floor() as usize;
-        let last = ((v.start + v.span).ceil() as usize).min(n);
-        let max_size = index.frames[first..last]
-            .iter()
-            .map(|f| f.size_bytes)
-            .max()
-            .unwrap_or(1)
-            .max(1) as f32;
-        let bar_h = rect.height() - 14.0;
-        let plan = ClipPlan::cached(&mut tab.clip_plan, tab.index.as_deref(), sampler, range);
-        // With snapped starts, where the exact starts were: grey outlines.
-        for (c, _) in plan.and_then(|p| p.exact.as_ref()).into_iter().flatten() {
-            let (a, b) = (
-                *c.frame_indices.first().unwrap_or(&0),
-                *c.frame_indices.last().unwrap_or(&0),
-            );
-            painter.rect_stroke(
+        painter.rect_stroke(
+            Rect::from_min_max(
+                Pos2::new(axis.x(a as f64), rect.top() + 1.0),
+                Pos2::new(axis.x(b as f64 + 1.0), rect.bottom() - 1.0),
+            ),
+            0.0,
+            Stroke::new(1.0, Color32::from_gray(120)),
+            egui::StrokeKind::Inside,
+        );
+    }
+    for &(ref c, cost) in &plan.clips {
+        let start = c.frame_indices.iter().min().copied().unwrap_or(0);
+        if let Some(k) = index.keyframe_before(start).filter(|&k| k < start) {
+            painter.rect_filled(
                 Rect::from_min_max(
-                    Pos2::new(x_of(a as f64), rect.top() + 1.0),
-                    Pos2::new(x_of(b as f64 + 1.0), rect.bottom() - 1.0),
+                    Pos2::new(axis.x(k as f64), rect.bottom() - 16.0),
+                    Pos2::new(axis.x(start as f64), rect.bottom() - 12.0),
                 ),
                 0.0,
-                Stroke::new(1.0, Color32::from_gray(120)),
-                egui::StrokeKind::Inside,
+                Color32::from_rgb(200, 90, 60),
             );
         }
-        // Sampled clips under the bars; before each, the frames decoded but not shown (from
-        // the keyframe the decode starts at), darker.
-        for &(ref c, cost) in plan.map(|p| p.clips.as_slice()).unwrap_or_default() {
-            let start = c.frame_indices.iter().min().copied().unwrap_or(0);
-            if let Some(k) = index.keyframe_before(start).filter(|&k| k < start) {
+        let (a, b) = (
+            *c.frame_indices.first().unwrap_or(&0),
+            *c.frame_indices.last().unwrap_or(&0),
+        );
+        let r = Rect::from_min_max(
+            Pos2::new(axis.x(a as f64), rect.top()),
+            Pos2::new(
+                axis.x(b as f64 + 1.0).max(axis.x(a as f64) + 2.0),
+                rect.bottom(),
+            ),
+        );
+        painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(255, 220, 80, 22));
+        painter.text(
+            Pos2::new(r.left() + 2.0, rect.bottom() - 2.0),
+            egui::Align2::LEFT_BOTTOM,
+            format!("clip {} · decode {} fr", c.clip_index, cost),
+            egui::FontId::proportional(10.0),
+            Color32::from_rgb(255, 220, 80),
+        );
+    }
+}
+
+/// One bar per visible frame (or per group of frames when zoomed out): height the square
+/// root of the packet size, colour the frame type, a red line at keyframes and a mark under
+/// damaged frames.
+fn frame_bars(painter: &egui::Painter, axis: &Axis, index: &VideoIndex, damaged: Option<&[usize]>) {
+    let (rect, px) = (axis.rect, axis.px);
+    let n = index.len();
+    let first = axis.start.floor() as usize;
+    let last = ((axis.start + axis.span).ceil() as usize).min(n);
+    let max_size = index.frames[first..last]
+        .iter()
+        .map(|f| f.size_bytes)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f32;
+    let bar_h = rect.height() - 14.0;
+    let step = ((1.0 / px).ceil() as usize).max(1);
+    for i in (first..last).step_by(step) {
+        let f = &index.frames[i];
+        let h = (f.size_bytes as f32 / max_size).sqrt() * bar_h;
+        let x0 = axis.x(i as f64);
+        let x1 = (axis.x((i + step) as f64) - if px > 3.0 { 1.0 } else { 0.0 }).max(x0 + 1.0);
+        let r = Rect::from_min_max(
+            Pos2::new(x0, rect.top() + 2.0 + bar_h - h),
+            Pos2::new(x1, rect.top() + 2.0 + bar_h),
+        );
+        painter.rect_filled(r, 0.0, frame_color(f.frame_type));
+        if let Some(d) = damaged {
+            // A damaged frame in this bar's span: a full-height red mark under it.
+            let a = d.partition_point(|&k| k < i);
+            if d.get(a).is_some_and(|&k| k < i + step) {
                 painter.rect_filled(
                     Rect::from_min_max(
-                        Pos2::new(x_of(k as f64), rect.bottom() - 16.0),
-                        Pos2::new(x_of(start as f64), rect.bottom() - 12.0),
+                        Pos2::new(x0, rect.top() + 2.0 + bar_h + 1.0),
+                        Pos2::new(x1, rect.bottom()),
                     ),
                     0.0,
-                    Color32::from_rgb(200, 90, 60),
-                );
-            }
-            let (a, b) = (
-                *c.frame_indices.first().unwrap_or(&0),
-                *c.frame_indices.last().unwrap_or(&0),
-            );
-            let r = Rect::from_min_max(
-                Pos2::new(x_of(a as f64), rect.top()),
-                Pos2::new(
-                    x_of(b as f64 + 1.0).max(x_of(a as f64) + 2.0),
-                    rect.bottom(),
-                ),
-            );
-            painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(255, 220, 80, 22));
-            painter.text(
-                Pos2::new(r.left() + 2.0, rect.bottom() - 2.0),
-                egui::Align2::LEFT_BOTTOM,
-                format!("clip {} · decode {} fr", c.clip_index, cost),
-                egui::FontId::proportional(10.0),
-                Color32::from_rgb(255, 220, 80),
-            );
-        }
-        let step = ((1.0 / px).ceil() as usize).max(1);
-        for i in (first..last).step_by(step) {
-            let f = &index.frames[i];
-            let h = (f.size_bytes as f32 / max_size).sqrt() * bar_h;
-            let x0 = x_of(i as f64);
-            let x1 = (x_of((i + step) as f64) - if px > 3.0 { 1.0 } else { 0.0 }).max(x0 + 1.0);
-            let r = Rect::from_min_max(
-                Pos2::new(x0, rect.top() + 2.0 + bar_h - h),
-                Pos2::new(x1, rect.top() + 2.0 + bar_h),
-            );
-            painter.rect_filled(r, 0.0, frame_color(f.frame_type));
-            if let Some(d) = &tab.damaged {
-                // A damaged frame in this bar's span: a full-height red mark under it.
-                let a = d.partition_point(|&k| k < i);
-                if d.get(a).is_some_and(|&k| k < i + step) {
-                    painter.rect_filled(
-                        Rect::from_min_max(
-                            Pos2::new(x0, rect.top() + 2.0 + bar_h + 1.0),
-                            Pos2::new(x1, rect.bottom()),
-                        ),
-                        0.0,
-                        DAMAGED,
-                    );
-                }
-            }
-            if f.keyframe {
-                painter.line_segment(
-                    [Pos2::new(x0, rect.top()), Pos2::new(x0, rect.bottom())],
-                    Stroke::new(1.0, Color32::from_rgb(255, 90, 90)),
+                    DAMAGED,
                 );
             }
         }
-        // Playhead.
-        let xp = x_of(tab.current as f64 + 0.5);
-        painter.line_segment(
-            [Pos2::new(xp, rect.top()), Pos2::new(xp, rect.bottom())],
-            Stroke::new(2.0, Color32::WHITE),
-        );
-        // Click or drag to seek.
-        if resp.clicked() || resp.dragged() {
-            if let Some(p) = resp.interact_pointer_pos() {
-                let i = v.start + ((p.x - rect.left()) / rect.width()) as f64 * v.span;
-                tab.playing = false;
-                tab.seek(i.max(0.0) as usize);
-            }
+        if f.keyframe {
+            painter.line_segment(
+                [Pos2::new(x0, rect.top()), Pos2::new(x0, rect.bottom())],
+                Stroke::new(1.0, Color32::from_rgb(255, 90, 90)),
+            );
         }
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "timeline"));
-        resp.on_hover_text("Click or drag to seek");
     }
 }
 
