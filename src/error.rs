@@ -1,7 +1,14 @@
-//! The one error type of the vdx core: every variant says what failed, on which path, and
-//! (where it helps) what to do about it.
+//! The error type of the vdx core, gathering the layers': every variant says what failed, on
+//! which path, and (where it helps) what to do about it. The video and augmentation layers
+//! have their own enums (`video::VideoError`, `augment::AugmentError`), carried whole;
+//! `kind()` tells front ends what sort of failure any of them is without reading messages.
+//! This module sits above those layers (`scripts/check_layers.py`); the pieces every layer
+//! shares are in `error_parts`.
 
 use std::path::{Path, PathBuf};
+
+pub(crate) use crate::error_parts::write_reason;
+pub use crate::error_parts::{DecodeCause, ErrorKind, FileError, ParamError};
 
 /// Everything the vdx core can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -16,40 +23,15 @@ pub enum VdxError {
     /// A zero-byte file.
     #[error("{path}: file is empty (0 bytes); nothing to read")]
     EmptyFile { path: PathBuf },
-    /// FFmpeg could not recognise or open the container.
-    #[error("{path}: not a readable video file: {reason}")]
-    NotVideo { path: PathBuf, reason: String },
-    /// The container opened but holds no video stream.
-    #[error("{path}: no video stream in this file (streams: {streams})")]
-    NoVideoStream { path: PathBuf, streams: String },
-    /// The container has a video stream with no decodable packets.
-    #[error("{path}: the video stream has no packets that can be read ({reason})")]
-    NoPackets { path: PathBuf, reason: String },
-    /// The container has no audio stream.
-    #[error("{path}: no audio stream in this file")]
-    NoAudioStream { path: PathBuf },
-    /// A decoder could not be opened or failed.
-    #[error("{path}: decode failed: {reason}")]
-    Decode { path: PathBuf, reason: String },
-    /// A requested frame index does not exist.
-    #[error("{path}: frame {index} is out of range (the video has {count} frames)")]
-    FrameOutOfRange {
-        path: PathBuf,
-        index: usize,
-        count: usize,
-    },
-    /// A requested frame exists in the index but could not be decoded (e.g. its data is cut off).
-    /// The message names the file and the frame once, then the cause (also `source()`).
-    #[error("{path}: frame {index} could not be decoded: {cause}")]
-    FrameUndecodable {
-        path: PathBuf,
-        index: usize,
-        #[source]
-        cause: DecodeCause,
-    },
+    /// Probing, indexing, decoding, sampling or encoding a video failed.
+    #[error(transparent)]
+    Video(#[from] crate::video::VideoError),
+    /// The augmentation engine refused a recipe or clip, or could not read a recipe file.
+    #[error(transparent)]
+    Augment(#[from] crate::augment::AugmentError),
     /// A parameter given by the caller is invalid.
-    #[error("invalid parameter {name}: {reason}")]
-    InvalidParameter { name: String, reason: String },
+    #[error(transparent)]
+    InvalidParameter(#[from] ParamError),
     /// Writing an output file failed; `source` is the system's error where there is one.
     #[error("{path}: cannot write: {reason}")]
     Write {
@@ -59,9 +41,9 @@ pub enum VdxError {
         source: Option<std::io::Error>,
     },
     /// libjpeg-turbo or the PNG encoder failed on an image (a corrupt JPEG, a size it
-    /// refuses).
-    #[error("{codec}: {reason}")]
-    Image { codec: &'static str, reason: String },
+    /// refuses); the library's error is the source.
+    #[error(transparent)]
+    Image(#[from] crate::jpeg::ImageError),
     /// A dataset file is malformed, unfinished or fails its checks.
     #[error("{path}: not a valid dataset: {reason}")]
     Dataset { path: PathBuf, reason: String },
@@ -87,18 +69,38 @@ pub enum VdxError {
     /// Reading from object storage or an HTTP server failed; the storage error names the
     /// URL (without secrets) and keeps the client's error as its source.
     #[error(transparent)]
-    Storage(#[from] crate::storage::StorageError),
+    Storage(crate::storage::StorageError),
     /// The user cancelled the work.
     #[error("cancelled")]
     Cancelled,
 }
 
-/// Why a frame could not be decoded, without the file and frame that the error wrapping it
-/// names: each layer adds what it knows once, instead of re-wrapping the message below it
-/// ('PATH: frame 4 could not be decoded: PATH: decode failed: ...').
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DecodeCause(pub String);
+impl From<FileError> for VdxError {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::Read { path, source } => VdxError::Io { path, source },
+            FileError::Write {
+                path,
+                reason,
+                source,
+            } => VdxError::Write {
+                path,
+                reason,
+                source,
+            },
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for VdxError {
+    /// A failure of the local side of a transfer is a file error like any other.
+    fn from(e: crate::storage::StorageError) -> Self {
+        match e {
+            crate::storage::StorageError::Local(f) => f.into(),
+            e => VdxError::Storage(e),
+        }
+    }
+}
 
 /// Result alias for the vdx core.
 pub type Result<T, E = VdxError> = std::result::Result<T, E>;
@@ -110,10 +112,48 @@ impl VdxError {
             source,
         }
     }
+    /// A video-layer decode failure (`VideoError::Decode`) on `path`.
     pub(crate) fn decode(path: &Path, reason: impl Into<String>) -> Self {
-        VdxError::Decode {
-            path: path.to_path_buf(),
-            reason: reason.into(),
+        VdxError::Video(crate::video::VideoError::decode(path, reason))
+    }
+    /// What sort of failure this is (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            VdxError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            VdxError::Video(v) => v.kind(),
+            VdxError::Augment(a) => a.kind(),
+            VdxError::InvalidParameter(_) => ErrorKind::InvalidParameter,
+            // A JPEG that does not decode is damaged data, not a bad argument.
+            VdxError::Image(crate::jpeg::ImageError::Param(_)) => ErrorKind::InvalidParameter,
+            VdxError::Dataset { .. } | VdxError::Image(_) | VdxError::Sample { .. } => {
+                ErrorKind::Data
+            }
+            VdxError::Storage(e) => e.kind(),
+            VdxError::Cancelled => ErrorKind::Cancelled,
+            _ => ErrorKind::Other,
+        }
+    }
+    /// The user cancelled the work (in this layer or the video layer).
+    pub fn is_cancelled(&self) -> bool {
+        self.kind() == ErrorKind::Cancelled
+    }
+    /// Writing an output failed (in this layer or the video layer's encoder or muxer).
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            VdxError::Write { .. } | VdxError::Video(crate::video::VideoError::Write { .. })
+        )
+    }
+    /// The invalid parameter this error is about, from whichever layer refused it.
+    pub fn param_error(&self) -> Option<&ParamError> {
+        match self {
+            VdxError::InvalidParameter(p) => Some(p),
+            VdxError::Video(crate::video::VideoError::Param(p)) => Some(p),
+            VdxError::Augment(crate::augment::AugmentError::Param(p)) => Some(p),
+            VdxError::Image(crate::jpeg::ImageError::Param(p)) => Some(p),
+            _ => None,
         }
     }
     /// What went wrong, without the path and the frame number that the outer message
@@ -121,12 +161,8 @@ impl VdxError {
     /// repeating 'PATH: frame N could not be decoded: PATH: decode failed: ...'.
     pub(crate) fn bare_reason(&self) -> String {
         match self {
-            VdxError::FrameUndecodable { cause, .. } => cause.0.clone(),
-            VdxError::Decode { reason, .. }
-            | VdxError::NotVideo { reason, .. }
-            | VdxError::NoPackets { reason, .. }
-            | VdxError::Dataset { reason, .. }
-            | VdxError::Write { reason, .. } => reason.clone(),
+            VdxError::Video(v) => v.bare_reason(),
+            VdxError::Dataset { reason, .. } | VdxError::Write { reason, .. } => reason.clone(),
             VdxError::Io { source, .. } => source.to_string(),
             VdxError::Sample { sample, source, .. } => format!("sample {sample}: {source}"),
             other => other.to_string(),
@@ -137,15 +173,12 @@ impl VdxError {
     pub fn without_path(&self) -> String {
         let text = self.to_string();
         let path = match self {
+            VdxError::Video(v) => match v.path() {
+                Some(p) => p,
+                None => return text,
+            },
             VdxError::Io { path, .. }
             | VdxError::EmptyFile { path }
-            | VdxError::NotVideo { path, .. }
-            | VdxError::NoVideoStream { path, .. }
-            | VdxError::NoPackets { path, .. }
-            | VdxError::NoAudioStream { path }
-            | VdxError::Decode { path, .. }
-            | VdxError::FrameOutOfRange { path, .. }
-            | VdxError::FrameUndecodable { path, .. }
             | VdxError::Write { path, .. }
             | VdxError::Sample { path, .. }
             | VdxError::Dataset { path, .. } => path,
@@ -157,24 +190,14 @@ impl VdxError {
         }
     }
     pub(crate) fn param(name: &str, reason: impl Into<String>) -> Self {
-        VdxError::InvalidParameter {
-            name: name.to_string(),
-            reason: reason.into(),
-        }
+        VdxError::InvalidParameter(ParamError::new(name, reason))
     }
     /// A failed write of an output that is only moved into place when complete: a full disk
     /// is said plainly (nothing reached the output path).
     pub(crate) fn write_io(path: &Path, e: std::io::Error) -> Self {
-        let reason = if e.raw_os_error() == Some(28) {
-            "the disk is full (No space left on device); the work stopped and nothing was \
-             written at the output path"
-                .to_string()
-        } else {
-            e.to_string()
-        };
         VdxError::Write {
             path: path.to_path_buf(),
-            reason,
+            reason: write_reason(&e),
             source: Some(e),
         }
     }
@@ -208,8 +231,9 @@ mod tests {
 
     #[test]
     fn a_frame_error_names_the_file_once_and_keeps_its_cause() {
-        let inner = VdxError::decode(Path::new("/v/a.avi"), "the decoder rejected a packet");
-        let e = VdxError::FrameUndecodable {
+        use crate::video::VideoError;
+        let inner = VideoError::decode(Path::new("/v/a.avi"), "the decoder rejected a packet");
+        let e = VideoError::FrameUndecodable {
             path: "/v/a.avi".into(),
             index: 4,
             cause: DecodeCause(inner.bare_reason()),
@@ -224,9 +248,11 @@ mod tests {
             e.source().map(|s| s.to_string()).as_deref(),
             Some("the decoder rejected a packet")
         );
+        let e = VdxError::from(e);
         assert_eq!(
             e.without_path(),
             "frame 4 could not be decoded: the decoder rejected a packet"
         );
+        assert_eq!(e.kind(), crate::error::ErrorKind::Decode);
     }
 }

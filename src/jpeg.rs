@@ -1,12 +1,36 @@
 //! JPEG through libjpeg-turbo (the `turbojpeg` crate linking the system library) and PNG
 //! through `image`, for writing frames and, later, dataset fields.
 
-use crate::error::{Result, VdxError};
+use crate::error_parts::ParamError;
+
+/// Why an image could not be encoded or decoded: libjpeg-turbo's or the PNG encoder's own
+/// error kept as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// libjpeg-turbo refused to encode or decode (a corrupt JPEG, a size it refuses).
+    #[error("libjpeg-turbo: could not {what}: {source}")]
+    Jpeg {
+        what: &'static str,
+        #[source]
+        source: turbojpeg::Error,
+    },
+    /// The PNG encoder failed.
+    #[error("PNG: could not encode: {source}")]
+    Png {
+        #[source]
+        source: image::ImageError,
+    },
+    /// A parameter out of range (the JPEG quality).
+    #[error(transparent)]
+    Param(#[from] ParamError),
+}
+
+type Result<T> = std::result::Result<T, ImageError>;
 
 /// Encode packed RGB24 as a baseline JPEG with 4:2:0 chroma at `quality` (1-100).
 pub fn encode_rgb(data: &[u8], width: u32, height: u32, quality: i32) -> Result<Vec<u8>> {
     if !(1..=100).contains(&quality) {
-        return Err(VdxError::param("quality", "must be between 1 and 100"));
+        return Err(ParamError::new("quality", "must be between 1 and 100").into());
     }
     let img = turbojpeg::Image {
         pixels: data,
@@ -17,19 +41,20 @@ pub fn encode_rgb(data: &[u8], width: u32, height: u32, quality: i32) -> Result<
     };
     turbojpeg::compress(img, quality, turbojpeg::Subsamp::Sub2x2)
         .map(|b| b.to_vec())
-        .map_err(|e| VdxError::Image {
-            codec: "libjpeg-turbo",
-            reason: format!("could not encode: {e}"),
+        .map_err(|source| ImageError::Jpeg {
+            what: "encode",
+            source,
         })
 }
 
 /// Decode a JPEG to packed RGB24: (width, height, pixels).
 pub fn decode_rgb(jpeg: &[u8]) -> Result<(u32, u32, Vec<u8>)> {
-    let img =
-        turbojpeg::decompress(jpeg, turbojpeg::PixelFormat::RGB).map_err(|e| VdxError::Image {
-            codec: "libjpeg-turbo",
-            reason: format!("could not decode: {e}"),
-        })?;
+    let img = turbojpeg::decompress(jpeg, turbojpeg::PixelFormat::RGB).map_err(|source| {
+        ImageError::Jpeg {
+            what: "decode",
+            source,
+        }
+    })?;
     let (w, h) = (img.width, img.height);
     let mut out = Vec::with_capacity(w * h * 3);
     for y in 0..h {
@@ -48,10 +73,7 @@ pub fn encode_png(data: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
         image::codecs::png::FilterType::Adaptive,
     )
     .write_image(data, width, height, image::ExtendedColorType::Rgb8)
-    .map_err(|e| VdxError::Image {
-        codec: "PNG",
-        reason: format!("could not encode: {e}"),
-    })?;
+    .map_err(|source| ImageError::Png { source })?;
     Ok(out)
 }
 

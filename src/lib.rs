@@ -7,6 +7,7 @@ pub mod augment;
 pub mod cli;
 pub mod dataset;
 pub mod error;
+pub mod error_parts;
 pub mod export;
 pub mod flowviz;
 #[doc(hidden)]

@@ -2,7 +2,9 @@
 //! in as many pieces as the caller likes, so large tensors never sit in memory whole.
 //! The file is written beside its destination and renamed into place when complete.
 
-use crate::error::{Result, VdxError};
+use crate::error_parts::FileError;
+
+type Result<T> = std::result::Result<T, FileError>;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -82,10 +84,10 @@ const WRITEBACK_CHUNK: u64 = 32 << 20;
 impl NpyWriter {
     pub fn create(dest: &Path, dtype: Dtype, shape: &[usize]) -> Result<Self> {
         let tmp = tmp_path(dest);
-        let f = std::fs::File::create(&tmp).map_err(|e| VdxError::write_io(&tmp, e))?;
+        let f = std::fs::File::create(&tmp).map_err(|e| FileError::write_io(&tmp, e))?;
         let mut file = std::io::BufWriter::with_capacity(1 << 20, f);
         file.write_all(&header(dtype, shape))
-            .map_err(|e| VdxError::write_io(dest, e))?;
+            .map_err(|e| FileError::write_io(dest, e))?;
         Ok(NpyWriter {
             dest: dest.to_path_buf(),
             tmp,
@@ -101,10 +103,10 @@ impl NpyWriter {
         self.written += bytes.len() as u64;
         self.file
             .write_all(bytes)
-            .map_err(|e| VdxError::write_io(&self.dest, e))?;
+            .map_err(|e| FileError::write_io(&self.dest, e))?;
         if self.written - self.kicked >= WRITEBACK_CHUNK {
             self.start_writeback()
-                .map_err(|e| VdxError::write_io(&self.dest, e))?;
+                .map_err(|e| FileError::write_io(&self.dest, e))?;
         }
         Ok(())
     }
@@ -168,7 +170,7 @@ impl NpyWriter {
     pub fn finish(mut self) -> Result<()> {
         if self.written != self.expected_bytes {
             let _ = std::fs::remove_file(&self.tmp);
-            return Err(VdxError::write(
+            return Err(FileError::write(
                 &self.dest,
                 format!(
                     "internal error: wrote {} data bytes, shape needs {}",
@@ -183,7 +185,7 @@ impl NpyWriter {
             .and_then(|_| std::fs::rename(&self.tmp, &self.dest));
         if let Err(e) = r {
             let _ = std::fs::remove_file(&self.tmp);
-            return Err(VdxError::write_io(&self.dest, e));
+            return Err(FileError::write_io(&self.dest, e));
         }
         Ok(())
     }
@@ -207,6 +209,11 @@ pub fn tmp_path(dest: &Path) -> PathBuf {
 
 /// Write `bytes` to `dest` atomically (temporary file, fsync, rename).
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_io(dest, bytes).map_err(|e| FileError::write_io(dest, e))
+}
+
+/// [`write_atomic`] with the system's error as it is (the caller names the path).
+pub(crate) fn write_atomic_io(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = tmp_path(dest);
     let r = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -214,11 +221,10 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
         f.sync_all()?;
         std::fs::rename(&tmp, dest)
     })();
-    if let Err(e) = r {
+    if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(VdxError::write_io(dest, e));
     }
-    Ok(())
+    r
 }
 
 #[cfg(test)]

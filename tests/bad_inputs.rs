@@ -6,13 +6,14 @@ mod common;
 use common::*;
 use vdx::decode::{DecodeOptions, VideoDecoder};
 use vdx::index::{build_index, IndexOptions};
-use vdx::{probe, ProbeBudget, VdxError};
+use vdx::video::VideoError;
+use vdx::{probe, ProbeBudget};
 
 #[test]
 fn empty_file_is_named_and_explained() {
     let f = fixture("empty.mp4");
     let e = probe(&f, &ProbeBudget::default()).unwrap_err();
-    assert!(matches!(e, VdxError::EmptyFile { .. }));
+    assert!(matches!(e, VideoError::EmptyFile { .. }));
     let msg = e.to_string();
     assert!(msg.contains("empty.mp4") && msg.contains("empty"), "{msg}");
     let e = build_index(&f, &IndexOptions::default()).unwrap_err();
@@ -54,7 +55,7 @@ fn missing_file_and_directory() {
 fn audio_only_file_has_no_video_stream() {
     let f = fixture("audio_only.m4a");
     let e = build_index(&f, &IndexOptions::default()).unwrap_err();
-    assert!(matches!(e, VdxError::NoVideoStream { .. }));
+    assert!(matches!(e, VideoError::NoVideoStream { .. }));
     assert!(e.to_string().contains("no video stream") && e.to_string().contains("audio_only.m4a"));
     // Probing it is fine: it is a valid file.
     let p = probe(&f, &ProbeBudget::default()).unwrap();

@@ -186,12 +186,9 @@ fn batch_item(
 }
 
 fn shape_error(i: u64, got: [usize; 4], want: [usize; 4]) -> VdxError {
-    VdxError::InvalidParameter {
-        name: "batch".into(),
-        reason: format!(
+    VdxError::InvalidParameter(vdx::error::ParamError::new("batch", format!(
             "samples differ in shape (sample {i}: {got:?}, the batch: {want:?}): give a recipe that crops to one size"
-        ),
-    }
+        )))
 }
 
 /// A batch loader's core: decode (and augment) the given samples on vdx's pool with the GIL

@@ -141,7 +141,7 @@ impl DatasetHandle {
                 });
                 splits.push(m.provenance["split"].as_i64().unwrap_or(-1));
             }
-            Ok((labels, splits))
+            Ok::<_, vdx::VdxError>((labels, splits))
         })
         .map_err(to_py)
     }
@@ -238,10 +238,9 @@ impl DatasetHandle {
         use std::sync::atomic::AtomicBool;
         let th: vdx::health::Thresholds = match thresholds {
             Some(t) => serde_json::from_str(&t).map_err(|e| {
-                to_py(vdx::VdxError::InvalidParameter {
-                    name: "thresholds".into(),
-                    reason: e.to_string(),
-                })
+                to_py(vdx::VdxError::InvalidParameter(
+                    vdx::error::ParamError::new("thresholds", e.to_string()),
+                ))
             })?,
             None => Default::default(),
         };

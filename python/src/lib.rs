@@ -28,22 +28,19 @@ use dataset::DatasetHandle;
 use reader::{index, probe, VideoReader};
 use recipe::RecipeHandle;
 
-/// A vdx error as the Python exception of `vdx.errors` that fits it.
-fn to_py(e: VdxError) -> PyErr {
-    let class = match &e {
-        VdxError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            "VdxFileNotFoundError"
-        }
-        VdxError::InvalidParameter { .. } => "VdxValueError",
-        VdxError::FrameOutOfRange { .. } => "VdxIndexError",
+/// A vdx error as the Python exception of `vdx.errors` that fits its kind.
+fn to_py(e: impl Into<VdxError>) -> PyErr {
+    let e: VdxError = e.into();
+    use vdx::error::ErrorKind;
+    let class = match e.kind() {
+        ErrorKind::NotFound => "VdxFileNotFoundError",
+        ErrorKind::InvalidParameter => "VdxValueError",
+        ErrorKind::OutOfRange => "VdxIndexError",
         // A JPEG that does not decode is damaged data, not a bad argument.
-        VdxError::Dataset { .. } | VdxError::Image { .. } | VdxError::Sample { .. } => {
-            "VdxDatasetError"
-        }
-        VdxError::Decode { .. } | VdxError::FrameUndecodable { .. } => "VdxDecodeError",
-        VdxError::Storage(vdx::storage::StorageError::NotFound { .. }) => "VdxFileNotFoundError",
-        VdxError::Storage(_) => "VdxStorageError",
-        _ => "VdxError",
+        ErrorKind::Data => "VdxDatasetError",
+        ErrorKind::Decode => "VdxDecodeError",
+        ErrorKind::Storage => "VdxStorageError",
+        ErrorKind::Cancelled | ErrorKind::Other => "VdxError",
     };
     raise(class, e.to_string())
 }
@@ -63,10 +60,10 @@ fn raise(class: &str, msg: String) -> PyErr {
 }
 
 fn value_error(what: &str, why: impl Into<String>) -> PyErr {
-    to_py(VdxError::InvalidParameter {
-        name: what.into(),
-        reason: why.into(),
-    })
+    to_py(VdxError::InvalidParameter(vdx::error::ParamError::new(
+        what,
+        why.into(),
+    )))
 }
 
 type PoolSlot = Mutex<Option<(usize, Arc<rayon::ThreadPool>)>>;

@@ -156,14 +156,14 @@ fn pack_frames(index: &VideoIndex, frames: Vec<RgbFrame>) -> Result<Frames, VdxE
     let mut dur = Vec::with_capacity(n);
     for f in frames {
         if f.height as usize != h || f.width as usize != w {
-            return Err(VdxError::InvalidParameter {
-                name: "frames".into(),
-                reason: format!(
+            return Err(VdxError::InvalidParameter(vdx::error::ParamError::new(
+                "frames",
+                format!(
                     "the picture size changes from {w}x{h} to {}x{} at frame {}: pass size= to get \
                      one size",
                     f.width, f.height, f.index
                 ),
-            });
+            )));
         }
         data.extend_from_slice(&f.data);
         idx.push(f.index as i64);
@@ -247,11 +247,13 @@ impl VideoReader {
         for i in indices {
             let j = if i < 0 { i + n } else { i };
             if !(0..n).contains(&j) {
-                return Err(to_py(VdxError::FrameOutOfRange {
-                    path: self.path.clone(),
-                    index: i.max(0) as usize,
-                    count: n as usize,
-                }));
+                return Err(to_py(VdxError::from(
+                    vdx::video::VideoError::FrameOutOfRange {
+                        path: self.path.clone(),
+                        index: i.max(0) as usize,
+                        count: n as usize,
+                    },
+                )));
             }
             want.push(j as usize);
         }

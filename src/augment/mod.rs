@@ -13,11 +13,13 @@
 //!   with the last frame, `wrap` repeats the clip from its start, `drop` and `error` refuse
 //!   the clip with a message.
 
-use crate::error::{Result, VdxError};
 use crate::rng::Rng;
 use crate::video::sample::TailPolicy;
+pub use error::AugmentError;
+use error::Result;
 use serde::{Deserialize, Serialize};
 
+pub mod error;
 mod pixels;
 
 use pixels::*;
@@ -37,7 +39,7 @@ pub struct Clip {
 impl Clip {
     pub fn new(t: usize, h: usize, w: usize, data: Vec<u8>) -> Result<Self> {
         if data.len() != t * h * w * 3 {
-            return Err(VdxError::param(
+            return Err(AugmentError::param(
                 "clip",
                 format!("{} bytes is not {t}x{h}x{w}x3", data.len()),
             ));
@@ -131,7 +133,7 @@ impl Op {
 
     fn check(&self, k: usize) -> Result<()> {
         let bad = |param: &str, why: String| {
-            Err(VdxError::param(
+            Err(AugmentError::param(
                 &format!("recipe op {k} ({}) parameter '{param}'", self.name()),
                 why,
             ))
@@ -229,20 +231,21 @@ impl Recipe {
     /// Parse and check a recipe; errors name the op and the parameter.
     pub fn from_json(s: &str) -> Result<Self> {
         let r: Recipe = serde_json::from_str(s)
-            .map_err(|e| VdxError::param("recipe", format!("not a valid recipe: {e}")))?;
+            .map_err(|e| AugmentError::param("recipe", format!("not a valid recipe: {e}")))?;
         r.validate()?;
         Ok(r)
     }
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        let s = std::fs::read_to_string(path).map_err(|e| VdxError::io(path, e))?;
-        Self::from_json(&s).map_err(|e| VdxError::param(&path.display().to_string(), e.to_string()))
+        let s = std::fs::read_to_string(path).map_err(|e| AugmentError::read(path, e))?;
+        Self::from_json(&s)
+            .map_err(|e| AugmentError::param(&path.display().to_string(), e.to_string()))
     }
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("recipes serialize")
     }
     pub fn validate(&self) -> Result<()> {
         if self.version != RECIPE_VERSION {
-            return Err(VdxError::param(
+            return Err(AugmentError::param(
                 "recipe version",
                 format!("{} (this vdx reads version {RECIPE_VERSION})", self.version),
             ));
@@ -252,11 +255,14 @@ impl Recipe {
         }
         if let Some(s) = self.to_float.std {
             if s.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-                return Err(VdxError::param("to_float.std", "every value must be > 0"));
+                return Err(AugmentError::param(
+                    "to_float.std",
+                    "every value must be > 0",
+                ));
             }
         }
         if self.to_float.mean.is_some() != self.to_float.std.is_some() {
-            return Err(VdxError::param(
+            return Err(AugmentError::param(
                 "to_float",
                 "give both mean and std, or neither",
             ));
@@ -295,7 +301,7 @@ pub fn apply(recipe: &Recipe, clip: &Clip, sample: u64, epoch: u64) -> Result<(C
 /// Apply and convert to `f32 (1, T, H, W, 3)` into `out` (its length must match).
 pub fn to_float_into(recipe: &Recipe, clip: &Clip, out: &mut [f32]) -> Result<()> {
     if out.len() != clip.data.len() {
-        return Err(VdxError::param(
+        return Err(AugmentError::param(
             "output",
             "buffer size does not match the clip",
         ));
@@ -342,7 +348,7 @@ pub fn apply_batch_f32(
 ) -> Result<Batch> {
     use rayon::prelude::*;
     if clips.len() != samples.len() || clips.is_empty() {
-        return Err(VdxError::param(
+        return Err(AugmentError::param(
             "batch",
             "one sample id per clip, at least one clip",
         ));
@@ -358,7 +364,7 @@ pub fn apply_batch_f32(
         .map(|(dst, (c, &s))| {
             let (a, d) = apply(recipe, c, s, epoch)?;
             if a.data.len() != per {
-                return Err(VdxError::param(
+                return Err(AugmentError::param(
                     "batch",
                     format!(
                         "sample {s} came out {}x{}x{}, not {:?}",
@@ -382,10 +388,10 @@ fn apply_op(
     rng: &mut Rng,
 ) -> Result<(Clip, Option<serde_json::Value>)> {
     use serde_json::json;
-    let too_small = |what: String| {
-        Err(VdxError::param(
+    let too_small = |why: Unfit| {
+        Err(AugmentError::param(
             &format!("recipe op {k} ({})", op.name()),
-            what,
+            why.0,
         ))
     };
     Ok(match *op {
@@ -469,6 +475,9 @@ fn apply_op(
 /// A recipe op's result: the new clip and what was drawn for it (None where nothing was).
 type Applied = (Clip, Option<serde_json::Value>);
 
+/// Why an op does not fit a clip (the caller names the op).
+struct Unfit(String);
+
 /// `frames` consecutive frames (random or centred), or the clip padded by the tail policy
 /// where it is shorter; Err: why it cannot be.
 fn temporal_crop(
@@ -477,20 +486,20 @@ fn temporal_crop(
     mode: TemporalMode,
     tail: TailPolicy,
     rng: &mut Rng,
-) -> std::result::Result<Applied, String> {
+) -> std::result::Result<Applied, Unfit> {
     use serde_json::json;
     if clip.t == 0 {
-        return Err("the clip has no frames".into());
+        return Err(Unfit("the clip has no frames".into()));
     }
     if clip.t < frames {
         let idx: Vec<usize> = match tail {
             TailPolicy::RepeatLast => (0..frames).map(|i| i.min(clip.t - 1)).collect(),
             TailPolicy::Wrap => (0..frames).map(|i| i % clip.t).collect(),
             TailPolicy::Drop | TailPolicy::Error => {
-                return Err(format!(
+                return Err(Unfit(format!(
                     "the clip has {} frames, fewer than the crop's {frames} (tail policy {tail:?})",
                     clip.t
-                ))
+                )))
             }
         };
         Ok((
@@ -517,13 +526,13 @@ fn spatial_crop(
     height: usize,
     position: CropPos,
     rng: &mut Rng,
-) -> std::result::Result<Applied, String> {
+) -> std::result::Result<Applied, Unfit> {
     use serde_json::json;
     if width > clip.w || height > clip.h {
-        return Err(format!(
+        return Err(Unfit(format!(
             "a {width}x{height} crop does not fit {}x{} frames",
             clip.w, clip.h
-        ));
+        )));
     }
     let (x, y, v) = match position {
         CropPos::Random => {
@@ -534,10 +543,10 @@ fn spatial_crop(
         CropPos::Center => ((clip.w - width) / 2, (clip.h - height) / 2, None),
         CropPos::At { x, y } => {
             if x + width > clip.w || y + height > clip.h {
-                return Err(format!(
+                return Err(Unfit(format!(
                     "a {width}x{height} crop at ({x}, {y}) leaves {}x{} frames",
                     clip.w, clip.h
-                ));
+                )));
             }
             (x, y, None)
         }

@@ -153,7 +153,7 @@ fn bench_read(
                                 crate::augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
                             let (a, _) = crate::augment::apply(&recipe, &clip, i, 0)?;
                             out.resize(a.data.len(), 0.0);
-                            crate::augment::to_float_into(&recipe, &a, out)
+                            Ok(crate::augment::to_float_into(&recipe, &a, out)?)
                         },
                     )
                 })

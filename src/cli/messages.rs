@@ -1,16 +1,20 @@
 //! Core messages in command-line words: option names become flags.
 
-use crate::error::VdxError;
+use crate::error::{ParamError, VdxError};
+use crate::video::VideoError;
 
 /// An error as the command line says it. The core names options as the Python package and
 /// the build options do (an invalid `quality`, "set the tail option to wrap"); here they
 /// become the flags a shell user types (`--quality`, "set --tail to wrap").
-pub(crate) fn error_text(e: &VdxError) -> String {
-    match e {
-        VdxError::InvalidParameter { name, reason } => {
-            format!("invalid {}: {}", flag(name), with_flags(reason))
-        }
-        other => with_flags(&other.to_string()),
+pub(crate) fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let param = match (e.downcast_ref::<VdxError>(), e.downcast_ref::<VideoError>()) {
+        (Some(e), _) => e.param_error(),
+        (_, Some(VideoError::Param(p))) => Some(p),
+        _ => e.downcast_ref::<ParamError>(),
+    };
+    match param {
+        Some(p) => format!("invalid {}: {}", flag(&p.name), with_flags(&p.reason)),
+        None => with_flags(&e.to_string()),
     }
 }
 

@@ -169,7 +169,7 @@ pub(super) fn remux_mp4(
     if let Some(d) = tmp.parent() {
         std::fs::create_dir_all(d).map_err(|e| werr(d, e))?;
     }
-    crate::video::codec::remux_mp4(
+    Ok(crate::video::codec::remux_mp4(
         codec,
         width,
         height,
@@ -177,5 +177,5 @@ pub(super) fn remux_mp4(
         extradata,
         rows.iter().map(|r| segments::packet(data, r)),
         tmp,
-    )
+    )?)
 }

@@ -336,7 +336,7 @@ impl Run<'_> {
     /// failures to write the output always stop.
     fn failed(&mut self, i: u64, e: VdxError) -> Result<()> {
         match e {
-            VdxError::Cancelled | VdxError::Write { .. } => Err(e),
+            e if e.is_cancelled() || e.is_write() => Err(e),
             e if self.opts.keep_going => {
                 self.skipped.push((i, e.without_path()));
                 Ok(())
@@ -559,7 +559,7 @@ impl Run<'_> {
         let ds = self.ds;
         let mut cache: BTreeMap<
             String,
-            std::result::Result<crate::video::audio::MonoAudio, String>,
+            std::result::Result<crate::video::audio::MonoAudio, crate::video::VideoError>,
         > = BTreeMap::new();
         for &i in ids {
             let m = ds.meta(i)?;
@@ -567,9 +567,9 @@ impl Run<'_> {
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            let audio = cache.entry(src.clone()).or_insert_with(|| {
-                crate::video::audio::decode_mono(Path::new(&src), 16000).map_err(|e| e.to_string())
-            });
+            let audio = cache
+                .entry(src.clone())
+                .or_insert_with(|| crate::video::audio::decode_mono(Path::new(&src), 16000));
             match audio {
                 Ok(a) => {
                     let (t0, t1) = clip_span(&m);
@@ -585,7 +585,7 @@ impl Run<'_> {
                     self.o.files += 1;
                     self.o.bytes += (clip.samples.len() * 4 + 58) as u64;
                 }
-                Err(e) => self.skipped.push((i, e.clone())),
+                Err(e) => self.skipped.push((i, e.to_string())),
             }
             self.tick()?;
         }

@@ -153,6 +153,7 @@ pub fn open_source(path: &Path, opts: &BuildOptions, group_workers: usize) -> Re
             ..Default::default()
         },
     )
+    .map_err(VdxError::from)
 }
 
 /// Refuse a source that is not the file the sample was made from.
@@ -179,11 +180,12 @@ pub fn check_source(dec: &VideoDecoder, r: &SourceRef, index: u64) -> Result<()>
         }
     }
     if let Some(&i) = r.frames.iter().find(|&&i| i >= dec.frame_count()) {
-        return Err(VdxError::FrameOutOfRange {
+        return Err(crate::video::VideoError::FrameOutOfRange {
             path: path.to_path_buf(),
             index: i,
             count: dec.frame_count(),
-        });
+        }
+        .into());
     }
     Ok(())
 }

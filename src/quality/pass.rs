@@ -165,7 +165,7 @@ pub fn quality_pass(
                         },
                     );
                     if let Err(e) = r {
-                        if matches!(e, VdxError::Cancelled) {
+                        if e.is_cancelled() {
                             return;
                         }
                         // The whole source failed (missing, changed, unreadable).
@@ -229,8 +229,10 @@ fn run_group(
         all.sort_unstable();
         all.dedup();
         let frames = dec.frames_partial(&all);
-        let by: std::collections::HashMap<usize, &Result<crate::video::decode::RgbFrame>> =
-            all.iter().copied().zip(frames.iter()).collect();
+        let by: std::collections::HashMap<
+            usize,
+            &crate::video::error::Result<crate::video::decode::RgbFrame>,
+        > = all.iter().copied().zip(frames.iter()).collect();
         for (m, r) in chunk {
             if opts.decode_only {
                 done(None, r.frames.len());

@@ -31,9 +31,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-/// Why a read from object storage failed. Every variant names the URL (redacted).
+/// Why a read from object storage failed. Every variant names the URL (redacted), but for
+/// the local side of a transfer (`Local`), which names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// The local file of a transfer could not be read (the file to upload, a local path's
+    /// size).
+    #[error(transparent)]
+    Local(#[from] crate::error_parts::FileError),
     /// The URL cannot be used (unknown scheme, no bucket, a query string).
     #[error("{url}: not a usable storage URL: {reason}")]
     BadUrl { url: String, reason: String },
@@ -85,6 +90,19 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// What sort of failure this is: a missing object is `NotFound`, the rest `Storage`.
+    pub fn kind(&self) -> crate::error_parts::ErrorKind {
+        match self {
+            StorageError::NotFound { .. } => crate::error_parts::ErrorKind::NotFound,
+            StorageError::Local(crate::error_parts::FileError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                crate::error_parts::ErrorKind::NotFound
+            }
+            StorageError::Local(_) => crate::error_parts::ErrorKind::Other,
+            _ => crate::error_parts::ErrorKind::Storage,
+        }
+    }
     fn from_store(url: &str, what: &'static str, e: object_store::Error) -> Self {
         let url = redact(url);
         match e {
@@ -333,22 +351,23 @@ const PART: usize = 16 << 20;
 /// Uploads the local file `from` to `to` (a URL): one PUT up to one part's size, a multipart
 /// upload above it (aborted on failure, so no partial object appears). The object appears
 /// whole or not at all; a reader never sees part of it.
-pub fn upload(from: &Path, to: &Path) -> Result<(), crate::error::VdxError> {
+pub fn upload(from: &Path, to: &Path) -> Result<(), StorageError> {
     use object_store::ObjectStoreExt;
     let url = to.to_str().unwrap_or_default();
     let loc = locate(url)?;
     let len = std::fs::metadata(from)
-        .map_err(|e| crate::error::VdxError::io(from, e))?
+        .map_err(|e| crate::error_parts::FileError::read(from, e))?
         .len();
     let fail = |e| StorageError::from_store(url, "an upload", e);
     if len <= PART as u64 {
-        let data = std::fs::read(from).map_err(|e| crate::error::VdxError::io(from, e))?;
+        let data = std::fs::read(from).map_err(|e| crate::error_parts::FileError::read(from, e))?;
         runtime()
             .block_on(loc.store.put(&loc.path, data.into()))
             .map_err(fail)?;
         return Ok(());
     }
-    let mut file = std::fs::File::open(from).map_err(|e| crate::error::VdxError::io(from, e))?;
+    let mut file =
+        std::fs::File::open(from).map_err(|e| crate::error_parts::FileError::read(from, e))?;
     runtime().block_on(async {
         let mut up = loc.store.put_multipart(&loc.path).await.map_err(fail)?;
         let mut parts = Vec::new();
@@ -357,7 +376,7 @@ pub fn upload(from: &Path, to: &Path) -> Result<(), crate::error::VdxError> {
             let mut n = 0;
             while n < PART {
                 let k = std::io::Read::read(&mut file, &mut buf[n..])
-                    .map_err(|e| crate::error::VdxError::io(from, e))?;
+                    .map_err(|e| crate::error_parts::FileError::read(from, e))?;
                 if k == 0 {
                     break;
                 }
@@ -372,7 +391,7 @@ pub fn upload(from: &Path, to: &Path) -> Result<(), crate::error::VdxError> {
                 for p in parts.drain(..) {
                     if let Err(e) = p.await {
                         let _ = up.abort().await;
-                        return Err(fail(e).into());
+                        return Err(fail(e));
                     }
                 }
             }
@@ -380,22 +399,22 @@ pub fn upload(from: &Path, to: &Path) -> Result<(), crate::error::VdxError> {
         for p in parts {
             if let Err(e) = p.await {
                 let _ = up.abort().await;
-                return Err(fail(e).into());
+                return Err(fail(e));
             }
         }
         up.complete().await.map_err(fail)?;
-        Ok::<(), crate::error::VdxError>(())
+        Ok::<(), StorageError>(())
     })
 }
 
 /// Names of the objects directly under the "folder" `dir` (a URL).
-pub fn list(dir: &Path) -> Result<Vec<String>, crate::error::VdxError> {
+pub fn list(dir: &Path) -> Result<Vec<String>, StorageError> {
     Ok(list_folder(dir)?.0)
 }
 
 /// The objects and the sub-folders (common prefixes) directly under the "folder" `dir` (a
 /// URL), by name.
-pub fn list_folder(dir: &Path) -> Result<(Vec<String>, Vec<String>), crate::error::VdxError> {
+pub fn list_folder(dir: &Path) -> Result<(Vec<String>, Vec<String>), StorageError> {
     let url = dir
         .to_str()
         .unwrap_or_default()
@@ -426,7 +445,7 @@ pub fn list_folder(dir: &Path) -> Result<(Vec<String>, Vec<String>), crate::erro
 }
 
 /// Writes `data` as the object at `url` (one PUT: a manifest, a small report).
-pub fn put(url: &Path, data: Vec<u8>) -> Result<(), crate::error::VdxError> {
+pub fn put(url: &Path, data: Vec<u8>) -> Result<(), StorageError> {
     use object_store::ObjectStoreExt;
     let u = url.to_str().unwrap_or_default();
     let loc = locate(u)?;
@@ -437,20 +456,20 @@ pub fn put(url: &Path, data: Vec<u8>) -> Result<(), crate::error::VdxError> {
 }
 
 /// Reads a whole (small) object: a manifest, an annotation file.
-pub fn read_all(url: &Path) -> Result<Vec<u8>, crate::error::VdxError> {
+pub fn read_all(url: &Path) -> Result<Vec<u8>, StorageError> {
     let mut f = RemoteFile::open(url)?;
     let n = f.size() as usize;
-    Ok(f.read_exact_at(0, n)?)
+    f.read_exact_at(0, n)
 }
 
 /// The size of a local file or of an object at a URL.
-pub fn size_of(path: &Path) -> Result<u64, crate::error::VdxError> {
+pub fn size_of(path: &Path) -> Result<u64, StorageError> {
     if is_url(path) {
         Ok(RemoteFile::open(path)?.size())
     } else {
         std::fs::metadata(path)
             .map(|m| m.len())
-            .map_err(|e| crate::error::VdxError::io(path, e))
+            .map_err(|e| crate::error_parts::FileError::read(path, e).into())
     }
 }
 

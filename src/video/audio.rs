@@ -1,7 +1,7 @@
 //! The audio track as mono float32 at a chosen sample rate (for speech models), with writers
 //! for WAV (IEEE float) and `.npy`.
 
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use crate::video::media::{self, ProbeBudget};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
@@ -27,7 +27,7 @@ impl Drop for Swr {
 /// Decode the best audio stream of `path`, downmixed to mono and resampled to `rate` Hz.
 pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
     if !(1000..=384_000).contains(&rate) {
-        return Err(VdxError::param(
+        return Err(VideoError::param(
             "rate",
             "must be between 1000 and 384000 Hz",
         ));
@@ -36,16 +36,16 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
     let st = ictx
         .streams()
         .best(ffmpeg::media::Type::Audio)
-        .ok_or_else(|| VdxError::NoAudioStream {
+        .ok_or_else(|| VideoError::NoAudioStream {
             path: path.to_path_buf(),
         })?;
     let si = st.index();
     let cctx = ffmpeg::codec::context::Context::from_parameters(st.parameters())
-        .map_err(|e| VdxError::decode(path, format!("audio decoder set-up failed: {e}")))?;
+        .map_err(|e| VideoError::decode(path, format!("audio decoder set-up failed: {e}")))?;
     let mut dec = cctx
         .decoder()
         .audio()
-        .map_err(|e| VdxError::decode(path, format!("no decoder for this audio codec: {e}")))?;
+        .map_err(|e| VideoError::decode(path, format!("no decoder for this audio codec: {e}")))?;
     let mut swr: Option<Swr> = None;
     let mut out: Vec<f32> = Vec::new();
     let mut warnings = Vec::new();
@@ -88,7 +88,10 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
                     if !ctx.is_null() {
                         ffi::swr_free(&mut ctx);
                     }
-                    return Err(VdxError::decode(path, "cannot set up the audio resampler"));
+                    return Err(VideoError::decode(
+                        path,
+                        "cannot set up the audio resampler",
+                    ));
                 }
                 *swr = Some(Swr(ctx));
             }
@@ -108,7 +111,7 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
                 let got = ffi::swr_convert(ctx, &mut optr, cap, inp, n_in);
                 if got < 0 {
                     out.truncate(start);
-                    return Err(VdxError::decode(path, "audio resampling failed"));
+                    return Err(VideoError::decode(path, "audio resampling failed"));
                 }
                 out.truncate(start + got as usize);
                 // When flushing, keep pulling until the resampler is empty.
@@ -155,7 +158,7 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
         warnings.push(format!("{corrupt} audio packets could not be decoded"));
     }
     if out.is_empty() {
-        return Err(VdxError::decode(
+        return Err(VideoError::decode(
             path,
             "the audio stream holds no decodable samples",
         ));
@@ -191,5 +194,5 @@ pub fn write_wav(dest: &Path, audio: &MonoAudio) -> Result<()> {
     for s in &audio.samples {
         b.extend_from_slice(&s.to_le_bytes());
     }
-    crate::npy::write_atomic(dest, &b)
+    crate::npy::write_atomic_io(dest, &b).map_err(|e| VideoError::write_io(dest, e))
 }

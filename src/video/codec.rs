@@ -3,7 +3,7 @@
 //! the packets written into MP4 as they are. The dataset and export layers call these with
 //! plain Rust types; FFmpeg's structures stay here.
 
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 use std::path::Path;
@@ -51,7 +51,7 @@ pub fn encoder_name(codec: &str) -> Result<&'static str> {
         "vp9" => "libvpx-vp9",
         "av1" => "libsvtav1",
         other => {
-            return Err(VdxError::param(
+            return Err(VideoError::param(
                 "codec",
                 format!("'{other}' is not one of h264, hevc, vp9, av1"),
             ))
@@ -64,7 +64,7 @@ pub fn check_encoder(codec: &str) -> Result<()> {
     crate::video::media::init();
     let name = encoder_name(codec)?;
     if ffmpeg::encoder::find_by_name(name).is_none() {
-        return Err(VdxError::param(
+        return Err(VideoError::param(
             "codec",
             format!("this FFmpeg build has no {name} encoder for {codec}"),
         ));
@@ -170,10 +170,10 @@ pub fn encode_rgb(
             .name("vdx-encode".into())
             .spawn_scoped(sc, || encode_here(frames, width, height, fps, s))
             .map_err(|e| {
-                VdxError::param("segments", format!("cannot start the encoder thread: {e}"))
+                VideoError::param("segments", format!("cannot start the encoder thread: {e}"))
             })?
             .join()
-            .unwrap_or_else(|_| Err(VdxError::param("segments", "the encoder thread panicked")))
+            .unwrap_or_else(|_| Err(VideoError::param("segments", "the encoder thread panicked")))
     })
 }
 
@@ -219,10 +219,11 @@ fn encode_here(
         static SVT_AV1: std::sync::Mutex<()> = std::sync::Mutex::new(());
         SVT_AV1.lock().unwrap_or_else(|p| p.into_inner())
     });
-    let enc_err =
-        |what: &str, e: ffmpeg::Error| VdxError::param("segments", format!("{name}: {what}: {e}"));
+    let enc_err = |what: &str, e: ffmpeg::Error| {
+        VideoError::param("segments", format!("{name}: {what}: {e}"))
+    };
     let codec = ffmpeg::encoder::find_by_name(name).ok_or_else(|| {
-        VdxError::param("codec", format!("this FFmpeg build has no {name} encoder"))
+        VideoError::param("codec", format!("this FFmpeg build has no {name} encoder"))
     })?;
     let (fr_num, fr_den) = sane_frame_rate(fps);
     let fps = ffmpeg::Rational::new(fr_num, fr_den);
@@ -351,7 +352,7 @@ fn encode_here(
     enc.send_eof().map_err(|e| enc_err("flush failed", e))?;
     drain(&mut enc, &mut packets);
     if packets.is_empty() {
-        return Err(VdxError::param(
+        return Err(VideoError::param(
             "segments",
             format!("{name} produced no packets"),
         ));
@@ -486,7 +487,7 @@ pub fn remux_mp4<'a>(
 ) -> Result<Vec<u8>> {
     crate::video::media::init();
     let id = codec_id(codec).unwrap_or(ffmpeg::codec::Id::H264);
-    let fe = |e: ffmpeg::Error| VdxError::write(tmp, format!("MP4 muxer: {e}"));
+    let fe = |e: ffmpeg::Error| VideoError::write(tmp, format!("MP4 muxer: {e}"));
     let tb = ffmpeg::Rational::new(time_base.0, time_base.1.max(1));
     {
         let mut octx = ffmpeg::format::output_as(tmp, "mp4").map_err(fe)?;
@@ -504,7 +505,7 @@ pub fn remux_mp4<'a>(
                 (*par).height = height as i32;
                 (*par).format = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32;
                 if !set_extradata(&mut (*par).extradata, &mut (*par).extradata_size, extradata) {
-                    return Err(VdxError::write(tmp, "out of memory"));
+                    return Err(VideoError::write(tmp, "out of memory"));
                 }
                 (*ost.as_mut_ptr()).avg_frame_rate = tb.invert().into();
             }
@@ -525,7 +526,7 @@ pub fn remux_mp4<'a>(
         }
         octx.write_trailer().map_err(fe)?;
     }
-    let bytes = std::fs::read(tmp).map_err(|e| VdxError::io(tmp, e))?;
+    let bytes = std::fs::read(tmp).map_err(|e| VideoError::io(tmp, e))?;
     let _ = std::fs::remove_file(tmp);
     Ok(bytes)
 }

@@ -2,7 +2,7 @@
 //! probe budget, and turning FFmpeg's C enums and rationals into plain Rust values.
 
 use super::remote_io::{self, RemoteIo};
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
 use std::ffi::CStr;
@@ -146,6 +146,17 @@ pub fn open_input(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
     Ok(ictx)
 }
 
+/// The size of a local file or of an object behind a URL.
+pub(crate) fn file_size(path: &Path) -> Result<u64> {
+    if crate::storage::is_url(path) {
+        Ok(crate::storage::RemoteFile::open(path)?.size())
+    } else {
+        std::fs::metadata(path)
+            .map(|m| m.len())
+            .map_err(|e| VideoError::io(path, e))
+    }
+}
+
 /// Open `path` and read only its container header: no stream analysis, no decoding.
 ///
 /// For MP4/MOV and Matroska/WebM the header already holds codec, size, time base and frame
@@ -155,21 +166,21 @@ pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
     let io = if crate::storage::is_url(path) {
         let file = crate::storage::RemoteFile::open(path)?;
         if file.size() == 0 {
-            return Err(VdxError::EmptyFile {
+            return Err(VideoError::EmptyFile {
                 path: path.to_path_buf(),
             });
         }
-        Some(RemoteIo::new(file).ok_or_else(|| VdxError::decode(path, "out of memory"))?)
+        Some(RemoteIo::new(file).ok_or_else(|| VideoError::decode(path, "out of memory"))?)
     } else {
-        let meta = std::fs::metadata(path).map_err(|e| VdxError::io(path, e))?;
+        let meta = std::fs::metadata(path).map_err(|e| VideoError::io(path, e))?;
         if meta.is_dir() {
-            return Err(VdxError::NotVideo {
+            return Err(VideoError::NotVideo {
                 path: path.to_path_buf(),
                 reason: "this is a directory, not a file".into(),
             });
         }
         if meta.len() == 0 {
-            return Err(VdxError::EmptyFile {
+            return Err(VideoError::EmptyFile {
                 path: path.to_path_buf(),
             });
         }
@@ -179,8 +190,9 @@ pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
     // FFmpeg rejects a probesize below 32 bytes.
     opts.set("probesize", &budget.probesize_bytes.max(32).to_string());
     opts.set("analyzeduration", &budget.analyze_duration_us.to_string());
-    let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| VdxError::param("path", format!("{} contains a NUL byte", path.display())))?;
+    let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
+        VideoError::param("path", format!("{} contains a NUL byte", path.display()))
+    })?;
     // SAFETY: avformat_open_input allocates the context on success and frees it on failure
     // (also one allocated here for custom I/O, whose I/O context `io` keeps and frees after
     // the format context); the dictionary is handed over and taken back (FFmpeg leaves
@@ -190,7 +202,7 @@ pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
         if let Some(io) = &io {
             ps = ffi::avformat_alloc_context();
             if ps.is_null() {
-                return Err(VdxError::decode(path, "out of memory"));
+                return Err(VideoError::decode(path, "out of memory"));
             }
             (*ps).pb = io.as_ptr();
         }
@@ -207,7 +219,7 @@ pub fn open_header(path: &Path, budget: &ProbeBudget) -> Result<Demuxer> {
             return Err(e.into());
         }
         if res < 0 {
-            return Err(VdxError::NotVideo {
+            return Err(VideoError::NotVideo {
                 path: path.to_path_buf(),
                 reason: with_ffmpeg_detail(describe_open_error(&ffmpeg::Error::from(res))),
             });
@@ -336,7 +348,7 @@ pub fn find_stream_info(ictx: &mut ffmpeg::format::context::Input, path: &Path) 
         return Err(e.into());
     }
     if r < 0 {
-        return Err(VdxError::NotVideo {
+        return Err(VideoError::NotVideo {
             path: path.to_path_buf(),
             reason: with_ffmpeg_detail(describe_open_error(&ffmpeg::Error::from(r))),
         });

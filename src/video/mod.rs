@@ -7,8 +7,11 @@
 pub mod audio;
 pub mod codec;
 pub mod decode;
+pub mod error;
 pub mod index;
 pub mod media;
 pub mod probe;
 mod remote_io;
 pub mod sample;
+
+pub use error::VideoError;

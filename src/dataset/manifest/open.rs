@@ -111,7 +111,7 @@ pub fn open_listed_shard(path: &Path, m: &Manifest, k: usize) -> Result<DatasetF
     };
     let size = match &opened {
         Some(ds) => ds.file_len(),
-        None => crate::storage::size_of(&sp).map_err(missing)?,
+        None => crate::storage::size_of(&sp).map_err(|e| missing(e.into()))?,
     };
     if size != s.bytes {
         return Err(wrong_size(size));

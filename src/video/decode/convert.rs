@@ -3,7 +3,7 @@
 
 use super::plan::{crop_or_pad, plan_geometry, rotate_rgb, Geometry};
 use super::{RgbFrame, VideoDecoder};
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use crate::video::media::cstr;
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
@@ -58,7 +58,10 @@ impl VideoDecoder {
     pub(super) fn convert(&mut self, index: usize, pts: i64) -> Result<RgbFrame> {
         let (w, h) = (self.frame.width(), self.frame.height());
         if w == 0 || h == 0 {
-            return Err(VdxError::decode(&self.path, "decoded picture has no size"));
+            return Err(VideoError::decode(
+                &self.path,
+                "decoded picture has no size",
+            ));
         }
         let g = plan_geometry(w, h, self.sar, self.rotate_cw, self.opts.resize);
         // SAFETY: reading the decoded frame's fields; sws_* calls on contexts we own, with
@@ -78,7 +81,7 @@ impl VideoDecoder {
                 self.scaler = Some(scaler);
             }
             let Some(scaler) = self.scaler.as_mut() else {
-                return Err(VdxError::decode(&self.path, "pixel conversion failed"));
+                return Err(VideoError::decode(&self.path, "pixel conversion failed"));
             };
             let sc = scaler.ctx;
             // The planes the RGB conversion reads: the decoded picture, or its resized copy.
@@ -95,7 +98,7 @@ impl VideoDecoder {
                         (*pfp).linesize.as_ptr(),
                     );
                     if rows <= 0 {
-                        return Err(VdxError::decode(&self.path, "pixel conversion failed"));
+                        return Err(VideoError::decode(&self.path, "pixel conversion failed"));
                     }
                     ((*pfp).data.as_ptr(), (*pfp).linesize.as_ptr(), g.scale_h)
                 }
@@ -126,7 +129,7 @@ impl VideoDecoder {
                 dst_stride.as_ptr(),
             );
             if rows <= 0 {
-                return Err(VdxError::decode(&self.path, "pixel conversion failed"));
+                return Err(VideoError::decode(&self.path, "pixel conversion failed"));
             }
             pack_rows(&mut buf, row, stride, rows_h);
             let (rot, rw, rh) = if g.rotate_cw == 0 {
@@ -234,7 +237,7 @@ unsafe fn new_scaler(
         );
         if ctx.is_null() {
             ffi::sws_freeContext(pre);
-            return Err(VdxError::decode(
+            return Err(VideoError::decode(
                 path,
                 format!(
                     "cannot convert pixel format {} to RGB",

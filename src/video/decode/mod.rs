@@ -21,7 +21,7 @@ mod plan;
 
 pub use plan::{parse_size, Resize, ResizeMode};
 
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use crate::video::index::{self, IndexOptions, VideoIndex};
 use crate::video::media::{self, ProbeBudget};
 use convert::{stream_geometry, Scaler};
@@ -151,10 +151,10 @@ impl VideoDecoder {
         let si = index.stream_index;
         let st = ictx
             .stream(si)
-            .ok_or_else(|| VdxError::decode(path, "the indexed video stream is missing"))?;
+            .ok_or_else(|| VideoError::decode(path, "the indexed video stream is missing"))?;
         let (rotate_cw, sar) = stream_geometry(&st);
         let mut cctx = ffmpeg::codec::context::Context::from_parameters(st.parameters())
-            .map_err(|e| VdxError::decode(path, format!("cannot set up the decoder: {e}")))?;
+            .map_err(|e| VideoError::decode(path, format!("cannot set up the decoder: {e}")))?;
         // A short, small video decodes on one thread: frame threading's set-up (a context per
         // thread) and pipeline delay cost more than they save over a few dozen pictures (a
         // 29-frame 720x480 file: 16 spread frames, median of 10 alternated runs, 28.4 ms on
@@ -177,7 +177,7 @@ impl VideoDecoder {
             (*c).pkt_timebase = (*st.as_ptr()).time_base;
         }
         let decoder = cctx.decoder().video().map_err(|e| {
-            VdxError::decode(
+            VideoError::decode(
                 path,
                 format!(
                     "no decoder for codec {:?} in this FFmpeg build: {e}",
@@ -262,7 +262,7 @@ impl VideoDecoder {
     pub fn frame(&mut self, i: usize) -> Result<RgbFrame> {
         self.frames_partial(&[i])
             .pop()
-            .unwrap_or_else(|| Err(VdxError::decode(&self.path, "no frame returned")))
+            .unwrap_or_else(|| Err(VideoError::decode(&self.path, "no frame returned")))
     }
 
     /// The frame shown at `t_secs` (the last frame whose pts time is at or before t).
@@ -270,7 +270,7 @@ impl VideoDecoder {
         let i = self
             .index
             .frame_at_time(t_secs)
-            .ok_or_else(|| VdxError::decode(&self.path, "the video has no frames"))?;
+            .ok_or_else(|| VideoError::decode(&self.path, "the video has no frames"))?;
         self.frame(i)
     }
 
@@ -326,10 +326,10 @@ impl VideoDecoder {
             let msg = e.bare_reason();
             for &i in &wanted {
                 got.entry(i).or_insert_with(|| {
-                    Err(VdxError::FrameUndecodable {
+                    Err(VideoError::FrameUndecodable {
                         path: self.path.clone(),
                         index: i,
-                        cause: crate::error::DecodeCause(msg.clone()),
+                        cause: crate::error_parts::DecodeCause(msg.clone()),
                     })
                 });
             }
@@ -347,7 +347,7 @@ impl VideoDecoder {
             .iter()
             .map(|&i| {
                 if i >= n {
-                    return Err(VdxError::FrameOutOfRange {
+                    return Err(VideoError::FrameOutOfRange {
                         path: self.path.clone(),
                         index: i,
                         count: n,
@@ -355,15 +355,15 @@ impl VideoDecoder {
                 }
                 match got.get(&i) {
                     Some(Ok(f)) => Ok(f.clone()),
-                    Some(Err(e)) => Err(VdxError::FrameUndecodable {
+                    Some(Err(e)) => Err(VideoError::FrameUndecodable {
                         path: self.path.clone(),
                         index: i,
-                        cause: crate::error::DecodeCause(e.bare_reason()),
+                        cause: crate::error_parts::DecodeCause(e.bare_reason()),
                     }),
-                    None => Err(VdxError::FrameUndecodable {
+                    None => Err(VideoError::FrameUndecodable {
                         path: self.path.clone(),
                         index: i,
-                        cause: crate::error::DecodeCause(
+                        cause: crate::error_parts::DecodeCause(
                             "the decoder produced no picture for it".into(),
                         ),
                     }),

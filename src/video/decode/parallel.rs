@@ -1,7 +1,7 @@
 //! Independent keyframe groups of one request decoded side by side by separate decoders.
 
 use super::{RgbFrame, VideoDecoder};
-use crate::error::{Result, VdxError};
+use crate::video::error::{DecodeCause, Result, VideoError};
 use std::collections::BTreeMap;
 
 impl VideoDecoder {
@@ -56,7 +56,7 @@ impl VideoDecoder {
         let parts: Vec<Part> = (0..workers)
             .into_par_iter()
             .map(|_| {
-                let mut dec: Option<std::result::Result<VideoDecoder, String>> = None;
+                let mut dec: Option<std::result::Result<VideoDecoder, DecodeCause>> = None;
                 let mut out = Vec::new();
                 loop {
                     let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -65,13 +65,13 @@ impl VideoDecoder {
                     // Opened only once there is a group to decode.
                     let d = dec.get_or_insert_with(|| {
                         VideoDecoder::with_index(&path, index.clone(), opts)
-                            .map_err(|e| e.bare_reason())
+                            .map_err(|e| DecodeCause(e.bare_reason()))
                     });
                     let r = match d {
                         Ok(d) => d.frames_partial_impl(&idx, true),
-                        Err(msg) => idx
+                        Err(why) => idx
                             .iter()
-                            .map(|_| Err(VdxError::decode(&path, msg.clone())))
+                            .map(|_| Err(VideoError::decode(&path, why.0.clone())))
                             .collect(),
                     };
                     out.push((idx, r));

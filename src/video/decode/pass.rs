@@ -3,7 +3,7 @@
 //! drain, and give up on a target with a reason.
 
 use super::{RgbFrame, VideoDecoder};
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use crate::video::index::{FrameEntry, VideoIndex};
 use crate::video::media;
 use ffmpeg_next as ffmpeg;
@@ -228,7 +228,7 @@ impl VideoDecoder {
                         .unwrap_or_else(|| "the stream ended before this frame".into())
                 };
                 for i in std::mem::take(&mut pending) {
-                    if !sink(i, Err(VdxError::decode(&self.path, reason.clone()))) {
+                    if !sink(i, Err(VideoError::decode(&self.path, reason.clone()))) {
                         return Ok(());
                     }
                 }
@@ -242,7 +242,7 @@ impl VideoDecoder {
                         .last_error
                         .clone()
                         .unwrap_or_else(|| "the decoder produced no picture for it".into());
-                    if !sink(t, Err(VdxError::decode(&self.path, reason))) {
+                    if !sink(t, Err(VideoError::decode(&self.path, reason))) {
                         return Ok(());
                     }
                 }
@@ -333,7 +333,7 @@ impl VideoDecoder {
                     if pending.remove(&fi) {
                         let pts = index.frames[fi].pts;
                         let r = if !self.opts.accept_concealed && self.picture_is_damaged() {
-                            Err(VdxError::decode(
+                            Err(VideoError::decode(
                                 &self.path,
                                 "the decoder found damage in this picture and concealed it \
                                  (the accept_concealed option takes such pictures)",

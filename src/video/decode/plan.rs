@@ -1,7 +1,7 @@
 //! Output geometry of decoded frames: the requested size and resize mode, the display
 //! rotation, and the crop or pad that follows scaling.
 
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use serde::{Deserialize, Serialize};
 
 /// How frames are brought to a requested size. The size is in display orientation (after
@@ -31,7 +31,7 @@ impl std::fmt::Display for ResizeMode {
 }
 
 impl std::str::FromStr for ResizeMode {
-    type Err = VdxError;
+    type Err = VideoError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "squash" => Ok(ResizeMode::Squash),
@@ -39,7 +39,7 @@ impl std::str::FromStr for ResizeMode {
                 Ok(ResizeMode::ShortSideCrop)
             }
             "letterbox" | "pad" => Ok(ResizeMode::Letterbox),
-            _ => Err(VdxError::param(
+            _ => Err(VideoError::param(
                 "resize mode",
                 format!("'{s}' is not one of squash, crop, letterbox"),
             )),
@@ -225,7 +225,7 @@ pub(crate) fn crop_or_pad(
 /// A frame size as people write it: "224" (square) or "320x240" (width x height).
 pub fn parse_size(s: &str) -> Result<(u32, u32)> {
     let bad = || {
-        VdxError::param(
+        VideoError::param(
             "size",
             format!("'{s}' is not N or WxH (e.g. 224 or 320x240)"),
         )
@@ -241,7 +241,7 @@ pub fn parse_size(s: &str) -> Result<(u32, u32)> {
         }
     };
     if w == 0 || h == 0 || w > 16384 || h > 16384 {
-        return Err(VdxError::param(
+        return Err(VideoError::param(
             "size",
             format!("{w}x{h} is outside 1..=16384"),
         ));

@@ -18,7 +18,7 @@
 //! which leaves the bitstream and the output order alone and costs a fraction of a full
 //! decode.
 
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use crate::video::media::{self, ProbeBudget};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
@@ -51,9 +51,9 @@ pub(crate) fn decode_output_order(
     let mut ictx = media::open_for_demux(path, budget)?;
     let st = ictx
         .stream(stream)
-        .ok_or_else(|| VdxError::decode(path, "the video stream is missing"))?;
+        .ok_or_else(|| VideoError::decode(path, "the video stream is missing"))?;
     let mut cctx = ffmpeg::codec::context::Context::from_parameters(st.parameters())
-        .map_err(|e| VdxError::decode(path, format!("cannot set up the decoder: {e}")))?;
+        .map_err(|e| VideoError::decode(path, format!("cannot set up the decoder: {e}")))?;
     // SAFETY: plain settings on a codec context not yet opened; `codec` is FFmpeg's static
     // descriptor of the decoder for this id (or null).
     unsafe {
@@ -68,10 +68,9 @@ pub(crate) fn decode_output_order(
         (*c).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
         (*c).pkt_timebase = (*st.as_ptr()).time_base;
     }
-    let mut decoder = cctx
-        .decoder()
-        .video()
-        .map_err(|e| VdxError::decode(path, format!("no decoder for this codec in FFmpeg: {e}")))?;
+    let mut decoder = cctx.decoder().video().map_err(|e| {
+        VideoError::decode(path, format!("no decoder for this codec in FFmpeg: {e}"))
+    })?;
     media::discard_all_but(&mut ictx, stream);
 
     let mut out = Vec::with_capacity(packets);
@@ -97,7 +96,7 @@ pub(crate) fn decode_output_order(
     while n < packets {
         reads += 1;
         if reads % 256 == 0 && cancel.load(Ordering::Relaxed) {
-            return Err(VdxError::Cancelled);
+            return Err(VideoError::Cancelled);
         }
         let mut pkt = ffmpeg::Packet::empty();
         match media::read_packet(&mut pkt, &mut ictx)? {

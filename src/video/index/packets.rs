@@ -5,7 +5,7 @@
 
 use super::scan::FrameParser;
 use super::*;
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use crate::video::index::h264::NalFraming;
 use crate::video::index::vop_order::VopOrder;
 use crate::video::media::{self, Demuxer, Ratio};
@@ -40,7 +40,7 @@ pub(super) fn stream_setup(
 ) -> Result<StreamSetup> {
     let st = ictx
         .stream(si)
-        .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
+        .ok_or_else(|| VideoError::decode(path, "video stream vanished"))?;
     let tb = Ratio::from_av(st.time_base().into());
     // SAFETY: reads plain fields of a stream owned by the open context.
     let (nb_frames, dur_ts, avg, rfr, n_index, video_delay) = unsafe {
@@ -73,7 +73,7 @@ pub(super) fn stream_setup(
             .flatten(),
     };
     if tb.den <= 0 || tb.num <= 0 {
-        return Err(VdxError::decode(
+        return Err(VideoError::decode(
             path,
             format!("the video stream's time base {tb} is invalid"),
         ));
@@ -144,7 +144,7 @@ fn position(ictx: &Demuxer) -> i64 {
 }
 
 /// One demux pass over stream `si` (the others discarded), reporting progress as (bytes read,
-/// file size) and stopping with [`VdxError::Cancelled`] when `cancel` is set.
+/// file size) and stopping with [`VideoError::Cancelled`] when `cancel` is set.
 pub(super) fn scan_packets(
     ictx: &mut Demuxer,
     path: &Path,
@@ -172,7 +172,7 @@ pub(super) fn scan_packets(
     loop {
         if n_read % 256 == 0 {
             if cancel.load(Ordering::Relaxed) {
-                return Err(VdxError::Cancelled);
+                return Err(VideoError::Cancelled);
             }
             progress((position(ictx).max(0) as u64).min(file_size), file_size);
         }
@@ -197,7 +197,7 @@ pub(super) fn scan_packets(
         scan.truncated = true;
     }
     if scan.frames.is_empty() {
-        return Err(VdxError::NoPackets {
+        return Err(VideoError::NoPackets {
             path: path.to_path_buf(),
             reason: if scan.truncated {
                 "the file ends before the first video packet".into()

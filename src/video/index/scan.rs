@@ -4,7 +4,7 @@
 use super::order::{check_header, continuous_times, order_frames_as_decoded, set_recovery};
 use super::packets::{scan_packets, stream_setup, Scan, StreamSetup};
 use super::*;
-use crate::error::{Result, VdxError};
+use crate::video::error::{Result, VideoError};
 use crate::video::media::{self, ProbeBudget};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
@@ -119,17 +119,19 @@ pub(crate) fn best_video_stream(
     ictx.streams()
         .best(ffmpeg::media::Type::Video)
         .map(|s| s.index())
-        .ok_or_else(|| VdxError::NoVideoStream {
+        .ok_or_else(|| VideoError::NoVideoStream {
             path: path.to_path_buf(),
             streams: media::stream_summary(ictx),
         })
         .map_err(|e| match e {
-            VdxError::NoVideoStream { path, streams } if streams == "none" => VdxError::NotVideo {
-                path,
-                reason: "the container lists no streams at all: its header (e.g. the MP4 moov \
+            VideoError::NoVideoStream { path, streams } if streams == "none" => {
+                VideoError::NotVideo {
+                    path,
+                    reason: "the container lists no streams at all: its header (e.g. the MP4 moov \
                          atom) is empty or damaged"
-                    .into(),
-            },
+                        .into(),
+                }
+            }
             other => other,
         })
 }
@@ -140,7 +142,7 @@ pub fn build_index(path: &Path, opts: &IndexOptions) -> Result<VideoIndex> {
 }
 
 /// Build the packet index, reporting progress as (bytes read, file size) and stopping with
-/// [`VdxError::Cancelled`] when `cancel` is set.
+/// [`VideoError::Cancelled`] when `cancel` is set.
 pub fn build_index_cancellable(
     path: &Path,
     opts: &IndexOptions,
@@ -148,7 +150,7 @@ pub fn build_index_cancellable(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VideoIndex> {
     let mut ictx = media::open_for_demux(path, &opts.budget)?;
-    let file_size = crate::storage::size_of(path)?;
+    let file_size = crate::video::media::file_size(path)?;
     let si = best_video_stream(&ictx, path)?;
     let mut setup = stream_setup(&ictx, si, path, opts)?;
     let mut scan = scan_packets(&mut ictx, path, si, &mut setup, file_size, cancel, progress)?;
@@ -246,7 +248,7 @@ fn settle_order(
         *frames = order_frames_as_decoded(std::mem::take(frames), &slots, out, pts_given);
         pictureless = packets - frames.len();
         if frames.is_empty() {
-            return Err(VdxError::NoPackets {
+            return Err(VideoError::NoPackets {
                 path: path.to_path_buf(),
                 reason: "the decoder put out no picture for any of its packets".into(),
             });
@@ -395,7 +397,7 @@ pub fn mpeg4_orders(path: &Path) -> Result<(Option<Vec<u32>>, Vec<u32>)> {
     let mut v = {
         let st = ictx
             .stream(si)
-            .ok_or_else(|| VdxError::decode(path, "video stream vanished"))?;
+            .ok_or_else(|| VideoError::decode(path, "video stream vanished"))?;
         crate::video::index::vop_order::VopOrder::new(media::extradata(&st))
     };
     media::discard_all_but(&mut ictx, si);

@@ -4,7 +4,7 @@
 //! are what the *header* claims; the packet index ([`crate::video::index`]) counts the real ones and
 //! reports any disagreement as a warning. JSON keys follow ffprobe's names where ffprobe has one.
 
-use crate::error::Result;
+use crate::video::error::Result;
 use crate::video::media::{self, cstr, ProbeBudget};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
@@ -203,7 +203,7 @@ fn collect(
     path: &Path,
     budget: &ProbeBudget,
 ) -> Result<ProbeInfo> {
-    let size = crate::storage::size_of(path)?;
+    let size = crate::video::media::file_size(path)?;
     let fmt = ictx.format();
     let format = FormatInfo {
         filename: path.display().to_string(),

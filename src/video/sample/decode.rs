@@ -25,10 +25,10 @@ pub fn decode_clips_with(
                 .iter()
                 .map(|i| match by_index[i] {
                     Ok(f) => Ok(f.clone()),
-                    Err(e) => Err(VdxError::FrameUndecodable {
+                    Err(e) => Err(VideoError::FrameUndecodable {
                         path: dec.path().to_path_buf(),
                         index: *i,
-                        cause: crate::error::DecodeCause(e.bare_reason()),
+                        cause: crate::error_parts::DecodeCause(e.bare_reason()),
                     }),
                 })
                 .collect();

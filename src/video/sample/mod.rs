@@ -35,8 +35,8 @@
 //! last frame), `wrap` continues from the start, `drop` leaves the clip out,
 //! `error` fails with a message.
 
-use crate::error::{Result, VdxError};
 use crate::rng::Rng;
+use crate::video::error::{Result, VideoError};
 use crate::video::index::VideoIndex;
 use serde::{Deserialize, Serialize};
 
@@ -73,14 +73,14 @@ impl std::fmt::Display for TailPolicy {
 }
 
 impl std::str::FromStr for TailPolicy {
-    type Err = VdxError;
+    type Err = VideoError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "repeat_last" | "repeat" => Ok(TailPolicy::RepeatLast),
             "wrap" => Ok(TailPolicy::Wrap),
             "drop" => Ok(TailPolicy::Drop),
             "error" => Ok(TailPolicy::Error),
-            _ => Err(VdxError::param(
+            _ => Err(VideoError::param(
                 "tail policy",
                 format!("'{s}' is not one of repeat_last, wrap, drop, error"),
             )),
@@ -103,12 +103,12 @@ pub enum DamagedPolicy {
 }
 
 impl std::str::FromStr for DamagedPolicy {
-    type Err = VdxError;
+    type Err = VideoError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "error" => Ok(DamagedPolicy::Error),
             "repeat" | "repeat_neighbour" | "pad" => Ok(DamagedPolicy::Repeat),
-            _ => Err(VdxError::param(
+            _ => Err(VideoError::param(
                 "damaged policy",
                 format!("'{s}' is not one of error, repeat"),
             )),
@@ -168,14 +168,14 @@ pub enum SamplerKind {
 }
 
 impl std::str::FromStr for SamplerKind {
-    type Err = VdxError;
+    type Err = VideoError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "uniform" => Ok(SamplerKind::Uniform),
             "regular" => Ok(SamplerKind::Regular),
             "random" => Ok(SamplerKind::Random),
             "keyframes" => Ok(SamplerKind::Keyframes),
-            _ => Err(VdxError::param(
+            _ => Err(VideoError::param(
                 "sampler",
                 format!("'{s}' is not one of uniform, regular, random, keyframes"),
             )),
@@ -197,13 +197,13 @@ pub enum Snap {
 }
 
 impl std::str::FromStr for Snap {
-    type Err = VdxError;
+    type Err = VideoError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "none" | "exact" => Ok(Snap::None),
             "keyframe" => Ok(Snap::Keyframe),
             "cheapest" => Ok(Snap::Cheapest),
-            _ => Err(VdxError::param(
+            _ => Err(VideoError::param(
                 "snap",
                 format!("'{s}' is not one of none, keyframe, cheapest"),
             )),
@@ -291,35 +291,38 @@ pub struct Clip {
 impl SamplerConfig {
     pub fn validate(&self) -> Result<()> {
         if self.frames_per_clip == 0 {
-            return Err(VdxError::param("frames", "must be at least 1"));
+            return Err(VideoError::param("frames", "must be at least 1"));
         }
         if self.frames_per_clip > 100_000 {
-            return Err(VdxError::param("frames", "at most 100000 frames per clip"));
+            return Err(VideoError::param(
+                "frames",
+                "at most 100000 frames per clip",
+            ));
         }
         if !(self.stride.is_finite() && self.stride > 0.0) {
-            return Err(VdxError::param("stride", "must be a positive number"));
+            return Err(VideoError::param("stride", "must be a positive number"));
         }
         if self.units == Units::Frames && self.stride.fract() != 0.0 {
-            return Err(VdxError::param(
+            return Err(VideoError::param(
                 "stride",
                 "must be a whole number of frames",
             ));
         }
         if !(self.step.is_finite() && self.step >= 0.0) {
-            return Err(VdxError::param("step", "must be zero or positive"));
+            return Err(VideoError::param("step", "must be zero or positive"));
         }
         if self.num_clips == 0 || self.num_clips > 1_000_000 {
-            return Err(VdxError::param("clips", "must be between 1 and 1000000"));
+            return Err(VideoError::param("clips", "must be between 1 and 1000000"));
         }
         if self.kind == SamplerKind::Keyframes {
             if self.units == Units::Seconds {
-                return Err(VdxError::param(
+                return Err(VideoError::param(
                     "sampler",
                     "keyframes counts its stride in keyframes; it takes no time units",
                 ));
             }
             if self.snap != Snap::None {
-                return Err(VdxError::param(
+                return Err(VideoError::param(
                     "snap",
                     "keyframes clips start on keyframes already",
                 ));
@@ -327,13 +330,13 @@ impl SamplerConfig {
         }
         match self.snap {
             Snap::Cheapest if self.within == 0 || self.within > 100_000 => {
-                return Err(VdxError::param(
+                return Err(VideoError::param(
                     "within",
                     "snap=cheapest needs within=k frames, 1 <= k <= 100000",
                 ))
             }
             Snap::None | Snap::Keyframe if self.within != 0 => {
-                return Err(VdxError::param("within", "only applies to snap=cheapest"))
+                return Err(VideoError::param("within", "only applies to snap=cheapest"))
             }
             _ => {}
         }
@@ -374,7 +377,7 @@ pub fn sample_clips_in(
 pub fn sample_clips(index: &VideoIndex, cfg: &SamplerConfig) -> Result<Vec<Clip>> {
     cfg.validate()?;
     if index.is_empty() {
-        return Err(VdxError::decode(
+        return Err(VideoError::decode(
             &index.path,
             "the video has no frames to sample",
         ));
@@ -471,7 +474,7 @@ fn regular_frames(n: usize, cfg: &SamplerConfig) -> Result<Vec<Vec<Pos>>> {
         span
     };
     if step <= 0 {
-        return Err(VdxError::param(
+        return Err(VideoError::param(
             "step",
             "must be a whole number of frames >= 1",
         ));
@@ -481,7 +484,10 @@ fn regular_frames(n: usize, cfg: &SamplerConfig) -> Result<Vec<Vec<Pos>>> {
         clips.push((0..t as i64).map(|j| Pos::Frame(start + j * s)).collect());
         start += step;
         if clips.len() > 10_000_000 {
-            return Err(VdxError::param("step", "yields more than 10 million clips"));
+            return Err(VideoError::param(
+                "step",
+                "yields more than 10 million clips",
+            ));
         }
     }
     Ok(clips)
@@ -506,7 +512,10 @@ fn regular_seconds(t0: f64, dur: f64, cfg: &SamplerConfig) -> Result<Vec<Vec<Pos
         );
         start += step;
         if clips.len() > 10_000_000 {
-            return Err(VdxError::param("step", "yields more than 10 million clips"));
+            return Err(VideoError::param(
+                "step",
+                "yields more than 10 million clips",
+            ));
         }
     }
     Ok(clips)
@@ -610,7 +619,7 @@ fn tail_fill(
                 .frame_at_time(t0 + (x - t0).rem_euclid(dur))
                 .unwrap_or(0),
         }),
-        TailPolicy::Error => Err(VdxError::param(
+        TailPolicy::Error => Err(VideoError::param(
             "tail policy",
             format!(
                 "{}: a clip runs past the last frame ({} frames); set the tail option to repeat_last, wrap or drop",
