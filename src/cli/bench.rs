@@ -63,9 +63,56 @@ fn bench_read(
     reps: usize,
     recipe: Option<&std::path::Path>,
 ) -> Result<serde_json::Map<String, serde_json::Value>> {
-    use crate::dataset::{fields, Dataset, Decoders};
-    use rayon::prelude::*;
+    use crate::dataset::Dataset;
     let ds = Dataset::open(path)?;
+    let n = ds.len();
+    let (jpegs, shape) = sample_jpegs(&ds)?;
+    let (t, h, w) = shape;
+    let mut out = serde_json::Map::new();
+    out.insert("read_samples".into(), n.into());
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| crate::error::VdxError::param("threads", e.to_string()))?;
+        // Both sides produce what a loader needs, a whole (T, H, W, 3) clip in memory, each
+        // worker reusing one clip buffer: raw libjpeg-turbo decodes frame j straight into its
+        // slot; vdx's reader does the same through the dataset (offsets, checks, shape).
+        let raw = time_raw_jpeg(&pool, reps, &jpegs, shape)?;
+        let reader = time_reader(&pool, reps, &ds, t)?;
+        out.insert(
+            format!("read_raw_jpeg_clips_per_sec_{threads}t"),
+            (n as f64 / raw).into(),
+        );
+        out.insert(
+            format!("read_vdx_clips_per_sec_{threads}t"),
+            (n as f64 / reader).into(),
+        );
+        out.insert(format!("read_vdx_vs_raw_{threads}t"), (raw / reader).into());
+        if let Some(r) = recipe {
+            let secs = time_read_augment(&pool, reps, &ds, r)?;
+            out.insert(
+                format!("read_augment_clips_per_sec_{threads}t"),
+                (n as f64 / secs).into(),
+            );
+        }
+    }
+    // The same clips decoded from the source videos (first 8 samples, one thread each).
+    let k = n.min(8);
+    let src = time_from_source(&ds, k, (w, h))?;
+    out.insert(
+        "read_from_source_video_clips_per_sec".into(),
+        (k as f64 / src).into(),
+    );
+    Ok(out)
+}
+
+/// A clip's (T, H, W).
+type Shape = (usize, usize, usize);
+
+/// The JPEG byte ranges of every sample, found once (not timed), and the (T, H, W) shape.
+fn sample_jpegs(ds: &crate::dataset::Dataset) -> Result<(Vec<Vec<&[u8]>>, Shape)> {
+    use crate::dataset::fields;
     let n = ds.len();
     // The JPEG byte ranges of every sample, found once (not timed).
     let mut jpegs: Vec<Vec<&[u8]>> = Vec::new();
@@ -78,95 +125,104 @@ fn bench_read(
         let ranges = fields::frame_ranges(data, t).map_err(|e| ds.sample_error(i, e))?;
         jpegs.push(ranges.into_iter().map(|(a, b)| &data[a..b]).collect());
     }
-    let (t, h, w) = shape;
-    let mut out = serde_json::Map::new();
-    out.insert("read_samples".into(), n.into());
-    for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| crate::error::VdxError::param("threads", e.to_string()))?;
-        // Both sides produce what a loader needs, a whole (T, H, W, 3) clip in memory, each
-        // worker reusing one clip buffer: raw libjpeg-turbo decodes frame j straight into its
-        // slot; vdx's reader does the same through the dataset (offsets, checks, shape).
-        let raw = time(reps, || {
-            pool.install(|| {
-                jpegs.par_iter().for_each_init(
-                    || {
-                        (
-                            turbojpeg::Decompressor::new().expect("libjpeg-turbo"),
-                            vec![0u8; t * h * w * 3],
-                        )
-                    },
-                    |(d, buf), frames| {
-                        for (j, jpeg) in frames.iter().enumerate() {
-                            d.decompress(
-                                jpeg,
-                                turbojpeg::Image {
-                                    pixels: &mut buf[j * h * w * 3..(j + 1) * h * w * 3],
-                                    width: w,
-                                    pitch: w * 3,
-                                    height: h,
-                                    format: turbojpeg::PixelFormat::RGB,
-                                },
-                            )
-                            .expect("valid JPEG");
-                        }
-                    },
-                )
-            });
-            Ok(())
-        })?;
-        let reader = time(reps, || {
-            pool.install(|| {
-                (0..n).into_par_iter().try_for_each_init(
-                    || (Decoders::default(), Vec::new()),
-                    |(d, buf), i| {
-                        let c = ds.decode_clip_reusing(i, d, std::mem::take(buf))?;
-                        assert_eq!(c.num_frames, t);
-                        *buf = c.data;
-                        Ok::<(), crate::error::VdxError>(())
-                    },
-                )
-            })
-        })?;
-        out.insert(
-            format!("read_raw_jpeg_clips_per_sec_{threads}t"),
-            (n as f64 / raw).into(),
-        );
-        out.insert(
-            format!("read_vdx_clips_per_sec_{threads}t"),
-            (n as f64 / reader).into(),
-        );
-        out.insert(format!("read_vdx_vs_raw_{threads}t"), (raw / reader).into());
-        if let Some(r) = recipe {
-            // Read + augment + float32, sample by sample into a reused output slot per worker,
-            // keyed by (seed, sample, epoch) as in training.
-            let recipe = crate::augment::Recipe::load(r)?;
-            let secs = time(reps, || {
-                pool.install(|| {
-                    (0..n).into_par_iter().try_for_each_init(
-                        || (Decoders::default(), Vec::<f32>::new()),
-                        |(d, out), i| {
-                            let c = ds.decode_clip(i, d)?;
-                            let clip =
-                                crate::augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
-                            let (a, _) = crate::augment::apply(&recipe, &clip, i, 0)?;
-                            out.resize(a.data.len(), 0.0);
-                            Ok(crate::augment::to_float_into(&recipe, &a, out)?)
-                        },
+    Ok((jpegs, shape))
+}
+
+/// Median time of libjpeg-turbo decoding every sample's JPEGs into a reused clip buffer.
+fn time_raw_jpeg(
+    pool: &rayon::ThreadPool,
+    reps: usize,
+    jpegs: &[Vec<&[u8]>],
+    (t, h, w): Shape,
+) -> Result<f64> {
+    use rayon::prelude::*;
+    time(reps, || {
+        pool.install(|| {
+            jpegs.par_iter().for_each_init(
+                || {
+                    (
+                        turbojpeg::Decompressor::new().expect("libjpeg-turbo"),
+                        vec![0u8; t * h * w * 3],
                     )
-                })
-            })?;
-            out.insert(
-                format!("read_augment_clips_per_sec_{threads}t"),
-                (n as f64 / secs).into(),
-            );
-        }
-    }
-    // The same clips decoded from the source videos (first 8 samples, one thread each).
-    let k = n.min(8);
-    let src = time(1, || {
+                },
+                |(d, buf), frames| {
+                    for (j, jpeg) in frames.iter().enumerate() {
+                        d.decompress(
+                            jpeg,
+                            turbojpeg::Image {
+                                pixels: &mut buf[j * h * w * 3..(j + 1) * h * w * 3],
+                                width: w,
+                                pitch: w * 3,
+                                height: h,
+                                format: turbojpeg::PixelFormat::RGB,
+                            },
+                        )
+                        .expect("valid JPEG");
+                    }
+                },
+            )
+        });
+        Ok(())
+    })
+}
+
+/// Median time of vdx's reader decoding every sample into a reused clip buffer.
+fn time_reader(
+    pool: &rayon::ThreadPool,
+    reps: usize,
+    ds: &crate::dataset::Dataset,
+    t: usize,
+) -> Result<f64> {
+    use crate::dataset::Decoders;
+    use rayon::prelude::*;
+    let n = ds.len();
+    time(reps, || {
+        pool.install(|| {
+            (0..n).into_par_iter().try_for_each_init(
+                || (Decoders::default(), Vec::new()),
+                |(d, buf), i| {
+                    let c = ds.decode_clip_reusing(i, d, std::mem::take(buf))?;
+                    assert_eq!(c.num_frames, t);
+                    *buf = c.data;
+                    Ok::<(), crate::error::VdxError>(())
+                },
+            )
+        })
+    })
+}
+
+/// Median time of reading, augmenting (recipe `r`) and converting to float32 every sample.
+fn time_read_augment(
+    pool: &rayon::ThreadPool,
+    reps: usize,
+    ds: &crate::dataset::Dataset,
+    r: &std::path::Path,
+) -> Result<f64> {
+    use crate::dataset::Decoders;
+    use rayon::prelude::*;
+    let n = ds.len();
+    // Read + augment + float32, sample by sample into a reused output slot per worker,
+    // keyed by (seed, sample, epoch) as in training.
+    let recipe = crate::augment::Recipe::load(r)?;
+    time(reps, || {
+        pool.install(|| {
+            (0..n).into_par_iter().try_for_each_init(
+                || (Decoders::default(), Vec::<f32>::new()),
+                |(d, out), i| {
+                    let c = ds.decode_clip(i, d)?;
+                    let clip = crate::augment::Clip::new(c.num_frames, c.height, c.width, c.data)?;
+                    let (a, _) = crate::augment::apply(&recipe, &clip, i, 0)?;
+                    out.resize(a.data.len(), 0.0);
+                    Ok(crate::augment::to_float_into(&recipe, &a, out)?)
+                },
+            )
+        })
+    })
+}
+
+/// Time of decoding the first `k` samples' clips from their source videos at `w`x`h`.
+fn time_from_source(ds: &crate::dataset::Dataset, k: u64, (w, h): (usize, usize)) -> Result<f64> {
+    time(1, || {
         for i in 0..k {
             let m = ds.meta(i)?;
             let src = m.provenance["source"]
@@ -197,12 +253,7 @@ fn bench_read(
             d.frames(&frames)?;
         }
         Ok(())
-    })?;
-    out.insert(
-        "read_from_source_video_clips_per_sec".into(),
-        (k as f64 / src).into(),
-    );
-    Ok(out)
+    })
 }
 
 /// The quality pass against decoding the same source frames alone (the same grouping,
@@ -393,102 +444,142 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     };
 
     if what.contains(&"probe") {
-        let mut frames = 0;
-        let s = time(a.reps * 4, || {
-            let p = crate::video::probe::probe(&a.file, &ProbeBudget::default())?;
-            frames = p.best_video().and_then(|v| v.nb_frames).unwrap_or(0);
-            Ok(())
-        })?;
-        out.insert("probe_secs".into(), s.into());
-        out.insert("probe_header_frames".into(), frames.into());
+        bench_probe(&a, &mut out)?;
     }
     if what.contains(&"index") {
-        let mut n = 0;
-        let s = time(a.reps, || {
-            n = index::build_index(&a.file, &IndexOptions::default())?.len();
-            Ok(())
-        })?;
-        let s_raw = time(a.reps, || {
-            index::build_index(
-                &a.file,
-                &IndexOptions {
-                    frame_types: false,
-                    ..Default::default()
-                },
-            )?;
-            Ok(())
-        })?;
-        out.insert("index_secs".into(), s.into());
-        out.insert("index_no_types_secs".into(), s_raw.into());
-        out.insert("index_frames".into(), n.into());
+        bench_index(&a, &mut out)?;
     }
     if what.contains(&"uniform") {
-        // Open (with index) + 16 uniform frames at 224x224: what a data loader does per video.
-        let s = time(a.reps, || {
-            let mut d = VideoDecoder::open(&a.file, opts)?;
-            let clips = sample::sample_clips(d.index(), &SamplerConfig::default())?;
-            let f = sample::decode_clips(&mut d, &clips)?;
-            assert_eq!(f[0].len(), 16);
-            Ok(())
-        })?;
-        out.insert("uniform16_secs".into(), s.into());
+        bench_uniform(&a, opts, &mut out)?;
     }
     if what.contains(&"random") {
-        // 8 random clips of 16 consecutive frames, each from a freshly opened file (as a
-        // loader does); reported per clip.
-        let mut per_clip = Vec::new();
-        let mut clip_pictures = Vec::new();
-        if !a.clip_starts.is_empty() {
-            for &start in &a.clip_starts {
-                let mut pictures = 0;
-                let s = time(a.reps.min(3), || {
-                    let mut d = VideoDecoder::open(&a.file, opts)?;
-                    let idx: Vec<usize> = (start..start + 16).collect();
-                    let f = d.frames_final(&idx)?;
-                    assert_eq!(f.len(), 16);
-                    pictures = d.pictures_decoded();
-                    Ok(())
-                })?;
-                clip_pictures.push(pictures);
-                per_clip.push(s);
-            }
-        }
-        for c in 0..(if a.clip_starts.is_empty() { 8u64 } else { 0 }) {
-            let cfg = SamplerConfig {
-                kind: SamplerKind::Random,
-                frames_per_clip: 16,
-                num_clips: 1,
-                seed: 1000 + c,
-                ..Default::default()
-            };
-            let s = time(a.reps.min(3), || {
-                let mut d = VideoDecoder::open(&a.file, opts)?;
-                let clips = sample::sample_clips(d.index(), &cfg)?;
-                sample::decode_clips(&mut d, &clips)?;
-                Ok(())
-            })?;
-            per_clip.push(s);
-        }
-        out.insert("random_clip_secs".into(), median(per_clip).into());
-        if !clip_pictures.is_empty() {
-            // Pictures decoded per clip (16 targets + the reference chain before them).
-            out.insert("random_clip_pictures".into(), clip_pictures.into());
-        }
+        bench_random(&a, opts, &mut out)?;
     }
     if what.contains(&"decode_all") {
-        let mut n = 0;
-        let full = DecodeOptions {
-            threads: a.threads,
-            ..Default::default()
-        };
-        let s = time(a.reps.min(3), || {
-            let mut d = VideoDecoder::open(&a.file, full)?;
-            n = d.for_each_frame(&mut |_| true)?;
-            Ok(())
-        })?;
-        out.insert("decode_all_secs".into(), s.into());
-        out.insert("decode_all_frames".into(), n.into());
+        bench_decode_all(&a, &mut out)?;
     }
     println!("{}", serde_json::Value::Object(out));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Probing the file (the header's frame count with it).
+fn bench_probe(a: &BenchArgs, out: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    let mut frames = 0;
+    let s = time(a.reps * 4, || {
+        let p = crate::video::probe::probe(&a.file, &ProbeBudget::default())?;
+        frames = p.best_video().and_then(|v| v.nb_frames).unwrap_or(0);
+        Ok(())
+    })?;
+    out.insert("probe_secs".into(), s.into());
+    out.insert("probe_header_frames".into(), frames.into());
+    Ok(())
+}
+
+/// Building the frame index, with frame types and without.
+fn bench_index(a: &BenchArgs, out: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    let mut n = 0;
+    let s = time(a.reps, || {
+        n = index::build_index(&a.file, &IndexOptions::default())?.len();
+        Ok(())
+    })?;
+    let s_raw = time(a.reps, || {
+        index::build_index(
+            &a.file,
+            &IndexOptions {
+                frame_types: false,
+                ..Default::default()
+            },
+        )?;
+        Ok(())
+    })?;
+    out.insert("index_secs".into(), s.into());
+    out.insert("index_no_types_secs".into(), s_raw.into());
+    out.insert("index_frames".into(), n.into());
+    Ok(())
+}
+
+/// Open (with index) + 16 uniform frames at 224x224: what a data loader does per video.
+fn bench_uniform(
+    a: &BenchArgs,
+    opts: DecodeOptions,
+    out: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let s = time(a.reps, || {
+        let mut d = VideoDecoder::open(&a.file, opts)?;
+        let clips = sample::sample_clips(d.index(), &SamplerConfig::default())?;
+        let f = sample::decode_clips(&mut d, &clips)?;
+        assert_eq!(f[0].len(), 16);
+        Ok(())
+    })?;
+    out.insert("uniform16_secs".into(), s.into());
+    Ok(())
+}
+
+/// Random clips of 16 frames, each from a freshly opened file: the given starts, or 8 seeded.
+fn bench_random(
+    a: &BenchArgs,
+    opts: DecodeOptions,
+    out: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    // 8 random clips of 16 consecutive frames, each from a freshly opened file (as a
+    // loader does); reported per clip.
+    let mut per_clip = Vec::new();
+    let mut clip_pictures = Vec::new();
+    if !a.clip_starts.is_empty() {
+        for &start in &a.clip_starts {
+            let mut pictures = 0;
+            let s = time(a.reps.min(3), || {
+                let mut d = VideoDecoder::open(&a.file, opts)?;
+                let idx: Vec<usize> = (start..start + 16).collect();
+                let f = d.frames_final(&idx)?;
+                assert_eq!(f.len(), 16);
+                pictures = d.pictures_decoded();
+                Ok(())
+            })?;
+            clip_pictures.push(pictures);
+            per_clip.push(s);
+        }
+    }
+    for c in 0..(if a.clip_starts.is_empty() { 8u64 } else { 0 }) {
+        let cfg = SamplerConfig {
+            kind: SamplerKind::Random,
+            frames_per_clip: 16,
+            num_clips: 1,
+            seed: 1000 + c,
+            ..Default::default()
+        };
+        let s = time(a.reps.min(3), || {
+            let mut d = VideoDecoder::open(&a.file, opts)?;
+            let clips = sample::sample_clips(d.index(), &cfg)?;
+            sample::decode_clips(&mut d, &clips)?;
+            Ok(())
+        })?;
+        per_clip.push(s);
+    }
+    out.insert("random_clip_secs".into(), median(per_clip).into());
+    if !clip_pictures.is_empty() {
+        // Pictures decoded per clip (16 targets + the reference chain before them).
+        out.insert("random_clip_pictures".into(), clip_pictures.into());
+    }
+    Ok(())
+}
+
+/// Decoding every frame at full size.
+fn bench_decode_all(
+    a: &BenchArgs,
+    out: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let mut n = 0;
+    let full = DecodeOptions {
+        threads: a.threads,
+        ..Default::default()
+    };
+    let s = time(a.reps.min(3), || {
+        let mut d = VideoDecoder::open(&a.file, full)?;
+        n = d.for_each_frame(&mut |_| true)?;
+        Ok(())
+    })?;
+    out.insert("decode_all_secs".into(), s.into());
+    out.insert("decode_all_frames".into(), n.into());
+    Ok(())
 }

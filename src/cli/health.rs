@@ -3,7 +3,9 @@
 use crate::cli::progress::{bar, ctrl_c_flag};
 use crate::dataset::{Dataset, Decoders};
 use crate::error::{Result, VdxError};
-use crate::health::{self, sidecar, HealthOptions, Thresholds, FLAGS, SCORES};
+use crate::health::{
+    self, sidecar, HealthOptions, HealthReport, SampleHealth, Thresholds, FLAGS, SCORES,
+};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,22 +90,7 @@ pub fn parse_thresholds(pairs: &[String]) -> Result<Thresholds> {
 }
 
 pub fn cmd_health(a: HealthArgs) -> Result<ExitCode> {
-    for f in &a.flags {
-        if !FLAGS.contains(&f.as_str()) {
-            return Err(VdxError::param(
-                "flag",
-                format!("'{f}' is not a health flag; flags: {}", FLAGS.join(", ")),
-            ));
-        }
-    }
-    if let Some(s) = &a.sort {
-        if !SCORES.contains(&s.trim_start_matches('-')) {
-            return Err(VdxError::param(
-                "sort",
-                format!("'{s}' is not a score; scores: {}", SCORES.join(", ")),
-            ));
-        }
-    }
+    check_flags_and_sort(&a)?;
     let thresholds = parse_thresholds(&a.thresholds)?;
     let ds = Dataset::open(&a.dataset)?;
     if let Some(i) = a.sample {
@@ -115,48 +102,7 @@ pub fn cmd_health(a: HealthArgs) -> Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
-        println!(
-            "sample {i}: flags {}; brightness {:.1}, motion {:.2}, sharpness {:.1}, bars {}/{}/{}/{} (top/bottom/left/right), hash {}",
-            if s.flags.is_empty() { "none".to_string() } else { s.flags.join(", ") },
-            s.brightness,
-            s.motion_mean,
-            s.sharpness_median,
-            s.bars.top,
-            s.bars.bottom,
-            s.bars.left,
-            s.bars.right,
-            s.phash
-        );
-        for (k, &p) in s.positions.iter().enumerate() {
-            let pair = |v: &Vec<f64>| {
-                k.checked_sub(1)
-                    .and_then(|j| v.get(j))
-                    .map(|x| format!("{x:8.2}"))
-                    .unwrap_or_else(|| "       -".into())
-            };
-            let mut marks = Vec::new();
-            if s.black_frames.contains(&p) {
-                marks.push("black");
-            }
-            if s.blank_frames.contains(&p) {
-                marks.push("blank");
-            }
-            if s.cuts.contains(&p) {
-                marks.push("cut before");
-            }
-            if s.frozen_runs.iter().any(|r| (r[0]..=r[1]).contains(&p)) {
-                marks.push("frozen");
-            }
-            println!(
-                "  frame {p:>4}  luma {:6.1} ± {:5.1}  sharpness {:9.1}  diff {}  content {}  {}",
-                s.luma_mean[k],
-                s.luma_std[k],
-                s.sharpness[k],
-                pair(&s.motion),
-                pair(&s.content),
-                marks.join(", ")
-            );
-        }
+        print_sample(i, &s);
         return Ok(ExitCode::SUCCESS);
     }
     let cancel = ctrl_c_flag();
@@ -177,64 +123,137 @@ pub fn cmd_health(a: HealthArgs) -> Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string(&r).expect("serializable"));
     } else {
-        println!(
-            "{}: {} samples measured, {} unreadable",
-            r.dataset.display(),
-            r.samples.len(),
-            r.unreadable.len()
-        );
-        let counts: Vec<String> = r
-            .flag_counts()
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(f, n)| format!("{f} {n}"))
-            .collect();
-        println!(
-            "flags: {}",
-            if counts.is_empty() {
-                "none".to_string()
-            } else {
-                counts.join(", ")
-            }
-        );
-        println!("near-duplicate groups: {}", r.duplicate_groups.len());
-        for g in r.duplicate_groups.iter().take(a.list) {
-            println!("  {g:?}");
-        }
-        let mut listed: Vec<u64> = r
-            .samples
-            .iter()
-            .filter(|s| {
-                if a.flags.is_empty() {
-                    !s.flags.is_empty()
-                } else {
-                    a.flags.iter().any(|f| s.has(f))
-                }
-            })
-            .map(|s| s.index)
-            .collect();
-        if let Some(key) = &a.sort {
-            match key.strip_prefix('-') {
-                Some(name) => r.order_by(&mut listed, name, true),
-                None => r.order_by(&mut listed, key, false),
-            }
-        }
-        if !listed.is_empty() {
-            println!(
-                "samples ({} listed of {}):",
-                listed.len().min(a.list),
-                listed.len()
-            );
-        }
-        for s in listed.iter().take(a.list).filter_map(|&i| r.sample(i)) {
-            println!("  sample {:>6}  {}", s.index, s.summary("  "));
-        }
-        for u in &r.unreadable {
-            eprintln!("sample {}: not measured: {}", u.index, u.reason);
-        }
-        if let Some(p) = saved {
-            println!("report: {}", p.display());
-        }
+        print_report(&a, &r, saved);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails on a `--flag` that is no health flag or a `--sort` that is no score.
+fn check_flags_and_sort(a: &HealthArgs) -> Result<()> {
+    for f in &a.flags {
+        if !FLAGS.contains(&f.as_str()) {
+            return Err(VdxError::param(
+                "flag",
+                format!("'{f}' is not a health flag; flags: {}", FLAGS.join(", ")),
+            ));
+        }
+    }
+    if let Some(s) = &a.sort {
+        if !SCORES.contains(&s.trim_start_matches('-')) {
+            return Err(VdxError::param(
+                "sort",
+                format!("'{s}' is not a score; scores: {}", SCORES.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Prints one measured sample: its summary line, then a line for every frame.
+fn print_sample(i: u64, s: &SampleHealth) {
+    println!(
+        "sample {i}: flags {}; brightness {:.1}, motion {:.2}, sharpness {:.1}, bars {}/{}/{}/{} (top/bottom/left/right), hash {}",
+        if s.flags.is_empty() { "none".to_string() } else { s.flags.join(", ") },
+        s.brightness,
+        s.motion_mean,
+        s.sharpness_median,
+        s.bars.top,
+        s.bars.bottom,
+        s.bars.left,
+        s.bars.right,
+        s.phash
+    );
+    for (k, &p) in s.positions.iter().enumerate() {
+        let pair = |v: &Vec<f64>| {
+            k.checked_sub(1)
+                .and_then(|j| v.get(j))
+                .map(|x| format!("{x:8.2}"))
+                .unwrap_or_else(|| "       -".into())
+        };
+        let mut marks = Vec::new();
+        if s.black_frames.contains(&p) {
+            marks.push("black");
+        }
+        if s.blank_frames.contains(&p) {
+            marks.push("blank");
+        }
+        if s.cuts.contains(&p) {
+            marks.push("cut before");
+        }
+        if s.frozen_runs.iter().any(|r| (r[0]..=r[1]).contains(&p)) {
+            marks.push("frozen");
+        }
+        println!(
+            "  frame {p:>4}  luma {:6.1} ± {:5.1}  sharpness {:9.1}  diff {}  content {}  {}",
+            s.luma_mean[k],
+            s.luma_std[k],
+            s.sharpness[k],
+            pair(&s.motion),
+            pair(&s.content),
+            marks.join(", ")
+        );
+    }
+}
+
+/// Prints the report as text: counts, flags, duplicate groups, the listed samples, the
+/// unreadable ones (stderr) and where the report was saved.
+fn print_report(a: &HealthArgs, r: &HealthReport, saved: Option<PathBuf>) {
+    println!(
+        "{}: {} samples measured, {} unreadable",
+        r.dataset.display(),
+        r.samples.len(),
+        r.unreadable.len()
+    );
+    let counts: Vec<String> = r
+        .flag_counts()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(f, n)| format!("{f} {n}"))
+        .collect();
+    println!(
+        "flags: {}",
+        if counts.is_empty() {
+            "none".to_string()
+        } else {
+            counts.join(", ")
+        }
+    );
+    println!("near-duplicate groups: {}", r.duplicate_groups.len());
+    for g in r.duplicate_groups.iter().take(a.list) {
+        println!("  {g:?}");
+    }
+    let mut listed: Vec<u64> = r
+        .samples
+        .iter()
+        .filter(|s| {
+            if a.flags.is_empty() {
+                !s.flags.is_empty()
+            } else {
+                a.flags.iter().any(|f| s.has(f))
+            }
+        })
+        .map(|s| s.index)
+        .collect();
+    if let Some(key) = &a.sort {
+        match key.strip_prefix('-') {
+            Some(name) => r.order_by(&mut listed, name, true),
+            None => r.order_by(&mut listed, key, false),
+        }
+    }
+    if !listed.is_empty() {
+        println!(
+            "samples ({} listed of {}):",
+            listed.len().min(a.list),
+            listed.len()
+        );
+    }
+    for s in listed.iter().take(a.list).filter_map(|&i| r.sample(i)) {
+        println!("  sample {:>6}  {}", s.index, s.summary("  "));
+    }
+    for u in &r.unreadable {
+        eprintln!("sample {}: not measured: {}", u.index, u.reason);
+    }
+    if let Some(p) = saved {
+        println!("report: {}", p.display());
+    }
 }

@@ -58,7 +58,6 @@ fn split_counts(ds: &Dataset, samples: &[crate::dataset::SampleMeta]) -> serde_j
 
 pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
     let ds = Dataset::open(&a.dataset)?;
-    let (layout, meta_off, data_start) = ds.layout();
     if let Some(i) = a.sample {
         let m = ds.meta(i)?;
         if let Some(dir) = &a.frames_out {
@@ -68,16 +67,7 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             let v = serde_json::to_string_pretty(&m).expect("serializable");
             println!("{v}");
         } else {
-            println!("sample {i} of {}", ds.len());
-            println!(
-                "  label      {} {}",
-                m.label,
-                m.class.as_deref().unwrap_or("")
-            );
-            println!("  record     {:?}", m.record);
-            println!("  data       {} bytes at {}", m.data_size, m.data_ptr);
-            println!("  checksum   {:08x}", m.checksum);
-            println!("  provenance {}", m.provenance);
+            print_sample(&ds, i, &m);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -91,27 +81,55 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
         samples.push(m);
     }
     if a.json {
-        let v = serde_json::json!({
-            "path": ds.path(),
-            "header": ds.header,
-            "fields": ds.fields,
-            "row_offsets": layout.offsets,
-            "row_itemsize": layout.itemsize,
-            "metadata_offset": meta_off,
-            "data_start": data_start,
-            "info": ds.info(),
-            "shards": ds.manifest().map(|m| &m.shards),
-            "split_counts": split_counts(&ds, &samples),
-            "checks": annotation_checks(&ds, &samples),
-            "samples": samples,
-        });
         println!(
             "{}",
-            serde_json::to_string_pretty(&v).expect("serializable")
+            serde_json::to_string_pretty(&dataset_json(&ds, &samples)).expect("serializable")
         );
         return Ok(ExitCode::SUCCESS);
     }
     let vf = ds.video_field();
+    print_layout(&ds);
+    print_counts(&ds, &samples, &labels, bytes);
+    let _ = vf;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one sample's metadata as text.
+fn print_sample(ds: &Dataset, i: u64, m: &crate::dataset::SampleMeta) {
+    println!("sample {i} of {}", ds.len());
+    println!(
+        "  label      {} {}",
+        m.label,
+        m.class.as_deref().unwrap_or("")
+    );
+    println!("  record     {:?}", m.record);
+    println!("  data       {} bytes at {}", m.data_size, m.data_ptr);
+    println!("  checksum   {:08x}", m.checksum);
+    println!("  provenance {}", m.provenance);
+}
+
+/// The whole dataset as JSON: header, fields, row layout, info, shards, counts, checks and
+/// every sample's metadata.
+fn dataset_json(ds: &Dataset, samples: &[crate::dataset::SampleMeta]) -> serde_json::Value {
+    let (layout, meta_off, data_start) = ds.layout();
+    serde_json::json!({
+        "path": ds.path(),
+        "header": ds.header,
+        "fields": ds.fields,
+        "row_offsets": layout.offsets,
+        "row_itemsize": layout.itemsize,
+        "metadata_offset": meta_off,
+        "data_start": data_start,
+        "info": ds.info(),
+        "shards": ds.manifest().map(|m| &m.shards),
+        "split_counts": split_counts(ds, samples),
+        "checks": annotation_checks(ds, samples),
+        "samples": samples,
+    })
+}
+
+/// Prints the path, the manifest's shards, the file format and the fields.
+fn print_layout(ds: &Dataset) {
     println!("{}", ds.path().display());
     if let Some(m) = ds.manifest() {
         println!(
@@ -144,6 +162,16 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             f.arguments
         );
     }
+}
+
+/// Prints the sample count and data size, the samples per label and per split, and the
+/// annotation checks.
+fn print_counts(
+    ds: &Dataset,
+    samples: &[crate::dataset::SampleMeta],
+    labels: &std::collections::BTreeMap<i64, u64>,
+    bytes: u64,
+) {
     println!("  samples    {}", ds.len());
     println!(
         "  video data {:.1} MB ({:.1} kB per sample)",
@@ -151,14 +179,14 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
         bytes as f64 / 1e3 / ds.len().max(1) as f64
     );
     let classes = ds.classes();
-    for (l, n) in &labels {
+    for (l, n) in labels {
         let name = usize::try_from(*l)
             .ok()
             .and_then(|k| classes.get(k).cloned())
             .unwrap_or_else(|| "(unlabelled)".into());
         println!("  label {l:>4}  {n:>6} samples  {name}");
     }
-    if let serde_json::Value::Object(by_split) = split_counts(&ds, &samples) {
+    if let serde_json::Value::Object(by_split) = split_counts(ds, samples) {
         for (split, counts) in &by_split {
             let total: u64 = counts
                 .as_object()
@@ -171,14 +199,12 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
             println!("  split {split:<8} {total:>6} labels: {}", per.join(", "));
         }
     }
-    if let Some(c) = annotation_checks(&ds, &samples) {
+    if let Some(c) = annotation_checks(ds, samples) {
         println!("  checks:");
         for line in c.summary() {
             println!("    {line}");
         }
     }
-    let _ = vf;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The annotation checks, for a dataset built from annotations.

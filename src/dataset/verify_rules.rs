@@ -69,128 +69,161 @@ pub fn check_descriptors(head: &[u8], out: &mut Vec<Problem>) -> FieldFacts {
             break;
         };
         let type_id = d[0];
-        let name_raw = &d[1..1 + NAME_LEN];
-        let name_len = name_raw.iter().position(|&c| c == 0).unwrap_or(NAME_LEN);
-        let name = String::from_utf8_lossy(&name_raw[..name_len]).to_string();
-        let part = format!("field {name}");
-        if !name_raw[..name_len].is_ascii() || name_raw[name_len..].iter().any(|&c| c != 0) {
-            out.push(Problem::at(
-                None,
-                part.clone(),
-                NAME_PADDING,
-                format!("descriptor {k}'s name bytes are {:02x?}", name_raw),
-            ));
-        }
-        let args_raw = &d[1 + NAME_LEN..1 + NAME_LEN + ARGS_LEN];
-        let alen = args_raw.iter().position(|&c| c == 0).unwrap_or(ARGS_LEN);
-        if let Some(p) = args_raw[alen..].iter().position(|&c| c != 0) {
-            out.push(Problem::at(
-                None,
-                part.clone(),
-                ARGS_PADDING,
-                format!(
-                    "byte {} of the arguments is 0x{:02x} after the NUL that ends the JSON",
-                    alen + p,
-                    args_raw[alen + p]
-                ),
-            ));
-        }
-        let args: Value = serde_json::from_slice(&args_raw[..alen]).unwrap_or(Value::Null);
-        if !args.is_object() {
-            out.push(Problem::at(
-                None,
-                part.clone(),
-                ARGS_PADDING,
-                "the arguments are not a JSON object",
-            ));
-        }
-        let want: Option<(u8, &str)> = match k {
-            0 => Some(
-                VIDEO_FIELDS
-                    .iter()
-                    .copied()
-                    .find(|(t, _)| *t == type_id)
-                    .unwrap_or((10, "frames|segments|flow")),
-            ),
-            1 => Some((1, "label")),
-            2 => Some((5, "provenance")),
-            3 => Some((1, "checksum")),
-            _ => None,
-        };
-        if let Some((t, n)) = want {
-            let type_ok = if k == 0 {
-                (10..=12).contains(&type_id)
-            } else {
-                type_id == t
-            };
-            if !type_ok || name != n {
-                layout_ok &= type_ok;
-                out.push(Problem::at(
-                    None,
-                    part.clone(),
-                    FIELDS,
-                    format!(
-                        "field {k} is named '{name}' with type id {type_id}; it must be '{n}' \
-                         (type id {})",
-                        if k == 0 {
-                            "10|11|12".to_string()
-                        } else {
-                            t.to_string()
-                        }
-                    ),
-                ));
-            }
-        }
-        let mut keys = Keys {
-            v: &args,
-            sample: None,
-            part,
-            rule: ARGS,
-            out: &mut *out,
-        };
+        let (name, part) = descriptor_name(k, d, out);
+        let args = descriptor_arguments(d, &part, out);
+        layout_ok &= check_field_slot(k, type_id, &name, &part, out);
         if !args.is_object() {
             continue;
         }
-        match (k, type_id) {
-            (0, 10..=12) => check_video_arguments(type_id, &mut keys),
-            (1, 1) => {
-                keys.version();
-                if let Some(info) = keys.object("info") {
-                    let mut ik = Keys {
-                        v: info,
-                        sample: None,
-                        part: keys.part.clone(),
-                        rule: ARGS,
-                        out: &mut *keys.out,
-                    };
-                    ik.uint("ptr");
-                    ik.uint("size");
-                    ik.int("crc32c", 0, u32::MAX as i64);
-                }
-            }
-            (2, 5) => {
-                let versioned = keys.version();
-                facts.provenance_versioned = versioned;
-                // Files from before versioning wrote `{}`; versioned ones say how to read.
-                if versioned || args.get("encoding").is_some() {
-                    keys.one_of("encoding", &["utf-8"]);
-                }
-                if (versioned || args.get("nul_terminated").is_some())
-                    && args.get("nul_terminated") != Some(&Value::Bool(true))
-                {
-                    keys.bad("nul_terminated", "true");
-                }
-            }
-            (3, 1) => {
-                keys.version();
-                keys.one_of("algorithm", &["crc32c"]);
-                keys.string("covers");
-            }
-            _ => {}
-        }
+        check_field_arguments(k, type_id, &args, part, &mut facts, out);
     }
     facts.layout_ok = layout_ok;
     facts
+}
+
+/// Descriptor `k`'s name and its part ("field NAME"); checks the name is ASCII, NUL-padded.
+fn descriptor_name(k: usize, d: &[u8], out: &mut Vec<Problem>) -> (String, String) {
+    let name_raw = &d[1..1 + NAME_LEN];
+    let name_len = name_raw.iter().position(|&c| c == 0).unwrap_or(NAME_LEN);
+    let name = String::from_utf8_lossy(&name_raw[..name_len]).to_string();
+    let part = format!("field {name}");
+    if !name_raw[..name_len].is_ascii() || name_raw[name_len..].iter().any(|&c| c != 0) {
+        out.push(Problem::at(
+            None,
+            part.clone(),
+            NAME_PADDING,
+            format!("descriptor {k}'s name bytes are {:02x?}", name_raw),
+        ));
+    }
+    (name, part)
+}
+
+/// A descriptor's arguments as JSON (null where unreadable); checks their NUL padding and
+/// that they are an object.
+fn descriptor_arguments(d: &[u8], part: &str, out: &mut Vec<Problem>) -> Value {
+    let args_raw = &d[1 + NAME_LEN..1 + NAME_LEN + ARGS_LEN];
+    let alen = args_raw.iter().position(|&c| c == 0).unwrap_or(ARGS_LEN);
+    if let Some(p) = args_raw[alen..].iter().position(|&c| c != 0) {
+        out.push(Problem::at(
+            None,
+            part.to_string(),
+            ARGS_PADDING,
+            format!(
+                "byte {} of the arguments is 0x{:02x} after the NUL that ends the JSON",
+                alen + p,
+                args_raw[alen + p]
+            ),
+        ));
+    }
+    let args: Value = serde_json::from_slice(&args_raw[..alen]).unwrap_or(Value::Null);
+    if !args.is_object() {
+        out.push(Problem::at(
+            None,
+            part.to_string(),
+            ARGS_PADDING,
+            "the arguments are not a JSON object",
+        ));
+    }
+    args
+}
+
+/// Checks field `k` has the name and type id of its place among the four; false where the
+/// type id is wrong (the rows cannot be read then).
+fn check_field_slot(k: usize, type_id: u8, name: &str, part: &str, out: &mut Vec<Problem>) -> bool {
+    let want: Option<(u8, &str)> = match k {
+        0 => Some(
+            VIDEO_FIELDS
+                .iter()
+                .copied()
+                .find(|(t, _)| *t == type_id)
+                .unwrap_or((10, "frames|segments|flow")),
+        ),
+        1 => Some((1, "label")),
+        2 => Some((5, "provenance")),
+        3 => Some((1, "checksum")),
+        _ => None,
+    };
+    let Some((t, n)) = want else {
+        return true;
+    };
+    let type_ok = if k == 0 {
+        (10..=12).contains(&type_id)
+    } else {
+        type_id == t
+    };
+    if !type_ok || name != n {
+        out.push(Problem::at(
+            None,
+            part.to_string(),
+            FIELDS,
+            format!(
+                "field {k} is named '{name}' with type id {type_id}; it must be '{n}' \
+                 (type id {})",
+                if k == 0 {
+                    "10|11|12".to_string()
+                } else {
+                    t.to_string()
+                }
+            ),
+        ));
+    }
+    type_ok
+}
+
+/// Checks the keys of field `k`'s arguments (an object) by its place and type id; notes
+/// whether the provenance arguments are versioned.
+fn check_field_arguments(
+    k: usize,
+    type_id: u8,
+    args: &Value,
+    part: String,
+    facts: &mut FieldFacts,
+    out: &mut Vec<Problem>,
+) {
+    let mut keys = Keys {
+        v: args,
+        sample: None,
+        part,
+        rule: ARGS,
+        out,
+    };
+    match (k, type_id) {
+        (0, 10..=12) => check_video_arguments(type_id, &mut keys),
+        (1, 1) => {
+            keys.version();
+            if let Some(info) = keys.object("info") {
+                let mut ik = Keys {
+                    v: info,
+                    sample: None,
+                    part: keys.part.clone(),
+                    rule: ARGS,
+                    out: &mut *keys.out,
+                };
+                ik.uint("ptr");
+                ik.uint("size");
+                ik.int("crc32c", 0, u32::MAX as i64);
+            }
+        }
+        (2, 5) => {
+            let versioned = keys.version();
+            facts.provenance_versioned = versioned;
+            // Files from before versioning wrote `{}`; versioned ones say how to read.
+            if versioned || args.get("encoding").is_some() {
+                keys.one_of("encoding", &["utf-8"]);
+            }
+            if (versioned || args.get("nul_terminated").is_some())
+                && args.get("nul_terminated") != Some(&Value::Bool(true))
+            {
+                keys.bad("nul_terminated", "true");
+            }
+        }
+        (3, 1) => {
+            keys.version();
+            keys.one_of("algorithm", &["crc32c"]);
+            keys.string("covers");
+        }
+        _ => {}
+    }
 }
 
 fn check_video_arguments(type_id: u8, k: &mut Keys) {

@@ -250,12 +250,31 @@ impl<'a> SampleRules<'a> {
 
     fn provenance(&self, i: u64, bytes: &[u8], t: u32, out: &mut Vec<Problem>) {
         let part = "field provenance";
-        let p = |rule, detail: String| Problem::at(Some(i), part, rule, detail);
+        Self::provenance_nul(i, bytes, self.prov_versioned, out);
+        let Some(v) = Self::provenance_object(i, bytes, out) else {
+            return;
+        };
+        let mut k = Keys {
+            v: &v,
+            sample: Some(i),
+            part: part.into(),
+            rule: PROV_KEYS,
+            out: &mut *out,
+        };
+        Self::provenance_source_keys(&mut k);
+        self.provenance_annotation_keys(i, &mut k);
+        Self::provenance_frame_keys(i, t, &mut k);
+    }
+
+    /// Checks that the provenance holds one NUL, at its end (none only before version 1).
+    fn provenance_nul(i: u64, bytes: &[u8], versioned: bool, out: &mut Vec<Problem>) {
         let nuls = bytes.iter().filter(|&&c| c == 0).count();
         let ends_nul = bytes.last() == Some(&0);
         // One NUL, at the end; none only in files from before provenance version 1.
-        if nuls > 1 || (nuls == 1 && !ends_nul) || (self.prov_versioned && nuls == 0) {
-            out.push(p(
+        if nuls > 1 || (nuls == 1 && !ends_nul) || (versioned && nuls == 0) {
+            out.push(Problem::at(
+                Some(i),
+                "field provenance",
                 PROV_NUL,
                 format!(
                     "{} bytes, {nuls} NUL bytes, {}",
@@ -268,28 +287,31 @@ impl<'a> SampleRules<'a> {
                 ),
             ));
         }
+    }
+
+    /// Parses the provenance (less its final NUL) as a UTF-8 JSON object, or reports why not.
+    fn provenance_object(i: u64, bytes: &[u8], out: &mut Vec<Problem>) -> Option<Value> {
+        let p = |rule, detail: String| Problem::at(Some(i), "field provenance", rule, detail);
         let body = bytes.strip_suffix(&[0]).unwrap_or(bytes);
-        let v: Value = match std::str::from_utf8(body)
+        match std::str::from_utf8(body)
             .map_err(|e| e.to_string())
             .and_then(|s| serde_json::from_str(s).map_err(|e| e.to_string()))
         {
-            Ok(v @ Value::Object(_)) => v,
+            Ok(v @ Value::Object(_)) => Some(v),
             Ok(other) => {
                 out.push(p(PROV_JSON, format!("it is {}", show(Some(&other)))));
-                return;
+                None
             }
             Err(e) => {
                 out.push(p(PROV_JSON, e));
-                return;
+                None
             }
-        };
-        let mut k = Keys {
-            v: &v,
-            sample: Some(i),
-            part: part.into(),
-            rule: PROV_KEYS,
-            out: &mut *out,
-        };
+        }
+    }
+
+    /// Checks the source keys: source, clip, its size and fps, time_base, conversion.
+    fn provenance_source_keys(k: &mut Keys) {
+        let v = k.v;
         k.string("source");
         k.uint("clip");
         k.uint("source_frames");
@@ -307,6 +329,12 @@ impl<'a> SampleRules<'a> {
         if v.get("conversion").is_some() {
             k.string("conversion");
         }
+    }
+
+    /// Checks the annotation keys: labels, split, row_id with its line, segment.
+    fn provenance_annotation_keys(&self, i: u64, k: &mut Keys) {
+        let part = "field provenance";
+        let v = k.v;
         // Annotation datasets: every label a class index, the first the row's label; the
         // split an index into the info's `splits`; the segment's frames inside the source.
         if let Some(labels) = v
@@ -365,6 +393,12 @@ impl<'a> SampleRules<'a> {
                 ),
             }
         }
+    }
+
+    /// Checks the per-frame keys against T: frames and pts, padded, damaged.
+    fn provenance_frame_keys(i: u64, t: u32, k: &mut Keys) {
+        let part = "field provenance";
+        let v = k.v;
         for key in ["frames", "pts"] {
             if let Some(list) = k.list(key, "ints") {
                 if !list

@@ -401,36 +401,9 @@ pub fn measure_sample(
     let meta = ds.meta(i)?;
     let split = meta.provenance["split"].as_i64().unwrap_or(-1);
     let data = ds.decode(i, dec)?;
-    let (w, h, pictures, positions, flow_motion) = match &data {
-        SampleData::Clip(c) => (
-            c.width,
-            c.height,
-            (0..c.num_frames).map(|t| c.frame(t)).collect::<Vec<_>>(),
-            (0..c.num_frames as u32).collect::<Vec<_>>(),
-            None,
-        ),
-        SampleData::Flow(f) => {
-            let n = f.width * f.height * 3;
-            let m2 = f.width * f.height * 2;
-            let mags = (0..f.num_frames.saturating_sub(1))
-                .map(|t| {
-                    let v = &f.flow[t * m2..(t + 1) * m2];
-                    v.chunks_exact(2)
-                        .map(|d| ((d[0] * d[0] + d[1] * d[1]) as f64).sqrt())
-                        .sum::<f64>()
-                        / (m2 / 2).max(1) as f64
-                })
-                .collect::<Vec<_>>();
-            (
-                f.width,
-                f.height,
-                f.keyframes.chunks_exact(n).collect(),
-                f.keyframe_positions.clone(),
-                Some(mags),
-            )
-        }
-    };
-    let lumas: Vec<Vec<u8>> = pictures.iter().map(|p| frames::luma(p)).collect();
+    let pics = Pictures::of(&data);
+    let (w, h) = (pics.w, pics.h);
+    let lumas: Vec<Vec<u8>> = pics.pictures.iter().map(|p| frames::luma(p)).collect();
     let mut s = SampleHealth {
         index: i,
         label: meta.label,
@@ -440,7 +413,7 @@ pub fn measure_sample(
             .unwrap_or_default()
             .to_string(),
         flags: Vec::new(),
-        positions: positions.clone(),
+        positions: pics.positions.clone(),
         luma_mean: Vec::new(),
         luma_std: Vec::new(),
         sharpness: Vec::new(),
@@ -456,6 +429,70 @@ pub fn measure_sample(
         sharpness_median: 0.0,
         phash: String::new(),
     };
+    picture_stats(&mut s, &lumas, &pics.positions, w, h, th);
+    let same = consecutive_measures(&mut s, pics, &lumas, th)?;
+    s.frozen_runs = frozen_runs(&same, th.frozen_min_frames);
+    summarise(&mut s, &lumas, w, h);
+    s.flags = clip_flags(&s, lumas.len(), w, h, flow_sample(&data), th);
+    Ok(s)
+}
+
+/// The pictures a sample's health measures: every frame of a clip, a flow sample's stored
+/// keyframes (with its flow's mean magnitude between frames).
+struct Pictures<'a> {
+    w: usize,
+    h: usize,
+    pictures: Vec<&'a [u8]>,
+    /// Clip positions of the pictures.
+    positions: Vec<u32>,
+    /// Flow samples: mean flow magnitude in pixels between consecutive frames.
+    flow_motion: Option<Vec<f64>>,
+}
+
+impl<'a> Pictures<'a> {
+    /// Takes the pictures (and a flow sample's motion) out of decoded sample data.
+    fn of(data: &'a SampleData) -> Self {
+        match data {
+            SampleData::Clip(c) => Pictures {
+                w: c.width,
+                h: c.height,
+                pictures: (0..c.num_frames).map(|t| c.frame(t)).collect(),
+                positions: (0..c.num_frames as u32).collect(),
+                flow_motion: None,
+            },
+            SampleData::Flow(f) => {
+                let n = f.width * f.height * 3;
+                let m2 = f.width * f.height * 2;
+                let mags = (0..f.num_frames.saturating_sub(1))
+                    .map(|t| {
+                        let v = &f.flow[t * m2..(t + 1) * m2];
+                        v.chunks_exact(2)
+                            .map(|d| ((d[0] * d[0] + d[1] * d[1]) as f64).sqrt())
+                            .sum::<f64>()
+                            / (m2 / 2).max(1) as f64
+                    })
+                    .collect::<Vec<_>>();
+                Pictures {
+                    w: f.width,
+                    h: f.height,
+                    pictures: f.keyframes.chunks_exact(n).collect(),
+                    positions: f.keyframe_positions.clone(),
+                    flow_motion: Some(mags),
+                }
+            }
+        }
+    }
+}
+
+/// Per-picture measures: luma mean and spread, sharpness, black and blank frames.
+fn picture_stats(
+    s: &mut SampleHealth,
+    lumas: &[Vec<u8>],
+    positions: &[u32],
+    w: usize,
+    h: usize,
+    th: &Thresholds,
+) {
     for (k, y) in lumas.iter().enumerate() {
         let (mean, std, dark) = frames::plane_stats(y, th.black_luma);
         s.luma_mean.push(mean);
@@ -467,10 +504,20 @@ pub fn measure_sample(
             s.blank_frames.push(positions[k]);
         }
     }
+}
+
+/// Consecutive-frame measures (motion, content scores and cuts); whether each transition
+/// keeps the same picture.
+fn consecutive_measures(
+    s: &mut SampleHealth,
+    pics: Pictures,
+    lumas: &[Vec<u8>],
+    th: &Thresholds,
+) -> Result<Vec<bool>> {
     // Consecutive-frame measures: luma differences and content scores for clips, the flow's
     // magnitude for flow samples.
     let same;
-    match flow_motion {
+    match pics.flow_motion {
         Some(m) => {
             same = m
                 .iter()
@@ -479,9 +526,10 @@ pub fn measure_sample(
             s.motion = m;
         }
         None => {
-            let hsv = pictures
+            let hsv = pics
+                .pictures
                 .iter()
-                .map(|p| frames::hsv(p, w, h))
+                .map(|p| frames::hsv(p, pics.w, pics.h))
                 .collect::<Result<Vec<_>>>()?;
             for t in 1..lumas.len() {
                 s.motion
@@ -495,6 +543,12 @@ pub fn measure_sample(
             same = s.motion.iter().map(|&v| v <= th.frozen_diff).collect();
         }
     }
+    Ok(same)
+}
+
+/// Runs of frames that are the same picture, at least `min_frames` long.
+fn frozen_runs(same: &[bool], min_frames: usize) -> Vec<[u32; 2]> {
+    let mut runs = Vec::new();
     // Runs of frames that are the same picture: k transitions in a row join k+1 frames.
     let mut t = 0;
     while t < same.len() {
@@ -507,10 +561,15 @@ pub fn measure_sample(
             t += 1;
         }
         let frames_in_run = t - start + 1;
-        if frames_in_run >= th.frozen_min_frames {
-            s.frozen_runs.push([start as u32, t as u32]);
+        if frames_in_run >= min_frames {
+            runs.push([start as u32, t as u32]);
         }
     }
+    runs
+}
+
+/// The sample's summary numbers: brightness, mean motion, median sharpness, the clip hash.
+fn summarise(s: &mut SampleHealth, lumas: &[Vec<u8>], w: usize, h: usize) {
     let count = lumas.len().max(1) as f64;
     s.brightness = s.luma_mean.iter().sum::<f64>() / count;
     s.motion_mean = if s.motion.is_empty() {
@@ -521,9 +580,7 @@ pub fn measure_sample(
     let mut sharp = s.sharpness.clone();
     sharp.sort_by(f64::total_cmp);
     s.sharpness_median = sharp.get(sharp.len() / 2).copied().unwrap_or(0.0);
-    s.phash = format!("{:016x}", clip_hash(&lumas, w, h));
-    s.flags = clip_flags(&s, lumas.len(), w, h, flow_sample(&data), th);
-    Ok(s)
+    s.phash = format!("{:016x}", clip_hash(lumas, w, h));
 }
 
 fn flow_sample(d: &SampleData) -> bool {

@@ -33,6 +33,70 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
         ));
     }
     let mut ictx = media::open_input(path, &ProbeBudget::default())?;
+    let (si, mut dec) = open_audio_decoder(&ictx, path)?;
+    let mut mono = MonoResampler {
+        path,
+        rate,
+        swr: None,
+        out: Vec::new(),
+    };
+    let mut warnings = Vec::new();
+    let mut frame = ffmpeg::frame::Audio::empty();
+    let mut corrupt = 0usize;
+
+    let mut pkt: ffmpeg::Packet;
+    loop {
+        // av_read_frame does not release what the packet held: start each read from an
+        // empty packet (dropping the previous one unrefs its buffer).
+        pkt = ffmpeg::Packet::empty();
+        match media::read_packet(&mut pkt, &mut ictx)? {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            Err(ffmpeg::Error::InvalidData) => continue,
+            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => continue,
+            Err(e) => {
+                warnings.push(format!("reading stopped early: {e}"));
+                break;
+            }
+        }
+        if pkt.stream() != si {
+            continue;
+        }
+        if dec.send_packet(&pkt).is_err() {
+            corrupt += 1;
+            continue;
+        }
+        while dec.receive_frame(&mut frame).is_ok() {
+            mono.convert(Some(&frame))?;
+        }
+    }
+    let _ = dec.send_eof();
+    while dec.receive_frame(&mut frame).is_ok() {
+        mono.convert(Some(&frame))?;
+    }
+    mono.convert(None)?;
+    if corrupt > 0 {
+        warnings.push(format!("{corrupt} audio packets could not be decoded"));
+    }
+    let out = std::mem::take(&mut mono.out);
+    if out.is_empty() {
+        return Err(VideoError::decode(
+            path,
+            "the audio stream holds no decodable samples",
+        ));
+    }
+    Ok(MonoAudio {
+        sample_rate: rate,
+        samples: out,
+        warnings,
+    })
+}
+
+/// The best audio stream's index and an opened decoder for it.
+fn open_audio_decoder(
+    ictx: &ffmpeg::format::context::Input,
+    path: &Path,
+) -> Result<(usize, ffmpeg::decoder::Audio)> {
     let st = ictx
         .streams()
         .best(ffmpeg::media::Type::Audio)
@@ -42,60 +106,39 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
     let si = st.index();
     let cctx = ffmpeg::codec::context::Context::from_parameters(st.parameters())
         .map_err(|e| VideoError::decode(path, format!("audio decoder set-up failed: {e}")))?;
-    let mut dec = cctx
+    let dec = cctx
         .decoder()
         .audio()
         .map_err(|e| VideoError::decode(path, format!("no decoder for this audio codec: {e}")))?;
-    let mut swr: Option<Swr> = None;
-    let mut out: Vec<f32> = Vec::new();
-    let mut warnings = Vec::new();
-    let mut frame = ffmpeg::frame::Audio::empty();
-    let mut corrupt = 0usize;
+    Ok((si, dec))
+}
 
-    let convert = |frame: Option<&ffmpeg::frame::Audio>,
-                   swr: &mut Option<Swr>,
-                   out: &mut Vec<f32>|
-     -> Result<()> {
+/// Decoded frames to mono f32 at `rate`: the resampler, set up from the first frame, and
+/// the samples so far.
+struct MonoResampler<'p> {
+    path: &'p Path,
+    rate: u32,
+    swr: Option<Swr>,
+    out: Vec<f32>,
+}
+
+impl MonoResampler<'_> {
+    /// Resamples `frame` onto the output; `None` flushes what the resampler still holds.
+    fn convert(&mut self, frame: Option<&ffmpeg::frame::Audio>) -> Result<()> {
+        if self.swr.is_none() {
+            let Some(f) = frame else { return Ok(()) };
+            self.swr = Some(self.new_swr(f)?);
+        }
+        let path = self.path;
+        let out = &mut self.out;
         // SAFETY: swr calls on a context we own; input planes come from the decoded frame and
         // the output buffer has room for `cap` samples.
         unsafe {
-            if swr.is_none() {
-                let Some(f) = frame else { return Ok(()) };
-                let fp = f.as_ptr();
-                let mut in_layout: ffi::AVChannelLayout = std::mem::zeroed();
-                if (*fp).ch_layout.nb_channels > 0 {
-                    ffi::av_channel_layout_copy(&mut in_layout, &(*fp).ch_layout);
-                } else {
-                    ffi::av_channel_layout_default(&mut in_layout, 1);
-                }
-                let mut out_layout: ffi::AVChannelLayout = std::mem::zeroed();
-                ffi::av_channel_layout_default(&mut out_layout, 1);
-                let mut ctx: *mut ffi::SwrContext = std::ptr::null_mut();
-                let r = ffi::swr_alloc_set_opts2(
-                    &mut ctx,
-                    &mut out_layout,
-                    ffi::AVSampleFormat::AV_SAMPLE_FMT_FLT,
-                    rate as i32,
-                    &mut in_layout,
-                    std::mem::transmute::<i32, ffi::AVSampleFormat>((*fp).format),
-                    (*fp).sample_rate,
-                    0,
-                    std::ptr::null_mut(),
-                );
-                ffi::av_channel_layout_uninit(&mut in_layout);
-                ffi::av_channel_layout_uninit(&mut out_layout);
-                if r < 0 || ctx.is_null() || ffi::swr_init(ctx) < 0 {
-                    if !ctx.is_null() {
-                        ffi::swr_free(&mut ctx);
-                    }
-                    return Err(VideoError::decode(
-                        path,
-                        "cannot set up the audio resampler",
-                    ));
-                }
-                *swr = Some(Swr(ctx));
-            }
-            let ctx = swr.as_ref().map(|s| s.0).unwrap_or(std::ptr::null_mut());
+            let ctx = self
+                .swr
+                .as_ref()
+                .map(|s| s.0)
+                .unwrap_or(std::ptr::null_mut());
             let (inp, n_in) = match frame {
                 Some(f) => (
                     (*f.as_ptr()).extended_data as *mut *const u8,
@@ -121,53 +164,47 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<MonoAudio> {
             }
         }
         Ok(())
-    };
+    }
 
-    let mut pkt: ffmpeg::Packet;
-    loop {
-        // av_read_frame does not release what the packet held: start each read from an
-        // empty packet (dropping the previous one unrefs its buffer).
-        pkt = ffmpeg::Packet::empty();
-        match media::read_packet(&mut pkt, &mut ictx)? {
-            Ok(()) => {}
-            Err(ffmpeg::Error::Eof) => break,
-            Err(ffmpeg::Error::InvalidData) => continue,
-            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => continue,
-            Err(e) => {
-                warnings.push(format!("reading stopped early: {e}"));
-                break;
+    /// A resampler from the layout, format and rate of frame `f` to mono f32 at `rate`.
+    fn new_swr(&self, f: &ffmpeg::frame::Audio) -> Result<Swr> {
+        // SAFETY: swr calls on a context we own; the layouts are initialised and freed here.
+        unsafe {
+            let fp = f.as_ptr();
+            let mut in_layout: ffi::AVChannelLayout = std::mem::zeroed();
+            if (*fp).ch_layout.nb_channels > 0 {
+                ffi::av_channel_layout_copy(&mut in_layout, &(*fp).ch_layout);
+            } else {
+                ffi::av_channel_layout_default(&mut in_layout, 1);
             }
-        }
-        if pkt.stream() != si {
-            continue;
-        }
-        if dec.send_packet(&pkt).is_err() {
-            corrupt += 1;
-            continue;
-        }
-        while dec.receive_frame(&mut frame).is_ok() {
-            convert(Some(&frame), &mut swr, &mut out)?;
+            let mut out_layout: ffi::AVChannelLayout = std::mem::zeroed();
+            ffi::av_channel_layout_default(&mut out_layout, 1);
+            let mut ctx: *mut ffi::SwrContext = std::ptr::null_mut();
+            let r = ffi::swr_alloc_set_opts2(
+                &mut ctx,
+                &mut out_layout,
+                ffi::AVSampleFormat::AV_SAMPLE_FMT_FLT,
+                self.rate as i32,
+                &mut in_layout,
+                std::mem::transmute::<i32, ffi::AVSampleFormat>((*fp).format),
+                (*fp).sample_rate,
+                0,
+                std::ptr::null_mut(),
+            );
+            ffi::av_channel_layout_uninit(&mut in_layout);
+            ffi::av_channel_layout_uninit(&mut out_layout);
+            if r < 0 || ctx.is_null() || ffi::swr_init(ctx) < 0 {
+                if !ctx.is_null() {
+                    ffi::swr_free(&mut ctx);
+                }
+                return Err(VideoError::decode(
+                    self.path,
+                    "cannot set up the audio resampler",
+                ));
+            }
+            Ok(Swr(ctx))
         }
     }
-    let _ = dec.send_eof();
-    while dec.receive_frame(&mut frame).is_ok() {
-        convert(Some(&frame), &mut swr, &mut out)?;
-    }
-    convert(None, &mut swr, &mut out)?;
-    if corrupt > 0 {
-        warnings.push(format!("{corrupt} audio packets could not be decoded"));
-    }
-    if out.is_empty() {
-        return Err(VideoError::decode(
-            path,
-            "the audio stream holds no decodable samples",
-        ));
-    }
-    Ok(MonoAudio {
-        sample_rate: rate,
-        samples: out,
-        warnings,
-    })
 }
 
 /// Write mono f32 samples as a WAV file (IEEE float, format tag 3), atomically.

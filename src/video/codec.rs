@@ -219,9 +219,35 @@ fn encode_here(
         static SVT_AV1: std::sync::Mutex<()> = std::sync::Mutex::new(());
         SVT_AV1.lock().unwrap_or_else(|p| p.into_inner())
     });
-    let enc_err = |what: &str, e: ffmpeg::Error| {
-        VideoError::param("segments", format!("{name}: {what}: {e}"))
-    };
+    let (mut enc, tb) = open_encoder(name, width, height, fps, s)?;
+    let extradata = encoder_extradata(&enc);
+    let packets = encode_frames(&mut enc, name, frames, width, height, s.keyint)?;
+    if packets.is_empty() {
+        return Err(VideoError::param(
+            "segments",
+            format!("{name} produced no packets"),
+        ));
+    }
+    Ok(EncodedStream {
+        packets,
+        extradata,
+        time_base: (tb.numerator(), tb.denominator()),
+    })
+}
+
+/// The error of an encoder step: "{name}: {what}: {e}" about the segments field.
+fn enc_err(name: &str, what: &str, e: ffmpeg::Error) -> VideoError {
+    VideoError::param("segments", format!("{name}: {what}: {e}"))
+}
+
+/// Sets up and opens encoder `name` for YUV 4:2:0 at `fps`; returns it and its time base.
+fn open_encoder(
+    name: &str,
+    width: u32,
+    height: u32,
+    fps: f64,
+    s: EncodeSettings,
+) -> Result<(ffmpeg::encoder::Video, ffmpeg::Rational)> {
     let codec = ffmpeg::encoder::find_by_name(name).ok_or_else(|| {
         VideoError::param("codec", format!("this FFmpeg build has no {name} encoder"))
     })?;
@@ -231,7 +257,7 @@ fn encode_here(
     let mut ctx = ffmpeg::codec::context::Context::new_with_codec(codec)
         .encoder()
         .video()
-        .map_err(|e| enc_err("cannot set up", e))?;
+        .map_err(|e| enc_err(name, "cannot set up", e))?;
     ctx.set_width(width);
     ctx.set_height(height);
     ctx.set_format(ffmpeg::format::Pixel::YUV420P);
@@ -248,6 +274,14 @@ fn encode_here(
         (*c).keyint_min = s.keyint as i32;
         (*c).thread_count = 1;
     }
+    let enc = ctx
+        .open_with(encoder_options(name, s))
+        .map_err(|e| enc_err(name, "cannot open the encoder", e))?;
+    Ok((enc, tb))
+}
+
+/// The private options of encoder `name`: rate factor, speed, and exact keyframe intervals.
+fn encoder_options(name: &str, s: EncodeSettings) -> ffmpeg::Dictionary<'static> {
     let mut opts = ffmpeg::Dictionary::new();
     let k = s.keyint;
     match name {
@@ -285,20 +319,31 @@ fn encode_here(
             opts.set("svtav1-params", &format!("keyint={k}:irefresh-type=2"));
         }
     }
-    let mut enc = ctx
-        .open_with(opts)
-        .map_err(|e| enc_err("cannot open the encoder", e))?;
-    let extradata = {
-        // SAFETY: reads the opened encoder's extradata buffer.
-        unsafe {
-            let c = enc.as_ptr();
-            if (*c).extradata.is_null() || (*c).extradata_size <= 0 {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts((*c).extradata, (*c).extradata_size as usize).to_vec()
-            }
+    opts
+}
+
+/// A copy of the opened encoder's extradata (empty where it has none).
+fn encoder_extradata(enc: &ffmpeg::encoder::Video) -> Vec<u8> {
+    // SAFETY: reads the opened encoder's extradata buffer.
+    unsafe {
+        let c = enc.as_ptr();
+        if (*c).extradata.is_null() || (*c).extradata_size <= 0 {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts((*c).extradata, (*c).extradata_size as usize).to_vec()
         }
-    };
+    }
+}
+
+/// Converts each RGB frame to YUV, encodes it (keyframe every `keyint`) and flushes; the packets.
+fn encode_frames(
+    enc: &mut ffmpeg::encoder::Video,
+    name: &str,
+    frames: &[&[u8]],
+    width: u32,
+    height: u32,
+    keyint: u32,
+) -> Result<Vec<EncodedPacket>> {
     let mut sws = ffmpeg::software::scaling::Context::get(
         ffmpeg::format::Pixel::RGB24,
         width,
@@ -308,7 +353,7 @@ fn encode_here(
         height,
         ffmpeg::software::scaling::Flags::BICUBIC,
     )
-    .map_err(|e| enc_err("no RGB to YUV conversion", e))?;
+    .map_err(|e| enc_err(name, "no RGB to YUV conversion", e))?;
     let mut rgb = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::RGB24, width, height);
     // Rows are copied in below `width * 3` bytes at a time; the rest of each stride stays as
     // allocated, and swscale's SIMD input reads it (valgrind: uninitialised values from 2-pixel
@@ -316,17 +361,6 @@ fn encode_here(
     rgb.data_mut(0).fill(0);
     let mut yuv = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::YUV420P, width, height);
     let mut packets = Vec::new();
-    let drain = |enc: &mut ffmpeg::encoder::Video, packets: &mut Vec<EncodedPacket>| {
-        let mut pkt = ffmpeg::Packet::empty();
-        while enc.receive_packet(&mut pkt).is_ok() {
-            packets.push(EncodedPacket {
-                pts: pkt.pts().unwrap_or(0),
-                dts: pkt.dts().unwrap_or(0),
-                key: pkt.is_key(),
-                data: pkt.data().unwrap_or_default().to_vec(),
-            });
-        }
-    };
     let row = width as usize * 3;
     for (k, f) in frames.iter().enumerate() {
         let stride = rgb.stride(0);
@@ -335,33 +369,37 @@ fn encode_here(
             dst[y * stride..y * stride + row].copy_from_slice(&f[y * row..(y + 1) * row]);
         }
         sws.run(&rgb, &mut yuv)
-            .map_err(|e| enc_err("conversion failed", e))?;
+            .map_err(|e| enc_err(name, "conversion failed", e))?;
         yuv.set_pts(Some(k as i64));
         // SAFETY: frame type is a plain field; force exact keyframe positions.
         unsafe {
-            (*yuv.as_mut_ptr()).pict_type = if k % s.keyint.max(1) as usize == 0 {
+            (*yuv.as_mut_ptr()).pict_type = if k % keyint.max(1) as usize == 0 {
                 ffi::AVPictureType::AV_PICTURE_TYPE_I
             } else {
                 ffi::AVPictureType::AV_PICTURE_TYPE_NONE
             };
         }
         enc.send_frame(&yuv)
-            .map_err(|e| enc_err("encoding failed", e))?;
-        drain(&mut enc, &mut packets);
+            .map_err(|e| enc_err(name, "encoding failed", e))?;
+        drain_packets(enc, &mut packets);
     }
-    enc.send_eof().map_err(|e| enc_err("flush failed", e))?;
-    drain(&mut enc, &mut packets);
-    if packets.is_empty() {
-        return Err(VideoError::param(
-            "segments",
-            format!("{name} produced no packets"),
-        ));
+    enc.send_eof()
+        .map_err(|e| enc_err(name, "flush failed", e))?;
+    drain_packets(enc, &mut packets);
+    Ok(packets)
+}
+
+/// Moves every packet the encoder has ready into `packets`.
+fn drain_packets(enc: &mut ffmpeg::encoder::Video, packets: &mut Vec<EncodedPacket>) {
+    let mut pkt = ffmpeg::Packet::empty();
+    while enc.receive_packet(&mut pkt).is_ok() {
+        packets.push(EncodedPacket {
+            pts: pkt.pts().unwrap_or(0),
+            dts: pkt.dts().unwrap_or(0),
+            key: pkt.is_key(),
+            data: pkt.data().unwrap_or_default().to_vec(),
+        });
     }
-    Ok(EncodedStream {
-        packets,
-        extradata,
-        time_base: (tb.numerator(), tb.denominator()),
-    })
 }
 
 /// Decode `packets` (decode order, starting at a keyframe) of a `codec` stream and return the

@@ -272,9 +272,52 @@ fn build_options(ds: &DatasetFile) -> serde_json::Value {
 /// Write `DIR/NAME.vdxm` for the shards `NAME-*-of-*.vdx` in `dir` (all N of them must be
 /// there and agree). `name`: which set, where the folder holds several.
 pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manifest)> {
-    let mut found: std::collections::BTreeMap<String, Vec<(usize, usize, String)>> =
-        Default::default();
     let remote = crate::storage::is_url(dir);
+    let mut found = shard_files_by_set(dir, remote)?;
+    let name = pick_shard_set(dir, name, &found)?;
+    let mut shards = found.remove(&name).ok_or_else(|| {
+        VdxError::param(
+            "name",
+            format!("{}: no shard files of '{name}'", dir.display()),
+        )
+    })?;
+    shards.sort();
+    check_all_shards_there(dir, &name, &shards)?;
+    let (entries, total, (field, classes, build_options)) = shard_entries(dir, &shards)?;
+    let m = Manifest {
+        format: MANIFEST_FORMAT.into(),
+        version: MANIFEST_VERSION,
+        name: name.clone(),
+        samples: total,
+        classes,
+        field,
+        build_options,
+        shards: entries,
+    };
+    let out = dir.join(format!("{name}.{MANIFEST_EXT}"));
+    let mut text = serde_json::to_vec_pretty(&m).expect("JSON values serialize");
+    text.push(b'\n');
+    if remote {
+        // Written last, after every shard it names is there.
+        crate::storage::put(&out, text)?;
+    } else {
+        crate::npy::write_atomic(&out, &text)?;
+    }
+    Ok((out, m))
+}
+
+/// Shard files of one set: (k, N, file name).
+type ShardFiles = Vec<(usize, usize, String)>;
+
+/// The field, class list and build options every shard of a set must share.
+type ShardFacts = (serde_json::Value, Vec<String>, serde_json::Value);
+
+/// The shard files in `dir` (a folder, or a URL where `remote`), grouped by set name.
+fn shard_files_by_set(
+    dir: &Path,
+    remote: bool,
+) -> Result<std::collections::BTreeMap<String, ShardFiles>> {
+    let mut found: std::collections::BTreeMap<String, ShardFiles> = Default::default();
     let names = if remote {
         crate::storage::list(dir)?
     } else {
@@ -290,7 +333,16 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
             found.entry(n).or_default().push((k, count, file));
         }
     }
-    let name = match name {
+    Ok(found)
+}
+
+/// The set to write the manifest of: the one named, else the only one in the folder.
+fn pick_shard_set(
+    dir: &Path,
+    name: Option<&str>,
+    found: &std::collections::BTreeMap<String, ShardFiles>,
+) -> Result<String> {
+    Ok(match name {
         Some(n) => n.to_string(),
         None if found.len() == 1 => found.keys().next().expect("one").clone(),
         None if found.is_empty() => {
@@ -312,14 +364,11 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
                 ),
             ))
         }
-    };
-    let mut shards = found.remove(&name).ok_or_else(|| {
-        VdxError::param(
-            "name",
-            format!("{}: no shard files of '{name}'", dir.display()),
-        )
-    })?;
-    shards.sort();
+    })
+}
+
+/// Fails unless the (sorted) shards agree on N and all N of them are there.
+fn check_all_shards_there(dir: &Path, name: &str, shards: &[(usize, usize, String)]) -> Result<()> {
     let count = shards[0].1;
     if let Some((_, c, f)) = shards.iter().find(|(_, c, _)| *c != count) {
         return Err(VdxError::param(
@@ -329,7 +378,7 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
     }
     let missing: Vec<String> = (0..count)
         .filter(|k| !shards.iter().any(|(j, _, _)| j == k))
-        .map(|k| ShardSpec { index: k, count }.file_name(&name))
+        .map(|k| ShardSpec { index: k, count }.file_name(name))
         .collect();
     if !missing.is_empty() {
         return Err(VdxError::param(
@@ -342,10 +391,19 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
             ),
         ));
     }
+    Ok(())
+}
+
+/// Opens each shard in order: its manifest entry, the total of samples, and the facts all
+/// shards share (a shard that differs from the first is an error).
+fn shard_entries(
+    dir: &Path,
+    shards: &[(usize, usize, String)],
+) -> Result<(Vec<ShardEntry>, u64, ShardFacts)> {
     let mut entries = Vec::new();
-    let mut first: Option<(serde_json::Value, Vec<String>, serde_json::Value)> = None;
+    let mut first: Option<ShardFacts> = None;
     let mut total = 0u64;
-    for (_, _, file) in &shards {
+    for (_, _, file) in shards {
         let path = dir.join(file);
         let ds = DatasetFile::open(&path)?;
         let facts = (field_json(&ds), ds.classes().to_vec(), build_options(&ds));
@@ -372,27 +430,7 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
             crc32c,
         });
     }
-    let (field, classes, build_options) = first.expect("at least one shard");
-    let m = Manifest {
-        format: MANIFEST_FORMAT.into(),
-        version: MANIFEST_VERSION,
-        name: name.clone(),
-        samples: total,
-        classes,
-        field,
-        build_options,
-        shards: entries,
-    };
-    let out = dir.join(format!("{name}.{MANIFEST_EXT}"));
-    let mut text = serde_json::to_vec_pretty(&m).expect("JSON values serialize");
-    text.push(b'\n');
-    if remote {
-        // Written last, after every shard it names is there.
-        crate::storage::put(&out, text)?;
-    } else {
-        crate::npy::write_atomic(&out, &text)?;
-    }
-    Ok((out, m))
+    Ok((entries, total, first.expect("at least one shard")))
 }
 
 #[cfg(test)]

@@ -181,60 +181,9 @@ unsafe fn new_scaler(
     unsafe {
         let src_fmt: ffi::AVPixelFormat = std::mem::transmute((*f).format);
         let resized = g.scale_w != w || g.scale_h != h;
-        let two_step = resized && resize_in_yuv(src_fmt, g.scale_h);
-        let (pre, pre_frame) = if two_step {
-            let pre = ffi::sws_getContext(
-                w as i32,
-                h as i32,
-                src_fmt,
-                g.scale_w as i32,
-                g.scale_h as i32,
-                src_fmt,
-                ffi::SWS_BILINEAR,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null(),
-            );
-            if pre.is_null() {
-                (pre, None)
-            } else {
-                let frame = ffmpeg::frame::Video::new(src_fmt.into(), g.scale_w, g.scale_h);
-                (pre, Some(frame))
-            }
-        } else {
-            (std::ptr::null_mut(), None)
-        };
+        let (pre, pre_frame) = resize_step(src_fmt, (w, h), g, resized);
         let two_step = pre_frame.is_some();
-        // The RGB conversion's input: the resized picture where the resize comes first.
-        let (in_w, in_h) = if two_step {
-            (g.scale_w, g.scale_h)
-        } else {
-            (w, h)
-        };
-        // At the same size: FFmpeg's own default (the `ffmpeg` CLI scales with
-        // `flags=bicubic`), so chroma is interpolated exactly as `ffmpeg -pix_fmt
-        // rgb24` does for every input format. 8-bit 4:2:0 and 4:2:2 of even height
-        // take swscale's unscaled YUV-to-RGB path whatever the flag; 10/12-bit,
-        // 4:1:1, 4:4:4 and odd heights go through the filter, where SWS_POINT (used
-        // before) took the nearest chroma sample instead (up to 114 levels off at
-        // colour edges). Resizing keeps bilinear.
-        let flags = if !resized || two_step {
-            ffi::SWS_BICUBIC
-        } else {
-            ffi::SWS_BILINEAR
-        };
-        let ctx = ffi::sws_getContext(
-            in_w as i32,
-            in_h as i32,
-            src_fmt,
-            g.scale_w as i32,
-            g.scale_h as i32,
-            ffi::AVPixelFormat::AV_PIX_FMT_RGB24,
-            flags,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null(),
-        );
+        let ctx = rgb_context(src_fmt, (w, h), g, resized, two_step);
         if ctx.is_null() {
             ffi::sws_freeContext(pre);
             return Err(VideoError::decode(
@@ -245,51 +194,14 @@ unsafe fn new_scaler(
                 ),
             ));
         }
-        let sws_cs = match (*f).colorspace {
-            ffi::AVColorSpace::AVCOL_SPC_BT709 => ffi::SWS_CS_ITU709,
-            ffi::AVColorSpace::AVCOL_SPC_BT2020_NCL | ffi::AVColorSpace::AVCOL_SPC_BT2020_CL => {
-                ffi::SWS_CS_BT2020
-            }
-            ffi::AVColorSpace::AVCOL_SPC_SMPTE240M => ffi::SWS_CS_SMPTE240M,
-            ffi::AVColorSpace::AVCOL_SPC_FCC => ffi::SWS_CS_FCC,
-            _ => ffi::SWS_CS_DEFAULT,
-        };
+        let sws_cs = sws_colorspace((*f).colorspace);
         let full_in = i32::from((*f).color_range == ffi::AVColorRange::AVCOL_RANGE_JPEG);
         let coefs = ffi::sws_getCoefficients(sws_cs);
         ffi::sws_setColorspaceDetails(ctx, coefs, full_in, coefs, 1, 0, 1 << 16, 1 << 16);
-        let d = ffi::av_pix_fmt_desc_get(src_fmt);
-        let depth = if d.is_null() { 8 } else { (*d).comp[0].depth };
         let note = format!(
-            "{} ({}-bit, {}, {} range) converted to rgb24 (8-bit){}{}{}",
-            cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default(),
-            depth,
-            match sws_cs {
-                ffi::SWS_CS_ITU709 => "BT.709 matrix",
-                ffi::SWS_CS_BT2020 => "BT.2020 matrix",
-                _ => "BT.601 matrix",
-            },
-            if full_in == 1 { "full" } else { "limited" },
-            if !resized {
-                " by swscale (bicubic, FFmpeg's default)".to_string()
-            } else if two_step {
-                format!(
-                    " by swscale, bilinear to {}x{} in the source's format, then as \
-                     at native size",
-                    g.scale_w, g.scale_h
-                )
-            } else {
-                format!(" by swscale, bilinear to {}x{}", g.scale_w, g.scale_h)
-            },
-            if rotate_cw != 0 {
-                format!(", rotated {} degrees clockwise", rotate_cw)
-            } else {
-                String::new()
-            },
-            match (g.off_x.signum() + g.off_y.signum()).signum() {
-                1 => format!(", centre-cropped to {}x{}", g.out_w, g.out_h),
-                -1 => format!(", padded to {}x{}", g.out_w, g.out_h),
-                _ => String::new(),
-            }
+            "{} converted to rgb24 (8-bit){}",
+            source_note(src_fmt, sws_cs, full_in),
+            steps_note(g, resized, two_step, rotate_cw)
         );
         Ok((
             Scaler {
@@ -301,6 +213,147 @@ unsafe fn new_scaler(
             note,
         ))
     }
+}
+
+/// The bilinear resize in the source's own format that comes first where [`resize_in_yuv`]
+/// says so, with its output frame; null and `None` where there is none.
+///
+/// # Safety
+/// `src_fmt` is a valid pixel format.
+unsafe fn resize_step(
+    src_fmt: ffi::AVPixelFormat,
+    (w, h): (u32, u32),
+    g: &Geometry,
+    resized: bool,
+) -> (*mut ffi::SwsContext, Option<ffmpeg::frame::Video>) {
+    let two_step = resized && resize_in_yuv(src_fmt, g.scale_h);
+    if two_step {
+        let pre = ffi::sws_getContext(
+            w as i32,
+            h as i32,
+            src_fmt,
+            g.scale_w as i32,
+            g.scale_h as i32,
+            src_fmt,
+            ffi::SWS_BILINEAR,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null(),
+        );
+        if pre.is_null() {
+            (pre, None)
+        } else {
+            let frame = ffmpeg::frame::Video::new(src_fmt.into(), g.scale_w, g.scale_h);
+            (pre, Some(frame))
+        }
+    } else {
+        (std::ptr::null_mut(), None)
+    }
+}
+
+/// The swscale context to RGB24 at the scaled size, from the source size or (`two_step`)
+/// from the already resized picture; null where swscale cannot.
+///
+/// # Safety
+/// `src_fmt` is a valid pixel format.
+unsafe fn rgb_context(
+    src_fmt: ffi::AVPixelFormat,
+    (w, h): (u32, u32),
+    g: &Geometry,
+    resized: bool,
+    two_step: bool,
+) -> *mut ffi::SwsContext {
+    // The RGB conversion's input: the resized picture where the resize comes first.
+    let (in_w, in_h) = if two_step {
+        (g.scale_w, g.scale_h)
+    } else {
+        (w, h)
+    };
+    // At the same size: FFmpeg's own default (the `ffmpeg` CLI scales with
+    // `flags=bicubic`), so chroma is interpolated exactly as `ffmpeg -pix_fmt
+    // rgb24` does for every input format. 8-bit 4:2:0 and 4:2:2 of even height
+    // take swscale's unscaled YUV-to-RGB path whatever the flag; 10/12-bit,
+    // 4:1:1, 4:4:4 and odd heights go through the filter, where SWS_POINT (used
+    // before) took the nearest chroma sample instead (up to 114 levels off at
+    // colour edges). Resizing keeps bilinear.
+    let flags = if !resized || two_step {
+        ffi::SWS_BICUBIC
+    } else {
+        ffi::SWS_BILINEAR
+    };
+    ffi::sws_getContext(
+        in_w as i32,
+        in_h as i32,
+        src_fmt,
+        g.scale_w as i32,
+        g.scale_h as i32,
+        ffi::AVPixelFormat::AV_PIX_FMT_RGB24,
+        flags,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null(),
+    )
+}
+
+/// The swscale matrix (SWS_CS_*) for a frame's colour space.
+fn sws_colorspace(cs: ffi::AVColorSpace) -> i32 {
+    match cs {
+        ffi::AVColorSpace::AVCOL_SPC_BT709 => ffi::SWS_CS_ITU709,
+        ffi::AVColorSpace::AVCOL_SPC_BT2020_NCL | ffi::AVColorSpace::AVCOL_SPC_BT2020_CL => {
+            ffi::SWS_CS_BT2020
+        }
+        ffi::AVColorSpace::AVCOL_SPC_SMPTE240M => ffi::SWS_CS_SMPTE240M,
+        ffi::AVColorSpace::AVCOL_SPC_FCC => ffi::SWS_CS_FCC,
+        _ => ffi::SWS_CS_DEFAULT,
+    }
+}
+
+/// The note's source part: "yuv420p (8-bit, BT.601 matrix, limited range)".
+///
+/// # Safety
+/// `src_fmt` is a valid pixel format.
+unsafe fn source_note(src_fmt: ffi::AVPixelFormat, sws_cs: i32, full_in: i32) -> String {
+    let d = ffi::av_pix_fmt_desc_get(src_fmt);
+    let depth = if d.is_null() { 8 } else { (*d).comp[0].depth };
+    format!(
+        "{} ({}-bit, {}, {} range)",
+        cstr(ffi::av_get_pix_fmt_name(src_fmt)).unwrap_or_default(),
+        depth,
+        match sws_cs {
+            ffi::SWS_CS_ITU709 => "BT.709 matrix",
+            ffi::SWS_CS_BT2020 => "BT.2020 matrix",
+            _ => "BT.601 matrix",
+        },
+        if full_in == 1 { "full" } else { "limited" },
+    )
+}
+
+/// The note's steps after the conversion: how it scaled, the rotation, the crop or pad.
+fn steps_note(g: &Geometry, resized: bool, two_step: bool, rotate_cw: u32) -> String {
+    format!(
+        "{}{}{}",
+        if !resized {
+            " by swscale (bicubic, FFmpeg's default)".to_string()
+        } else if two_step {
+            format!(
+                " by swscale, bilinear to {}x{} in the source's format, then as \
+                 at native size",
+                g.scale_w, g.scale_h
+            )
+        } else {
+            format!(" by swscale, bilinear to {}x{}", g.scale_w, g.scale_h)
+        },
+        if rotate_cw != 0 {
+            format!(", rotated {} degrees clockwise", rotate_cw)
+        } else {
+            String::new()
+        },
+        match (g.off_x.signum() + g.off_y.signum()).signum() {
+            1 => format!(", centre-cropped to {}x{}", g.out_w, g.out_h),
+            -1 => format!(", padded to {}x{}", g.out_w, g.out_h),
+            _ => String::new(),
+        }
+    )
 }
 
 /// Row alignment (and tail slack) of swscale destinations, as FFmpeg's own frame buffers use.

@@ -8,6 +8,7 @@ use crate::video::index::{FrameEntry, VideoIndex};
 use crate::video::media;
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::ffi;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Whether a target whose keyframe has decode index `key_dec` is reached by decoding on from
@@ -25,6 +26,53 @@ enum NextPacket {
     Packet(ffmpeg::Packet),
     Again,
     End,
+}
+
+/// How feeding packets toward one target ended.
+enum FeedEnd {
+    /// `t` was delivered, or the pass went far past it.
+    Fed,
+    /// The data ended.
+    Eof,
+    /// Every target of the run was fed and the decoder drained at once.
+    DrainedEarly,
+    /// The sink asked to stop.
+    SinkStopped,
+}
+
+/// One call's targets in decode order, to find the next packet still to be fed.
+struct Targets<'a> {
+    index: &'a VideoIndex,
+    by_dec: Vec<(u32, usize)>,
+    last: bool,
+}
+
+impl<'a> Targets<'a> {
+    /// Sorts the targets the index knows by decode index.
+    fn new(index: &'a VideoIndex, targets: &[usize], last: bool) -> Self {
+        let mut by_dec: Vec<(u32, usize)> = targets
+            .iter()
+            .filter_map(|&i| index.frames.get(i).map(|f| (f.decode_index, i)))
+            .collect();
+        by_dec.sort_unstable();
+        Targets {
+            index,
+            by_dec,
+            last,
+        }
+    }
+
+    /// After feeding packet `fed`: is the next target reached by decoding on?
+    fn more_in_run(&self, fed: u32) -> Option<bool> {
+        let nd = fed + 1;
+        let j = self.by_dec.partition_point(|&(d, _)| d < nd);
+        let &(_, next) = self.by_dec.get(j)?;
+        let kd = self
+            .index
+            .keyframe_before(next)
+            .map_or(0, |k| self.index.frames[k].decode_index);
+        Some(reached_by_decoding_on(kd, nd))
+    }
 }
 
 impl VideoDecoder {
@@ -110,26 +158,9 @@ impl VideoDecoder {
         }
         let index = Arc::clone(&self.index);
         let frames = &index.frames;
-        // Targets in decode order, to find the next packet still to be fed.
-        let mut by_dec: Vec<(u32, usize)> = targets
-            .iter()
-            .filter_map(|&i| frames.get(i).map(|f| (f.decode_index, i)))
-            .collect();
-        by_dec.sort_unstable();
-        // After feeding packet `fed`: is the next target reached by decoding on?
-        let more_in_run = |fed: u32| -> Option<bool> {
-            let nd = fed + 1;
-            let j = by_dec.partition_point(|&(d, _)| d < nd);
-            let &(_, next) = by_dec.get(j)?;
-            let kd = index
-                .keyframe_before(next)
-                .map_or(0, |k| frames[k].decode_index);
-            Some(reached_by_decoding_on(kd, nd))
-        };
+        let run = Targets::new(&index, targets, last);
         // Targets still to deliver, keyed by frame index.
-        let mut pending: std::collections::BTreeSet<usize> = targets.iter().copied().collect();
-        let is_target =
-            |i: usize, pending: &std::collections::BTreeSet<usize>| pending.contains(&i);
+        let mut pending: BTreeSet<usize> = targets.iter().copied().collect();
         // Packets from `fed_floor` up to the current position were fed during this call, in
         // one continuous run: a target among them is still inside the decoder.
         let mut fed_floor = self.next_decode.unwrap_or(0);
@@ -140,21 +171,7 @@ impl VideoDecoder {
             let key = index.keyframe_before(t);
             let key_dec = key.map_or(0, |k| frames[k].decode_index);
             let t_dec = frames[t].decode_index;
-            // Keep decoding forward when the decoder is continuous and the keyframe is not far
-            // ahead; else seek.
-            // `t` may already be inside the decoder (fed during this call, not yet output:
-            // B-frame reordering and frame threads delay output), which also means continuing.
-            let continue_ok = match self.next_decode {
-                Some(nd) if self.run_start <= key_dec => {
-                    if t_dec < nd {
-                        t_dec >= fed_floor
-                    } else {
-                        reached_by_decoding_on(key_dec, nd)
-                    }
-                }
-                _ => false,
-            };
-            if !continue_ok {
+            if !self.continues_to(key_dec, t_dec, fed_floor) {
                 // Pictures still inside the decoder come out first; `t` may be among them.
                 self.drain(&index, &mut pending, sink)?;
                 if !pending.contains(&t) {
@@ -166,89 +183,143 @@ impl VideoDecoder {
                 }
                 fed_floor = self.run_start;
             }
-            // Feed packets until `t` is delivered, or we have gone far past it.
-            let mut eof = false;
-            let mut drained_early = false;
-            loop {
-                if !pending.contains(&t) {
-                    break;
+            match self.feed_toward(&run, t, early_drain, &mut pending, sink)? {
+                FeedEnd::SinkStopped => return Ok(()),
+                FeedEnd::DrainedEarly if pending.contains(&t) => {
+                    // The drain did not give `t`: H.264 drops pictures not yet marked
+                    // recovered when it is flushed after starting at a recovery point (open
+                    // GOP). Decode this target again the ordinary way, and keep to it for
+                    // this request.
+                    early_drain = false;
+                    continue;
                 }
-                let nd = self.next_decode.unwrap_or(0);
-                if nd > t_dec + MAX_REORDER_PACKETS {
-                    break;
-                }
-                let mut pkt = match self.next_packet()? {
-                    NextPacket::Packet(p) => p,
-                    NextPacket::Again => continue,
-                    NextPacket::End => {
-                        eof = true;
-                        break;
-                    }
-                };
-                let pkt_frame = self.packet_frame(&index, &mut pkt);
-                if let Some(fi) = pkt_frame {
-                    self.next_decode = Some(frames[fi].decode_index + 1);
-                }
-                let needed = pkt_frame.map(|fi| is_target(fi, &pending)).unwrap_or(true);
-                self.feed(&pkt, pkt_frame.map(|fi| &frames[fi]), needed);
-                if !self.receive_all(&index, &mut pending, sink)? {
+                FeedEnd::Eof => {
+                    self.fail_rest_at_end(&index, &mut pending, sink)?;
                     return Ok(());
                 }
-                // (`t` itself must be in: a seek may land on an earlier keyframe, and then
-                // the run goes on through it.)
-                if let Some(fi) =
-                    pkt_frame.filter(|&fi| early_drain && frames[fi].decode_index >= t_dec)
-                {
-                    let stop = match more_in_run(frames[fi].decode_index) {
-                        Some(more) => !more,
-                        None => last,
-                    };
-                    if stop {
-                        self.drain(&index, &mut pending, sink)?;
-                        drained_early = true;
-                        break;
-                    }
-                }
+                FeedEnd::DrainedEarly | FeedEnd::Fed => {}
             }
-            if drained_early && pending.contains(&t) {
-                // The drain did not give `t`: H.264 drops pictures not yet marked recovered
-                // when it is flushed after starting at a recovery point (open GOP). Decode
-                // this target again the ordinary way, and keep to it for this request.
-                early_drain = false;
-                continue;
-            }
-            if eof {
-                // End of data: drain what the decoder holds, then the rest is undecodable.
-                self.drain(&index, &mut pending, sink)?;
-                let reason = if index.truncated {
-                    "the file's data ends before this frame".to_string()
-                } else {
-                    self.last_error
-                        .clone()
-                        .unwrap_or_else(|| "the stream ended before this frame".into())
-                };
-                for i in std::mem::take(&mut pending) {
-                    if !sink(i, Err(VideoError::decode(&self.path, reason.clone()))) {
-                        return Ok(());
-                    }
-                }
+            if pending.contains(&t) && !self.give_up_on(&index, t, &mut pending, sink)? {
                 return Ok(());
-            }
-            if pending.contains(&t) {
-                // Went far past without getting it: drain and give up on this one.
-                self.drain(&index, &mut pending, sink)?;
-                if pending.remove(&t) {
-                    let reason = self
-                        .last_error
-                        .clone()
-                        .unwrap_or_else(|| "the decoder produced no picture for it".into());
-                    if !sink(t, Err(VideoError::decode(&self.path, reason))) {
-                        return Ok(());
-                    }
-                }
             }
         }
         Ok(())
+    }
+
+    /// Whether target `t` (decode index `t_dec`, keyframe `key_dec`) is reached by going on
+    /// from where the decoder is rather than by a seek.
+    fn continues_to(&self, key_dec: u32, t_dec: u32, fed_floor: u32) -> bool {
+        // Keep decoding forward when the decoder is continuous and the keyframe is not far
+        // ahead; else seek.
+        // `t` may already be inside the decoder (fed during this call, not yet output:
+        // B-frame reordering and frame threads delay output), which also means continuing.
+        match self.next_decode {
+            Some(nd) if self.run_start <= key_dec => {
+                if t_dec < nd {
+                    t_dec >= fed_floor
+                } else {
+                    reached_by_decoding_on(key_dec, nd)
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// Feeds packets until target `t` is delivered, the data ends, the run's targets are all
+    /// fed and drained early, or the pass has gone far past `t`.
+    fn feed_toward(
+        &mut self,
+        run: &Targets,
+        t: usize,
+        early_drain: bool,
+        pending: &mut BTreeSet<usize>,
+        sink: &mut dyn FnMut(usize, Result<RgbFrame>) -> bool,
+    ) -> Result<FeedEnd> {
+        let index = run.index;
+        let frames = &index.frames;
+        let t_dec = frames[t].decode_index;
+        loop {
+            if !pending.contains(&t) {
+                return Ok(FeedEnd::Fed);
+            }
+            let nd = self.next_decode.unwrap_or(0);
+            if nd > t_dec + MAX_REORDER_PACKETS {
+                return Ok(FeedEnd::Fed);
+            }
+            let mut pkt = match self.next_packet()? {
+                NextPacket::Packet(p) => p,
+                NextPacket::Again => continue,
+                NextPacket::End => return Ok(FeedEnd::Eof),
+            };
+            let pkt_frame = self.packet_frame(index, &mut pkt);
+            if let Some(fi) = pkt_frame {
+                self.next_decode = Some(frames[fi].decode_index + 1);
+            }
+            let needed = pkt_frame.map(|fi| pending.contains(&fi)).unwrap_or(true);
+            self.feed(&pkt, pkt_frame.map(|fi| &frames[fi]), needed);
+            if !self.receive_all(index, pending, sink)? {
+                return Ok(FeedEnd::SinkStopped);
+            }
+            // (`t` itself must be in: a seek may land on an earlier keyframe, and then
+            // the run goes on through it.)
+            if let Some(fi) =
+                pkt_frame.filter(|&fi| early_drain && frames[fi].decode_index >= t_dec)
+            {
+                let stop = match run.more_in_run(frames[fi].decode_index) {
+                    Some(more) => !more,
+                    None => run.last,
+                };
+                if stop {
+                    self.drain(index, pending, sink)?;
+                    return Ok(FeedEnd::DrainedEarly);
+                }
+            }
+        }
+    }
+
+    /// End of data: drains what the decoder holds, then fails every target still pending.
+    fn fail_rest_at_end(
+        &mut self,
+        index: &VideoIndex,
+        pending: &mut BTreeSet<usize>,
+        sink: &mut dyn FnMut(usize, Result<RgbFrame>) -> bool,
+    ) -> Result<()> {
+        self.drain(index, pending, sink)?;
+        let reason = if index.truncated {
+            "the file's data ends before this frame".to_string()
+        } else {
+            self.last_error
+                .clone()
+                .unwrap_or_else(|| "the stream ended before this frame".into())
+        };
+        for i in std::mem::take(pending) {
+            if !sink(i, Err(VideoError::decode(&self.path, reason.clone()))) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Went far past `t` without getting it: drains and gives up on it. False if the sink
+    /// asked to stop.
+    fn give_up_on(
+        &mut self,
+        index: &VideoIndex,
+        t: usize,
+        pending: &mut BTreeSet<usize>,
+        sink: &mut dyn FnMut(usize, Result<RgbFrame>) -> bool,
+    ) -> Result<bool> {
+        self.drain(index, pending, sink)?;
+        if pending.remove(&t) {
+            let reason = self
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "the decoder produced no picture for it".into());
+            if !sink(t, Err(VideoError::decode(&self.path, reason))) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The next packet of the video stream: Again for another stream's packet or a damaged

@@ -242,43 +242,9 @@ fn probe_from_header(
     if !name.starts_with("mov,") {
         return Ok(None);
     }
-    // The overall bit rate and start time are set by the stream analysis; a header-only open
-    // leaves them at their "unknown" values, so compute them the way libavformat does.
-    let mut video = None;
-    // SAFETY: reads and completes codec parameters of streams owned by the open context.
-    unsafe {
-        for st in ictx.streams() {
-            let par = (*st.as_ptr()).codecpar;
-            if (*par).codec_id == ffi::AVCodecID::AV_CODEC_ID_NONE {
-                return Ok(None);
-            }
-            match (*par).codec_type {
-                ffi::AVMediaType::AVMEDIA_TYPE_VIDEO => {
-                    let stp = st.as_ptr();
-                    let r = (*stp).r_frame_rate;
-                    if (*par).width <= 0 || (*par).height <= 0 || r.num <= 0 || r.den <= 0 {
-                        return Ok(None);
-                    }
-                    if video.is_none() {
-                        video = Some(st.index());
-                    } else {
-                        // Several video streams: let FFmpeg analyse them all.
-                        return Ok(None);
-                    }
-                }
-                ffi::AVMediaType::AVMEDIA_TYPE_AUDIO => {
-                    if (*par).sample_rate <= 0 || (*par).ch_layout.nb_channels <= 0 {
-                        return Ok(None);
-                    }
-                    if (*par).format < 0 && !audio_sample_format_from_decoder(par) {
-                        return Ok(None);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    let Some(vi) = video else { return Ok(None) };
+    let Some(vi) = header_video_stream(ictx) else {
+        return Ok(None);
+    };
     let Some(pk) = first_packet_facts(ictx, vi, true) else {
         return Ok(None);
     };
@@ -287,6 +253,63 @@ fn probe_from_header(
     if pk.pix_fmt < 0 || !pk.headers_parsed {
         return Ok(None);
     }
+    complete_video_parameters(ictx, vi, &pk);
+    let mut info = collect(ictx, path, budget)?;
+    // The overall bit rate and start time are set by the stream analysis; a header-only open
+    // leaves them at their "unknown" values, so compute them the way libavformat does.
+    estimate_format_timing(&mut info);
+    note_coded_size(&mut info, vi, &pk);
+    info.probe_method = "header";
+    Ok(Some(info))
+}
+
+/// The one video stream, where the header states what every stream needs (codec, video size
+/// and rate, audio rate, channels and sample format); `None` sends the probe to the analysis.
+fn header_video_stream(ictx: &ffmpeg::format::context::Input) -> Option<usize> {
+    let mut video = None;
+    // SAFETY: reads and completes codec parameters of streams owned by the open context.
+    unsafe {
+        for st in ictx.streams() {
+            let par = (*st.as_ptr()).codecpar;
+            if (*par).codec_id == ffi::AVCodecID::AV_CODEC_ID_NONE {
+                return None;
+            }
+            match (*par).codec_type {
+                ffi::AVMediaType::AVMEDIA_TYPE_VIDEO => {
+                    let stp = st.as_ptr();
+                    let r = (*stp).r_frame_rate;
+                    if (*par).width <= 0 || (*par).height <= 0 || r.num <= 0 || r.den <= 0 {
+                        return None;
+                    }
+                    if video.is_none() {
+                        video = Some(st.index());
+                    } else {
+                        // Several video streams: let FFmpeg analyse them all.
+                        return None;
+                    }
+                }
+                ffi::AVMediaType::AVMEDIA_TYPE_AUDIO => {
+                    if (*par).sample_rate <= 0 || (*par).ch_layout.nb_channels <= 0 {
+                        return None;
+                    }
+                    if (*par).format < 0 && !audio_sample_format_from_decoder(par) {
+                        return None;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    video
+}
+
+/// Copies what the bitstream parser found into video stream `vi`'s codec parameters, where
+/// the header left it unset.
+fn complete_video_parameters(
+    ictx: &mut ffmpeg::format::context::Input,
+    vi: usize,
+    pk: &PacketFacts,
+) {
     // SAFETY: as above; the values written are those FFmpeg's analysis would copy from the
     // parser into the codec parameters.
     unsafe {
@@ -320,7 +343,11 @@ fn probe_from_header(
             (*par).bits_per_raw_sample = pk.bits_per_raw_sample;
         }
     }
-    let mut info = collect(ictx, path, budget)?;
+}
+
+/// The overall start time and bit rate a header-only open leaves unknown, as libavformat's
+/// timing estimate computes them.
+fn estimate_format_timing(info: &mut ProbeInfo) {
     if info.format.start_time.is_none() {
         // As libavformat's timing estimate does: the earliest stream start.
         info.format.start_time = info
@@ -334,6 +361,11 @@ fn probe_from_header(
             info.format.bit_rate = Some((info.format.size as f64 * 8.0 / d) as i64);
         }
     }
+}
+
+/// Video stream `vi`'s coded size, and the decoded size with a warning where it differs
+/// from the header's.
+fn note_coded_size(info: &mut ProbeInfo, vi: usize, pk: &PacketFacts) {
     if let Some(v) = info.streams.iter_mut().find(|s| s.index == vi) {
         v.coded_width = Some(pk.coded.0);
         v.coded_height = Some(pk.coded.1);
@@ -349,8 +381,6 @@ fn probe_from_header(
             }
         }
     }
-    info.probe_method = "header";
-    Ok(Some(info))
 }
 
 /// Open (without feeding) the audio decoder to learn its output sample format, as FFmpeg's
