@@ -1,8 +1,9 @@
 //! The error type of the vdx core, gathering the layers': every variant says what failed, on
-//! which path, and (where it helps) what to do about it. The video and augmentation layers
-//! have their own enums (`video::VideoError`, `augment::AugmentError`), carried whole;
-//! `kind()` tells front ends what sort of failure any of them is without reading messages.
-//! This module sits above those layers (`scripts/check_layers.py`); the pieces every layer
+//! which path, and (where it helps) what to do about it. The video, augmentation and dataset
+//! layers have their own enums (`video::VideoError`, `augment::AugmentError`,
+//! `dataset::DatasetError`), carried whole; `kind()` tells front ends what sort of failure any
+//! of them is without reading messages. This module sits above those layers and below export,
+//! quality and health, which return it (`scripts/check_layers.py`); the pieces every layer
 //! shares are in `error_parts`.
 
 use std::path::{Path, PathBuf};
@@ -20,9 +21,6 @@ pub enum VdxError {
         #[source]
         source: std::io::Error,
     },
-    /// A zero-byte file.
-    #[error("{path}: file is empty (0 bytes); nothing to read")]
-    EmptyFile { path: PathBuf },
     /// Probing, indexing, decoding, sampling or encoding a video failed.
     #[error(transparent)]
     Video(#[from] crate::video::VideoError),
@@ -44,28 +42,9 @@ pub enum VdxError {
     /// refuses); the library's error is the source.
     #[error(transparent)]
     Image(#[from] crate::jpeg::ImageError),
-    /// A dataset file is malformed, unfinished or fails its checks.
-    #[error("{path}: not a valid dataset: {reason}")]
-    Dataset { path: PathBuf, reason: String },
-    /// A stored sample's data could not be decoded (a corrupt JPEG, a malformed table, a
-    /// segment FFmpeg refuses); `source` is the field's error (`dataset::fields::FieldError`,
-    /// boxed: this base layer does not name the dataset layer's types), whose own source is
-    /// libjpeg-turbo's or FFmpeg's.
-    #[error("{path}: not a valid dataset: sample {sample}: {source}")]
-    Sample {
-        path: PathBuf,
-        sample: u64,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// An annotation file that cannot be read as its format says.
-    #[error("{path}, line {line}, column {column}: {reason}")]
-    Annotation {
-        path: PathBuf,
-        line: usize,
-        column: String,
-        reason: String,
-    },
+    /// Building, reading, verifying or annotating a dataset failed.
+    #[error(transparent)]
+    Dataset(#[from] crate::dataset::error::DatasetError),
     /// Reading from object storage or an HTTP server failed; the storage error names the
     /// URL (without secrets) and keeps the client's error as its source.
     #[error(transparent)]
@@ -124,12 +103,11 @@ impl VdxError {
             }
             VdxError::Video(v) => v.kind(),
             VdxError::Augment(a) => a.kind(),
+            VdxError::Dataset(d) => d.kind(),
             VdxError::InvalidParameter(_) => ErrorKind::InvalidParameter,
             // A JPEG that does not decode is damaged data, not a bad argument.
             VdxError::Image(crate::jpeg::ImageError::Param(_)) => ErrorKind::InvalidParameter,
-            VdxError::Dataset { .. } | VdxError::Image(_) | VdxError::Sample { .. } => {
-                ErrorKind::Data
-            }
+            VdxError::Image(_) => ErrorKind::Data,
             VdxError::Storage(e) => e.kind(),
             VdxError::Cancelled => ErrorKind::Cancelled,
             _ => ErrorKind::Other,
@@ -143,7 +121,12 @@ impl VdxError {
     pub fn is_write(&self) -> bool {
         matches!(
             self,
-            VdxError::Write { .. } | VdxError::Video(crate::video::VideoError::Write { .. })
+            VdxError::Write { .. }
+                | VdxError::Video(crate::video::VideoError::Write { .. })
+                | VdxError::Dataset(crate::dataset::error::DatasetError::Write { .. })
+                | VdxError::Dataset(crate::dataset::error::DatasetError::Video(
+                    crate::video::VideoError::Write { .. }
+                ))
         )
     }
     /// The invalid parameter this error is about, from whichever layer refused it.
@@ -153,19 +136,8 @@ impl VdxError {
             VdxError::Video(crate::video::VideoError::Param(p)) => Some(p),
             VdxError::Augment(crate::augment::AugmentError::Param(p)) => Some(p),
             VdxError::Image(crate::jpeg::ImageError::Param(p)) => Some(p),
+            VdxError::Dataset(d) => d.param_error(),
             _ => None,
-        }
-    }
-    /// What went wrong, without the path and the frame number that the outer message
-    /// already gives: wrapping an error in a frame error keeps each cause once instead of
-    /// repeating 'PATH: frame N could not be decoded: PATH: decode failed: ...'.
-    pub(crate) fn bare_reason(&self) -> String {
-        match self {
-            VdxError::Video(v) => v.bare_reason(),
-            VdxError::Dataset { reason, .. } | VdxError::Write { reason, .. } => reason.clone(),
-            VdxError::Io { source, .. } => source.to_string(),
-            VdxError::Sample { sample, source, .. } => format!("sample {sample}: {source}"),
-            other => other.to_string(),
         }
     }
     /// The message without its leading 'PATH: ', for lists that already name the file
@@ -177,11 +149,11 @@ impl VdxError {
                 Some(p) => p,
                 None => return text,
             },
-            VdxError::Io { path, .. }
-            | VdxError::EmptyFile { path }
-            | VdxError::Write { path, .. }
-            | VdxError::Sample { path, .. }
-            | VdxError::Dataset { path, .. } => path,
+            VdxError::Dataset(d) => match d.path() {
+                Some(p) => p,
+                None => return text,
+            },
+            VdxError::Io { path, .. } | VdxError::Write { path, .. } => path,
             _ => return text,
         };
         match text.strip_prefix(&format!("{}: ", path.display())) {

@@ -145,7 +145,7 @@ fn a_damaged_jpeg_names_sample_and_frame_down_to_libjpeg() {
         "{text}"
     );
     assert!(
-        matches!(err, vdx::VdxError::Sample { sample: 0, .. }),
+        matches!(err, vdx::dataset::DatasetError::Sample { sample: 0, .. }),
         "{err:?}"
     );
     match vdx::dataset::fields::FieldError::of(&err) {

@@ -73,8 +73,8 @@ pub fn compare_fields_options(
     o.fields = a
         .fields
         .split(',')
-        .map(|f| f.trim().parse())
-        .collect::<Result<_>>()?;
+        .map(|f| f.trim().parse::<crate::dataset::FieldKind>())
+        .collect::<std::result::Result<_, _>>()?;
     let (w, h) = crate::cli::args::parse_size(&a.size)?;
     o.base.width = w;
     o.base.height = h;

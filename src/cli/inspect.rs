@@ -283,7 +283,7 @@ pub fn cmd_verify(a: VerifyArgs) -> Result<ExitCode> {
                     serde_json::json!({"path": a.dataset, "ok": false, "problems": [e.to_string()]})
                 );
             }
-            return Err(e);
+            return Err(e.into());
         }
     };
     if a.json {

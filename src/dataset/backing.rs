@@ -8,7 +8,7 @@
 //! kept. Bytes are written once, into ranges no reader has been handed, so a slice handed out
 //! never changes.
 
-use crate::error::{Result, VdxError};
+use crate::dataset::error::{DatasetError, Result};
 use crate::storage::{CachedObject, DiskCache, RemoteFile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -135,16 +135,19 @@ fn cache_warning(text: &str) {
 
 impl Backing {
     pub(crate) fn open_local(path: &Path) -> Result<Backing> {
-        let file = std::fs::File::open(path).map_err(|e| VdxError::io(path, e))?;
-        let len = file.metadata().map_err(|e| VdxError::io(path, e))?.len();
+        let file = std::fs::File::open(path).map_err(|e| DatasetError::io(path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| DatasetError::io(path, e))?
+            .len();
         if len == 0 {
-            return Err(VdxError::EmptyFile {
+            return Err(DatasetError::EmptyFile {
                 path: path.to_path_buf(),
             });
         }
         // SAFETY: the map is read-only; vdx never writes dataset files in place (they are
         // replaced by rename), so the mapped bytes do not change under the reader.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| VdxError::io(path, e))?;
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| DatasetError::io(path, e))?;
         Ok(Backing::Mapped(map))
     }
 
@@ -153,11 +156,11 @@ impl Backing {
         let (file, first) = RemoteFile::open_reading(url, head)?;
         let len = file.size();
         if len == 0 {
-            return Err(VdxError::EmptyFile {
+            return Err(DatasetError::EmptyFile {
                 path: url.to_path_buf(),
             });
         }
-        let len = usize::try_from(len).map_err(|_| VdxError::Dataset {
+        let len = usize::try_from(len).map_err(|_| DatasetError::Malformed {
             path: url.to_path_buf(),
             reason: format!("{len} bytes do not fit this machine's address space"),
         })?;
@@ -172,7 +175,7 @@ impl Backing {
                 .no_reserve_swap()
                 .map_anon(),
         }
-        .map_err(|e| VdxError::io(url, e))?;
+        .map_err(|e| DatasetError::io(url, e))?;
         let mut have = BTreeMap::new();
         for &(s, e) in cached.iter().flat_map(|c| &c.present) {
             insert(&mut have, s, e.min(len as u64));

@@ -6,11 +6,11 @@
 //! file is then laid out in input order: the same inputs and options give a byte-identical
 //! file whatever the thread count.
 
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::fields::{self, FarnebackParams};
 use crate::dataset::format::{FieldDescriptor, FieldType};
 use crate::dataset::segments::{self, SegmentParams};
 use crate::dataset::writer::{ClosedSpool, DatasetWriter, SampleSpec, VideoRecord};
-use crate::error::{Result, VdxError};
 use crate::video::decode::{DecodeOptions, Resize, ResizeMode, VideoDecoder};
 use crate::video::sample::{self, SamplerConfig, SamplerKind, Units};
 use serde::{Deserialize, Serialize};
@@ -39,13 +39,13 @@ pub enum FieldKind {
 }
 
 impl std::str::FromStr for FieldKind {
-    type Err = VdxError;
+    type Err = DatasetError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "frames" => Ok(FieldKind::Frames),
             "segments" => Ok(FieldKind::Segments),
             "flow" => Ok(FieldKind::Flow),
-            _ => Err(VdxError::param(
+            _ => Err(DatasetError::param(
                 "field",
                 format!("'{s}' is not one of frames, segments, flow"),
             )),
@@ -99,47 +99,47 @@ impl BuildOptions {
     pub fn validate(&self) -> Result<()> {
         self.sampler.validate()?;
         if self.width == 0 || self.height == 0 || self.width > 8192 || self.height > 8192 {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "size",
                 format!("{}x{} is outside 1..=8192", self.width, self.height),
             ));
         }
         if !(1..=100).contains(&self.quality) {
-            return Err(VdxError::param("quality", "must be between 1 and 100"));
+            return Err(DatasetError::param("quality", "must be between 1 and 100"));
         }
         match self.field {
             FieldKind::Segments => {
                 segments::check_encoder(&self.segment.codec)?;
                 segments::check_size(&self.segment.codec, self.width, self.height)?;
                 if self.segment.keyint == 0 {
-                    return Err(VdxError::param("keyint", "must be at least 1"));
+                    return Err(DatasetError::param("keyint", "must be at least 1"));
                 }
                 if self.segment.crf > 63 {
-                    return Err(VdxError::param("crf", "must be between 0 and 63"));
+                    return Err(DatasetError::param("crf", "must be between 0 and 63"));
                 }
                 if let Some(f) = self.segment.fps {
                     if !(f.is_finite() && f > 0.0 && f <= 1000.0) {
-                        return Err(VdxError::param("fps", "must be in (0, 1000]"));
+                        return Err(DatasetError::param("fps", "must be in (0, 1000]"));
                     }
                 }
                 if let Some(d) = self.segment.max_duration_secs {
                     if !(d.is_finite() && d > 0.0) {
-                        return Err(VdxError::param("max_duration", "must be positive"));
+                        return Err(DatasetError::param("max_duration", "must be positive"));
                     }
                 }
             }
             FieldKind::Flow => {
                 if self.sampler.frames_per_clip < 2 {
-                    return Err(VdxError::param(
+                    return Err(DatasetError::param(
                         "frames",
                         "flow needs at least 2 frames per clip",
                     ));
                 }
                 if self.flow_keyframe_interval == 0 {
-                    return Err(VdxError::param("keyframe_every", "must be at least 1"));
+                    return Err(DatasetError::param("keyframe_every", "must be at least 1"));
                 }
                 if !(self.flow_scale.is_finite() && self.flow_scale > 0.0) {
-                    return Err(VdxError::param("flow_scale", "must be positive"));
+                    return Err(DatasetError::param("flow_scale", "must be positive"));
                 }
             }
             FieldKind::Frames => {}
@@ -341,12 +341,12 @@ pub fn build_with_info(
         .map(|m| {
             m.into_inner()
                 .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or(Err(VdxError::Cancelled))
+                .unwrap_or(Err(DatasetError::Cancelled))
         })
         .collect();
     if cancel.load(Ordering::Relaxed) {
         writer.abandon();
-        return Err(VdxError::Cancelled);
+        return Err(DatasetError::Cancelled);
     }
     let mut spools = Vec::with_capacity(results.len());
     let mut skipped = Vec::new();
@@ -400,7 +400,7 @@ pub(crate) fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| VdxError::param("threads", e.to_string()))
+        .map_err(|e| DatasetError::param("threads", e.to_string()))
 }
 
 /// The dataset info a build writes (FORMAT.md, "dataset info").
@@ -613,7 +613,7 @@ pub(crate) fn segment_range(
     };
     crate::dataset::annotations::segment_frames(index, &seg)
         .map(Some)
-        .map_err(|why| VdxError::Annotation {
+        .map_err(|why| DatasetError::Annotation {
             path: a.file.to_path_buf(),
             line: a.line,
             column: "segment".into(),
@@ -633,7 +633,7 @@ fn build_one(
     // This row's use of its video's cached index ends here, however it ends.
     let _release = indexes.release_on_drop(&input.path);
     if cancel.load(Ordering::Relaxed) {
-        return Err(VdxError::Cancelled);
+        return Err(DatasetError::Cancelled);
     }
     let mut spool = writer.spool(k)?;
     let (mut dec, mut facts) = open_for_build_with(input, opts, dec_threads, Some(indexes))?;
@@ -647,10 +647,10 @@ fn build_one(
         None => sample::sample_clips(&index, &opts.effective_sampler())?,
     };
     let mut jpeg = turbojpeg::Compressor::new()
-        .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not start: {e}")))?;
+        .map_err(|e| DatasetError::param("jpeg", format!("libjpeg-turbo could not start: {e}")))?;
     for (c, clip) in clips.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
-            return Err(VdxError::Cancelled);
+            return Err(DatasetError::Cancelled);
         }
         // The last clip ends the decoder's work: it stops at the last target.
         let results = if c + 1 == clips.len() {

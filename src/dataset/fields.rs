@@ -12,8 +12,8 @@
 //!   `clip(round(flow × scale), -128, 127)`.
 //! - **segments** (type 11): see `segments.rs`.
 
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::format::{le_u32, le_u64};
-use crate::error::{Result, VdxError};
 use serde::{Deserialize, Serialize};
 
 /// Why a stored sample's bytes could not be decoded; the caller adds the file and sample.
@@ -49,10 +49,10 @@ impl FieldError {
 }
 
 impl FieldError {
-    /// The field error inside a [`VdxError::Sample`], if `e` is one.
-    pub fn of(e: &VdxError) -> Option<&FieldError> {
+    /// The field error inside a [`DatasetError::Sample`], if `e` is one.
+    pub fn of(e: &DatasetError) -> Option<&FieldError> {
         match e {
-            VdxError::Sample { source, .. } => source.downcast_ref(),
+            DatasetError::Sample { source, .. } => source.downcast_ref(),
             _ => None,
         }
     }
@@ -172,7 +172,7 @@ fn compress(
     quality: i32,
 ) -> Result<Vec<u8>> {
     if !(1..=100).contains(&quality) {
-        return Err(VdxError::param("quality", "must be between 1 and 100"));
+        return Err(DatasetError::param("quality", "must be between 1 and 100"));
     }
     c.set_quality(quality);
     c.set_subsamp(turbojpeg::Subsamp::Sub2x2);
@@ -184,7 +184,7 @@ fn compress(
         format: turbojpeg::PixelFormat::RGB,
     };
     c.compress_to_vec(img)
-        .map_err(|e| VdxError::param("jpeg", format!("libjpeg-turbo could not encode: {e}")))
+        .map_err(|e| DatasetError::param("jpeg", format!("libjpeg-turbo could not encode: {e}")))
 }
 
 /// The JPEG byte ranges of a frames-field sample, checked against the data size.
@@ -297,7 +297,7 @@ pub fn farneback_flow(
 ) -> Result<Vec<f32>> {
     use opencv::core::{Mat, CV_32FC2, CV_8UC3};
     use opencv::prelude::*;
-    let cv = |e: opencv::Error| VdxError::param("flow", format!("OpenCV: {e}"));
+    let cv = |e: opencv::Error| DatasetError::param("flow", format!("OpenCV: {e}"));
     let (w, h) = (width as i32, height as i32);
     let gray = |rgb: &[u8]| -> Result<Mat> {
         let mut buf = rgb.to_vec();
@@ -380,7 +380,7 @@ pub fn encode_flow(
     let mut jpegs = Vec::with_capacity(positions.len());
     for &p in positions {
         let f = frames.get(p as usize).ok_or_else(|| {
-            VdxError::param("keyframe", format!("position {p} is past the clip's end"))
+            DatasetError::param("keyframe", format!("position {p} is past the clip's end"))
         })?;
         jpegs.push(compress(jpeg, f, width, height, quality)?);
     }

@@ -12,7 +12,7 @@
 //! All integers are little-endian. `alloc_table_ptr` is written last: 0 means unfinished.
 //! See FORMAT.md for every field's record and data layout with numpy dtype strings.
 
-use crate::error::{Result, VdxError};
+use crate::dataset::error::{DatasetError, Result};
 use std::path::Path;
 
 pub const VERSION: u16 = 2;
@@ -267,7 +267,7 @@ impl FieldDescriptor {
         b[0] = self.field_type.id();
         let name = self.name.as_bytes();
         if name.len() > NAME_LEN || !self.name.is_ascii() {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "field name",
                 format!("'{}' must be ASCII and at most {NAME_LEN} bytes", self.name),
             ));
@@ -275,7 +275,7 @@ impl FieldDescriptor {
         b[1..1 + name.len()].copy_from_slice(name);
         let args = serde_json::to_vec(&self.arguments).expect("JSON values serialize");
         if args.len() > ARGS_LEN {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "field arguments",
                 format!(
                     "field '{}': {} bytes of JSON, more than the {ARGS_LEN} the format holds",
@@ -350,8 +350,8 @@ pub fn metadata_offset(num_fields: usize) -> u64 {
     (HEADER_SIZE + DESCRIPTOR_SIZE * num_fields) as u64
 }
 
-pub(crate) fn corrupt(path: &Path, reason: impl Into<String>) -> VdxError {
-    VdxError::Dataset {
+pub(crate) fn corrupt(path: &Path, reason: impl Into<String>) -> DatasetError {
+    DatasetError::Malformed {
         path: path.to_path_buf(),
         reason: reason.into(),
     }

@@ -5,6 +5,7 @@ pub mod annotations;
 mod backing;
 pub mod build;
 pub mod checks;
+pub mod error;
 pub mod fields;
 pub mod format;
 pub mod manifest;
@@ -24,6 +25,7 @@ pub use build::{
     build, build_with_info, collect_inputs, collect_inputs_report, BuildInput, BuildOptions,
     BuildProgress, BuildReport, CollectedInputs, FieldKind, RunOptions,
 };
+pub use error::DatasetError;
 pub use manifest::{write_manifest, Manifest, ShardSpec};
 pub use reader::{DatasetFile, Decoders, SampleData, SampleMeta};
 pub use request::{BuildHooks, BuildOutcome, BuildRequest};

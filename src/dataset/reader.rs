@@ -6,13 +6,13 @@
 //! is read. Nothing is sized by a number from the file before that number is checked.
 
 use crate::dataset::backing::Backing;
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::fields::{self, ClipTensor, FlowTensor};
 use crate::dataset::format::{
     self, corrupt, Allocation, FieldDescriptor, Header, DESCRIPTOR_SIZE, HEADER_SIZE, MAX_FIELDS,
 };
 use crate::dataset::structure;
 use crate::dataset::writer::VideoRecord;
-use crate::error::{Result, VdxError};
 use std::path::{Path, PathBuf};
 
 /// One open dataset file (a whole dataset, or one shard of a manifest: see
@@ -208,7 +208,7 @@ impl DatasetFile {
     pub fn local_copy(&self) -> Result<PathBuf> {
         self.map
             .local_copy(&self.path)?
-            .ok_or_else(|| VdxError::Dataset {
+            .ok_or_else(|| DatasetError::Malformed {
                 path: self.path.clone(),
                 reason: if std::env::var_os("VDX_CACHE_DIR").is_some_and(|d| !d.is_empty()) {
                     "no local copy: the server gives this object no ETag or version, so the \
@@ -287,7 +287,7 @@ impl DatasetFile {
 
     fn row(&self, i: u64) -> Result<&[u8]> {
         if i >= self.len() {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "sample",
                 format!(
                     "{i} is out of range: {} has {} samples",
@@ -301,13 +301,13 @@ impl DatasetFile {
         Ok(self.map.present(o, s))
     }
 
-    fn bad(&self, i: u64, reason: impl std::fmt::Display) -> VdxError {
+    fn bad(&self, i: u64, reason: impl std::fmt::Display) -> DatasetError {
         corrupt(&self.path, format!("sample {i}: {reason}"))
     }
 
     /// Sample `i`'s data could not be decoded: the field's error kept as the source.
-    pub(crate) fn bad_data(&self, i: u64, source: fields::FieldError) -> VdxError {
-        VdxError::Sample {
+    pub(crate) fn bad_data(&self, i: u64, source: fields::FieldError) -> DatasetError {
+        DatasetError::Sample {
             path: self.path.clone(),
             sample: i,
             source: Box::new(source),
@@ -486,7 +486,7 @@ impl Decoders {
     pub fn jpeg(&mut self) -> Result<&mut turbojpeg::Decompressor> {
         if self.jpeg.is_none() {
             self.jpeg = Some(turbojpeg::Decompressor::new().map_err(|e| {
-                VdxError::param("jpeg", format!("libjpeg-turbo could not start: {e}"))
+                DatasetError::param("jpeg", format!("libjpeg-turbo could not start: {e}"))
             })?);
         }
         Ok(self.jpeg.as_mut().expect("set above"))

@@ -7,8 +7,8 @@
 //! the words people type and parsed here, so that every front end reports a bad value with
 //! the same sentence ("'x' is not one of frames, segments, flow").
 
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::{self, BuildOptions, FieldKind};
-use crate::error::{Result, VdxError};
 use crate::video::sample::{SamplerKind, Units};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -151,29 +151,29 @@ pub struct BuildHooks<'a> {
 impl BuildRequest {
     /// A request from JSON (the Python package's keywords); unknown names are refused.
     pub fn from_json(text: &str) -> Result<Self> {
-        serde_json::from_str(text).map_err(|e| VdxError::param("build", e.to_string()))
+        serde_json::from_str(text).map_err(|e| DatasetError::param("build", e.to_string()))
     }
 
     /// The checked build options.
     pub fn options(&self) -> Result<BuildOptions> {
         if self.out.as_os_str().is_empty() {
-            return Err(VdxError::param("out", "say where to write the dataset"));
+            return Err(DatasetError::param("out", "say where to write the dataset"));
         }
         match (&self.annotations, self.inputs.is_empty()) {
             (Some(_), false) => {
-                return Err(VdxError::param(
+                return Err(DatasetError::param(
                     "inputs",
                     "give either input videos/folders or an annotation file, not both",
                 ))
             }
             (Some(_), true) if self.videos.is_none() => {
-                return Err(VdxError::param(
+                return Err(DatasetError::param(
                     "videos",
                     "an annotation build needs the folder its videos are in",
                 ))
             }
             (None, true) => {
-                return Err(VdxError::param(
+                return Err(DatasetError::param(
                     "inputs",
                     "give video files or folders, or an annotation file",
                 ))
@@ -208,7 +208,7 @@ impl BuildRequest {
                 o.sampler.stride = self.stride;
             }
             other => {
-                return Err(VdxError::param(
+                return Err(DatasetError::param(
                     "clips",
                     format!("'{other}' is not one of uniform, all, keyframes"),
                 ))
@@ -306,7 +306,7 @@ impl BuildRequest {
         // To object storage: built in a local scratch folder, then uploaded whole (a
         // multipart upload for a large file), so the object appears complete or not at all.
         let scratch = if crate::storage::is_url(&out) {
-            Some(tempfile::tempdir().map_err(|e| VdxError::io(&std::env::temp_dir(), e))?)
+            Some(tempfile::tempdir().map_err(|e| DatasetError::io(&std::env::temp_dir(), e))?)
         } else {
             None
         };
@@ -375,7 +375,7 @@ impl BuildRequest {
                 .collect();
             crate::npy::write_atomic(&list, text.as_bytes())?;
             if !self.keep_going && !self.dry_run {
-                return Err(VdxError::param(
+                return Err(DatasetError::param(
                     "annotations",
                     format!(
                         "{} of {n_rows} rows name a video that is not in {} (first: {}, line \
@@ -402,7 +402,7 @@ impl BuildRequest {
             ));
         }
         if got.inputs.is_empty() {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "annotations",
                 format!(
                     "no annotation row of {} names a video under {}",

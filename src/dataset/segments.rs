@@ -12,10 +12,10 @@
 //! Frame k (presentation order) is decoded by feeding the packets from the last keyframe whose
 //! pts is at or before k's pts, in decode order.
 
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::fields::{ClipTensor, FieldError};
 use crate::dataset::format::{le_u32, le_u64};
 use crate::dataset::writer::VideoRecord;
-use crate::error::{Result, VdxError};
 use crate::video::codec::{self, EncodeSettings, Packet};
 use serde::{Deserialize, Serialize};
 
@@ -74,13 +74,13 @@ impl Default for SegmentParams {
 /// smaller ones with a bare "Invalid argument").
 pub fn check_size(codec: &str, width: u32, height: u32) -> Result<()> {
     if width % 2 != 0 || height % 2 != 0 {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "size",
             format!("{width}x{height}: segments need even width and height (4:2:0)"),
         ));
     }
     if matches!(codec, "hevc" | "h265") && (width < HEVC_MIN_SIDE || height < HEVC_MIN_SIDE) {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "size",
             format!(
                 "{width}x{height}: HEVC segments (libx265) need at least \
@@ -89,7 +89,7 @@ pub fn check_size(codec: &str, width: u32, height: u32) -> Result<()> {
         ));
     }
     if codec == "av1" && (width < AV1_MIN_SIDE || height < AV1_MIN_SIDE) {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "size",
             format!(
                 "{width}x{height}: AV1 segments (SVT-AV1) need at least \

@@ -2,11 +2,11 @@
 //! dataset with global sample indices in shard order. Everything that reads datasets (the
 //! CLI, the explorer, export, verify, the Python package) goes through it.
 
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::fields::ClipTensor;
 use crate::dataset::format::{FieldDescriptor, Header, RowLayout};
 use crate::dataset::manifest::{self, Manifest, MANIFEST_EXT};
 use crate::dataset::reader::{DatasetFile, Decoders, SampleData, SampleMeta};
-use crate::error::{Result, VdxError};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -168,7 +168,7 @@ impl Dataset {
     /// (shard, index within it) of global sample `i`.
     pub fn shard_of(&self, i: u64) -> Result<(usize, u64)> {
         if i >= self.len() {
-            return Err(VdxError::Dataset {
+            return Err(DatasetError::Malformed {
                 path: self.path.clone(),
                 reason: format!("sample {i} is out of range: it has {} samples", self.len()),
             });
@@ -231,8 +231,8 @@ impl Dataset {
         Ok(m)
     }
     /// Sample `i`'s data could not be decoded: the field's error kept as the source.
-    pub fn sample_error(&self, i: u64, source: crate::dataset::fields::FieldError) -> VdxError {
-        VdxError::Sample {
+    pub fn sample_error(&self, i: u64, source: crate::dataset::fields::FieldError) -> DatasetError {
+        DatasetError::Sample {
             path: self.path().to_path_buf(),
             sample: i,
             source: Box::new(source),

@@ -3,12 +3,12 @@
 //! allocation table lie (inside the file), which field is which, and every allocation's
 //! bounds. Nothing is sized by a number from the file before that number is checked.
 
+use crate::dataset::error::Result;
 use crate::dataset::format::{
     self, corrupt, Allocation, FieldDescriptor, FieldType, Header, ALLOC_ROW_SIZE, DESCRIPTOR_SIZE,
     HEADER_SIZE, MAX_FIELDS, MAX_PAGE_SIZE, MAX_SAMPLES, MIN_PAGE_SIZE,
 };
 use crate::dataset::writer::{CHECKSUM_FIELD, LABEL_FIELD, PROVENANCE_FIELD};
-use crate::error::Result;
 use std::path::Path;
 
 /// A sample's rows in the sorted allocations: `[start, end)`.

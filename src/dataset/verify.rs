@@ -6,10 +6,10 @@
 //! provenance, checksum), and with `decode` a full decode of every sample. Each problem names
 //! its rule, the sample and the field.
 
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::verify_rules::{self, Problem};
 use crate::dataset::verify_sample::{self, SampleRules};
 use crate::dataset::{Dataset, Decoders};
-use crate::error::{Result, VdxError};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -140,7 +140,7 @@ pub fn verify(
         })
         .collect();
     if cancel.load(Ordering::Relaxed) {
-        return Err(VdxError::Cancelled);
+        return Err(DatasetError::Cancelled);
     }
     found.extend(
         per_sample
@@ -173,7 +173,7 @@ fn decode_one(ds: &Dataset, i: u64, dec: &mut Decoders) -> Result<()> {
         }
     };
     if !ok {
-        return Err(VdxError::Dataset {
+        return Err(DatasetError::Malformed {
             path: ds.path().to_path_buf(),
             reason: "the decoded shape differs from its record".into(),
         });
@@ -182,7 +182,7 @@ fn decode_one(ds: &Dataset, i: u64, dec: &mut Decoders) -> Result<()> {
 }
 
 /// A reader error without the path and the 'sample j: ' the problem line already gives.
-fn bare(e: &VdxError, j: u64) -> String {
+fn bare(e: &DatasetError, j: u64) -> String {
     let r = e.bare_reason();
     r.strip_prefix(&format!("sample {j}: "))
         .map(str::to_string)

@@ -8,11 +8,11 @@
 //! at any moment leaves at most the hidden work folder, never a file at the output path that
 //! looks complete; the next build of the same output removes the stale folder.
 
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::format::{
     self, Allocation, FieldDescriptor, FieldType, Header, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
     MIN_PAGE_SIZE,
 };
-use crate::error::{Result, VdxError};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -213,7 +213,10 @@ impl Spool {
     pub fn push(&mut self, s: SampleSpec) -> Result<()> {
         if s.video_data.is_empty() {
             // FFCV's loader misreads zero-length allocations; never write one.
-            return Err(VdxError::param("sample", "a sample's video data is empty"));
+            return Err(DatasetError::param(
+                "sample",
+                "a sample's video data is empty",
+            ));
         }
         // FFCV's JSONField convention: UTF-8 JSON and one NUL byte (its unpack cuts there).
         let mut prov = serde_json::to_vec(&s.provenance).expect("JSON values serialize");
@@ -221,7 +224,7 @@ impl Spool {
         self.out
             .write_all(&s.video_data)
             .and_then(|_| self.out.write_all(&prov))
-            .map_err(|e| VdxError::write_io(&self.path, e))?;
+            .map_err(|e| DatasetError::write_io(&self.path, e))?;
         self.samples.push(Spooled {
             record: s.record,
             label: s.label,
@@ -242,7 +245,7 @@ impl Spool {
     pub fn close(mut self) -> Result<ClosedSpool> {
         self.out
             .flush()
-            .map_err(|e| VdxError::write_io(&self.path, e))?;
+            .map_err(|e| DatasetError::write_io(&self.path, e))?;
         Ok(ClosedSpool {
             path: self.path,
             samples: self.samples,
@@ -282,7 +285,9 @@ impl DatasetWriter {
     pub fn new(out: &Path) -> Result<Self> {
         let name = out
             .file_name()
-            .ok_or_else(|| VdxError::param("out", format!("{} has no file name", out.display())))?
+            .ok_or_else(|| {
+                DatasetError::param("out", format!("{} has no file name", out.display()))
+            })?
             .to_string_lossy()
             .to_string();
         let dir = match out.parent() {
@@ -290,16 +295,16 @@ impl DatasetWriter {
             _ => PathBuf::from("."),
         };
         if !dir.is_dir() {
-            return Err(VdxError::write(out, "its folder does not exist"));
+            return Err(DatasetError::write(out, "its folder does not exist"));
         }
         if out.is_dir() {
-            return Err(VdxError::write(out, "it is a folder"));
+            return Err(DatasetError::write(out, "it is a folder"));
         }
         let work = dir.join(format!(".{name}.vdx-partial"));
         if work.exists() {
-            std::fs::remove_dir_all(&work).map_err(|e| VdxError::write_io(&work, e))?;
+            std::fs::remove_dir_all(&work).map_err(|e| DatasetError::write_io(&work, e))?;
         }
-        std::fs::create_dir(&work).map_err(|e| VdxError::write_io(&work, e))?;
+        std::fs::create_dir(&work).map_err(|e| DatasetError::write_io(&work, e))?;
         Ok(DatasetWriter {
             out: out.to_path_buf(),
             work,
@@ -309,7 +314,7 @@ impl DatasetWriter {
     /// A spool for task `k` (spools are laid out in order of `k` by `finish`).
     pub fn spool(&self, k: usize) -> Result<Spool> {
         let path = self.work.join(format!("spool-{k:08}"));
-        let f = File::create(&path).map_err(|e| VdxError::write_io(&path, e))?;
+        let f = File::create(&path).map_err(|e| DatasetError::write_io(&path, e))?;
         Ok(Spool {
             path,
             out: BufWriter::with_capacity(1 << 20, f),
@@ -358,7 +363,7 @@ impl DatasetWriter {
             .flat_map(|s| s.samples.iter().map(move |x| (s, x)))
             .collect();
         if samples.is_empty() {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "inputs",
                 "no samples were made: nothing to write",
             ));
@@ -368,8 +373,8 @@ impl DatasetWriter {
         let fields = field_descriptors(video_field, &plan, &info_bytes);
 
         let tmp = self.work.join("dataset.tmp");
-        let file = File::create(&tmp).map_err(|e| VdxError::write_io(&tmp, e))?;
-        let werr = |e: std::io::Error| VdxError::write_io(&tmp, e);
+        let file = File::create(&tmp).map_err(|e| DatasetError::write_io(&tmp, e))?;
+        let werr = |e: std::io::Error| DatasetError::write_io(&tmp, e);
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let header = Header {
             version: format::VERSION,
@@ -401,7 +406,7 @@ impl DatasetWriter {
             .map_err(werr)?;
         file.sync_all().map_err(werr)?;
         drop(file);
-        std::fs::rename(&tmp, &self.out).map_err(|e| VdxError::write_io(&self.out, e))?;
+        std::fs::rename(&tmp, &self.out).map_err(|e| DatasetError::write_io(&self.out, e))?;
         if let Some(dir) = self.out.parent().filter(|p| !p.as_os_str().is_empty()) {
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
@@ -453,7 +458,7 @@ impl Placement {
         };
         let page = floor.max(largest.next_power_of_two());
         if page > MAX_PAGE_SIZE {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "sample size",
                 format!("a sample of {largest} bytes exceeds the format's 2 GiB page limit"),
             ));
@@ -525,7 +530,7 @@ impl Placement {
         info_bytes: &[u8],
         open: &mut Option<(PathBuf, File)>,
         buf: &mut Vec<u8>,
-        werr: &dyn Fn(std::io::Error) -> VdxError,
+        werr: &dyn Fn(std::io::Error) -> DatasetError,
     ) -> Result<Vec<Allocation>> {
         let mut pos = self.meta_off + self.meta_len;
         let zeros = vec![0u8; 1 << 16];
@@ -614,12 +619,12 @@ fn read_spooled(
     buf: &mut Vec<u8>,
 ) -> Result<()> {
     if open.as_ref().map(|(p, _)| p != &sp.path).unwrap_or(true) {
-        let f = File::open(&sp.path).map_err(|e| VdxError::io(&sp.path, e))?;
+        let f = File::open(&sp.path).map_err(|e| DatasetError::io(&sp.path, e))?;
         *open = Some((sp.path.clone(), f));
     }
     let (_, f) = open.as_mut().expect("opened above");
     buf.resize((s.video_len + s.prov_len) as usize, 0);
     f.seek(SeekFrom::Start(s.offset))
         .and_then(|_| f.read_exact(buf))
-        .map_err(|e| VdxError::io(&sp.path, e))
+        .map_err(|e| DatasetError::io(&sp.path, e))
 }

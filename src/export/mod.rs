@@ -371,17 +371,20 @@ impl Run<'_> {
                 stem,
                 m.provenance["clip"].as_u64().unwrap_or(0)
             );
-            match ds.verify_sample_checksum(i).and_then(|_| {
-                write_frames_folder(
-                    ds,
-                    i,
-                    &m,
-                    &dir.join(&rel),
-                    &opts.image_ext,
-                    &mut self.o,
-                    &mut self.dec,
-                )
-            }) {
+            match ds
+                .verify_sample_checksum(i)
+                .map_err(VdxError::from)
+                .and_then(|_| {
+                    write_frames_folder(
+                        ds,
+                        i,
+                        &m,
+                        &dir.join(&rel),
+                        &opts.image_ext,
+                        &mut self.o,
+                        &mut self.dec,
+                    )
+                }) {
                 Ok(n) => ann.push_str(&format!("{rel} {n} {}\n", m.label)),
                 Err(e) => self.failed(i, e)?,
             }
@@ -495,6 +498,7 @@ impl Run<'_> {
             let p = dir.join(format!("{i:06}.mp4"));
             let bytes = ds
                 .verify_sample_checksum(i)
+                .map_err(VdxError::from)
                 .and_then(|_| sample_mp4(ds, i, opts, &mut self.dec, dir));
             match bytes {
                 Ok(bytes) => self.o.write(&p, &bytes)?,
@@ -514,18 +518,21 @@ impl Run<'_> {
                 let m = ds.meta(i)?;
                 let key = format!("{i:06}");
                 let payload = match ds.verify_sample_checksum(i).map(|_| &m.record) {
-                    Err(e) => Err(e),
+                    Err(e) => Err(VdxError::from(e)),
                     Ok(_) => match m.record {
                         VideoRecord::Segments { .. } => sample_mp4(ds, i, opts, &mut self.dec, dir)
                             .map(|mp4| (format!("{key}.mp4"), mp4)),
-                        _ => ds.decode_clip(i, &mut self.dec).map(|c| {
-                            let mut b = crate::npy::header(
-                                crate::npy::Dtype::U8,
-                                &[c.num_frames, c.height, c.width, 3],
-                            );
-                            b.extend_from_slice(&c.data);
-                            (format!("{key}.npy"), b)
-                        }),
+                        _ => ds
+                            .decode_clip(i, &mut self.dec)
+                            .map_err(VdxError::from)
+                            .map(|c| {
+                                let mut b = crate::npy::header(
+                                    crate::npy::Dtype::U8,
+                                    &[c.num_frames, c.height, c.width, 3],
+                                );
+                                b.extend_from_slice(&c.data);
+                                (format!("{key}.npy"), b)
+                            }),
                     },
                 };
                 match payload {

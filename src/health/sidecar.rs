@@ -25,10 +25,11 @@ pub fn identity(ds: &Dataset) -> Result<Identity> {
         let alloc = f.header.alloc_table_ptr;
         let len = f.file_len();
         if data_start > len || alloc > len {
-            return Err(VdxError::Dataset {
+            return Err(crate::dataset::DatasetError::Malformed {
                 path: f.path().to_path_buf(),
                 reason: "cut short or unfinished".into(),
-            });
+            }
+            .into());
         }
         crc = crc32c::crc32c_append(crc, f.range(0, data_start)?);
         crc = crc32c::crc32c_append(crc, f.range(alloc, len - alloc)?);
@@ -65,13 +66,14 @@ pub fn load(ds: &Dataset) -> Result<Option<HealthReport>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(VdxError::io(&p, e)),
     };
-    let report: HealthReport = serde_json::from_slice(&bytes).map_err(|e| VdxError::Dataset {
-        path: p.clone(),
-        reason: format!("not a health report: {e}"),
-    })?;
+    let report: HealthReport =
+        serde_json::from_slice(&bytes).map_err(|e| crate::dataset::DatasetError::Malformed {
+            path: p.clone(),
+            reason: format!("not a health report: {e}"),
+        })?;
     let now = identity(ds)?;
     if report.identity != now {
-        return Err(VdxError::Dataset {
+        return Err(crate::dataset::DatasetError::Malformed {
             path: p,
             reason: format!(
                 "the health report is stale: it describes {} samples with CRC-32C {:08x}, \
@@ -79,7 +81,8 @@ pub fn load(ds: &Dataset) -> Result<Option<HealthReport>> {
                  run the health pass again",
                 report.identity.samples, report.identity.crc32c, now.samples, now.crc32c
             ),
-        });
+        }
+        .into());
     }
     Ok(Some(report))
 }

@@ -277,7 +277,7 @@ pub fn compare_fields(
         let s = report.summary();
         let data: u64 = (0..ds.len())
             .map(|i| ds.meta(i).map(|m| m.data_size))
-            .sum::<Result<u64>>()?;
+            .sum::<std::result::Result<u64, _>>()?;
         let file_bytes = std::fs::metadata(&written).map(|m| m.len()).unwrap_or(0);
         let n = ds.len() as usize;
         out.push(VariantResult {
@@ -334,7 +334,7 @@ fn write_variant(
                         opts, &src.facts, &c.clip, &views, &c.damaged, &mut jpeg,
                     )?)?;
                 }
-                spool.close()
+                Ok(spool.close()?)
             })
             .collect()
     });
@@ -346,7 +346,7 @@ fn write_variant(
         }
     };
     let info = dataset_info(opts, classes, decoded.len(), &[], None);
-    writer.finish(opts.field_descriptor(), spools, info)
+    Ok(writer.finish(opts.field_descriptor(), spools, info)?)
 }
 
 /// Every sample of a variant against the decoded source frames it was made from.
@@ -433,10 +433,12 @@ fn random_frame_ms(ds: &Dataset, reps: usize, seed: u64) -> Result<f64> {
         let k = rng.range_inclusive(0, t.saturating_sub(1) as u64) as usize;
         let (h, w) = meta.record.size_hw();
         let (h, w) = (h as usize, w as usize);
-        let bad = |source: fields::FieldError| VdxError::Sample {
-            path: ds.path().to_path_buf(),
-            sample: i,
-            source: Box::new(source),
+        let bad = |source: fields::FieldError| {
+            VdxError::from(crate::dataset::DatasetError::Sample {
+                path: ds.path().to_path_buf(),
+                sample: i,
+                source: Box::new(source),
+            })
         };
         let t0 = Instant::now();
         match meta.record {

@@ -6,7 +6,7 @@
 //! Charades, a generic CSV), `formats/lists.rs` (SSv2's JSON list, the UCF-101 and HMDB-51
 //! split lists, JSON Lines), `formats/classes.rs` (class list files) and `formats/text.rs`
 //! (the CSV reader, times, the file name pattern). Every malformed input is a
-//! [`VdxError::Annotation`] naming the file, the 1-based line and the column (or key); `-`
+//! [`DatasetError::Annotation`] naming the file, the 1-based line and the column (or key); `-`
 //! stands for the column where the fault is the whole line or the whole file.
 
 mod classes;
@@ -17,7 +17,7 @@ mod tests;
 mod text;
 
 use super::{AnnotationOptions, AnnotationRow, Annotations, Format, Segment, TimeSpec};
-use crate::error::{Result, VdxError};
+use crate::dataset::error::{DatasetError, Result};
 use classes::{class_file_beside, read_class_file, ClassList};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -48,8 +48,8 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, line: usize, column: &str, reason: impl Into<String>) -> VdxError {
-        VdxError::Annotation {
+    fn err(&self, line: usize, column: &str, reason: impl Into<String>) -> DatasetError {
+        DatasetError::Annotation {
             path: self.path.to_path_buf(),
             line,
             column: column.to_string(),
@@ -144,7 +144,7 @@ struct Parsed {
 /// Reads an annotation file: see the module documentation of [`super`].
 pub fn read_annotations(path: &Path, opts: &AnnotationOptions) -> Result<Annotations> {
     let ctx = Ctx { path };
-    let bytes = std::fs::read(path).map_err(|e| VdxError::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
     let text = decode_utf8(ctx, &bytes)?;
     if text.trim().is_empty() {
         return Err(ctx.err(
@@ -160,7 +160,7 @@ pub fn read_annotations(path: &Path, opts: &AnnotationOptions) -> Result<Annotat
         .as_deref()
         .unwrap_or(default_pattern(format));
     let pattern =
-        Pattern::parse(pattern_text).map_err(|e| VdxError::param("filename_pattern", e))?;
+        Pattern::parse(pattern_text).map_err(|e| DatasetError::param("filename_pattern", e))?;
     let explicit = match &opts.classes_file {
         Some(file) => Some(read_class_file(file, format)?),
         None => None,
@@ -336,7 +336,7 @@ fn choose_format(path: &Path, text: &str, opts: &AnnotationOptions) -> Result<Fo
         .chars()
         .take(120)
         .collect();
-    Err(VdxError::param(
+    Err(DatasetError::param(
         "format",
         format!(
             "{}: cannot tell the annotation format from the file name and the first line \
@@ -357,13 +357,13 @@ fn check_columns(
         let role = role.trim();
         let role = if role == "labels" { "label" } else { role };
         if !ROLES.contains(&role) {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "columns",
                 format!("unknown role '{role}'; the roles are: {}", ROLES.join(", ")),
             ));
         }
         if column.trim().is_empty() {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "columns",
                 format!("{role}= names no column"),
             ));
@@ -372,7 +372,7 @@ fn check_columns(
             .insert(role.to_string(), column.trim().to_string())
             .is_some()
         {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "columns",
                 "label= and labels= are the same role; give one",
             ));
@@ -384,7 +384,7 @@ fn check_columns(
         _ => columns.is_empty(),
     };
     if !takes {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "columns",
             format!(
                 "the columns option applies to the csv and jsonl formats (and label=COLUMN to epic), \
@@ -396,7 +396,7 @@ fn check_columns(
     }
     if format == Format::Csv {
         if columns.is_empty() {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "columns",
                 format!(
                     "{}: a generic CSV needs the columns option video=COLUMN,label=COLUMN (also \
@@ -407,7 +407,7 @@ fn check_columns(
             ));
         }
         if !columns.contains_key("video") {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "columns",
                 "a generic CSV needs video=COLUMN: the column of the video paths",
             ));
@@ -416,14 +416,14 @@ fn check_columns(
     let has = |r: &str| columns.contains_key(r);
     for (a, b) in [("start", "end"), ("start_frame", "end_frame")] {
         if has(a) != has(b) {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "columns",
                 format!("{a}= and {b}= go together: give both or neither"),
             ));
         }
     }
     if has("start") && has("start_frame") {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "columns",
             "give start=/end= (times) or start_frame=/end_frame= (frames), not both",
         ));
@@ -499,7 +499,7 @@ fn keep_split(
                 found.into_iter().collect::<Vec<_>>().join(", ")
             )
         };
-        return Err(VdxError::param("split", reason));
+        return Err(DatasetError::param("split", reason));
     }
     Ok(kept)
 }

@@ -17,6 +17,7 @@ pub use bands::{bands_for_video, SegmentBand, VideoBands};
 pub use formats::{detect_format, format_pattern, read_annotations};
 pub use present::VideosFolder;
 
+use crate::dataset::error::DatasetError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -88,8 +89,8 @@ impl Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = crate::error::VdxError;
-    fn from_str(s: &str) -> crate::error::Result<Self> {
+    type Err = DatasetError;
+    fn from_str(s: &str) -> crate::dataset::error::Result<Self> {
         Ok(match s {
             "kinetics" => Format::Kinetics,
             "ssv2" => Format::Ssv2,
@@ -100,7 +101,7 @@ impl std::str::FromStr for Format {
             "csv" => Format::Csv,
             "jsonl" => Format::Jsonl,
             other => {
-                return Err(crate::error::VdxError::param(
+                return Err(DatasetError::param(
                     "annotation format",
                     format!(
                         "'{other}' is not one of kinetics, ssv2, ucf101, hmdb51, epic, \

@@ -95,8 +95,8 @@ pub(super) fn sorted_entries(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)>
             .collect()
     } else {
         let mut found = Vec::new();
-        for e in std::fs::read_dir(dir).map_err(|e| VdxError::io(dir, e))? {
-            found.push(e.map_err(|e| VdxError::io(dir, e))?.path());
+        for e in std::fs::read_dir(dir).map_err(|e| DatasetError::io(dir, e))? {
+            found.push(e.map_err(|e| DatasetError::io(dir, e))?.path());
         }
         found
     };
@@ -201,7 +201,7 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
                 label: -1,
             });
         } else {
-            return Err(VdxError::io(
+            return Err(DatasetError::io(
                 p,
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
             ));
@@ -214,7 +214,7 @@ pub fn collect_inputs_report(inputs: &[PathBuf]) -> Result<CollectedInputs> {
             .take(3)
             .map(|(p, why)| format!("{} ({why})", p.display()))
             .collect();
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "inputs",
             format!(
                 "no videos found (looked for {} files){}",

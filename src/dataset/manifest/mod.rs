@@ -15,9 +15,9 @@
 //!   opened, and checked, when a sample of it is first read: see [`crate::dataset::Dataset`].)
 
 use crate::dataset::build::BuildInput;
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::format::{self, Header};
 use crate::dataset::reader::DatasetFile;
-use crate::error::{Result, VdxError};
 pub use open::{open_listed_shard, open_listed_shards, open_shards, read_manifest};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -36,10 +36,10 @@ pub struct ShardSpec {
 }
 
 impl std::str::FromStr for ShardSpec {
-    type Err = VdxError;
+    type Err = DatasetError;
     /// `k/N`, 0 <= k < N.
     fn from_str(s: &str) -> Result<Self> {
-        let bad = |why: String| VdxError::param("shard", format!("'{s}': {why}"));
+        let bad = |why: String| DatasetError::param("shard", format!("'{s}': {why}"));
         let (k, n) = s
             .split_once('/')
             .ok_or_else(|| bad("give it as k/N, e.g. 3/8".into()))?;
@@ -91,7 +91,7 @@ pub fn relabel_from_class_file(
     classes: &[String],
     file: &Path,
 ) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(file).map_err(|e| VdxError::io(file, e))?;
+    let text = std::fs::read_to_string(file).map_err(|e| DatasetError::io(file, e))?;
     let list: Vec<String> = text
         .lines()
         .map(|l| l.trim().to_string())
@@ -99,7 +99,7 @@ pub fn relabel_from_class_file(
         .collect();
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = list.iter().find(|c| !seen.insert(c.as_str())) {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "classes",
             format!("{}: class '{dup}' is listed twice", file.display()),
         ));
@@ -110,7 +110,7 @@ pub fn relabel_from_class_file(
         }
         let name = &classes[inp.label as usize];
         inp.label = list.iter().position(|c| c == name).ok_or_else(|| {
-            VdxError::param(
+            DatasetError::param(
                 "classes",
                 format!(
                     "{}: class folder '{name}' ({}) is not in the class list",
@@ -151,10 +151,10 @@ pub fn plan_shard(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| VdxError::param("out", "give DIR/NAME for a sharded build"))?;
+        .ok_or_else(|| DatasetError::param("out", "give DIR/NAME for a sharded build"))?;
     let name = name.strip_suffix(".vdx").unwrap_or(&name).to_string();
     if spec.range(inputs.len()).is_empty() {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "shard",
             format!(
                 "shard {}/{} of {} videos would be empty: use at most {} shards",
@@ -219,10 +219,11 @@ pub struct Manifest {
 /// change whenever its samples do), read without mapping the data.
 pub fn shard_crc32c(path: &Path) -> Result<(u32, u64)> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).map_err(|e| VdxError::io(path, e))?;
-    let len = f.metadata().map_err(|e| VdxError::io(path, e))?.len();
+    let mut f = std::fs::File::open(path).map_err(|e| DatasetError::io(path, e))?;
+    let len = f.metadata().map_err(|e| DatasetError::io(path, e))?.len();
     let mut head = vec![0u8; format::HEADER_SIZE.min(len as usize)];
-    f.read_exact(&mut head).map_err(|e| VdxError::io(path, e))?;
+    f.read_exact(&mut head)
+        .map_err(|e| DatasetError::io(path, e))?;
     let h = Header::parse(&head, path)?;
     let desc_end = format::metadata_offset(h.num_fields as usize);
     if desc_end > len || h.alloc_table_ptr > len || h.alloc_table_ptr < desc_end {
@@ -231,12 +232,12 @@ pub fn shard_crc32c(path: &Path) -> Result<(u32, u64)> {
     let mut buf = vec![0u8; desc_end as usize];
     f.seek(SeekFrom::Start(0))
         .and_then(|_| f.read_exact(&mut buf))
-        .map_err(|e| VdxError::io(path, e))?;
+        .map_err(|e| DatasetError::io(path, e))?;
     let mut crc = crc32c::crc32c(&buf);
     let mut table = Vec::with_capacity((len - h.alloc_table_ptr) as usize);
     f.seek(SeekFrom::Start(h.alloc_table_ptr))
         .and_then(|_| f.read_to_end(&mut table))
-        .map_err(|e| VdxError::io(path, e))?;
+        .map_err(|e| DatasetError::io(path, e))?;
     crc = crc32c::crc32c_append(crc, &table);
     Ok((crc, len))
 }
@@ -276,7 +277,7 @@ pub fn write_manifest(dir: &Path, name: Option<&str>) -> Result<(PathBuf, Manife
     let mut found = shard_files_by_set(dir, remote)?;
     let name = pick_shard_set(dir, name, &found)?;
     let mut shards = found.remove(&name).ok_or_else(|| {
-        VdxError::param(
+        DatasetError::param(
             "name",
             format!("{}: no shard files of '{name}'", dir.display()),
         )
@@ -322,8 +323,8 @@ fn shard_files_by_set(
         crate::storage::list(dir)?
     } else {
         let mut names = Vec::new();
-        for e in std::fs::read_dir(dir).map_err(|e| VdxError::io(dir, e))? {
-            let e = e.map_err(|e| VdxError::io(dir, e))?;
+        for e in std::fs::read_dir(dir).map_err(|e| DatasetError::io(dir, e))? {
+            let e = e.map_err(|e| DatasetError::io(dir, e))?;
             names.push(e.file_name().to_string_lossy().to_string());
         }
         names
@@ -346,7 +347,7 @@ fn pick_shard_set(
         Some(n) => n.to_string(),
         None if found.len() == 1 => found.keys().next().expect("one").clone(),
         None if found.is_empty() => {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "manifest",
                 format!(
                     "{}: no shard files (NAME-kkkkk-of-NNNNN.vdx)",
@@ -355,7 +356,7 @@ fn pick_shard_set(
             ))
         }
         None => {
-            return Err(VdxError::param(
+            return Err(DatasetError::param(
                 "name",
                 format!(
                     "{} holds shards of several datasets ({}): say which",
@@ -371,7 +372,7 @@ fn pick_shard_set(
 fn check_all_shards_there(dir: &Path, name: &str, shards: &[(usize, usize, String)]) -> Result<()> {
     let count = shards[0].1;
     if let Some((_, c, f)) = shards.iter().find(|(_, c, _)| *c != count) {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "manifest",
             format!("{f} is one of {c} shards, {} one of {count}", shards[0].2),
         ));
@@ -381,7 +382,7 @@ fn check_all_shards_there(dir: &Path, name: &str, shards: &[(usize, usize, Strin
         .map(|k| ShardSpec { index: k, count }.file_name(name))
         .collect();
     if !missing.is_empty() {
-        return Err(VdxError::param(
+        return Err(DatasetError::param(
             "manifest",
             format!(
                 "{}: {} of {count} shards are not built yet: {}",
@@ -410,7 +411,7 @@ fn shard_entries(
         match &first {
             None => first = Some(facts),
             Some(f) if *f != facts => {
-                return Err(VdxError::Dataset {
+                return Err(DatasetError::Malformed {
                     path,
                     reason: format!(
                         "its field, classes or build options differ from {}'s: shards of one dataset must be built with the same options and class list",

@@ -5,12 +5,12 @@ use super::{
     field_json, opened_shard_crc32c, parse_shard_file_name, shard_crc32c, Manifest,
     MANIFEST_FORMAT, MANIFEST_VERSION,
 };
+use crate::dataset::error::{DatasetError, Result};
 use crate::dataset::reader::DatasetFile;
-use crate::error::{Result, VdxError};
 use std::path::Path;
 
-fn bad(path: &Path, why: String) -> VdxError {
-    VdxError::Dataset {
+fn bad(path: &Path, why: String) -> DatasetError {
+    DatasetError::Malformed {
         path: path.to_path_buf(),
         reason: why,
     }
@@ -23,7 +23,7 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
     let text = if remote {
         crate::storage::read_all(path)?
     } else {
-        std::fs::read(path).map_err(|e| VdxError::io(path, e))?
+        std::fs::read(path).map_err(|e| DatasetError::io(path, e))?
     };
     let bad = |why: String| bad(path, why);
     let m: Manifest =
@@ -76,15 +76,23 @@ pub fn open_listed_shard(path: &Path, m: &Manifest, k: usize) -> Result<DatasetF
         return Err(bad(format!("shard {k}: '{}' is not a file name", s.file)));
     }
     let sp = dir.join(&s.file);
-    let missing = |e: VdxError| match e {
-        VdxError::Storage(crate::storage::StorageError::NotFound { .. }) | VdxError::Io { .. } => {
+    let missing = |e: DatasetError| {
+        let gone = match &e {
+            DatasetError::Io { .. } => true,
+            DatasetError::Storage(s) => {
+                matches!(**s, crate::storage::StorageError::NotFound { .. })
+            }
+            _ => false,
+        };
+        if gone {
             bad(format!(
                 "shard {k} ({}) is missing from {}",
                 s.file,
                 dir.display()
             ))
+        } else {
+            e
         }
-        other => other,
     };
     // A remote shard is opened first (no HEAD before it: the request that fetches its
     // header tells its size); then its table is fetched once.

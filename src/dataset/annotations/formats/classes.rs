@@ -3,7 +3,7 @@
 
 use super::{decode_utf8, Ctx, NO_COLUMN};
 use crate::dataset::annotations::Format;
-use crate::error::{Result, VdxError};
+use crate::dataset::error::{DatasetError, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -50,7 +50,7 @@ pub(super) fn class_file_beside(
 /// name → index); or a JSON list of names.
 pub(super) fn read_class_file(path: &Path, format: Format) -> Result<ClassList> {
     let ctx = Ctx { path };
-    let bytes = std::fs::read(path).map_err(|e| VdxError::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
     let text = decode_utf8(ctx, &bytes)?;
     let mut numbered = BTreeMap::new();
     let start = text.trim_start();

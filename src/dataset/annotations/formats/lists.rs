@@ -4,7 +4,7 @@
 use super::text::{parse_frame, parse_seconds, split_from_name, TextError};
 use super::{checked_segment, class_file_beside, Ctx, Input, Parsed, NO_COLUMN};
 use crate::dataset::annotations::{AnnotationRow, Format, Segment, TimeSpec};
-use crate::error::Result;
+use crate::dataset::error::Result;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 

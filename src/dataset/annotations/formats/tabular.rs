@@ -4,7 +4,8 @@
 use super::text::{parse_frame, parse_seconds, split_from_name, CsvReader, Pattern, Record};
 use super::{checked_segment, class_file_beside, Ctx, Input, Parsed, NO_COLUMN};
 use crate::dataset::annotations::{AnnotationRow, Format, Segment, TimeSpec};
-use crate::error::Result;
+use crate::dataset::error::DatasetError;
+use crate::dataset::error::Result;
 use std::collections::BTreeMap;
 
 /// The columns a Charades CSV starts with.
@@ -43,7 +44,7 @@ struct Table<'a> {
 }
 
 /// A CSV syntax error as an annotation error naming the line and the field.
-fn csv_error(ctx: Ctx, e: super::text::CsvError) -> crate::error::VdxError {
+fn csv_error(ctx: Ctx, e: super::text::CsvError) -> DatasetError {
     ctx.err(
         e.line,
         &e.field.to_string(),

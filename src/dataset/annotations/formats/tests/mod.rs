@@ -28,7 +28,7 @@ fn columns(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn annotation_error(path: &Path, opts: &AnnotationOptions, line: usize, column: &str) -> String {
     let e = read_annotations(path, opts).expect_err("a malformed file must not read");
     match &e {
-        VdxError::Annotation {
+        DatasetError::Annotation {
             path: p,
             line: l,
             column: c,
@@ -50,7 +50,7 @@ fn annotation_error(path: &Path, opts: &AnnotationOptions, line: usize, column: 
 
 fn param_error(path: &Path, opts: &AnnotationOptions) -> String {
     match read_annotations(path, opts) {
-        Err(e @ VdxError::InvalidParameter { .. }) => e.to_string(),
+        Err(e @ DatasetError::InvalidParameter { .. }) => e.to_string(),
         Err(other) => panic!("not a parameter error: {other}"),
         Ok(_) => panic!("read without an error"),
     }
