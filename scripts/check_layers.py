@@ -11,8 +11,8 @@ Layers, lowest first; a file may use its own layer and the ones below:
   1 video    src/video/ (media, probe, index, decode, sample, audio; video::VideoError)
   2 augment  src/augment/ (augment::AugmentError)
   3 dataset  src/dataset/ (dataset::DatasetError)
-  3.5 error  src/error.rs: VdxError, which gathers the layers' errors below it
-  4 export, quality, health
+  4 export, quality, health (ExportError, QualityError, HealthError)
+  4.5 error  src/error.rs: VdxError, which gathers the layers' errors below it
   5 gui      src/gui/ (the window)
   6 cli      src/cli/ (flags live only here; `vdx` with no command opens the GUI), fuzzing
 """
@@ -23,9 +23,9 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
 MAX_LINES = 700
 RANK = {
-    "error_parts": 0, "error": 3.5, "memory": 0, "storage": 0, "rng": 0, "npy": 0, "jpeg": 0, "flowviz": 0,
+    "error_parts": 0, "error": 4.5, "memory": 0, "storage": 0, "rng": 0, "npy": 0, "jpeg": 0, "flowviz": 0,
     "video": 1, "audio": 1, "decode": 1, "index": 1, "media": 1, "probe": 1, "sample": 1,
-    "build_index": 1, "Result": 3.5, "VdxError": 3.5, "ProbeBudget": 1,
+    "build_index": 1, "Result": 4.5, "VdxError": 4.5, "ProbeBudget": 1,
     "augment": 2, "dataset": 3, "export": 4, "quality": 4, "health": 4, "gui": 5,
     "cli": 6, "bench": 6, "fuzzing": 6,
 }

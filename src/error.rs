@@ -2,9 +2,10 @@
 //! which path, and (where it helps) what to do about it. The video, augmentation and dataset
 //! layers have their own enums (`video::VideoError`, `augment::AugmentError`,
 //! `dataset::DatasetError`), carried whole; `kind()` tells front ends what sort of failure any
-//! of them is without reading messages. This module sits above those layers and below export,
-//! quality and health, which return it (`scripts/check_layers.py`); the pieces every layer
-//! shares are in `error_parts`.
+//! of them is without reading messages. The export, quality and health layers have theirs
+//! too (`ExportError`, `QualityError`, `HealthError`). This module sits above all of them and
+//! below the front ends (`scripts/check_layers.py`); the pieces every layer shares are in
+//! `error_parts`.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,15 @@ pub enum VdxError {
     /// Building, reading, verifying or annotating a dataset failed.
     #[error(transparent)]
     Dataset(#[from] crate::dataset::error::DatasetError),
+    /// An export failed.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+    /// Comparing stored samples with their sources, or the fields, failed.
+    #[error(transparent)]
+    Quality(#[from] crate::quality::QualityError),
+    /// The health pass, or reading its report, failed.
+    #[error(transparent)]
+    Health(#[from] crate::health::HealthError),
     /// Reading from object storage or an HTTP server failed; the storage error names the
     /// URL (without secrets) and keeps the client's error as its source.
     #[error(transparent)]
@@ -85,16 +95,6 @@ impl From<crate::storage::StorageError> for VdxError {
 pub type Result<T, E = VdxError> = std::result::Result<T, E>;
 
 impl VdxError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        VdxError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-    /// A video-layer decode failure (`VideoError::Decode`) on `path`.
-    pub(crate) fn decode(path: &Path, reason: impl Into<String>) -> Self {
-        VdxError::Video(crate::video::VideoError::decode(path, reason))
-    }
     /// What sort of failure this is (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -104,6 +104,9 @@ impl VdxError {
             VdxError::Video(v) => v.kind(),
             VdxError::Augment(a) => a.kind(),
             VdxError::Dataset(d) => d.kind(),
+            VdxError::Export(e) => e.kind(),
+            VdxError::Quality(e) => e.kind(),
+            VdxError::Health(e) => e.kind(),
             VdxError::InvalidParameter(_) => ErrorKind::InvalidParameter,
             // A JPEG that does not decode is damaged data, not a bad argument.
             VdxError::Image(crate::jpeg::ImageError::Param(_)) => ErrorKind::InvalidParameter,
@@ -119,15 +122,15 @@ impl VdxError {
     }
     /// Writing an output failed (in this layer or the video layer's encoder or muxer).
     pub fn is_write(&self) -> bool {
-        matches!(
-            self,
-            VdxError::Write { .. }
-                | VdxError::Video(crate::video::VideoError::Write { .. })
-                | VdxError::Dataset(crate::dataset::error::DatasetError::Write { .. })
-                | VdxError::Dataset(crate::dataset::error::DatasetError::Video(
-                    crate::video::VideoError::Write { .. }
-                ))
-        )
+        match self {
+            VdxError::Write { .. } => true,
+            VdxError::Video(e) => e.is_write(),
+            VdxError::Dataset(e) => e.is_write(),
+            VdxError::Export(e) => e.is_write(),
+            VdxError::Quality(e) => e.is_write(),
+            VdxError::Health(e) => e.is_write(),
+            _ => false,
+        }
     }
     /// The invalid parameter this error is about, from whichever layer refused it.
     pub fn param_error(&self) -> Option<&ParamError> {
@@ -137,6 +140,9 @@ impl VdxError {
             VdxError::Augment(crate::augment::AugmentError::Param(p)) => Some(p),
             VdxError::Image(crate::jpeg::ImageError::Param(p)) => Some(p),
             VdxError::Dataset(d) => d.param_error(),
+            VdxError::Export(e) => e.param_error(),
+            VdxError::Quality(e) => e.param_error(),
+            VdxError::Health(e) => e.param_error(),
             _ => None,
         }
     }
@@ -153,6 +159,9 @@ impl VdxError {
                 Some(p) => p,
                 None => return text,
             },
+            VdxError::Export(e) => return e.without_path(),
+            VdxError::Quality(e) => return e.without_path(),
+            VdxError::Health(e) => return e.without_path(),
             VdxError::Io { path, .. } | VdxError::Write { path, .. } => path,
             _ => return text,
         };

@@ -27,6 +27,18 @@ pub enum ImageError {
 
 type Result<T> = std::result::Result<T, ImageError>;
 
+impl ImageError {
+    /// What sort of failure this is: a refused parameter, else damaged or unusable image
+    /// data.
+    pub fn kind(&self) -> crate::error_parts::ErrorKind {
+        use crate::error_parts::ErrorKind;
+        match self {
+            ImageError::Param(_) => ErrorKind::InvalidParameter,
+            _ => ErrorKind::Data,
+        }
+    }
+}
+
 /// Encode packed RGB24 as a baseline JPEG with 4:2:0 chroma at `quality` (1-100).
 pub fn encode_rgb(data: &[u8], width: u32, height: u32, quality: i32) -> Result<Vec<u8>> {
     if !(1..=100).contains(&quality) {

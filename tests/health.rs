@@ -539,7 +539,10 @@ fn the_pass_stops_when_cancelled() {
     let ds = Dataset::open(&out).unwrap();
     let cancel = AtomicBool::new(true);
     let r = health::health_pass(&ds, &HealthOptions::default(), &cancel, &|_, _| {});
-    assert!(matches!(r, Err(vdx::VdxError::Cancelled)), "{r:?}");
+    assert!(
+        matches!(r, Err(vdx::health::HealthError::Cancelled)),
+        "{r:?}"
+    );
     assert!(
         !sidecar::path_for(&out).exists(),
         "a cancelled pass saves nothing"

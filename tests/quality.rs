@@ -311,7 +311,7 @@ fn a_cancelled_pass_says_so() {
         &AtomicBool::new(true),
         &|_, _| {},
     );
-    assert!(matches!(r, Err(vdx::error::VdxError::Cancelled)));
+    assert!(matches!(r, Err(vdx::quality::QualityError::Cancelled)));
 }
 
 #[test]

@@ -33,6 +33,13 @@ impl AugmentError {
             source,
         }
     }
+    /// The invalid parameter this error is about.
+    pub fn param_error(&self) -> Option<&ParamError> {
+        match self {
+            AugmentError::Param(p) => Some(p),
+            AugmentError::Read { .. } => None,
+        }
+    }
     /// What sort of failure this is (see [`crate::error_parts::ErrorKind`]).
     pub fn kind(&self) -> crate::error_parts::ErrorKind {
         use crate::error_parts::ErrorKind;

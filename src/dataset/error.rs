@@ -152,6 +152,14 @@ impl DatasetError {
             _ => None,
         }
     }
+    /// Writing the dataset (or a video encoded into it) failed.
+    pub fn is_write(&self) -> bool {
+        match self {
+            DatasetError::Write { .. } => true,
+            DatasetError::Video(v) => v.is_write(),
+            _ => false,
+        }
+    }
     /// The file this error is about, where it names one.
     pub fn path(&self) -> Option<&Path> {
         match self {

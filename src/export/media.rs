@@ -164,7 +164,7 @@ pub(super) fn remux_mp4(
         ..
     } = *rec
     else {
-        return Err(VdxError::param("segments", "not a segments record"));
+        return Err(ExportError::param("segments", "not a segments record"));
     };
     if let Some(d) = tmp.parent() {
         std::fs::create_dir_all(d).map_err(|e| werr(d, e))?;

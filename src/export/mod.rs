@@ -23,12 +23,15 @@
 //!   `{key}.npy` (`u8 (T,H,W,3)`), `{key}.json` and `{key}.cls`.
 //! - `audio`: `{key}.wav`, the clip's span of the source's audio as 16 kHz mono float WAV.
 
+pub mod error;
+pub use error::ExportError;
+
 use crate::augment::{self, Recipe};
 use crate::dataset::fields::{self};
 use crate::dataset::segments::{self, SegmentParams};
 use crate::dataset::writer::VideoRecord;
 use crate::dataset::{Dataset, Decoders, SampleData, SampleMeta};
-use crate::error::{Result, VdxError};
+use crate::export::error::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,7 +58,7 @@ pub enum Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = VdxError;
+    type Err = ExportError;
     fn from_str(s: &str) -> Result<Self> {
         Ok(match s {
             "folders" => Format::Folders,
@@ -64,7 +67,7 @@ impl std::str::FromStr for Format {
             "wds" | "webdataset" => Format::Wds,
             "audio" => Format::Audio,
             _ => {
-                return Err(VdxError::param(
+                return Err(ExportError::param(
                     "format",
                     format!("'{s}' is not one of folders, npy, mp4, wds, audio"),
                 ))
@@ -125,8 +128,8 @@ pub struct ExportReport {
     pub excluded: Vec<(u64, Vec<String>)>,
 }
 
-fn werr(p: &Path, e: std::io::Error) -> VdxError {
-    VdxError::write_io(p, e)
+fn werr(p: &Path, e: std::io::Error) -> ExportError {
+    ExportError::write_io(p, e)
 }
 
 struct Out {
@@ -198,25 +201,25 @@ pub fn export(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ExportReport> {
     if out.exists() {
-        return Err(VdxError::write(
+        return Err(ExportError::write(
             out,
             "already exists; choose a new output path (exports never overwrite)",
         ));
     }
     if opts.shard_size == 0 {
-        return Err(VdxError::param("shard_size", "must be at least 1"));
+        return Err(ExportError::param("shard_size", "must be at least 1"));
     }
     if !matches!(opts.image_ext.as_str(), "jpg" | "png") {
-        return Err(VdxError::param("image_format", "must be jpg or png"));
+        return Err(ExportError::param("image_format", "must be jpg or png"));
     }
     let ds = Dataset::open(dataset)?;
     let picked = select(&ds, &opts.subset)?;
     if picked.is_empty() {
-        return Err(VdxError::param("subset", "no samples match"));
+        return Err(ExportError::param("subset", "no samples match"));
     }
     let name = out
         .file_name()
-        .ok_or_else(|| VdxError::param("out", "has no file name"))?
+        .ok_or_else(|| ExportError::param("out", "has no file name"))?
         .to_string_lossy()
         .to_string();
     let parent = match out.parent() {
@@ -334,7 +337,7 @@ struct Run<'a> {
 impl Run<'_> {
     /// A sample's own failure: stop, or (keep_going) note it and go on. Cancelling and
     /// failures to write the output always stop.
-    fn failed(&mut self, i: u64, e: VdxError) -> Result<()> {
+    fn failed(&mut self, i: u64, e: ExportError) -> Result<()> {
         match e {
             e if e.is_cancelled() || e.is_write() => Err(e),
             e if self.opts.keep_going => {
@@ -350,7 +353,7 @@ impl Run<'_> {
         self.done += 1;
         (self.progress)(self.done, self.total);
         if self.cancel.load(Ordering::Relaxed) {
-            return Err(VdxError::Cancelled);
+            return Err(ExportError::Cancelled);
         }
         Ok(())
     }
@@ -373,7 +376,7 @@ impl Run<'_> {
             );
             match ds
                 .verify_sample_checksum(i)
-                .map_err(VdxError::from)
+                .map_err(ExportError::from)
                 .and_then(|_| {
                     write_frames_folder(
                         ds,
@@ -498,7 +501,7 @@ impl Run<'_> {
             let p = dir.join(format!("{i:06}.mp4"));
             let bytes = ds
                 .verify_sample_checksum(i)
-                .map_err(VdxError::from)
+                .map_err(ExportError::from)
                 .and_then(|_| sample_mp4(ds, i, opts, &mut self.dec, dir));
             match bytes {
                 Ok(bytes) => self.o.write(&p, &bytes)?,
@@ -518,13 +521,13 @@ impl Run<'_> {
                 let m = ds.meta(i)?;
                 let key = format!("{i:06}");
                 let payload = match ds.verify_sample_checksum(i).map(|_| &m.record) {
-                    Err(e) => Err(VdxError::from(e)),
+                    Err(e) => Err(ExportError::from(e)),
                     Ok(_) => match m.record {
                         VideoRecord::Segments { .. } => sample_mp4(ds, i, opts, &mut self.dec, dir)
                             .map(|mp4| (format!("{key}.mp4"), mp4)),
                         _ => ds
                             .decode_clip(i, &mut self.dec)
-                            .map_err(VdxError::from)
+                            .map_err(ExportError::from)
                             .map(|c| {
                                 let mut b = crate::npy::header(
                                     crate::npy::Dtype::U8,

@@ -22,7 +22,7 @@ impl NpyShard {
         j: serde_json::Value,
     ) -> Result<u64> {
         if *self.shape.get_or_insert(s) != s {
-            return Err(VdxError::param(
+            return Err(ExportError::param(
                 "npy",
                 format!(
                     "sample {i} is {s:?}, others in its shard {:?}: give a recipe that crops \

@@ -2,7 +2,7 @@
 //! seeded random subset, and a train/val split grouped by source video.
 
 use crate::dataset::{Dataset, SampleMeta};
-use crate::error::{Result, VdxError};
+use crate::export::error::{ExportError, Result};
 use crate::rng::Rng;
 use std::collections::BTreeMap;
 
@@ -31,7 +31,7 @@ pub struct Subset {
 /// they carry of those, in index order.
 pub fn excluded_by_health(ds: &Dataset, flags: &[String]) -> Result<Vec<(u64, Vec<String>)>> {
     let report = crate::health::sidecar::load(ds)?.ok_or_else(|| {
-        VdxError::param(
+        ExportError::param(
             "exclude",
             format!(
                 "needs the dataset's health report ({}), which is not there: run the health \
@@ -70,7 +70,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
     } else {
         for &i in &s.samples {
             if i >= ds.len() {
-                return Err(VdxError::param(
+                return Err(ExportError::param(
                     "samples",
                     format!("{i} is out of range: the dataset has {} samples", ds.len()),
                 ));
@@ -80,7 +80,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
     };
     if let Some((a, b)) = s.range {
         if a >= b {
-            return Err(VdxError::param("range", format!("{a}..{b} is empty")));
+            return Err(ExportError::param("range", format!("{a}..{b} is empty")));
         }
         v.retain(|&i| i >= a && i < b);
     }
@@ -96,7 +96,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
     if !s.splits.is_empty() {
         let known = ds.splits();
         if let Some(bad) = s.splits.iter().find(|w| !known.contains(w)) {
-            return Err(VdxError::param(
+            return Err(ExportError::param(
                 "splits",
                 format!(
                     "the dataset has no split '{bad}' (its splits: {})",
@@ -141,7 +141,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
         return Ok(out);
     };
     if !(0.0..=1.0).contains(&train) {
-        return Err(VdxError::param(
+        return Err(ExportError::param(
             "split",
             "the train share must be in [0, 1]",
         ));

@@ -1,7 +1,7 @@
 //! Per-frame measurements on RGB24 pictures: luma statistics, frame differences, the content
 //! score PySceneDetect's ContentDetector cuts on, edge bars, sharpness and a perceptual hash.
 
-use crate::error::{Result, VdxError};
+use crate::health::error::{HealthError, Result};
 
 /// Luma as OpenCV's `COLOR_RGB2GRAY` computes it (fixed point, BT.601 weights), so that the
 /// numbers agree with `cv2.cvtColor(..., cv2.COLOR_RGB2GRAY)`.
@@ -63,9 +63,9 @@ pub struct Hsv(pub Vec<u8>);
 pub fn hsv(rgb: &[u8], width: usize, height: usize) -> Result<Hsv> {
     use opencv::core::{Mat, CV_8UC3};
     use opencv::prelude::*;
-    let cv = |e: opencv::Error| VdxError::param("health", format!("OpenCV: {e}"));
+    let cv = |e: opencv::Error| HealthError::param("health", format!("OpenCV: {e}"));
     if rgb.len() != width * height * 3 {
-        return Err(VdxError::param(
+        return Err(HealthError::param(
             "health",
             "picture size does not match its data",
         ));

@@ -8,12 +8,15 @@
 //! ([`sidecar`]), so the explorer, the exporter and the Python loader read it without
 //! measuring again, and refuse it once the dataset changed.
 
+pub mod error;
+pub use error::HealthError;
+
 pub mod dups;
 pub mod frames;
 pub mod sidecar;
 
 use crate::dataset::{Dataset, Decoders, SampleData};
-use crate::error::{Result, VdxError};
+use crate::health::error::Result;
 use frames::Bars;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -259,7 +262,7 @@ impl HealthReport {
     pub fn flagged(&self, flags: &[String]) -> Result<Vec<u64>> {
         for f in flags {
             if !FLAGS.contains(&f.as_str()) {
-                return Err(VdxError::param(
+                return Err(HealthError::param(
                     "exclude",
                     format!("'{f}' is not a health flag; flags: {}", FLAGS.join(", ")),
                 ));
@@ -283,7 +286,7 @@ pub struct HealthOptions {
 }
 
 /// Measure every sample of `ds` on `threads` workers; `progress(done, total)` after each
-/// sample; stops with [`VdxError::Cancelled`] when `cancel` is set.
+/// sample; stops with [`HealthError::Cancelled`] when `cancel` is set.
 pub fn health_pass(
     ds: &Dataset,
     opts: &HealthOptions,
@@ -301,7 +304,7 @@ pub fn health_pass(
         .num_threads(threads)
         .thread_name(|i| format!("vdx-health-{i}"))
         .build()
-        .map_err(|e| VdxError::param("threads", e.to_string()))?;
+        .map_err(|e| HealthError::param("threads", e.to_string()))?;
     let done = AtomicUsize::new(0);
     let th = &opts.thresholds;
     let results: Vec<std::result::Result<SampleHealth, Unreadable>> = pool.install(|| {
@@ -325,7 +328,7 @@ pub fn health_pass(
             .collect()
     });
     if cancel.load(Ordering::Relaxed) {
-        return Err(VdxError::Cancelled);
+        return Err(HealthError::Cancelled);
     }
     let mut samples = Vec::with_capacity(n);
     let mut unreadable = Vec::new();

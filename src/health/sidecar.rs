@@ -5,7 +5,7 @@
 
 use super::HealthReport;
 use crate::dataset::Dataset;
-use crate::error::{Result, VdxError};
+use crate::health::error::{HealthError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -64,7 +64,7 @@ pub fn load(ds: &Dataset) -> Result<Option<HealthReport>> {
     let bytes = match std::fs::read(&p) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(VdxError::io(&p, e)),
+        Err(e) => return Err(HealthError::io(&p, e)),
     };
     let report: HealthReport =
         serde_json::from_slice(&bytes).map_err(|e| crate::dataset::DatasetError::Malformed {

@@ -9,7 +9,7 @@
 use super::metrics;
 use crate::dataset::fields::{farneback_flow, FlowTensor};
 use crate::dataset::{BuildOptions, Dataset, Decoders, SampleData, SampleMeta};
-use crate::error::{Result, VdxError};
+use crate::quality::error::{QualityError, Result};
 use crate::video::decode::{DecodeOptions, Resize, VideoDecoder};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -47,7 +47,7 @@ impl SourceFinder {
         if recorded.is_file() {
             return Ok(recorded.to_path_buf());
         }
-        Err(VdxError::param(
+        Err(QualityError::param(
             "sources",
             match &self.dir {
                 Some(d) => format!(
@@ -81,7 +81,7 @@ pub struct SourceRef {
 pub fn source_ref(meta: &SampleMeta) -> Result<SourceRef> {
     let p = &meta.provenance;
     let bad = |what: &str| {
-        VdxError::param(
+        QualityError::param(
             "sample",
             format!(
                 "sample {}: its provenance has no {what}, so its source frames are unknown",
@@ -121,7 +121,7 @@ pub fn source_ref(meta: &SampleMeta) -> Result<SourceRef> {
 /// The options the dataset was built with (its info's `build_options`).
 pub fn build_options(ds: &Dataset) -> Result<BuildOptions> {
     let v = ds.info().get("build_options").cloned().ok_or_else(|| {
-        VdxError::param(
+        QualityError::param(
             "dataset",
             format!(
                 "{}: the dataset records no build options, so its sources cannot be resized the same way",
@@ -130,7 +130,7 @@ pub fn build_options(ds: &Dataset) -> Result<BuildOptions> {
         )
     })?;
     serde_json::from_value(v).map_err(|e| {
-        VdxError::param(
+        QualityError::param(
             "dataset",
             format!("{}: unreadable build options: {e}", ds.path().display()),
         )
@@ -153,7 +153,7 @@ pub fn open_source(path: &Path, opts: &BuildOptions, group_workers: usize) -> Re
             ..Default::default()
         },
     )
-    .map_err(VdxError::from)
+    .map_err(QualityError::from)
 }
 
 /// Refuse a source that is not the file the sample was made from.
@@ -161,7 +161,7 @@ pub fn check_source(dec: &VideoDecoder, r: &SourceRef, index: u64) -> Result<()>
     let path = dec.path();
     if let Some(n) = r.source_frames {
         if n != dec.frame_count() {
-            return Err(VdxError::decode(
+            return Err(QualityError::decode(
                 path,
                 format!(
                     "has {} frames but sample {index} was made from a video of {n}: not the same file",
@@ -173,7 +173,7 @@ pub fn check_source(dec: &VideoDecoder, r: &SourceRef, index: u64) -> Result<()>
     if let Some((w, h)) = r.source_size {
         if (w, h) != dec.source_size() {
             let (sw, sh) = dec.source_size();
-            return Err(VdxError::decode(
+            return Err(QualityError::decode(
                 path,
                 format!("is {sw}x{sh} but sample {index} was made from a {w}x{h} video: not the same file"),
             ));
@@ -275,7 +275,7 @@ pub fn measure(
     keep: bool,
 ) -> Result<Comparison> {
     let mismatch = |what: String| {
-        VdxError::param(
+        QualityError::param(
             "sample",
             format!(
                 "sample {}: {what}; the dataset and its source disagree",
@@ -402,7 +402,7 @@ pub fn decode_reference(dec: &mut VideoDecoder, r: &SourceRef) -> Result<Vec<Vec
         .zip(&got)
         .map(|(i, f)| match f {
             Ok(f) => Ok(f.data.as_slice()),
-            Err(e) => Err(VdxError::decode(
+            Err(e) => Err(QualityError::decode(
                 dec.path(),
                 format!("frame {i}: {}", e.bare_reason()),
             )),
@@ -432,7 +432,7 @@ pub fn reference_with_stand_ins<'a>(
         .map(|(k, f)| match f {
             _ if r.damaged.contains(&k) => Ok(None),
             Ok(d) => Ok(Some(*d)),
-            Err(e) => Err(VdxError::decode(
+            Err(e) => Err(QualityError::decode(
                 &r.recorded,
                 format!("position {k} of the clip: {e}"),
             )),
@@ -446,7 +446,7 @@ pub fn reference_with_stand_ins<'a>(
                         .and_then(|j| good[j])
                 })
                 .ok_or_else(|| {
-                    VdxError::decode(&r.recorded, "no frame of the clip decodes".to_string())
+                    QualityError::decode(&r.recorded, "no frame of the clip decodes".to_string())
                 })
         })
         .collect()

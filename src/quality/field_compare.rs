@@ -14,7 +14,7 @@ use crate::dataset::fields;
 use crate::dataset::segments;
 use crate::dataset::writer::DatasetWriter;
 use crate::dataset::{collect_inputs, BuildInput, BuildOptions, Dataset, Decoders, FieldKind};
-use crate::error::{Result, VdxError};
+use crate::quality::error::{QualityError, Result};
 use crate::rng::Rng;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -75,7 +75,7 @@ pub fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
         .filter(|x| !x.is_empty())
         .map(|x| {
             x.parse::<T>()
-                .map_err(|_| VdxError::param(what, format!("'{x}' in '{s}' is not a number")))
+                .map_err(|_| QualityError::param(what, format!("'{x}' in '{s}' is not a number")))
         })
         .collect()
 }
@@ -191,17 +191,20 @@ pub fn compare_fields(
     progress: &FieldProgress<'_>,
 ) -> Result<Vec<VariantResult>> {
     if o.inputs.is_empty() {
-        return Err(VdxError::param("videos", "no videos given"));
+        return Err(QualityError::param("videos", "no videos given"));
     }
     // Labels index the class list of all inputs, as in `vdx build` over the same inputs.
     let (all, classes) = collect_inputs(&o.inputs)?;
     if all.is_empty() {
-        return Err(VdxError::param("videos", "no video files among the inputs"));
+        return Err(QualityError::param(
+            "videos",
+            "no video files among the inputs",
+        ));
     }
     let chosen = spread(&all, o.max_videos.max(1));
     let vs = variants(o);
     if vs.is_empty() {
-        return Err(VdxError::param(
+        return Err(QualityError::param(
             "fields",
             "nothing to compare: no field with a setting",
         ));
@@ -209,14 +212,14 @@ pub fn compare_fields(
     for v in &vs {
         v.options.validate()?;
         if v.options.effective_sampler() != o.base.effective_sampler() {
-            return Err(VdxError::param(
+            return Err(QualityError::param(
                 "fields",
                 "variants must sample the same clips (no segment frame rate or duration cap)",
             ));
         }
     }
     if let Some(d) = &o.keep {
-        std::fs::create_dir_all(d).map_err(|e| VdxError::write_io(d, e))?;
+        std::fs::create_dir_all(d).map_err(|e| QualityError::write_io(d, e))?;
     }
     let pool = worker_pool(o.threads)?;
     let steps = 1 + vs.len() * 2;
@@ -230,7 +233,7 @@ pub fn compare_fields(
             .par_iter()
             .map(|input| {
                 if cancel.load(Ordering::Relaxed) {
-                    return Err(VdxError::Cancelled);
+                    return Err(QualityError::Cancelled);
                 }
                 let (mut dec, mut facts) = open_for_build(input, &o.base, group_workers)?;
                 let index = dec.index().clone();
@@ -255,11 +258,11 @@ pub fn compare_fields(
             .collect::<Result<Vec<_>>>()
     })?;
     let source_decode_secs = t0.elapsed().as_secs_f64();
-    let dir = tempfile::tempdir().map_err(|e| VdxError::write_io(&std::env::temp_dir(), e))?;
+    let dir = tempfile::tempdir().map_err(|e| QualityError::write_io(&std::env::temp_dir(), e))?;
     let mut out = Vec::with_capacity(vs.len());
     for (k, v) in vs.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
-            return Err(VdxError::Cancelled);
+            return Err(QualityError::Cancelled);
         }
         progress(1 + 2 * k, steps, &format!("encoding {}", v.name));
         let path = match &o.keep {
@@ -323,11 +326,11 @@ fn write_variant(
             .map(|(k, src)| {
                 let mut spool = writer.spool(k)?;
                 let mut jpeg = turbojpeg::Compressor::new().map_err(|e| {
-                    VdxError::param("jpeg", format!("libjpeg-turbo could not start: {e}"))
+                    QualityError::param("jpeg", format!("libjpeg-turbo could not start: {e}"))
                 })?;
                 for c in &src.clips {
                     if cancel.load(Ordering::Relaxed) {
-                        return Err(VdxError::Cancelled);
+                        return Err(QualityError::Cancelled);
                     }
                     let views: Vec<&[u8]> = c.frames.iter().map(|f| f.as_slice()).collect();
                     spool.push(encode_sample(
@@ -361,7 +364,7 @@ fn measure_variant(
         .flat_map(|s| s.clips.iter().map(move |c| (s, c)))
         .collect();
     if refs.len() as u64 != ds.len() {
-        return Err(VdxError::param(
+        return Err(QualityError::param(
             "dataset",
             format!("{} samples written for {} clips", ds.len(), refs.len()),
         ));
@@ -434,7 +437,7 @@ fn random_frame_ms(ds: &Dataset, reps: usize, seed: u64) -> Result<f64> {
         let (h, w) = meta.record.size_hw();
         let (h, w) = (h as usize, w as usize);
         let bad = |source: fields::FieldError| {
-            VdxError::from(crate::dataset::DatasetError::Sample {
+            QualityError::from(crate::dataset::DatasetError::Sample {
                 path: ds.path().to_path_buf(),
                 sample: i,
                 source: Box::new(source),

@@ -7,6 +7,9 @@
 //! - [`pass`]: every sample of a dataset, in parallel, with progress and cancel
 //!   (`vdx quality`, the explorer's quality pass).
 
+pub mod error;
+pub use error::QualityError;
+
 pub mod compare;
 pub mod field_compare;
 pub mod metrics;

@@ -9,7 +9,7 @@
 
 use super::compare::{self, SampleQuality, SourceFinder, SourceRef};
 use crate::dataset::{Dataset, Decoders, SampleMeta};
-use crate::error::{Result, VdxError};
+use crate::quality::error::{QualityError, Result};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -125,7 +125,7 @@ pub fn quality_pass(
     let decoded = AtomicUsize::new(0);
     let measured: Mutex<Vec<SampleQuality>> = Mutex::new(Vec::new());
     let failed: Mutex<Vec<Unmeasured>> = Mutex::new(unmeasured);
-    let fail = |ids: &[u64], e: &VdxError| {
+    let fail = |ids: &[u64], e: &QualityError| {
         let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
         f.extend(ids.iter().map(|&index| Unmeasured {
             index,
@@ -150,7 +150,7 @@ pub fn quality_pass(
                         threads,
                         &mut decs,
                         cancel,
-                        &|q: Option<std::result::Result<SampleQuality, (u64, VdxError)>>,
+                        &|q: Option<std::result::Result<SampleQuality, (u64, QualityError)>>,
                           frames| {
                             decoded.fetch_add(frames, Ordering::Relaxed);
                             match q {
@@ -179,7 +179,7 @@ pub fn quality_pass(
         }
     });
     if cancel.load(Ordering::Relaxed) {
-        return Err(VdxError::Cancelled);
+        return Err(QualityError::Cancelled);
     }
     let mut samples = measured.into_inner().unwrap_or_else(|p| p.into_inner());
     samples.sort_by_key(|s| s.index);
@@ -196,7 +196,7 @@ pub fn quality_pass(
 
 /// Hears each sample of a group: its result (`None` when only decoding) and the number of
 /// source frames it took.
-type Done<'a> = dyn Fn(Option<std::result::Result<SampleQuality, (u64, VdxError)>>, usize) + 'a;
+type Done<'a> = dyn Fn(Option<std::result::Result<SampleQuality, (u64, QualityError)>>, usize) + 'a;
 
 /// One source's samples, in chunks of [`CHUNK`]. An `Err` means none of the group's samples
 /// that were not reported yet could be measured (reported by the caller for all of them).
@@ -220,7 +220,7 @@ fn run_group(
     }
     for chunk in samples.chunks(CHUNK) {
         if cancel.load(Ordering::Relaxed) {
-            return Err(VdxError::Cancelled);
+            return Err(QualityError::Cancelled);
         }
         let mut all: Vec<usize> = chunk
             .iter()
@@ -243,7 +243,7 @@ fn run_group(
                 .iter()
                 .map(|i| match by[i] {
                     Ok(f) => Ok(f.data.as_slice()),
-                    Err(e) => Err(VdxError::decode(
+                    Err(e) => Err(QualityError::decode(
                         &source,
                         format!("frame {i}: {}", e.bare_reason()),
                     )),

@@ -114,6 +114,17 @@ impl VideoError {
             source: None,
         }
     }
+    /// The invalid parameter this error is about.
+    pub fn param_error(&self) -> Option<&ParamError> {
+        match self {
+            VideoError::Param(p) => Some(p),
+            _ => None,
+        }
+    }
+    /// Writing an encoded file or decoded audio failed.
+    pub fn is_write(&self) -> bool {
+        matches!(self, VideoError::Write { .. })
+    }
     /// The file this error is about, where it names one.
     pub fn path(&self) -> Option<&Path> {
         match self {
