@@ -113,13 +113,9 @@ pub(crate) fn epoch_order<'py>(
     seed: u64,
     epoch: u64,
 ) -> Bound<'py, PyAny> {
-    let mut rng = vdx::rng::Rng::new(
-        seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03,
-    );
-    let mut v: Vec<i64> = (0..n as i64).collect();
-    for i in (1..n).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
+    let v: Vec<i64> = vdx::dataset::loader::epoch_order(n, seed, epoch)
+        .into_iter()
+        .map(|i| i as i64)
+        .collect();
     Array1::from_vec(v).into_pyarray(py).into_any()
 }

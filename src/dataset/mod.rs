@@ -8,6 +8,7 @@ pub mod checks;
 pub mod error;
 pub mod fields;
 pub mod format;
+pub mod loader;
 pub mod manifest;
 pub mod reader;
 pub mod request;
