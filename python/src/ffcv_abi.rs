@@ -18,6 +18,10 @@ thread_local! {
     static JPEG: RefCell<Option<turbojpeg::Decompressor>> = const { RefCell::new(None) };
 }
 
+/// Why a sample could not be decoded: the core's typed error (or a check of this boundary's
+/// own), turned into text only when it reaches FFCV.
+type AbiError = Box<dyn std::error::Error + Send + Sync>;
+
 fn set_error(msg: String) {
     if let Ok(mut e) = LAST_ERROR.lock() {
         *e = msg;
@@ -25,7 +29,7 @@ fn set_error(msg: String) {
 }
 
 /// Run `f`, turning an error or a panic into status 1 with a message naming the sample.
-fn guarded(sample: u64, f: impl FnOnce() -> Result<(), String>) -> i32 {
+fn guarded(sample: u64, f: impl FnOnce() -> Result<(), AbiError>) -> i32 {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(())) => 0,
         Ok(Err(e)) => {
@@ -39,9 +43,9 @@ fn guarded(sample: u64, f: impl FnOnce() -> Result<(), String>) -> i32 {
     }
 }
 
-fn with_jpeg<T, E: std::fmt::Display>(
+fn with_jpeg<T, E: Into<AbiError>>(
     f: impl FnOnce(&mut turbojpeg::Decompressor) -> Result<T, E>,
-) -> Result<T, String> {
+) -> Result<T, AbiError> {
     JPEG.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -50,7 +54,7 @@ fn with_jpeg<T, E: std::fmt::Display>(
                     .map_err(|e| format!("libjpeg-turbo could not start: {e}"))?,
             );
         }
-        f(slot.as_mut().expect("set above")).map_err(|e| e.to_string())
+        f(slot.as_mut().expect("set above")).map_err(Into::into)
     })
 }
 
@@ -61,7 +65,7 @@ unsafe fn slices<'a>(
     len: u64,
     out: *mut u8,
     out_len: u64,
-) -> Result<(&'a [u8], &'a mut [u8]), String> {
+) -> Result<(&'a [u8], &'a mut [u8]), AbiError> {
     if data.is_null() || out.is_null() {
         return Err("null buffer".into());
     }
@@ -237,15 +241,15 @@ pub unsafe extern "C" fn vdx_ffcv_decode_segments(
             1 => "hevc",
             2 => "vp9",
             3 => "av1",
-            other => return Err(format!("unknown codec number {other}")),
+            other => return Err(format!("unknown codec number {other}").into()),
         };
-        let clip = segments::decode_all(data, &rec, &serde_json::json!({ "codec": name }))
-            .map_err(|e| e.to_string())?;
+        let clip = segments::decode_all(data, &rec, &serde_json::json!({ "codec": name }))?;
         if clip.num_frames != num_frames as usize {
             return Err(format!(
                 "decoded {} frames, the record says {num_frames}",
                 clip.num_frames
-            ));
+            )
+            .into());
         }
         out.get_mut(..clip.data.len())
             .ok_or("the batch slot is smaller than the clip")?

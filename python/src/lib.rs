@@ -8,10 +8,11 @@
 //! and, where one fits, the matching built-in (`FileNotFoundError`, `ValueError`,
 //! `IndexError`), keeping vdx's message.
 
-mod batch;
 mod build;
 mod dataset;
+mod errors;
 mod ffcv_abi;
+mod loader;
 mod reader;
 mod recipe;
 
@@ -20,51 +21,13 @@ use numpy::{IntoPyArray, PyArrayDyn};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use std::sync::{Arc, Mutex};
-use vdx::VdxError;
 
-use batch::{load_batch, BatchBuffer, BatchPool};
 use build::{build_request, epoch_order, local_copy, write_manifest};
 use dataset::DatasetHandle;
+pub(crate) use errors::{raise, to_py, value_error};
+use loader::{load_batch, BatchBuffer, BatchPool};
 use reader::{index, probe, VideoReader};
 use recipe::RecipeHandle;
-
-/// A vdx error as the Python exception of `vdx.errors` that fits its kind.
-fn to_py(e: impl Into<VdxError>) -> PyErr {
-    let e: VdxError = e.into();
-    use vdx::error::ErrorKind;
-    let class = match e.kind() {
-        ErrorKind::NotFound => "VdxFileNotFoundError",
-        ErrorKind::InvalidParameter => "VdxValueError",
-        ErrorKind::OutOfRange => "VdxIndexError",
-        // A JPEG that does not decode is damaged data, not a bad argument.
-        ErrorKind::Data => "VdxDatasetError",
-        ErrorKind::Decode => "VdxDecodeError",
-        ErrorKind::Storage => "VdxStorageError",
-        ErrorKind::Cancelled | ErrorKind::Other => "VdxError",
-    };
-    raise(class, e.to_string())
-}
-
-/// An exception of class `class` from `vdx.errors` with `msg`.
-fn raise(class: &str, msg: String) -> PyErr {
-    Python::attach(|py| {
-        match py
-            .import("vdx.errors")
-            .and_then(|m| m.getattr(class))
-            .and_then(|c| c.call1((msg.clone(),)))
-        {
-            Ok(obj) => PyErr::from_value(obj),
-            Err(_) => PyRuntimeError::new_err(msg),
-        }
-    })
-}
-
-fn value_error(what: &str, why: impl Into<String>) -> PyErr {
-    to_py(VdxError::InvalidParameter(vdx::error::ParamError::new(
-        what,
-        why.into(),
-    )))
-}
 
 type PoolSlot = Mutex<Option<(usize, Arc<rayon::ThreadPool>)>>;
 

@@ -279,14 +279,16 @@ pub fn detect_format(path: &Path, head: &str) -> Option<Format> {
 /// Fills a video file name pattern: `{name}` is the field's value, `{name:06d}` the value as
 /// an integer zero-padded to 6 digits (an integral float such as `10.0` is accepted),
 /// `{{` and `}}` are literal braces. An unknown field is an error naming it and the fields
-/// there are.
+/// there are (as an invalid `pattern` parameter).
 pub fn format_pattern(
     pattern: &str,
     fields: &BTreeMap<String, String>,
-) -> std::result::Result<String, String> {
-    Pattern::parse(pattern)?
+) -> std::result::Result<String, crate::error_parts::ParamError> {
+    let refuse = |reason: String| crate::error_parts::ParamError::new("pattern", reason);
+    Pattern::parse(pattern)
+        .map_err(|e| refuse(e.0))?
         .render(fields)
-        .map_err(|e| e.reason)
+        .map_err(|e| refuse(e.reason))
 }
 
 /// The text of a file: a UTF-8 BOM skipped; invalid UTF-8 is an error naming its line and

@@ -274,9 +274,13 @@ fn format_pattern_fills_fields() {
     assert_eq!(f("{{{a}}}").unwrap(), "{x}");
     assert_eq!(f("plain").unwrap(), "plain");
     let e = f("{zz}.mp4").unwrap_err();
-    assert!(e.contains("'zz'") && e.contains("a, b, f, n"), "{e}");
+    assert_eq!(e.name, "pattern");
+    assert!(
+        e.reason.contains("'zz'") && e.reason.contains("a, b, f, n"),
+        "{e}"
+    );
     let e = f("{f:06d}").unwrap_err();
-    assert!(e.contains("'1.5'"), "{e}");
+    assert!(e.reason.contains("'1.5'"), "{e}");
     assert!(f("{a").is_err());
     assert!(f("a}").is_err());
     assert!(f("{a:x}").is_err());

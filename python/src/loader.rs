@@ -1,4 +1,4 @@
-//! Batches for `vdx.Loader`: the binding of the core's batch engine (`vdx::dataset::loader`):
+//! `vdx.Loader`'s batches: the binding of the core's batch engine (`vdx::dataset::loader`):
 //! `load_batch` and the recycled buffers (`BatchPool`, `BatchBuffer`) numpy arrays view
 //! without a copy.
 
