@@ -86,7 +86,35 @@ pub enum FileError {
     },
 }
 
+/// `text` without its leading 'PATH: ' (the file `path` names), for lists that already name
+/// the file ('skipped PATH: frame 4 could not be decoded: ...').
+pub fn without_path(text: String, path: Option<&Path>) -> String {
+    match path.and_then(|p| text.strip_prefix(&format!("{}: ", p.display()))) {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
+}
+
 impl FileError {
+    /// The file that could not be read or written.
+    pub fn path(&self) -> &Path {
+        match self {
+            FileError::Read { path, .. } | FileError::Write { path, .. } => path,
+        }
+    }
+    /// A missing file is `NotFound`; any other read or write failure `Other`.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FileError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            _ => ErrorKind::Other,
+        }
+    }
+    /// Writing failed.
+    pub fn is_write(&self) -> bool {
+        matches!(self, FileError::Write { .. })
+    }
     pub(crate) fn read(path: &Path, source: std::io::Error) -> Self {
         FileError::Read {
             path: path.to_path_buf(),

@@ -45,12 +45,17 @@ fn a_batch_is_its_samples_decoded_one_by_one_in_the_order_asked() {
     let mut dec = Decoders::default();
     for (k, &i) in order.iter().enumerate() {
         let c = ds.decode_clip(i, &mut dec).unwrap();
-        assert!(c.data == data[k * per..(k + 1) * per], "sample {i} at slot {k}");
+        assert!(
+            c.data == data[k * per..(k + 1) * per],
+            "sample {i} at slot {k}"
+        );
         assert_eq!(b.labels[k], ds.meta(i).unwrap().label);
     }
     // The buffer handed back is the one the next batch is written into.
     let at = data.as_ptr();
-    let BatchData::U8(v) = b.data else { unreachable!() };
+    let BatchData::U8(v) = b.data else {
+        unreachable!()
+    };
     u8s.give_back(v);
     let again = load_batch(&ds, &[1, 3], None, 0, &u8s, &f32s).unwrap();
     let BatchData::U8(v) = &again.data else {
@@ -84,7 +89,10 @@ fn a_batch_with_a_recipe_is_each_samples_draw_as_floats() {
         let (a, _) = augment::apply(&recipe, &clip, i, 7).unwrap();
         let mut want = vec![0f32; per];
         augment::to_float_into(&recipe, &a, &mut want).unwrap();
-        assert!(want == data[k * per..(k + 1) * per], "sample {i} at slot {k}");
+        assert!(
+            want == data[k * per..(k + 1) * per],
+            "sample {i} at slot {k}"
+        );
     }
     assert_eq!(f32s.stats().allocated, 1);
     assert_eq!(u8s.stats().allocated, 0);

@@ -175,14 +175,7 @@ impl DatasetError {
     /// The message without its leading 'PATH: ', for lists that already name the file
     /// ('skipped PATH: frame 4 could not be decoded: ...').
     pub fn without_path(&self) -> String {
-        let text = self.to_string();
-        match self.path() {
-            Some(p) => match text.strip_prefix(&format!("{}: ", p.display())) {
-                Some(rest) => rest.to_string(),
-                None => text,
-            },
-            None => text,
-        }
+        crate::error_parts::without_path(self.to_string(), self.path())
     }
     /// What went wrong, without the path that an outer message already gives.
     pub(crate) fn bare_reason(&self) -> String {

@@ -1,6 +1,6 @@
 //! The export layer's errors: writing a dataset out in the formats training code reads.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error_parts::{ErrorKind, FileError, ParamError};
 
@@ -9,21 +9,9 @@ use crate::error_parts::{ErrorKind, FileError, ParamError};
 /// libjpeg-turbo.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    /// A file does not exist or cannot be read.
-    #[error("{path}: cannot read file: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Writing an output failed; `source` is the system's error where there is one.
-    #[error("{path}: cannot write: {reason}")]
-    Write {
-        path: PathBuf,
-        reason: String,
-        #[source]
-        source: Option<std::io::Error>,
-    },
+    /// A file of its own could not be read or written.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A source video could not be read or decoded.
     #[error(transparent)]
     Video(#[from] crate::video::VideoError),
@@ -50,23 +38,6 @@ pub enum ExportError {
 /// Result alias of this layer.
 pub type Result<T, E = ExportError> = std::result::Result<T, E>;
 
-impl From<FileError> for ExportError {
-    fn from(e: FileError) -> Self {
-        match e {
-            FileError::Read { path, source } => ExportError::Io { path, source },
-            FileError::Write {
-                path,
-                reason,
-                source,
-            } => ExportError::Write {
-                path,
-                reason,
-                source,
-            },
-        }
-    }
-}
-
 impl ExportError {
     pub(crate) fn param(name: &str, reason: impl Into<String>) -> Self {
         ExportError::InvalidParameter(ParamError::new(name, reason))
@@ -82,10 +53,7 @@ impl ExportError {
     /// What sort of failure this is (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ExportError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                ErrorKind::NotFound
-            }
-            ExportError::Io { .. } | ExportError::Write { .. } => ErrorKind::Other,
+            ExportError::File(f) => f.kind(),
             ExportError::Video(e) => e.kind(),
             ExportError::Dataset(e) => e.kind(),
             ExportError::Augment(e) => e.kind(),
@@ -102,7 +70,7 @@ impl ExportError {
     /// Writing an output failed (here or in a layer below).
     pub fn is_write(&self) -> bool {
         match self {
-            ExportError::Write { .. } => true,
+            ExportError::File(f) => f.is_write(),
             ExportError::Video(e) => e.is_write(),
             ExportError::Dataset(e) => e.is_write(),
             ExportError::Health(e) => e.is_write(),
@@ -123,7 +91,7 @@ impl ExportError {
     /// The file this error is about, where it names one.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            ExportError::Io { path, .. } | ExportError::Write { path, .. } => Some(path),
+            ExportError::File(f) => Some(f.path()),
             ExportError::Video(e) => e.path(),
             ExportError::Dataset(e) => e.path(),
             ExportError::Health(e) => e.path(),
@@ -132,13 +100,6 @@ impl ExportError {
     }
     /// The message without its leading 'PATH: ', for lists that already name the file.
     pub fn without_path(&self) -> String {
-        let text = self.to_string();
-        match self.path() {
-            Some(p) => match text.strip_prefix(&format!("{}: ", p.display())) {
-                Some(rest) => rest.to_string(),
-                None => text,
-            },
-            None => text,
-        }
+        crate::error_parts::without_path(self.to_string(), self.path())
     }
 }

@@ -1,7 +1,7 @@
 //! The health layer's errors: measuring a dataset's samples and reading or writing the
 //! report beside it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error_parts::{ErrorKind, FileError, ParamError};
 
@@ -10,21 +10,9 @@ use crate::error_parts::{ErrorKind, FileError, ParamError};
 /// libjpeg-turbo.
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {
-    /// A file does not exist or cannot be read.
-    #[error("{path}: cannot read file: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Writing an output failed; `source` is the system's error where there is one.
-    #[error("{path}: cannot write: {reason}")]
-    Write {
-        path: PathBuf,
-        reason: String,
-        #[source]
-        source: Option<std::io::Error>,
-    },
+    /// A file of its own could not be read or written.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A source video could not be read or decoded.
     #[error(transparent)]
     Video(#[from] crate::video::VideoError),
@@ -42,23 +30,6 @@ pub enum HealthError {
 /// Result alias of this layer.
 pub type Result<T, E = HealthError> = std::result::Result<T, E>;
 
-impl From<FileError> for HealthError {
-    fn from(e: FileError) -> Self {
-        match e {
-            FileError::Read { path, source } => HealthError::Io { path, source },
-            FileError::Write {
-                path,
-                reason,
-                source,
-            } => HealthError::Write {
-                path,
-                reason,
-                source,
-            },
-        }
-    }
-}
-
 impl HealthError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         FileError::read(path, source).into()
@@ -69,10 +40,7 @@ impl HealthError {
     /// What sort of failure this is (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            HealthError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                ErrorKind::NotFound
-            }
-            HealthError::Io { .. } | HealthError::Write { .. } => ErrorKind::Other,
+            HealthError::File(f) => f.kind(),
             HealthError::Video(e) => e.kind(),
             HealthError::Dataset(e) => e.kind(),
             HealthError::InvalidParameter(_) => ErrorKind::InvalidParameter,
@@ -86,7 +54,7 @@ impl HealthError {
     /// Writing an output failed (here or in a layer below).
     pub fn is_write(&self) -> bool {
         match self {
-            HealthError::Write { .. } => true,
+            HealthError::File(f) => f.is_write(),
             HealthError::Video(e) => e.is_write(),
             HealthError::Dataset(e) => e.is_write(),
             _ => false,
@@ -104,7 +72,7 @@ impl HealthError {
     /// The file this error is about, where it names one.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            HealthError::Io { path, .. } | HealthError::Write { path, .. } => Some(path),
+            HealthError::File(f) => Some(f.path()),
             HealthError::Video(e) => e.path(),
             HealthError::Dataset(e) => e.path(),
             _ => None,
@@ -112,13 +80,6 @@ impl HealthError {
     }
     /// The message without its leading 'PATH: ', for lists that already name the file.
     pub fn without_path(&self) -> String {
-        let text = self.to_string();
-        match self.path() {
-            Some(p) => match text.strip_prefix(&format!("{}: ", p.display())) {
-                Some(rest) => rest.to_string(),
-                None => text,
-            },
-            None => text,
-        }
+        crate::error_parts::without_path(self.to_string(), self.path())
     }
 }

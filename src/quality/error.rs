@@ -1,7 +1,7 @@
 //! The quality layer's errors: comparing stored samples with their sources and comparing
 //! the three fields.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error_parts::{ErrorKind, FileError, ParamError};
 
@@ -10,21 +10,9 @@ use crate::error_parts::{ErrorKind, FileError, ParamError};
 /// libjpeg-turbo.
 #[derive(Debug, thiserror::Error)]
 pub enum QualityError {
-    /// A file does not exist or cannot be read.
-    #[error("{path}: cannot read file: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Writing an output failed; `source` is the system's error where there is one.
-    #[error("{path}: cannot write: {reason}")]
-    Write {
-        path: PathBuf,
-        reason: String,
-        #[source]
-        source: Option<std::io::Error>,
-    },
+    /// A file of its own could not be read or written.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A source video could not be read or decoded.
     #[error(transparent)]
     Video(#[from] crate::video::VideoError),
@@ -45,23 +33,6 @@ pub enum QualityError {
 /// Result alias of this layer.
 pub type Result<T, E = QualityError> = std::result::Result<T, E>;
 
-impl From<FileError> for QualityError {
-    fn from(e: FileError) -> Self {
-        match e {
-            FileError::Read { path, source } => QualityError::Io { path, source },
-            FileError::Write {
-                path,
-                reason,
-                source,
-            } => QualityError::Write {
-                path,
-                reason,
-                source,
-            },
-        }
-    }
-}
-
 impl QualityError {
     pub(crate) fn param(name: &str, reason: impl Into<String>) -> Self {
         QualityError::InvalidParameter(ParamError::new(name, reason))
@@ -77,10 +48,7 @@ impl QualityError {
     /// What sort of failure this is (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            QualityError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                ErrorKind::NotFound
-            }
-            QualityError::Io { .. } | QualityError::Write { .. } => ErrorKind::Other,
+            QualityError::File(f) => f.kind(),
             QualityError::Video(e) => e.kind(),
             QualityError::Dataset(e) => e.kind(),
             QualityError::Image(e) => e.kind(),
@@ -95,7 +63,7 @@ impl QualityError {
     /// Writing an output failed (here or in a layer below).
     pub fn is_write(&self) -> bool {
         match self {
-            QualityError::Write { .. } => true,
+            QualityError::File(f) => f.is_write(),
             QualityError::Video(e) => e.is_write(),
             QualityError::Dataset(e) => e.is_write(),
             _ => false,
@@ -113,7 +81,7 @@ impl QualityError {
     /// The file this error is about, where it names one.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            QualityError::Io { path, .. } | QualityError::Write { path, .. } => Some(path),
+            QualityError::File(f) => Some(f.path()),
             QualityError::Video(e) => e.path(),
             QualityError::Dataset(e) => e.path(),
             _ => None,
@@ -121,13 +89,6 @@ impl QualityError {
     }
     /// The message without its leading 'PATH: ', for lists that already name the file.
     pub fn without_path(&self) -> String {
-        let text = self.to_string();
-        match self.path() {
-            Some(p) => match text.strip_prefix(&format!("{}: ", p.display())) {
-                Some(rest) => rest.to_string(),
-                None => text,
-            },
-            None => text,
-        }
+        crate::error_parts::without_path(self.to_string(), self.path())
     }
 }
