@@ -203,21 +203,7 @@ pub fn compare_fields(
     }
     let chosen = spread(&all, o.max_videos.max(1));
     let vs = variants(o);
-    if vs.is_empty() {
-        return Err(QualityError::param(
-            "fields",
-            "nothing to compare: no field with a setting",
-        ));
-    }
-    for v in &vs {
-        v.options.validate()?;
-        if v.options.effective_sampler() != o.base.effective_sampler() {
-            return Err(QualityError::param(
-                "fields",
-                "variants must sample the same clips (no segment frame rate or duration cap)",
-            ));
-        }
-    }
+    check_variants(o, &vs)?;
     if let Some(d) = &o.keep {
         std::fs::create_dir_all(d).map_err(|e| QualityError::write_io(d, e))?;
     }
@@ -306,6 +292,26 @@ pub fn compare_fields(
     }
     progress(steps, steps, "done");
     Ok(out)
+}
+
+/// At least one variant, each valid and sampling the very clips of the base options.
+fn check_variants(o: &FieldCompareOptions, vs: &[Variant]) -> Result<()> {
+    if vs.is_empty() {
+        return Err(QualityError::param(
+            "fields",
+            "nothing to compare: no field with a setting",
+        ));
+    }
+    for v in vs {
+        v.options.validate()?;
+        if v.options.effective_sampler() != o.base.effective_sampler() {
+            return Err(QualityError::param(
+                "fields",
+                "variants must sample the same clips (no segment frame rate or duration cap)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Encode every decoded clip with `opts` and write the dataset as `vdx build` does.
