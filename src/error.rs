@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use crate::error_parts::write_reason;
 pub use crate::error_parts::{DecodeCause, ErrorKind, FileError, ParamError};
 
 /// Everything the vdx core can fail with.
@@ -148,18 +149,25 @@ impl VdxError {
     /// The message without its leading 'PATH: ', for lists that already name the file
     /// ('skipped PATH: frame 4 could not be decoded: ...').
     pub fn without_path(&self) -> String {
-        crate::error_parts::without_path(self.to_string(), self.path())
-    }
-    /// The file this error is about, where it names one.
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            VdxError::Video(e) => e.path(),
-            VdxError::Dataset(e) => e.path(),
-            VdxError::Export(e) => e.path(),
-            VdxError::Quality(e) => e.path(),
-            VdxError::Health(e) => e.path(),
-            VdxError::Io { path, .. } | VdxError::Write { path, .. } => Some(path),
-            _ => None,
+        let text = self.to_string();
+        let path = match self {
+            VdxError::Video(v) => match v.path() {
+                Some(p) => p,
+                None => return text,
+            },
+            VdxError::Dataset(d) => match d.path() {
+                Some(p) => p,
+                None => return text,
+            },
+            VdxError::Export(e) => return e.without_path(),
+            VdxError::Quality(e) => return e.without_path(),
+            VdxError::Health(e) => return e.without_path(),
+            VdxError::Io { path, .. } | VdxError::Write { path, .. } => path,
+            _ => return text,
+        };
+        match text.strip_prefix(&format!("{}: ", path.display())) {
+            Some(rest) => rest.to_string(),
+            None => text,
         }
     }
     pub(crate) fn param(name: &str, reason: impl Into<String>) -> Self {
@@ -168,11 +176,19 @@ impl VdxError {
     /// A failed write of an output that is only moved into place when complete: a full disk
     /// is said plainly (nothing reached the output path).
     pub(crate) fn write_io(path: &Path, e: std::io::Error) -> Self {
-        FileError::write_io(path, e).into()
+        VdxError::Write {
+            path: path.to_path_buf(),
+            reason: write_reason(&e),
+            source: Some(e),
+        }
     }
     /// A write that failed for a reason of vdx's own (no system error below it).
     pub(crate) fn write(path: &Path, reason: impl std::fmt::Display) -> Self {
-        FileError::write(path, reason).into()
+        VdxError::Write {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+            source: None,
+        }
     }
 }
 
