@@ -23,7 +23,7 @@ fn harness_with(files: &[&Path]) -> Harness<'static, VdxApp> {
         );
     let ctx = h.ctx.clone();
     for f in files {
-        h.state_mut().open(f.to_path_buf(), &ctx);
+        h.state_mut().state.open(f.to_path_buf(), &ctx);
     }
     h
 }
@@ -40,7 +40,8 @@ fn wait_for(h: &mut Harness<'static, VdxApp>, what: &str, done: impl Fn(&VdxApp)
 }
 
 fn exact_frame_shown(app: &VdxApp) -> bool {
-    app.active_tab()
+    app.state
+        .active_tab()
         .is_some_and(|t| t.index.is_some() && t.shown == Some((t.current, true)))
 }
 
@@ -48,7 +49,7 @@ fn exact_frame_shown(app: &VdxApp) -> bool {
 fn opening_a_video_shows_its_metadata_and_exact_first_frame() {
     let mut h = harness_with(&[&sample()]);
     wait_for(&mut h, "the index", |a| {
-        a.active_tab().is_some_and(|t| t.index.is_some())
+        a.state.active_tab().is_some_and(|t| t.index.is_some())
     });
     // The metadata panel states the counted frames and keyframes and the codec.
     h.get_by_label("180 (6 keyframes)");
@@ -64,39 +65,103 @@ fn keyboard_and_buttons_step_seek_and_jump_between_keyframes() {
     wait_for(&mut h, "frame 0", exact_frame_shown);
     h.key_press(egui::Key::ArrowRight);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 1);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 1);
     wait_for(&mut h, "frame 1", exact_frame_shown);
     h.get_by_label_contains("frame 1 / 180");
     // ']' jumps to the next keyframe (GOP 30), '[' back to the previous one.
     h.key_press(egui::Key::CloseBracket);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 30);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 30);
     h.key_press(egui::Key::CloseBracket);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 60);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 60);
     h.key_press(egui::Key::OpenBracket);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 30);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 30);
     h.key_press(egui::Key::End);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 179);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 179);
     wait_for(&mut h, "the last frame", exact_frame_shown);
     h.key_press(egui::Key::Home);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 0);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 0);
     // The buttons do the same.
     h.get_by_label("1 >").click();
     h.step();
     h.get_by_label("1 >").click();
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 2);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 2);
     h.get_by_label("key >|").click();
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 30);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 30);
     h.get_by_label("< 1").click();
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 29);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 29);
     wait_for(&mut h, "frame 29", exact_frame_shown);
+}
+
+/// The explorer's state driven by commands alone, without a window: what the keys, buttons
+/// and clicks push is what moves the video, in one place.
+#[test]
+fn commands_drive_the_state_without_a_window() {
+    use vdx::gui::{Command, State};
+    let ctx = egui::Context::default();
+    let mut st = State::default();
+    st.apply(Command::Open(sample()), &ctx);
+    st.apply(Command::Open(fixture("h264_bframes.mp4")), &ctx);
+    // Opening a path again shows its tab instead of a second one.
+    st.apply(Command::Open(sample()), &ctx);
+    assert_eq!((st.tabs.len(), st.active), (2, 0));
+    assert_eq!(st.recent[0], sample());
+    let t0 = std::time::Instant::now();
+    while st.tabs.iter().any(|t| t.index.is_none()) {
+        assert!(t0.elapsed().as_secs() < 20, "timed out indexing");
+        st.poll(&ctx);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let cur = |st: &State| st.active_tab().unwrap().current;
+    st.apply(Command::Step(1), &ctx);
+    st.apply(Command::Step(1), &ctx);
+    assert_eq!(cur(&st), 2);
+    st.apply(Command::Step(-5), &ctx);
+    assert_eq!(cur(&st), 0, "stepping back stops at the first frame");
+    st.apply(Command::NextKeyframe, &ctx);
+    st.apply(Command::NextKeyframe, &ctx);
+    assert_eq!(cur(&st), 60);
+    st.apply(Command::PrevKeyframe, &ctx);
+    assert_eq!(cur(&st), 30);
+    st.apply(
+        Command::Seek {
+            frame: 10_000,
+            pause: true,
+        },
+        &ctx,
+    );
+    assert_eq!(cur(&st), 179, "a seek past the end stops on the last frame");
+    // Playing from the last frame starts again at the first; a step pauses.
+    st.apply(Command::TogglePlay, &ctx);
+    assert!(st.active_tab().unwrap().playing);
+    assert_eq!(cur(&st), 0);
+    st.apply(Command::Step(1), &ctx);
+    assert!(!st.active_tab().unwrap().playing);
+    // Moves go to the video shown, and each video keeps its own frame.
+    st.apply(Command::ShowVideo(1), &ctx);
+    st.apply(Command::Step(1), &ctx);
+    assert_eq!((st.active, cur(&st)), (1, 1));
+    st.apply(Command::ShowVideo(0), &ctx);
+    assert_eq!(cur(&st), 1);
+    // A tab that is not there is ignored; closing one keeps a valid active tab.
+    st.apply(Command::ShowVideo(7), &ctx);
+    st.apply(Command::CloseVideo(7), &ctx);
+    assert_eq!((st.tabs.len(), st.active), (2, 0));
+    st.apply(Command::ShowVideo(1), &ctx);
+    st.apply(Command::CloseVideo(1), &ctx);
+    assert_eq!((st.tabs.len(), st.active), (1, 0));
+    // Errors are shown until dismissed.
+    st.apply(Command::Error("x.mp4: broken".into()), &ctx);
+    assert_eq!(st.errors, ["x.mp4: broken"]);
+    st.apply(Command::DismissErrors, &ctx);
+    assert!(st.errors.is_empty());
 }
 
 #[test]
@@ -105,25 +170,25 @@ fn playback_advances_at_the_videos_own_timing() {
     wait_for(&mut h, "frame 0", exact_frame_shown);
     h.key_press(egui::Key::Space);
     h.step();
-    assert!(h.state().active_tab().unwrap().playing);
+    assert!(h.state().state.active_tab().unwrap().playing);
     // The harness clock advances a fixed step per frame; about half a second of media time.
     for _ in 0..30 {
         h.step();
     }
-    let cur = h.state().active_tab().unwrap().current;
+    let cur = h.state().state.active_tab().unwrap().current;
     assert!(
         (13..=17).contains(&cur),
         "after 0.5 s of playback the frame is {cur}"
     );
     h.key_press(egui::Key::Space);
     h.step();
-    assert!(!h.state().active_tab().unwrap().playing);
+    assert!(!h.state().state.active_tab().unwrap().playing);
     // Played to the end, it stops on the last frame.
     h.key_press(egui::Key::Space);
     for _ in 0..400 {
         h.step();
     }
-    let t = h.state().active_tab().unwrap();
+    let t = h.state().state.active_tab().unwrap();
     assert!(!t.playing);
     assert_eq!(t.current, 179);
 }
@@ -133,8 +198,8 @@ fn a_broken_file_shows_an_error_in_the_window_and_other_videos_keep_working() {
     let bad = fixture("text.mp4");
     let good = fixture("h264_bframes.mp4");
     let mut h = harness_with(&[&bad, &good]);
-    wait_for(&mut h, "the error", |a| a.tabs[0].error.is_some());
-    let e = h.state().tabs[0].error.clone().unwrap();
+    wait_for(&mut h, "the error", |a| a.state.tabs[0].error.is_some());
+    let e = h.state().state.tabs[0].error.clone().unwrap();
     assert!(
         e.contains("text.mp4") && e.contains("not a readable video"),
         "{e}"
@@ -143,15 +208,15 @@ fn a_broken_file_shows_an_error_in_the_window_and_other_videos_keep_working() {
     h.get_by_label_contains("text.mp4: not a readable video");
     // The second video opened fine.
     wait_for(&mut h, "the good video", exact_frame_shown);
-    assert_eq!(h.state().active, 1);
-    assert_eq!(h.state().tabs[1].index.as_ref().unwrap().len(), 90);
+    assert_eq!(h.state().state.active, 1);
+    assert_eq!(h.state().state.tabs[1].index.as_ref().unwrap().len(), 90);
 }
 
 #[test]
 fn the_clip_view_shows_the_samplers_clips_with_frame_indices() {
     let mut h = harness_with(&[&sample()]);
     wait_for(&mut h, "clips", |a| {
-        a.active_tab().is_some_and(|t| t.index.is_some())
+        a.state.active_tab().is_some_and(|t| t.index.is_some())
     });
     let t0 = std::time::Instant::now();
     while h.query_by_label("clip 3 · frames 135–179").is_none() {
@@ -172,9 +237,13 @@ fn the_flow_view_shows_farneback_flow_with_quantization_facts() {
     let mut h = harness_with(&[&sample()]);
     h.state_mut().right_tab = vdx::gui::RightTab::Flow;
     wait_for(&mut h, "flow", |a| {
-        a.flow.result.is_some() || !a.errors.is_empty()
+        a.flow.result.is_some() || !a.state.errors.is_empty()
     });
-    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert!(
+        h.state().state.errors.is_empty(),
+        "{:?}",
+        h.state().state.errors
+    );
     let f = &h.state().flow.result.as_ref().unwrap().0;
     assert_eq!(f.frame, 0);
     assert_eq!((f.width, f.height), (320, 180));
@@ -190,9 +259,13 @@ fn the_augmentation_preview_is_exactly_what_the_engine_gives_for_that_seed() {
     let mut h = harness_with(&[&sample()]);
     h.state_mut().right_tab = vdx::gui::RightTab::Augment;
     wait_for(&mut h, "augmented draws", |a| {
-        a.augment.result.is_some() || !a.errors.is_empty()
+        a.augment.result.is_some() || !a.state.errors.is_empty()
     });
-    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert!(
+        h.state().state.errors.is_empty(),
+        "{:?}",
+        h.state().state.errors
+    );
     h.get_by_label("draw 2");
     let recipe = h.state().augment.recipe.clone();
     let rows = h.state().augment.result.as_ref().unwrap().0.rows.clone();
@@ -255,14 +328,17 @@ fn a_manifest_opens_as_one_dataset_and_names_each_samples_shard() {
     assert!(st.success());
     let mut h = harness_with(&[&d.path().join("ds.vdxm")]);
     wait_for(&mut h, "the sample list", |a| {
-        a.datasets.first().is_some_and(|d| d.catalog.is_some())
+        a.state
+            .datasets
+            .first()
+            .is_some_and(|d| d.catalog.is_some())
     });
     h.get_by_label("4 of 4 samples");
     h.get_by_label("2 (manifest 'ds')");
     h.get_by_label("ds-00001-of-00002.vdx");
     h.get_by_label("#3").click();
     wait_for(&mut h, "sample 3", |a| {
-        a.datasets[0]
+        a.state.datasets[0]
             .sample
             .as_ref()
             .is_some_and(|(m, _)| m.index == 3 && m.shard == 1)
@@ -295,41 +371,43 @@ fn a_dataset_opens_shows_samples_decodes_one_and_verifies_with_progress() {
     assert!(st.success());
     let mut h = harness_with(&[&out]);
     wait_for(&mut h, "sample 0 decoded", |a| {
-        a.datasets.first().is_some_and(|d| d.sample.is_some())
+        a.state.datasets.first().is_some_and(|d| d.sample.is_some())
     });
     wait_for(&mut h, "the sample list", |a| {
-        a.datasets[0].catalog.is_some()
+        a.state.datasets[0].catalog.is_some()
     });
     h.get_by_label("3 of 3 samples");
     h.get_by_label("8 frames");
     h.get_by_label_contains("JPEG sizes (kB)");
-    let (m, rows) = h.state().datasets[0].sample.as_ref().unwrap();
+    let (m, rows) = h.state().state.datasets[0].sample.as_ref().unwrap();
     assert_eq!(m.index, 0);
     assert_eq!(rows[0].1.len(), 8);
     // Pick another sample from the list.
     // Filters: by source name and by label.
-    h.state_mut().datasets[0].filter_source = "nothing-like-this".into();
+    h.state_mut().state.datasets[0].filter_source = "nothing-like-this".into();
     h.step();
     h.get_by_label("0 of 3 samples");
-    h.state_mut().datasets[0].filter_source = "SAMPLE".into();
-    h.state_mut().datasets[0].filter_labels = [-1].into();
+    h.state_mut().state.datasets[0].filter_source = "SAMPLE".into();
+    h.state_mut().state.datasets[0].filter_labels = [-1].into();
     h.step();
     h.get_by_label("3 of 3 samples");
-    h.state_mut().datasets[0].filter_labels = [0].into();
+    h.state_mut().state.datasets[0].filter_labels = [0].into();
     h.step();
     h.get_by_label("0 of 3 samples");
-    h.state_mut().datasets[0].filter_labels.clear();
+    h.state_mut().state.datasets[0].filter_labels.clear();
     h.step();
     h.get_by_label("#2").click();
     wait_for(&mut h, "sample 2", |a| {
-        a.datasets[0]
+        a.state.datasets[0]
             .sample
             .as_ref()
             .is_some_and(|(m, _)| m.index == 2)
     });
     // Verify runs as a background job and reports.
     h.get_by_label("Verify").click();
-    wait_for(&mut h, "verify", |a| a.datasets[0].verify.result.is_some());
+    wait_for(&mut h, "verify", |a| {
+        a.state.datasets[0].verify.result.is_some()
+    });
     h.get_by_label_contains("OK: 3 samples, checksums match, 3 decoded");
     // A damaged dataset opens with a clear error in the window.
     let bad = d.path().join("bad.vdx");
@@ -337,9 +415,9 @@ fn a_dataset_opens_shows_samples_decodes_one_and_verifies_with_progress() {
     bytes[16..24].fill(0);
     std::fs::write(&bad, bytes).unwrap();
     let ctx = h.ctx.clone();
-    h.state_mut().open(bad.clone(), &ctx);
+    h.state_mut().state.open(bad.clone(), &ctx);
     wait_for(&mut h, "the error", |a| {
-        a.datasets.len() == 2 && a.datasets[1].error.is_some()
+        a.state.datasets.len() == 2 && a.state.datasets[1].error.is_some()
     });
     // Shown both in the dataset panel and in the error bar.
     assert!(
@@ -385,9 +463,9 @@ fn the_build_dialog_builds_in_the_background_and_opens_the_result() {
     h.get_by_label_contains("text.mp4: not a readable video");
     // The new dataset opened in a tab and verifies.
     wait_for(&mut h, "the dataset tab", |a| {
-        a.active_dataset.is_some() && a.datasets[0].sample.is_some()
+        a.state.active_dataset.is_some() && a.state.datasets[0].sample.is_some()
     });
-    assert_eq!(h.state().datasets[0].path, out);
+    assert_eq!(h.state().state.datasets[0].path, out);
     // A cancelled build leaves nothing at its output.
     let out2 = d.path().join("cancelled.vdx");
     {
@@ -449,7 +527,7 @@ fn the_export_dialog_exports_the_open_dataset_in_the_background() {
     assert!(st.success());
     let mut h = harness_with(&[&ds]);
     wait_for(&mut h, "the dataset", |a| {
-        a.datasets.first().is_some_and(|d| d.sample.is_some())
+        a.state.datasets.first().is_some_and(|d| d.sample.is_some())
     });
     let out = d.path().join("exported");
     {
@@ -485,13 +563,13 @@ fn after_a_seek_the_nearest_cached_frame_shows_at_once_then_the_exact_one() {
     let mut h = harness_with(&[&sample()]);
     wait_for(&mut h, "frame 0", exact_frame_shown);
     wait_for(&mut h, "the preview cache", |a| {
-        a.tabs[0].previews_cached().1
+        a.state.tabs[0].previews_cached().1
     });
-    let (n, _) = h.state().tabs[0].previews_cached();
+    let (n, _) = h.state().state.tabs[0].previews_cached();
     assert!(n >= 18, "{n} previews cached for 180 frames");
-    h.state_mut().tabs[0].current = 151;
+    h.state_mut().state.tabs[0].current = 151;
     h.step();
-    let (i, exact) = h.state().tabs[0].shown.unwrap();
+    let (i, exact) = h.state().state.tabs[0].shown.unwrap();
     assert!(
         exact && i == 151 || !exact && i <= 151 && 151 - i < 180 / n + 1,
         "shown {i} exact {exact}"
@@ -506,7 +584,7 @@ fn clicking_the_timeline_seeks_there() {
     // All 180 frames are visible across the timeline; its centre is frame ~90.
     h.get_by_label("timeline").click();
     h.step();
-    let cur = h.state().active_tab().unwrap().current;
+    let cur = h.state().state.active_tab().unwrap().current;
     assert!(
         (85..=95).contains(&cur),
         "clicked the middle of the timeline, got frame {cur}"
@@ -564,9 +642,9 @@ fn the_timeline_marks_damaged_frames() {
     let f = fixture("h264_damaged_idr.mp4");
     let mut h = harness_with(&[&f]);
     wait_for(&mut h, "the background decode", |a| {
-        a.tabs[0].previews_cached().1 && a.tabs[0].damaged.is_some()
+        a.state.tabs[0].previews_cached().1 && a.state.tabs[0].damaged.is_some()
     });
-    let damaged = h.state().tabs[0].damaged.clone().unwrap();
+    let damaged = h.state().state.tabs[0].damaged.clone().unwrap();
     assert!(damaged.len() >= 10, "{damaged:?}");
     h.get_by_label(&format!("damaged ({})", damaged.len()));
     let mut d = vdx::decode::VideoDecoder::open(&f, Default::default()).unwrap();
@@ -579,9 +657,9 @@ fn the_timeline_marks_damaged_frames() {
     // A clean video shows no such mark.
     let mut h = harness_with(&[&sample()]);
     wait_for(&mut h, "the background decode", |a| {
-        a.tabs[0].previews_cached().1 && a.tabs[0].damaged.is_some()
+        a.state.tabs[0].previews_cached().1 && a.state.tabs[0].damaged.is_some()
     });
-    assert_eq!(h.state().tabs[0].damaged.as_deref(), Some(&[][..]));
+    assert_eq!(h.state().state.tabs[0].damaged.as_deref(), Some(&[][..]));
     assert!(h.query_by_label_contains("damaged (").is_none());
 }
 
@@ -611,17 +689,17 @@ fn source_vs_stored_measures_like_ffmpeg_and_the_worst_list_opens_samples() {
     build_fixture_dataset(&out, &["--quality", "50"]);
     let mut h = harness_with(&[&out]);
     wait_for(&mut h, "sample 0 decoded", |a| {
-        a.datasets.first().is_some_and(|d| d.sample.is_some())
+        a.state.datasets.first().is_some_and(|d| d.sample.is_some())
     });
     h.get_by_label("Source vs stored").click();
     wait_for(&mut h, "the comparison", |a| {
-        a.datasets[0].quality.shown.is_some()
+        a.state.datasets[0].quality.shown.is_some()
     });
     // Frame 2 of the clip: the numbers on screen are FFmpeg's for the same pair.
-    h.state_mut().datasets[0].quality.frame = 2;
+    h.state_mut().state.datasets[0].quality.frame = 2;
     h.step();
     let (psnr, ssim, pair) = {
-        let sh = h.state().datasets[0].quality.shown.as_ref().unwrap();
+        let sh = h.state().state.datasets[0].quality.shown.as_ref().unwrap();
         let f = sh.c.quality.frames[2];
         (
             f.psnr,
@@ -656,12 +734,13 @@ fn source_vs_stored_measures_like_ffmpeg_and_the_worst_list_opens_samples() {
     assert!((cli["psnr"].as_f64().unwrap() - psnr).abs() < 1e-9);
     assert!((cli["ssim"].as_f64().unwrap() - ssim).abs() < 1e-12);
     // Wipe: stored left of the split, source right; moving the split moves both.
-    let painted = |h: &Harness<'static, VdxApp>| h.state().datasets[0].quality.painted.clone();
+    let painted =
+        |h: &Harness<'static, VdxApp>| h.state().state.datasets[0].quality.painted.clone();
     let p = painted(&h);
     assert_eq!(p.len(), 2);
     assert_eq!((p[0].0, p[0].1.max.x), ("stored", 0.5));
     assert_eq!((p[1].0, p[1].1.min.x), ("source", 0.5));
-    h.state_mut().datasets[0].quality.wipe = 0.2;
+    h.state_mut().state.datasets[0].quality.wipe = 0.2;
     h.step();
     let p = painted(&h);
     assert_eq!((p[0].1.max.x, p[1].1.min.x), (0.2, 0.2));
@@ -690,11 +769,11 @@ fn source_vs_stored_measures_like_ffmpeg_and_the_worst_list_opens_samples() {
     // The quality pass runs in the background and lists the worst samples; a click opens one.
     h.get_by_label("Quality pass").click();
     wait_for(&mut h, "the quality pass", |a| {
-        a.datasets[0].quality.report.is_some()
+        a.state.datasets[0].quality.report.is_some()
     });
     h.get_by_label_contains("3 samples measured: PSNR mean");
     let worst = {
-        let r = h.state().datasets[0]
+        let r = h.state().state.datasets[0]
             .quality
             .report
             .clone()
@@ -707,15 +786,15 @@ fn source_vs_stored_measures_like_ffmpeg_and_the_worst_list_opens_samples() {
     h.get_by_label(&format!("#{} · {:.2} dB", worst.index, worst.psnr_mean))
         .click();
     wait_for(&mut h, "the worst sample's comparison", |a| {
-        a.datasets[0]
+        a.state.datasets[0]
             .quality
             .shown
             .as_ref()
             .is_some_and(|s| s.c.quality.index == worst.index)
     });
-    assert_eq!(h.state().datasets[0].selected, Some(worst.index));
+    assert_eq!(h.state().state.datasets[0].selected, Some(worst.index));
     assert_eq!(
-        h.state().datasets[0]
+        h.state().state.datasets[0]
             .quality
             .shown
             .as_ref()
@@ -733,14 +812,14 @@ fn flow_samples_compare_stored_int8_flow_with_fresh_farneback() {
     build_fixture_dataset(&out, &["--field", "flow", "--keyframe-every", "3"]);
     let mut h = harness_with(&[&out]);
     wait_for(&mut h, "sample 0 decoded", |a| {
-        a.datasets.first().is_some_and(|d| d.sample.is_some())
+        a.state.datasets.first().is_some_and(|d| d.sample.is_some())
     });
     h.get_by_label("Source vs stored").click();
     wait_for(&mut h, "the comparison", |a| {
-        a.datasets[0].quality.shown.is_some()
+        a.state.datasets[0].quality.shown.is_some()
     });
     h.step();
-    let epe = h.state().datasets[0]
+    let epe = h.state().state.datasets[0]
         .quality
         .shown
         .as_ref()
@@ -757,7 +836,7 @@ fn flow_samples_compare_stored_int8_flow_with_fresh_farneback() {
         .set_value_accesskit(3.0);
     h.step();
     h.step();
-    let epe3 = h.state().datasets[0]
+    let epe3 = h.state().state.datasets[0]
         .quality
         .shown
         .as_ref()
@@ -895,11 +974,11 @@ fn a_moved_source_is_named_and_found_once_its_folder_is_given() {
     std::fs::rename(&old, &new).unwrap();
     let mut h = harness_with(&[&out]);
     wait_for(&mut h, "sample 0 decoded", |a| {
-        a.datasets.first().is_some_and(|d| d.sample.is_some())
+        a.state.datasets.first().is_some_and(|d| d.sample.is_some())
     });
     h.get_by_label("Source vs stored").click();
     wait_for(&mut h, "the error", |a| {
-        a.datasets[0].quality.error.is_some()
+        a.state.datasets[0].quality.error.is_some()
     });
     h.get_by_label_contains("take.mp4 is not there");
     h.get_by_label("sources").focus();
@@ -908,11 +987,14 @@ fn a_moved_source_is_named_and_found_once_its_folder_is_given() {
     h.step();
     h.step();
     wait_for(&mut h, "the comparison", |a| {
-        a.datasets[0].quality.shown.is_some()
+        a.state.datasets[0].quality.shown.is_some()
     });
-    assert_eq!(h.state().datasets[0].quality.sources, new.to_str().unwrap());
     assert_eq!(
-        h.state().datasets[0]
+        h.state().state.datasets[0].quality.sources,
+        new.to_str().unwrap()
+    );
+    assert_eq!(
+        h.state().state.datasets[0]
             .quality
             .shown
             .as_ref()
@@ -947,11 +1029,11 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     .unwrap();
     let mut h = harness_with(&[&video]);
     wait_for(&mut h, "frame 0", exact_frame_shown);
-    h.state_mut().open_annotations(ann.clone());
+    h.state_mut().state.open_annotations(ann.clone());
     wait_for(&mut h, "the bands", |a| {
-        a.active_tab().is_some_and(|t| t.bands.is_some())
+        a.state.active_tab().is_some_and(|t| t.bands.is_some())
     });
-    let bands = h.state().active_tab().unwrap().bands.clone().unwrap();
+    let bands = h.state().state.active_tab().unwrap().bands.clone().unwrap();
     // Frames by timestamp (sample.mp4: 30 fps from 0): [1.0, 2.5) s is frames 30..75.
     let got: Vec<(std::ops::Range<usize>, usize, Vec<String>)> = bands
         .bands
@@ -971,14 +1053,20 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     // All 180 frames are on the timeline at first; clicking a band seeks to its start.
     h.get_by_label("segment run, jump [60..120] frames").click();
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 60);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 60);
     wait_for(&mut h, "frame 60", exact_frame_shown);
     // The clip panel now samples inside that segment: every clip frame in 60..120.
     h.get_by_label_contains("inside segment run, jump [60..120]");
     wait_for(&mut h, "the segment's clips", |a| {
-        a.active_tab().unwrap().shown_clip_frames().is_some()
+        a.state.active_tab().unwrap().shown_clip_frames().is_some()
     });
-    let clips = h.state().active_tab().unwrap().shown_clip_frames().unwrap();
+    let clips = h
+        .state()
+        .state
+        .active_tab()
+        .unwrap()
+        .shown_clip_frames()
+        .unwrap();
     assert!(!clips.is_empty());
     for c in &clips {
         assert!(c.iter().all(|f| (60..120).contains(f)), "{c:?}");
@@ -986,23 +1074,29 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     // "whole video" goes back to sampling over all 180 frames.
     h.get_by_label("whole video").click();
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().selected_band, None);
+    assert_eq!(h.state().state.active_tab().unwrap().selected_band, None);
     wait_for(&mut h, "the whole video's clips", |a| {
-        a.active_tab().unwrap().shown_clip_frames().is_some()
+        a.state.active_tab().unwrap().shown_clip_frames().is_some()
     });
-    let clips = h.state().active_tab().unwrap().shown_clip_frames().unwrap();
+    let clips = h
+        .state()
+        .state
+        .active_tab()
+        .unwrap()
+        .shown_clip_frames()
+        .unwrap();
     assert!(clips.iter().flatten().any(|&f| f >= 120), "{clips:?}");
     // '.' and ',' step between segment boundaries (starts and last frames).
     h.key_press(egui::Key::Period);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 74);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 74);
     h.key_press(egui::Key::Period);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 119);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 119);
     h.key_press(egui::Key::Comma);
     h.key_press(egui::Key::Comma);
     h.step();
-    assert_eq!(h.state().active_tab().unwrap().current, 60);
+    assert_eq!(h.state().state.active_tab().unwrap().current, 60);
 }
 
 #[test]
@@ -1012,16 +1106,16 @@ fn an_annotation_file_naming_other_videos_is_an_error_in_the_window() {
     std::fs::write(&ann, r#"{"video": "other.mp4", "label": "x"}"#).unwrap();
     let mut h = harness_with(&[&sample()]);
     wait_for(&mut h, "the index", |a| {
-        a.active_tab().is_some_and(|t| t.index.is_some())
+        a.state.active_tab().is_some_and(|t| t.index.is_some())
     });
-    h.state_mut().open_annotations(ann);
-    wait_for(&mut h, "the error", |a| !a.errors.is_empty());
-    let e = h.state().errors.last().unwrap().clone();
+    h.state_mut().state.open_annotations(ann);
+    wait_for(&mut h, "the error", |a| !a.state.errors.is_empty());
+    let e = h.state().state.errors.last().unwrap().clone();
     assert!(
         e.contains("items.jsonl") && e.contains("no row names"),
         "{e}"
     );
-    assert!(h.state().active_tab().unwrap().bands.is_none());
+    assert!(h.state().state.active_tab().unwrap().bands.is_none());
 }
 
 #[test]
@@ -1060,13 +1154,19 @@ fn the_browser_filters_an_annotation_dataset_by_split_and_labels_and_charts_the_
     ]);
     let mut h = harness_with(&[&out]);
     wait_for(&mut h, "the sample list", |a| {
-        a.datasets.first().is_some_and(|d| d.catalog.is_some())
+        a.state
+            .datasets
+            .first()
+            .is_some_and(|d| d.catalog.is_some())
     });
     h.get_by_label("3 of 3 samples");
     h.get_by_label("class balance per split");
     // Classes sorted: jump, run, wave; splits: train, val.
-    let counts =
-        vdx::gui::dataset_view::class_counts(h.state().datasets[0].catalog.as_ref().unwrap(), 2, 3);
+    let counts = vdx::gui::dataset_view::class_counts(
+        h.state().state.datasets[0].catalog.as_ref().unwrap(),
+        2,
+        3,
+    );
     assert_eq!(counts, vec![vec![1, 1, 1], vec![0, 1, 0]]);
     h.get_by_label("val has no sample of: jump, wave");
     // The checks, in the left panel: "walk.mp4" is in both splits, and two of its segments
@@ -1075,19 +1175,19 @@ fn the_browser_filters_an_annotation_dataset_by_split_and_labels_and_charts_the_
     h.get_by_label("1 videos in more than one split (leakage)");
     h.get_by_label("1 overlapping segments with different labels");
     h.get_by_label("0 duplicate rows (same video, segment and labels)");
-    h.state_mut().datasets[0].filter_split = Some(1);
+    h.state_mut().state.datasets[0].filter_split = Some(1);
     h.step();
     h.get_by_label("1 of 3 samples");
-    h.state_mut().datasets[0].filter_split = None;
+    h.state_mut().state.datasets[0].filter_split = None;
     // Labels are multi-select: "run" matches the multi-label sample and the val one.
-    h.state_mut().datasets[0].filter_labels = [1].into();
+    h.state_mut().state.datasets[0].filter_labels = [1].into();
     h.step();
     h.get_by_label("2 of 3 samples");
-    h.state_mut().datasets[0].filter_labels = [0, 2].into();
+    h.state_mut().state.datasets[0].filter_labels = [0, 2].into();
     h.step();
     h.get_by_label("2 of 3 samples");
-    h.state_mut().datasets[0].filter_split = Some(0);
-    h.state_mut().datasets[0].filter_labels = [2].into();
+    h.state_mut().state.datasets[0].filter_split = Some(0);
+    h.state_mut().state.datasets[0].filter_labels = [2].into();
     h.step();
     h.get_by_label("1 of 3 samples");
 }
@@ -1154,12 +1254,15 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
     ]);
     let mut h = harness_with(&[&out]);
     wait_for(&mut h, "the sample list", |a| {
-        a.datasets.first().is_some_and(|d| d.catalog.is_some())
+        a.state
+            .datasets
+            .first()
+            .is_some_and(|d| d.catalog.is_some())
     });
     h.get_by_label("3 of 3 samples");
     h.get_by_label("Health pass").click();
     wait_for(&mut h, "the health report", |a| {
-        a.datasets[0].health.report.is_some()
+        a.state.datasets[0].health.report.is_some()
     });
     assert!(
         vdx::health::sidecar::path_for(&out).is_file(),
@@ -1169,23 +1272,23 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
     h.get_by_label("black 1").click();
     h.step();
     h.get_by_label("1 of 3 samples");
-    assert_eq!(h.state().datasets[0].visible, vec![0]);
+    assert_eq!(h.state().state.datasets[0].visible, vec![0]);
     h.get_by_label("black 1").click();
     h.get_by_label("cut 1").click();
     h.step();
-    assert_eq!(h.state().datasets[0].visible, vec![1]);
+    assert_eq!(h.state().state.datasets[0].visible, vec![1]);
     h.get_by_label("cut 1").click();
     h.step();
     h.get_by_label("3 of 3 samples");
     // Sorting by a score reorders the grid: brightness, lowest first puts the black clip first.
-    h.state_mut().datasets[0].health.sort = Some(("brightness".into(), false));
-    h.state_mut().datasets[0].health.generation += 1;
+    h.state_mut().state.datasets[0].health.sort = Some(("brightness".into(), false));
+    h.state_mut().state.datasets[0].health.generation += 1;
     h.step();
-    let bright_first = h.state().datasets[0].visible.clone();
-    h.state_mut().datasets[0].health.sort = Some(("brightness".into(), true));
-    h.state_mut().datasets[0].health.generation += 1;
+    let bright_first = h.state().state.datasets[0].visible.clone();
+    h.state_mut().state.datasets[0].health.sort = Some(("brightness".into(), true));
+    h.state_mut().state.datasets[0].health.generation += 1;
     h.step();
-    let dark_first = h.state().datasets[0].visible.clone();
+    let dark_first = h.state().state.datasets[0].visible.clone();
     assert_eq!(dark_first[0], 0);
     assert_eq!(
         bright_first.iter().rev().copied().collect::<Vec<_>>(),
@@ -1194,16 +1297,16 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
     // The cut sample: its verdict, and the strip marks the cut before frame 15.
     h.get_by_label("#1").click();
     wait_for(&mut h, "sample 1", |a| {
-        a.datasets[0]
+        a.state.datasets[0]
             .sample
             .as_ref()
             .is_some_and(|(m, _)| m.index == 1)
     });
     h.get_by_label_contains("health: cut · brightness");
-    let (marks, cuts) = h.state().datasets[0].health.marks(1).unwrap();
+    let (marks, cuts) = h.state().state.datasets[0].health.marks(1).unwrap();
     assert_eq!(cuts, vec![15]);
     assert_eq!(marks.len(), 30);
-    let (marks, _) = h.state().datasets[0].health.marks(0).unwrap();
+    let (marks, _) = h.state().state.datasets[0].health.marks(0).unwrap();
     assert!(marks
         .iter()
         .all(|m| m.as_ref().is_some_and(|(_, w)| w == "black")));
@@ -1216,11 +1319,11 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
     )
     .unwrap();
     let ctx = h.ctx.clone();
-    h.state_mut().open(copy, &ctx);
+    h.state_mut().state.open(copy, &ctx);
     wait_for(&mut h, "the saved report", |a| {
-        a.datasets.len() == 2 && a.datasets[1].health.report.is_some()
+        a.state.datasets.len() == 2 && a.state.datasets[1].health.report.is_some()
     });
-    assert!(!h.state().datasets[1].health.passing());
+    assert!(!h.state().state.datasets[1].health.passing());
     // A report made with other thresholds (vdx health --threshold): a pass run again in the
     // window keeps them.
     let third = d.path().join("third.vdx");
@@ -1232,16 +1335,16 @@ fn the_health_pass_flags_samples_filters_and_sorts_the_grid_and_marks_the_strip(
         "--threshold",
         "cut_threshold=250",
     ]);
-    h.state_mut().open(third, &ctx);
+    h.state_mut().state.open(third, &ctx);
     wait_for(&mut h, "the third report", |a| {
-        a.datasets.len() == 3 && a.datasets[2].health.report.is_some()
+        a.state.datasets.len() == 3 && a.state.datasets[2].health.report.is_some()
     });
-    let before = h.state().datasets[2].health.generation;
+    let before = h.state().state.datasets[2].health.generation;
     h.get_by_label("Health pass again").click();
     wait_for(&mut h, "the new pass", |a| {
-        a.datasets[2].health.generation > before
+        a.state.datasets[2].health.generation > before
     });
-    let rep = h.state().datasets[2].health.report.clone().unwrap();
+    let rep = h.state().state.datasets[2].health.report.clone().unwrap();
     assert_eq!(rep.thresholds.cut_threshold, 250.0);
     assert!(rep.samples.iter().all(|s| s.cuts.is_empty()));
 }
@@ -1266,7 +1369,7 @@ fn open_url_opens_a_tab_for_the_url_and_shows_why_it_cannot_be_read() {
     enter_url(&mut h, "videos/a.mp4");
     h.run();
     h.get_by_label_contains("is not an s3://, gs://, az:// or http(s):// URL");
-    assert!(h.state().tabs.is_empty());
+    assert!(h.state().state.tabs.is_empty());
     // A URL with no server behind it: a tab for it, and the error names the URL.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1281,10 +1384,10 @@ fn open_url_opens_a_tab_for_the_url_and_shows_why_it_cannot_be_read() {
     h.run();
     enter_url(&mut h, &url);
     h.step();
-    assert_eq!(h.state().tabs.len(), 1);
-    assert_eq!(h.state().tabs[0].path, PathBuf::from(&url));
-    wait_for(&mut h, "the error", |a| a.tabs[0].error.is_some());
-    let e = h.state().tabs[0].error.clone().unwrap();
+    assert_eq!(h.state().state.tabs.len(), 1);
+    assert_eq!(h.state().state.tabs[0].path, PathBuf::from(&url));
+    wait_for(&mut h, "the error", |a| a.state.tabs[0].error.is_some());
+    let e = h.state().state.tabs[0].error.clone().unwrap();
     assert!(
         e.contains(&format!("{url}: reading the object's size failed")),
         "{e}"

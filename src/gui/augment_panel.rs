@@ -1,6 +1,7 @@
 //! The right panel's Augment tab: the recipe editor and its draws.
 
 use super::analysis;
+use super::command::Commands;
 use super::tab::VideoTab;
 
 /// The Augment tab's state: the recipe being tuned, the draws job and its result.
@@ -41,14 +42,9 @@ impl AugmentPanel {
 impl AugmentPanel {
     /// The tab: presets, seed and draws, the recipe editor, then the draws of a clip from the
     /// active video's current frame (computed again whenever the recipe or frame changes).
-    pub(super) fn show(
-        &mut self,
-        ui: &mut egui::Ui,
-        tab: Option<&VideoTab>,
-        errors: &mut Vec<String>,
-    ) {
+    pub(super) fn show(&mut self, ui: &mut egui::Ui, tab: Option<&VideoTab>, cmds: &mut Commands) {
         let ctx = ui.ctx().clone();
-        self.poll(&ctx, errors);
+        self.poll(&ctx, cmds);
         ui.horizontal(|ui| {
             ui.label("preset");
             for (name, r) in analysis::presets() {
@@ -61,7 +57,7 @@ impl AugmentPanel {
                 }
             }
         });
-        ui.horizontal(|ui| self.recipe_row(ui, errors));
+        ui.horizontal(|ui| self.recipe_row(ui, cmds));
         self.dirty |= analysis::recipe_editor(ui, &mut self.recipe);
         let Some(tab) = tab else {
             return;
@@ -75,7 +71,7 @@ impl AugmentPanel {
         if self.dirty && self.job.is_none() {
             self.dirty = false;
             if let Err(e) = self.recipe.validate() {
-                errors.push(e.to_string());
+                cmds.error(e.to_string());
             } else {
                 let size = probe
                     .best_video()
@@ -103,7 +99,7 @@ impl AugmentPanel {
 
     /// A finished draws job: every draw's frames onto the GPU, or its error into the
     /// window's.
-    fn poll(&mut self, ctx: &egui::Context, errors: &mut Vec<String>) {
+    fn poll(&mut self, ctx: &egui::Context, cmds: &mut Commands) {
         let Some(r) = self.job.as_ref().and_then(|j| j.poll()) else {
             return;
         };
@@ -128,12 +124,12 @@ impl AugmentPanel {
                     .collect();
                 self.result = Some((a, tex));
             }
-            Err(e) => errors.push(e),
+            Err(e) => cmds.error(e),
         }
     }
 
     /// Seed, number of draws, and the recipe to the clipboard, to a file or from one.
-    fn recipe_row(&mut self, ui: &mut egui::Ui, errors: &mut Vec<String>) {
+    fn recipe_row(&mut self, ui: &mut egui::Ui, cmds: &mut Commands) {
         let l = ui.label("seed");
         self.dirty |= ui
             .add(egui::DragValue::new(&mut self.recipe.seed))
@@ -153,7 +149,7 @@ impl AugmentPanel {
                 .save_file()
             {
                 if let Err(e) = crate::npy::write_atomic(&p, self.recipe.to_json().as_bytes()) {
-                    errors.push(e.to_string());
+                    cmds.error(e.to_string());
                 }
             }
         }
@@ -167,7 +163,7 @@ impl AugmentPanel {
                         self.recipe = r;
                         self.dirty = true;
                     }
-                    Err(e) => errors.push(e.to_string()),
+                    Err(e) => cmds.error(e.to_string()),
                 }
             }
         }

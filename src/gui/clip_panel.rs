@@ -1,5 +1,6 @@
 //! The right panel's Clips tab: sampler settings and the sampled clips as filmstrips.
 
+use super::command::{Command, Commands};
 use super::tab::VideoTab;
 use super::worker::Request;
 use crate::video::sample::{SamplerConfig, SamplerKind, Snap, TailPolicy};
@@ -16,7 +17,12 @@ pub struct ClipPanel {
 impl ClipPanel {
     /// The tab: settings, then the active video's clips (sampled again when a setting
     /// changed or none are there yet).
-    pub(super) fn show(&mut self, ui: &mut egui::Ui, tab: Option<&mut VideoTab>) {
+    pub(super) fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        tab: Option<&mut VideoTab>,
+        cmds: &mut Commands,
+    ) {
         ui.heading("Clips");
         let changed = egui::Grid::new("sampler")
             .num_columns(2)
@@ -25,7 +31,7 @@ impl ClipPanel {
         let Some(tab) = tab.filter(|t| t.index.is_some()) else {
             return;
         };
-        segment_line(ui, tab);
+        segment_line(ui, tab, cmds);
         if (changed || tab.clips.is_empty()) && !tab.clips_pending {
             tab.clips_pending = true;
             tab.worker
@@ -39,7 +45,7 @@ impl ClipPanel {
         }
         cost_line(ui, tab, self.sampler);
         ui.separator();
-        filmstrips(ui, tab);
+        filmstrips(ui, tab, cmds);
     }
 
     /// The sampler's settings as a grid; true when one changed.
@@ -176,7 +182,7 @@ fn snap_settings(ui: &mut egui::Ui, s: &mut SamplerConfig) -> bool {
 
 /// With an annotated segment selected: which one the clips come from, and a way back to the
 /// whole video.
-fn segment_line(ui: &mut egui::Ui, tab: &mut VideoTab) {
+fn segment_line(ui: &mut egui::Ui, tab: &VideoTab, cmds: &mut Commands) {
     let (Some(r), Some(b)) = (tab.band_range(), tab.bands.clone()) else {
         return;
     };
@@ -188,7 +194,7 @@ fn segment_line(ui: &mut egui::Ui, tab: &mut VideoTab) {
     ui.horizontal(|ui| {
         ui.label(format!("inside segment {labels} [{}..{}]", r.start, r.end));
         if ui.button("whole video").clicked() {
-            tab.select_band(None);
+            cmds.push(Command::SelectSegment(None));
         }
     });
 }
@@ -213,7 +219,7 @@ fn cost_line(ui: &mut egui::Ui, tab: &mut VideoTab, sampler: SamplerConfig) {
 }
 
 /// The decoded clips, one filmstrip each; a click on a frame seeks the player there.
-fn filmstrips(ui: &mut egui::Ui, tab: &mut VideoTab) {
+fn filmstrips(ui: &mut egui::Ui, tab: &VideoTab, cmds: &mut Commands) {
     let mut seek_to = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (c, tex) in &tab.clips {
@@ -249,7 +255,9 @@ fn filmstrips(ui: &mut egui::Ui, tab: &mut VideoTab) {
         }
     });
     if let Some(i) = seek_to {
-        tab.playing = false;
-        tab.seek(i);
+        cmds.push(Command::Seek {
+            frame: i,
+            pause: true,
+        });
     }
 }

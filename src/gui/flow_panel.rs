@@ -1,6 +1,7 @@
 //! The right panel's Flow tab: optical flow as colour, its histogram and int8 quantization.
 
 use super::analysis;
+use super::command::Commands;
 use super::tab::VideoTab;
 use egui::{Color32, Pos2, Stroke, Vec2};
 use std::path::PathBuf;
@@ -40,14 +41,9 @@ impl FlowPanel {
     /// The tab: its settings, the flow from the active video's current frame to the next
     /// (computed in the background whenever the frame changes and the video is paused), and
     /// the result.
-    pub(super) fn show(
-        &mut self,
-        ui: &mut egui::Ui,
-        tab: Option<&VideoTab>,
-        errors: &mut Vec<String>,
-    ) {
+    pub(super) fn show(&mut self, ui: &mut egui::Ui, tab: Option<&VideoTab>, cmds: &mut Commands) {
         let ctx = ui.ctx().clone();
-        self.poll(&ctx, errors);
+        self.poll(&ctx, cmds);
         ui.horizontal(|ui| self.settings(ui));
         let Some(tab) = tab else {
             return;
@@ -78,7 +74,7 @@ impl FlowPanel {
     }
 
     /// A finished flow job: its colour images onto the GPU, or its error into the window's.
-    fn poll(&mut self, ctx: &egui::Context, errors: &mut Vec<String>) {
+    fn poll(&mut self, ctx: &egui::Context, cmds: &mut Commands) {
         let Some(r) = self.job.as_ref().and_then(|j| j.poll()) else {
             return;
         };
@@ -97,7 +93,7 @@ impl FlowPanel {
                 ));
                 self.result = Some((f, tex));
             }
-            Err(e) => errors.push(e),
+            Err(e) => cmds.error(e),
         }
     }
 

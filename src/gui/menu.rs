@@ -32,7 +32,7 @@ impl VdxApp {
                 .pick_files()
                 .unwrap_or_default();
             for p in picked {
-                self.open(p, &ctx);
+                self.commands.push(Command::Open(p));
             }
             ui.close();
         }
@@ -44,7 +44,7 @@ impl VdxApp {
             self.open_url.open();
             ui.close();
         }
-        let has_video = self.tabs.get(self.active).is_some();
+        let has_video = self.state.active_tab().is_some();
         if ui
             .add_enabled(has_video, egui::Button::new("Open annotations…"))
             .on_hover_text(
@@ -57,17 +57,17 @@ impl VdxApp {
                 .add_filter("annotations", &["csv", "json", "jsonl", "txt"])
                 .pick_file()
             {
-                self.open_annotations(f);
+                self.commands.push(Command::OpenAnnotations(f));
             }
             ui.close();
         }
         ui.menu_button("Open recent", |ui| {
-            if self.recent.is_empty() {
+            if self.state.recent.is_empty() {
                 ui.label("(none yet)");
             }
-            for p in self.recent.clone() {
+            for p in &self.state.recent {
                 if ui.button(p.display().to_string()).clicked() {
-                    self.open(p, &ctx);
+                    self.commands.push(Command::Open(p.clone()));
                     ui.close();
                 }
             }
@@ -76,20 +76,21 @@ impl VdxApp {
         if ui.button("Build dataset…").clicked() {
             self.build.open = true;
             if self.build.inputs.is_empty() {
-                self.build.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
+                self.build.inputs = self.state.tabs.iter().map(|t| t.path.clone()).collect();
             }
             ui.close();
         }
         if ui.button("Compare fields…").clicked() {
             self.fields.open = true;
             if self.fields.inputs.is_empty() {
-                self.fields.inputs = self.tabs.iter().map(|t| t.path.clone()).collect();
+                self.fields.inputs = self.state.tabs.iter().map(|t| t.path.clone()).collect();
             }
             ui.close();
         }
-        let ds = self
+        let st = &self.state;
+        let ds = st
             .active_dataset
-            .and_then(|k| self.datasets.get(k))
+            .and_then(|k| st.datasets.get(k))
             .map(|d| d.path.clone());
         if ui
             .add_enabled(ds.is_some(), egui::Button::new("Export dataset…"))
@@ -108,42 +109,33 @@ impl VdxApp {
 
     /// The open videos and datasets as tabs: a click shows one, a middle click closes a video.
     fn tab_row(&mut self, ui: &mut egui::Ui) {
-        let mut close = None;
-        for (k, t) in self.tabs.iter().enumerate() {
+        let st = &self.state;
+        for (k, t) in st.tabs.iter().enumerate() {
             let label = if t.error.is_some() {
                 format!("! {}", t.name())
             } else {
                 t.name()
             };
-            let r = ui.selectable_label(k == self.active && self.active_dataset.is_none(), label);
+            let r = ui.selectable_label(k == st.active && st.active_dataset.is_none(), label);
             if r.clicked() {
-                self.active = k;
-                self.active_dataset = None;
+                self.commands.push(Command::ShowVideo(k));
             }
             if r.middle_clicked() {
-                close = Some(k);
+                self.commands.push(Command::CloseVideo(k));
             }
         }
-        let mut pick = None;
-        for (k, d) in self.datasets.iter().enumerate() {
+        for (k, d) in st.datasets.iter().enumerate() {
             let label = if d.error.is_some() {
                 format!("! {}", d.name())
             } else {
                 d.name()
             };
             if ui
-                .selectable_label(self.active_dataset == Some(k), label)
+                .selectable_label(st.active_dataset == Some(k), label)
                 .clicked()
             {
-                pick = Some(k);
+                self.commands.push(Command::ShowDataset(k));
             }
-        }
-        if pick.is_some() {
-            self.active_dataset = pick;
-        }
-        if let Some(k) = close {
-            self.tabs.remove(k);
-            self.active = self.active.min(self.tabs.len().saturating_sub(1));
         }
     }
 }

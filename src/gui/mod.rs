@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod augment_panel;
 pub mod build_dialog;
 mod clip_panel;
+pub mod command;
 pub mod dataset_view;
 pub mod export_dialog;
 pub mod fields_dialog;
@@ -19,15 +20,16 @@ pub mod open_url;
 mod player;
 pub mod quality_view;
 mod screenshot;
+pub mod state;
 mod tab;
 mod timeline;
 mod widgets;
 pub mod worker;
 
+pub use command::{Command, Commands};
+pub use state::State;
 pub use tab::VideoTab;
-use tab::*;
 pub(crate) use widgets::error_or_spinner;
-use widgets::*;
 
 use crate::video::index::{FrameType, VideoIndex};
 use crate::video::probe::ProbeInfo;
@@ -35,7 +37,7 @@ use crate::video::sample::{Clip, SamplerConfig, Snap};
 use egui::{Color32, Key, Sense, Vec2};
 use std::path::PathBuf;
 use std::sync::Arc;
-use worker::{Reply, Request, VideoWorker};
+use worker::VideoWorker;
 
 /// Longest side of frames shown in the player.
 const DISPLAY_MAX: u32 = 1280;
@@ -60,13 +62,12 @@ pub enum RightTab {
     Augment,
 }
 
-/// The application.
+/// The application: the [`State`] (what is open and shown), the panels and dialogs (each
+/// owning its settings and drawing itself), and the commands they pushed this frame.
 pub struct VdxApp {
-    pub tabs: Vec<VideoTab>,
-    pub active: usize,
-    recent: Vec<PathBuf>,
-    /// Errors shown in the window (what and which file), newest last.
-    pub errors: Vec<String>,
+    pub state: State,
+    /// Pushed while a frame is drawn, applied to `state` once it is drawn.
+    pub commands: Commands,
     /// The right panel's Clips tab (its sampler also marks the clips on the timeline).
     pub clips: clip_panel::ClipPanel,
     show_clips: bool,
@@ -74,12 +75,9 @@ pub struct VdxApp {
     /// Screenshot to write, then quit (for the pictures in README.md and docs/explorer.md).
     screenshot: Option<(PathBuf, u32)>,
     pub right_tab: RightTab,
-    pub datasets: Vec<dataset_view::DatasetTab>,
     pub build: build_dialog::BuildDialog,
     pub export: export_dialog::ExportDialog,
     pub fields: fields_dialog::FieldsDialog,
-    /// When set, the window shows this dataset instead of the active video.
-    pub active_dataset: Option<usize>,
     /// The right panel's Flow tab.
     pub flow: flow_panel::FlowPanel,
     /// The right panel's Augment tab (its recipe is also what Export applies).
@@ -96,10 +94,11 @@ impl VdxApp {
 
     fn with_persisted(files: Vec<PathBuf>, ctx: &egui::Context, p: Persisted) -> Self {
         let mut app = VdxApp {
-            tabs: Vec::new(),
-            active: 0,
-            recent: p.recent,
-            errors: Vec::new(),
+            state: State {
+                recent: p.recent,
+                ..State::default()
+            },
+            commands: Commands::default(),
             clips: clip_panel::ClipPanel {
                 sampler: p.sampler.unwrap_or(SamplerConfig {
                     num_clips: 4,
@@ -115,11 +114,9 @@ impl VdxApp {
                 Ok("augment") => RightTab::Augment,
                 _ => RightTab::Clips,
             },
-            datasets: Vec::new(),
             build: build_dialog::BuildDialog::default(),
             export: export_dialog::ExportDialog::default(),
             fields: fields_dialog::FieldsDialog::default(),
-            active_dataset: None,
             flow: flow_panel::FlowPanel::default(),
             augment: augment_panel::AugmentPanel::new(p.recipe),
             open_url: open_url::OpenUrlDialog::default(),
@@ -144,191 +141,25 @@ impl VdxApp {
             app.build.open = true;
         }
         for f in files {
-            app.open(f, ctx);
+            app.state.open(f, ctx);
         }
         if demo_build.is_some() {
             app.build.start(ctx);
         }
         // For the picture of the field comparison: compare the opened videos.
         if std::env::var_os("VDX_DEMO_FIELDS").is_some() {
-            app.fields.inputs = app.tabs.iter().map(|t| t.path.clone()).collect();
+            app.fields.inputs = app.state.tabs.iter().map(|t| t.path.clone()).collect();
             app.fields.open = true;
             app.fields.start(ctx);
         }
         app
     }
 
-    /// Open a video in a new tab (work starts in the background).
-    pub fn open(&mut self, path: PathBuf, ctx: &egui::Context) {
-        self.recent.retain(|p| p != &path);
-        self.recent.insert(0, path.clone());
-        self.recent.truncate(12);
-        let is_dataset = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("vdx" | "beton" | "vdxm")
-        );
-        if is_dataset {
-            let k = match self.datasets.iter().position(|d| d.path == path) {
-                Some(k) => k,
-                None => {
-                    self.datasets
-                        .push(dataset_view::DatasetTab::open(path, ctx));
-                    self.datasets.len() - 1
-                }
-            };
-            self.active_dataset = Some(k);
-            return;
-        }
-        self.active_dataset = None;
-        if let Some(k) = self.tabs.iter().position(|t| t.path == path) {
-            self.active = k;
-            return;
-        }
-        let c = ctx.clone();
-        let worker = VideoWorker::spawn(
-            path.clone(),
-            DISPLAY_MAX,
-            Arc::new(move || c.request_repaint()),
-        );
-        self.tabs.push(VideoTab {
-            path: path.clone(),
-            worker,
-            probe: None,
-            index: None,
-            error: None,
-            current: 0,
-            shown: None,
-            texture: None,
-            requested: None,
-            playing: false,
-            play_origin: None,
-            timeline: TimelineView {
-                start: 0.0,
-                span: 300.0,
-            },
-            clips: Vec::new(),
-            clips_pending: false,
-            clip_plan: None,
-            damaged: None,
-            bands: None,
-            bands_pending: None,
-            bands_job: None,
-            selected_band: None,
-        });
-        self.active = self.tabs.len() - 1;
-    }
-
-    pub fn active_tab(&self) -> Option<&VideoTab> {
-        self.tabs.get(self.active)
-    }
-
-    /// Read `file` (any annotation format vdx builds from) and draw the segments it gives
-    /// the active video as bands on its timeline. Read in the background once the video's
-    /// index is there; a file that cannot be read is an error in the window.
-    pub fn open_annotations(&mut self, file: PathBuf) {
-        if let Some(tab) = self.tabs.get_mut(self.active) {
-            tab.bands = None;
-            tab.select_band(None);
-            tab.bands_job = None;
-            tab.bands_pending = Some(file);
-        }
-    }
-
-    fn poll(&mut self, ctx: &egui::Context) {
-        for d in &mut self.datasets {
-            if let Some(e) = d.poll(ctx) {
-                self.errors.push(e);
-            }
-        }
-        for tab in &mut self.tabs {
-            if let (Some(index), true) = (tab.index.clone(), tab.bands_pending.is_some()) {
-                let file = tab.bands_pending.take().expect("checked");
-                let video = tab.path.clone();
-                tab.bands_job = Some(jobs::Job::spawn(ctx, move || {
-                    let ann =
-                        crate::dataset::annotations::read_annotations(&file, &Default::default())
-                            .map_err(|e| e.to_string())?;
-                    let b = crate::dataset::annotations::bands_for_video(&ann, &video, &index);
-                    if b.bands.is_empty() && b.problems.is_empty() {
-                        return Err(format!(
-                            "{}: no row names {} ({} rows)",
-                            file.display(),
-                            video.display(),
-                            ann.rows.len()
-                        ));
-                    }
-                    Ok(b)
-                }));
-            }
-            if let Some(r) = tab.bands_job.as_ref().and_then(|j| j.poll()) {
-                tab.bands_job = None;
-                match r {
-                    Ok(b) => {
-                        for p in &b.problems {
-                            self.errors.push(format!("{}: {p}", b.file.display()));
-                        }
-                        tab.bands = Some(Arc::new(b));
-                    }
-                    Err(e) => self.errors.push(e),
-                }
-            }
-        }
-        for tab in &mut self.tabs {
-            for r in tab.worker.poll() {
-                match r {
-                    Reply::Opened { probe, index } => {
-                        tab.timeline.span = (index.len() as f64).clamp(1.0, 300.0);
-                        tab.probe = Some(probe);
-                        tab.index = Some(index);
-                    }
-                    Reply::Frame(f) => {
-                        tab.requested = None;
-                        let img = egui::ColorImage::from_rgb(
-                            [f.width as usize, f.height as usize],
-                            &f.data,
-                        );
-                        set_texture(ctx, &mut tab.texture, "frame", img);
-                        tab.shown = Some((f.index, true));
-                    }
-                    Reply::Clips(v) => {
-                        tab.clips_pending = false;
-                        tab.clips = v
-                            .into_iter()
-                            .map(|(c, frames)| {
-                                let tex = frames
-                                    .iter()
-                                    .map(|f| {
-                                        ctx.load_texture(
-                                            format!("clip{}-{}", c.clip_index, f.index),
-                                            egui::ColorImage::from_rgb(
-                                                [f.width as usize, f.height as usize],
-                                                &f.data,
-                                            ),
-                                            egui::TextureOptions::LINEAR,
-                                        )
-                                    })
-                                    .collect();
-                                (c, tex)
-                            })
-                            .collect();
-                    }
-                    Reply::Error(e) => {
-                        tab.requested = None;
-                        tab.clips_pending = false;
-                        if tab.index.is_none() {
-                            tab.error = Some(e.clone());
-                        }
-                        self.errors.push(e);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The whole UI, one frame.
+    /// The whole UI, one frame: take the workers' results, draw every panel (each pushes the
+    /// commands its clicks and keys ask for), then apply the commands in order.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        self.poll(&ctx);
+        self.state.poll(&ctx);
         // Files dropped on the window.
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
@@ -338,51 +169,66 @@ impl VdxApp {
                 .collect()
         });
         for p in dropped {
-            self.open(p, &ctx);
+            self.commands.push(Command::Open(p));
         }
         self.keyboard(&ctx);
-        self.advance_playback(&ctx);
+        self.state.advance_playback(&ctx);
+        self.panels(ui);
+        let cmds = self.commands.take();
+        if !cmds.is_empty() {
+            ctx.request_repaint();
+        }
+        for c in cmds {
+            self.state.apply(c, &ctx);
+        }
+        if self.state.active_dataset.is_none() {
+            self.state.request_frame();
+        }
+        screenshot::step(self, &ctx);
+    }
 
+    /// Every panel and dialog of the frame, drawn from the state.
+    fn panels(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         if let Some(url) = self.open_url.show(&ctx) {
-            self.open(url, &ctx);
+            self.commands.push(Command::Open(url));
         }
         if let Some(done) = self.build.show(&ctx) {
-            self.open(done, &ctx);
+            self.commands.push(Command::Open(done));
         }
         self.export.show(&ctx, &self.augment.recipe);
         self.fields.show(&ctx);
-        if !self.errors.is_empty() {
+        if !self.state.errors.is_empty() {
             egui::Panel::bottom("errors").show(ui, |ui| self.error_bar(ui));
         }
         if self.jobs_running() {
             egui::Panel::bottom("jobs").show(ui, |ui| self.jobs_panel(ui));
         }
-        if let Some(k) = self.active_dataset.filter(|&k| k < self.datasets.len()) {
+        let st = &mut self.state;
+        if let Some(k) = st.active_dataset.filter(|&k| k < st.datasets.len()) {
             egui::Panel::left("dataset_info")
                 .resizable(true)
                 .default_size(300.0)
-                .show(ui, |ui| self.datasets[k].info_ui(ui));
-            egui::CentralPanel::default().show(ui, |ui| self.datasets[k].main_ui(ui));
-            screenshot::step(self, &ctx);
+                .show(ui, |ui| st.datasets[k].info_ui(ui));
+            egui::CentralPanel::default().show(ui, |ui| st.datasets[k].main_ui(ui));
             return;
         }
+        let cmds = &mut self.commands;
         egui::Panel::bottom("timeline")
             .resizable(true)
             .min_size(140.0)
             .default_size(170.0)
             .show(ui, |ui| {
-                if let Some(tab) = self.tabs.get_mut(self.active) {
-                    timeline::show(ui, tab, self.clips.sampler);
+                if let Some(tab) = st.tabs.get_mut(st.active) {
+                    timeline::show(ui, tab, self.clips.sampler, cmds);
                 }
             });
         if self.show_metadata {
             egui::Panel::left("metadata")
                 .resizable(true)
                 .default_size(300.0)
-                .show(ui, |ui| {
-                    metadata_panel::show(ui, self.tabs.get(self.active))
-                });
+                .show(ui, |ui| metadata_panel::show(ui, st.tabs.get(st.active)));
         }
         if self.show_clips {
             egui::Panel::right("clips")
@@ -397,138 +243,67 @@ impl VdxApp {
                     ui.separator();
                     match self.right_tab {
                         RightTab::Clips => {
-                            self.clips.show(ui, self.tabs.get_mut(self.active));
+                            self.clips.show(ui, st.tabs.get_mut(st.active), cmds);
                         }
-                        RightTab::Flow => {
-                            let tab = self.tabs.get(self.active);
-                            self.flow.show(ui, tab, &mut self.errors);
-                        }
-                        RightTab::Augment => {
-                            let tab = self.tabs.get(self.active);
-                            self.augment.show(ui, tab, &mut self.errors);
-                        }
+                        RightTab::Flow => self.flow.show(ui, st.tabs.get(st.active), cmds),
+                        RightTab::Augment => self.augment.show(ui, st.tabs.get(st.active), cmds),
                     }
                 });
         }
         egui::CentralPanel::default()
-            .show(ui, |ui| player::show(ui, self.tabs.get_mut(self.active)));
-        self.request_frame();
-        screenshot::step(self, &ctx);
+            .show(ui, |ui| player::show(ui, st.tabs.get_mut(st.active), cmds));
     }
 
-    fn request_frame(&mut self) {
-        let Some(tab) = self.tabs.get_mut(self.active) else {
-            return;
-        };
-        if tab.index.is_none() {
-            return;
-        }
-        let exact = tab.shown == Some((tab.current, true));
-        if !exact && tab.requested != Some(tab.current) {
-            tab.worker.request(Request::Frame(tab.current));
-            tab.requested = Some(tab.current);
-        }
-    }
-
+    /// The player's keys, as commands: Space plays or pauses, Left and Right step a frame,
+    /// Home and End go to the ends, '[' and ']' to the keyframes, ',' and '.' to the annotated
+    /// segment boundaries.
     fn keyboard(&mut self, ctx: &egui::Context) {
-        if ctx.egui_wants_keyboard_input() || self.active_dataset.is_some() {
+        if ctx.egui_wants_keyboard_input() || self.state.active_dataset.is_some() {
             return;
         }
-        let Some(tab) = self.tabs.get_mut(self.active) else {
+        let Some(n) = self
+            .state
+            .active_tab()
+            .and_then(|t| t.index.as_ref())
+            .map(|ix| ix.len())
+        else {
             return;
         };
-        let Some(index) = tab.index.clone() else {
-            return;
-        };
-        let n = index.len();
-        let (space, left, right, home, end, prev_k, next_k) = ctx.input(|i| {
+        let keys = [
+            (Key::Comma, Command::PrevBoundary),
+            (Key::Period, Command::NextBoundary),
+            (Key::Space, Command::TogglePlay),
+            (Key::ArrowLeft, Command::Step(-1)),
+            (Key::ArrowRight, Command::Step(1)),
             (
-                i.key_pressed(Key::Space),
-                i.key_pressed(Key::ArrowLeft),
-                i.key_pressed(Key::ArrowRight),
-                i.key_pressed(Key::Home),
-                i.key_pressed(Key::End),
-                i.key_pressed(Key::OpenBracket),
-                i.key_pressed(Key::CloseBracket),
-            )
-        });
-        // ',' and '.' step between annotated segment boundaries.
-        let (prev_s, next_s) =
-            ctx.input(|i| (i.key_pressed(Key::Comma), i.key_pressed(Key::Period)));
-        if let Some(b) = tab.bands.clone() {
-            let to = if prev_s {
-                b.boundary_before(tab.current)
-            } else if next_s {
-                b.boundary_after(tab.current)
-            } else {
-                None
-            };
-            if let Some(f) = to {
-                tab.playing = false;
-                tab.seek(f);
+                Key::Home,
+                Command::Seek {
+                    frame: 0,
+                    pause: false,
+                },
+            ),
+            (
+                Key::End,
+                Command::Seek {
+                    frame: n.saturating_sub(1),
+                    pause: false,
+                },
+            ),
+            (Key::OpenBracket, Command::PrevKeyframe),
+            (Key::CloseBracket, Command::NextKeyframe),
+        ];
+        for (key, cmd) in keys {
+            if ctx.input(|i| i.key_pressed(key)) {
+                self.commands.push(cmd);
             }
         }
-        if space {
-            toggle_play(tab, ctx);
-        }
-        if left {
-            tab.playing = false;
-            tab.seek(tab.current.saturating_sub(1));
-        }
-        if right {
-            tab.playing = false;
-            tab.seek(tab.current + 1);
-        }
-        if home {
-            tab.seek(0);
-        }
-        if end {
-            tab.seek(n.saturating_sub(1));
-        }
-        if prev_k {
-            let k = index
-                .keyframe_before(tab.current.saturating_sub(1))
-                .unwrap_or(0);
-            tab.seek(k);
-        }
-        if next_k {
-            if let Some(&k) = index.keyframes.iter().find(|&&k| k > tab.current) {
-                tab.seek(k);
-            }
-        }
-    }
-
-    fn advance_playback(&mut self, ctx: &egui::Context) {
-        let Some(tab) = self.tabs.get_mut(self.active) else {
-            return;
-        };
-        if !tab.playing {
-            return;
-        }
-        let Some(index) = tab.index.clone() else {
-            return;
-        };
-        let now = ctx.input(|i| i.time);
-        let (t0, w0) = *tab
-            .play_origin
-            .get_or_insert((index.time_secs(tab.current), now));
-        // The video's own timing: the frame shown at the elapsed media time (VFR respected).
-        let t = t0 + (now - w0);
-        match index.frame_at_time(t) {
-            Some(i) if i + 1 < index.len() || t < index.duration_secs() => tab.current = i,
-            _ => {
-                tab.current = index.len().saturating_sub(1);
-                tab.playing = false;
-            }
-        }
-        ctx.request_repaint();
     }
 
     fn jobs_running(&self) -> bool {
         self.build.running()
             || self.export.running()
             || self.fields.running()
-            || self.datasets.iter().any(|d| d.busy())
+            || self.state.datasets.iter().any(|d| d.busy())
     }
 
     /// Every running job with its progress, ETA and a Cancel button.
@@ -570,7 +345,7 @@ impl VdxApp {
                 self.fields.cancel();
             }
         }
-        for d in &self.datasets {
+        for d in &self.state.datasets {
             if let Some(s) = d.status() {
                 if row(ui, s) {
                     d.cancel_verify();
@@ -583,19 +358,20 @@ impl VdxApp {
         // Wrapped: a long message (a path and its causes) stays inside the window.
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(Color32::from_rgb(230, 120, 90), "Error:");
-            ui.label(self.errors.last().cloned().unwrap_or_default());
-            if self.errors.len() > 1 {
-                ui.weak(format!("(+{} earlier)", self.errors.len() - 1));
+            let errors = &self.state.errors;
+            ui.label(errors.last().cloned().unwrap_or_default());
+            if errors.len() > 1 {
+                ui.weak(format!("(+{} earlier)", errors.len() - 1));
             }
             if ui.small_button("Dismiss").clicked() {
-                self.errors.clear();
+                self.commands.push(Command::DismissErrors);
             }
         });
     }
 
     fn persisted(&self) -> Persisted {
         Persisted {
-            recent: self.recent.clone(),
+            recent: self.state.recent.clone(),
             sampler: Some(self.clips.sampler),
             clip_size: Some(self.clips.size),
             show_clips: Some(self.show_clips),
@@ -633,8 +409,8 @@ pub fn run(files: Vec<PathBuf>, annotations: Option<PathBuf>) -> crate::Result<(
                 .unwrap_or_default();
             let mut app = VdxApp::with_persisted(files, &cc.egui_ctx, p);
             if let Some(a) = annotations {
-                app.active = 0;
-                app.open_annotations(a);
+                app.state.active = 0;
+                app.state.open_annotations(a);
             }
             Ok(Box::new(app))
         }),

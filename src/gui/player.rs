@@ -1,10 +1,11 @@
 //! The centre panel: the frame player with its transport controls.
 
+use super::command::{Command, Commands};
 use super::tab::VideoTab;
 use super::widgets::*;
 
 /// The player of the active video (a hint to open one where there is none).
-pub(super) fn show(ui: &mut egui::Ui, tab: Option<&mut VideoTab>) {
+pub(super) fn show(ui: &mut egui::Ui, tab: Option<&mut VideoTab>, cmds: &mut Commands) {
     let ctx = ui.ctx().clone();
     let Some(tab) = tab else {
         ui.centered_and_justified(|ui| {
@@ -18,46 +19,20 @@ pub(super) fn show(ui: &mut egui::Ui, tab: Option<&mut VideoTab>) {
     };
     // Controls.
     ui.horizontal(|ui| {
-        if ui
-            .button(if tab.playing { "Pause" } else { "Play" })
-            .on_hover_text("Space")
-            .clicked()
-        {
-            toggle_play(tab, &ctx);
-        }
-        if ui
-            .button("|< key")
-            .on_hover_text("Previous keyframe ( [ )")
-            .clicked()
-        {
-            let k = index
-                .keyframe_before(tab.current.saturating_sub(1))
-                .unwrap_or(0);
-            tab.seek(k);
-        }
-        if ui
-            .button("< 1")
-            .on_hover_text("Previous frame (Left)")
-            .clicked()
-        {
-            tab.playing = false;
-            tab.seek(tab.current.saturating_sub(1));
-        }
-        if ui
-            .button("1 >")
-            .on_hover_text("Next frame (Right)")
-            .clicked()
-        {
-            tab.playing = false;
-            tab.seek(tab.current + 1);
-        }
-        if ui
-            .button("key >|")
-            .on_hover_text("Next keyframe ( ] )")
-            .clicked()
-        {
-            if let Some(&k) = index.keyframes.iter().find(|&&k| k > tab.current) {
-                tab.seek(k);
+        let buttons = [
+            (
+                if tab.playing { "Pause" } else { "Play" },
+                "Space",
+                Command::TogglePlay,
+            ),
+            ("|< key", "Previous keyframe ( [ )", Command::PrevKeyframe),
+            ("< 1", "Previous frame (Left)", Command::Step(-1)),
+            ("1 >", "Next frame (Right)", Command::Step(1)),
+            ("key >|", "Next keyframe ( ] )", Command::NextKeyframe),
+        ];
+        for (label, hover, cmd) in buttons {
+            if ui.button(label).on_hover_text(hover).clicked() {
+                cmds.push(cmd);
             }
         }
         let f = &index.frames[tab.current];

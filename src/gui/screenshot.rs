@@ -16,7 +16,11 @@ pub(super) fn step(app: &mut VdxApp, ctx: &egui::Context) {
     // (else any flag) open with its strip marked.
     let health = std::env::var("VDX_DATASET_VIEW").is_ok_and(|v| v == "health");
     let mut health_pick = None;
-    if let Some(d) = app.active_dataset.and_then(|k| app.datasets.get_mut(k)) {
+    if let Some(d) = app
+        .state
+        .active_dataset
+        .and_then(|k| app.state.datasets.get_mut(k))
+    {
         if let Some(r) = d.health.report.clone().filter(|_| health) {
             let pick = r
                 .samples
@@ -30,7 +34,11 @@ pub(super) fn step(app: &mut VdxApp, ctx: &egui::Context) {
             health_pick = pick;
         }
     }
-    if let Some(d) = app.active_dataset.and_then(|k| app.datasets.get_mut(k)) {
+    if let Some(d) = app
+        .state
+        .active_dataset
+        .and_then(|k| app.state.datasets.get_mut(k))
+    {
         if compare && !d.compare {
             d.compare = true;
         }
@@ -41,8 +49,9 @@ pub(super) fn step(app: &mut VdxApp, ctx: &egui::Context) {
     }
     // Wait until the video is indexed, the exact frame and clips are shown.
     let dataset_ready = app
+        .state
         .active_dataset
-        .and_then(|k| app.datasets.get(k))
+        .and_then(|k| app.state.datasets.get(k))
         .map(|d| {
             d.sample.is_some()
                 && (!compare || d.quality.shown.is_some() && d.quality.report.is_some())
@@ -59,17 +68,14 @@ pub(super) fn step(app: &mut VdxApp, ctx: &egui::Context) {
     let fields_done = std::env::var_os("VDX_DEMO_FIELDS").is_none() || app.fields.result.is_some();
     // VDX_SHOT_AFTER_SCAN: also wait for the background decode (damaged frames marked).
     let scanned = std::env::var_os("VDX_SHOT_AFTER_SCAN").is_none()
-        || app
-            .tabs
-            .get(app.active)
-            .is_some_and(|t| t.damaged.is_some());
+        || app.state.active_tab().is_some_and(|t| t.damaged.is_some());
     let ready = building && app.build.status().is_some_and(|(_, f, _)| f >= 0.25)
         || !building && dataset_ready.unwrap_or(false)
         || !building
             && dataset_ready.is_none()
             && panel_ready
             && scanned
-            && app.tabs.get(app.active).is_some_and(|t| {
+            && app.state.active_tab().is_some_and(|t| {
                 t.shown == Some((t.current, true))
                     && (app.right_tab != RightTab::Clips || !t.clips.is_empty())
             });

@@ -1,5 +1,6 @@
 //! The bottom panel: the frame-type and size timeline (GOPs), with sampled clips drawn on it.
 
+use super::command::{Command, Commands};
 use super::tab::{ClipPlan, TimelineView, VideoTab};
 use super::widgets::{frame_color, legend, DAMAGED};
 use crate::video::index::{FrameType, VideoIndex};
@@ -8,7 +9,12 @@ use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 
 /// The timeline of the active video: the header with its legend, the annotated segments,
 /// then the frame bars with the sampled clips under them; zoom, pan and click-to-seek.
-pub(super) fn show(ui: &mut egui::Ui, tab: &mut VideoTab, sampler: SamplerConfig) {
+pub(super) fn show(
+    ui: &mut egui::Ui,
+    tab: &mut VideoTab,
+    sampler: SamplerConfig,
+    cmds: &mut Commands,
+) {
     let Some(index) = tab.index.clone() else {
         return;
     };
@@ -18,7 +24,7 @@ pub(super) fn show(ui: &mut egui::Ui, tab: &mut VideoTab, sampler: SamplerConfig
     }
     ui.horizontal(|ui| header(ui, tab));
     if let Some(bands) = tab.bands.clone() {
-        segment_bands(ui, tab, &bands, n);
+        segment_bands(ui, tab, &bands, n, cmds);
     }
     let (rect, resp) = ui.allocate_exact_size(
         Vec2::new(ui.available_width(), ui.available_height().max(60.0)),
@@ -53,8 +59,10 @@ pub(super) fn show(ui: &mut egui::Ui, tab: &mut VideoTab, sampler: SamplerConfig
     if resp.clicked() || resp.dragged() {
         if let Some(p) = resp.interact_pointer_pos() {
             let i = axis.start + ((p.x - rect.left()) / rect.width()) as f64 * axis.span;
-            tab.playing = false;
-            tab.seek(i.max(0.0) as usize);
+            cmds.push(Command::Seek {
+                frame: i.max(0.0) as usize,
+                pause: true,
+            });
         }
     }
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "timeline"));
@@ -256,6 +264,7 @@ fn segment_bands(
     tab: &mut VideoTab,
     bands: &crate::dataset::annotations::VideoBands,
     n: usize,
+    cmds: &mut Commands,
 ) {
     const LANE_H: f32 = 18.0;
     let lanes = bands.lanes.clamp(1, 8);
@@ -360,8 +369,10 @@ fn segment_bands(
     }
     if let Some((k, f)) = seek {
         // The clip panel samples inside the clicked segment from now on.
-        tab.select_band(Some(k));
-        tab.playing = false;
-        tab.seek(f);
+        cmds.push(Command::SelectSegment(Some(k)));
+        cmds.push(Command::Seek {
+            frame: f,
+            pause: true,
+        });
     }
 }

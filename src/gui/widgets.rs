@@ -14,15 +14,6 @@ pub(crate) fn error_or_spinner(ui: &mut egui::Ui, error: Option<&str>) {
     });
 }
 
-pub(super) fn toggle_play(tab: &mut VideoTab, ctx: &egui::Context) {
-    tab.playing = !tab.playing;
-    tab.play_origin = None;
-    if tab.playing && tab.current + 1 >= tab.frame_count() {
-        tab.current = 0;
-    }
-    ctx.request_repaint();
-}
-
 pub(super) fn set_texture(
     ctx: &egui::Context,
     slot: &mut Option<egui::TextureHandle>,
