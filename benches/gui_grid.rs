@@ -19,13 +19,13 @@ fn main() {
     let mut h = common::harness(1400.0, 860.0);
     let ctx = h.ctx.clone();
     let t0 = Instant::now();
-    h.state_mut().open(path.clone().into(), &ctx);
-    while h.state().datasets[0].catalog.is_none() {
+    h.state_mut().state.open(path.clone().into(), &ctx);
+    while h.state().state.datasets[0].catalog.is_none() {
         h.step();
         std::thread::sleep(Duration::from_millis(2));
     }
     let listed_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let n = h.state().datasets[0].visible.len();
+    let n = h.state().state.datasets[0].visible.len();
     // Scroll down in steps of about a screen, measuring each UI frame.
     let mut frame_ms = Vec::new();
     for _ in 0..400 {
@@ -48,10 +48,10 @@ fn main() {
     eprintln!("after scrolling, the first sample on screen is #{first_visible}");
     // Filter by source name across all samples.
     let s = Instant::now();
-    h.state_mut().datasets[0].filter_source = "clip050".into();
+    h.state_mut().state.datasets[0].filter_source = "clip050".into();
     h.step();
     let filter_ms = s.elapsed().as_secs_f64() * 1e3;
-    let kept = h.state().datasets[0].visible.len();
+    let kept = h.state().state.datasets[0].visible.len();
     println!(
         "{{\"dataset\": {path:?}, \"samples\": {n}, \"open_and_list_ms\": {listed_ms:.0}, \"ui_frame_ms_p50_scrolling\": {:.2}, \"ui_frame_ms_p99_scrolling\": {:.2}, \"filter_ms\": {filter_ms:.1}, \"filter_kept\": {kept}}}",
         pct(frame_ms.clone(), 0.5),

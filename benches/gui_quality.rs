@@ -19,13 +19,13 @@ fn main() {
     };
     let mut h = common::harness(1400.0, 860.0);
     let ctx = h.ctx.clone();
-    h.state_mut().open(path.clone().into(), &ctx);
-    while h.state().datasets[0].sample.is_none() {
+    h.state_mut().state.open(path.clone().into(), &ctx);
+    while h.state().state.datasets[0].sample.is_none() {
         h.step();
         std::thread::sleep(Duration::from_millis(2));
     }
     h.get_by_label("Source vs stored").click();
-    while h.state().datasets[0].quality.shown.is_none() {
+    while h.state().state.datasets[0].quality.shown.is_none() {
         h.step();
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -34,7 +34,7 @@ fn main() {
     let t0 = Instant::now();
     let mut frame_ms = Vec::new();
     // Frames at the display's pace (60 Hz) while the pass runs on the worker threads.
-    while h.state().datasets[0].quality.report.is_none() {
+    while h.state().state.datasets[0].quality.report.is_none() {
         let s = Instant::now();
         h.step();
         let ms = s.elapsed().as_secs_f64() * 1e3;
@@ -42,7 +42,7 @@ fn main() {
         std::thread::sleep(Duration::from_secs_f64((1.0 / 60.0 - ms / 1e3).max(0.0)));
     }
     let pass_secs = t0.elapsed().as_secs_f64();
-    let r = h.state().datasets[0]
+    let r = h.state().state.datasets[0]
         .quality
         .report
         .clone()

@@ -18,14 +18,20 @@ fn main() {
     let seeks: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
     let mut h = common::harness(1400.0, 860.0);
     let ctx = h.ctx.clone();
-    h.state_mut().open(file.clone().into(), &ctx);
+    h.state_mut().state.open(file.clone().into(), &ctx);
     let t0 = Instant::now();
-    while h.state().active_tab().is_none_or(|t| t.index.is_none()) {
+    while h
+        .state()
+        .state
+        .active_tab()
+        .is_none_or(|t| t.index.is_none())
+    {
         h.step();
         std::thread::sleep(Duration::from_millis(2));
     }
     let n = h
         .state()
+        .state
         .active_tab()
         .unwrap()
         .index
@@ -47,14 +53,14 @@ fn main() {
         state ^= state >> 7;
         state ^= state << 17;
         let target = (state % n as u64) as usize;
-        h.state_mut().tabs[0].current = target;
+        h.state_mut().state.tabs[0].current = target;
         let t = Instant::now();
         let mut previewed = false;
         loop {
             let s = Instant::now();
             h.step();
             step_ms.push(s.elapsed().as_secs_f64() * 1e3);
-            let tab = &h.state().tabs[0];
+            let tab = &h.state().state.tabs[0];
             if !previewed && tab.shown.is_some_and(|(i, _)| i.abs_diff(target) < n / 10) {
                 previewed = true;
                 preview_ms.push(t.elapsed().as_secs_f64() * 1e3);

@@ -55,12 +55,20 @@ fn main() {
     let secs: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(600.0);
     let mut h = common::harness(1280.0, 800.0);
     let ctx = h.ctx.clone();
-    h.state_mut().open(file.clone().into(), &ctx);
-    while h.state().active_tab().is_none_or(|t| t.index.is_none()) {
+    h.state_mut().state.open(file.clone().into(), &ctx);
+    while h
+        .state()
+        .state
+        .active_tab()
+        .is_none_or(|t| t.index.is_none())
+    {
         h.step();
         std::thread::sleep(Duration::from_millis(2));
     }
-    let n = h.state().tabs[0].index.as_ref().map_or(0, |i| i.len());
+    let n = h.state().state.tabs[0]
+        .index
+        .as_ref()
+        .map_or(0, |i| i.len());
     let step = |h: &mut Harness<'_, VdxApp>, times: &mut Vec<f64>| {
         let s = Instant::now();
         h.step();
@@ -78,27 +86,27 @@ fn main() {
     let mut soak_steps = Vec::new();
     while start.elapsed().as_secs_f64() < secs {
         // Play 5 s.
-        h.state_mut().tabs[0].playing = true;
+        h.state_mut().state.tabs[0].playing = true;
         let t = Instant::now();
-        let first = h.state().tabs[0].current;
+        let first = h.state().state.tabs[0].current;
         while t.elapsed() < Duration::from_secs(5) {
             step(&mut h, &mut soak_steps);
-            if !h.state().tabs[0].playing {
-                h.state_mut().tabs[0].current = 0;
-                h.state_mut().tabs[0].playing = true;
+            if !h.state().state.tabs[0].playing {
+                h.state_mut().state.tabs[0].current = 0;
+                h.state_mut().state.tabs[0].playing = true;
             }
         }
-        played_frames += h.state().tabs[0].current.abs_diff(first);
-        h.state_mut().tabs[0].playing = false;
+        played_frames += h.state().state.tabs[0].current.abs_diff(first);
+        h.state_mut().state.tabs[0].playing = false;
         // 10 seeks, each until the exact frame shows (or 3 s).
         for _ in 0..10 {
             let target = rng.below(n);
-            h.state_mut().tabs[0].current = target;
+            h.state_mut().state.tabs[0].current = target;
             seeks += 1;
             let t = Instant::now();
             while t.elapsed() < Duration::from_secs(3) {
                 step(&mut h, &mut soak_steps);
-                if h.state().tabs[0].shown == Some((target, true)) {
+                if h.state().state.tabs[0].shown == Some((target, true)) {
                     exact += 1;
                     break;
                 }
@@ -165,8 +173,8 @@ fn main() {
         e.format = vdx::export::Format::Mp4;
     }
     h.state_mut().export.start(&ctx, None);
-    h.state_mut().tabs[0].current = 0;
-    h.state_mut().tabs[0].playing = true;
+    h.state_mut().state.tabs[0].current = 0;
+    h.state_mut().state.tabs[0].playing = true;
     let mut busy = Vec::new();
     let t = Instant::now();
     let mut peak_threads = 0;
@@ -181,7 +189,7 @@ fn main() {
     h.state().build.cancel();
     second.cancel();
     h.state().export.cancel();
-    h.state_mut().tabs[0].playing = false;
+    h.state_mut().state.tabs[0].playing = false;
     let t = Instant::now();
     while (h.state().build.running() || second.running() || h.state().export.running())
         && t.elapsed() < Duration::from_secs(30)
