@@ -131,14 +131,20 @@ def main():
         subprocess.run([a.vdx, "build", a.corpus, "--out", out, "--frames", "16", "--size",
                         "112", "--num-clips", "8", "--quiet", "--keep-going"], check=True)
         ds_url = put(out, "bench/ds.vdx")
-        loc, rem = [], []
+        loc, rem, per_batch = [], [], []
         for _ in range(a.runs):
             loc.append(epoch_once(out)[0])
             t, n = epoch_once(ds_url)
             rem.append(t)
+            # The same epoch with each batch fetching its own samples (no read-ahead).
+            os.environ["VDX_READ_AHEAD"] = "off"
+            per_batch.append(epoch_once(ds_url)[0])
+            del os.environ["VDX_READ_AHEAD"]
         results["loader_b32"] = {"samples": n, "bytes": os.path.getsize(out),
                                  "local_s": statistics.median(loc),
                                  "remote_s": statistics.median(rem)}
+        results["loader_b32_per_batch"] = {"local_s": statistics.median(loc),
+                                           "remote_s": statistics.median(per_batch)}
         # The same with a cache folder (VDX_CACHE_DIR) filled by a first epoch: later fresh
         # Datasets (a new epoch's process, a re-run) read the bytes from local disk.
         os.environ["VDX_CACHE_DIR"] = os.path.join(d, "cache")

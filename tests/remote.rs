@@ -1240,3 +1240,84 @@ fn credentials_come_from_an_aws_profile_when_the_environment_has_none() {
     assert!(!err.contains("not-the-secret-x9"), "{err}");
     drop(sw);
 }
+
+/// A Loader's epoch said up front (`will_read`) over a small remote dataset: its samples come
+/// in a few large requests instead of one per sample or run of samples, with the same bytes
+/// fetched (at most 10% more: page tails between samples) and the same batches. Without the
+/// hint, and for a hint of a few samples only, batches fetch their own samples as before.
+#[test]
+fn an_epoch_said_up_front_fetches_a_small_remote_dataset_in_a_few_requests() {
+    use vdx::dataset::loader::{epoch_order, load_batch, BatchData, BufferPool};
+    let sw = server();
+    let (_d, single, one_url, manifest_url) = remote_datasets(&sw, "epoch");
+    let local = vdx::dataset::Dataset::open(&single).unwrap();
+    let n = local.len();
+    let order = epoch_order(n as usize, 7, 0);
+    let sample_bytes: u64 = (0..n)
+        .map(|i| {
+            let m = local.meta(i).unwrap();
+            m.data_size + m.provenance_size
+        })
+        .sum();
+    // An epoch at batch 4: (requests, bytes) after opening, and every batch's pixels.
+    let epoch = |path: &Path, hint: Option<&[u64]>| {
+        let ds = vdx::dataset::Dataset::open(path).unwrap();
+        if let Some(h) = hint {
+            ds.will_read(h);
+        }
+        let (u8s, f32s) = (BufferPool::default(), BufferPool::default());
+        let before = vdx::storage::fetch_stats();
+        let batches: Vec<Vec<u8>> = order
+            .chunks(4)
+            .map(
+                |b| match load_batch(&ds, b, None, 0, &u8s, &f32s).unwrap().data {
+                    BatchData::U8(v) => v,
+                    BatchData::F32(_) => unreachable!("no recipe"),
+                },
+            )
+            .collect();
+        let after = vdx::storage::fetch_stats();
+        (
+            after.requests - before.requests,
+            after.bytes - before.bytes,
+            batches,
+        )
+    };
+    let (_, _, want) = epoch(&single, None);
+    let (req_plain, bytes_plain, got_plain) = epoch(&one_url, None);
+    let (req_hint, bytes_hint, got_hint) = epoch(&one_url, Some(&order));
+    eprintln!(
+        "{n} samples, {sample_bytes} B: per batch {req_plain} requests {bytes_plain} B; \
+         epoch said up front {req_hint} requests {bytes_hint} B"
+    );
+    assert!(
+        got_plain == want && got_hint == want,
+        "remote batches differ"
+    );
+    assert!(
+        req_plain >= n / 2,
+        "per batch: {req_plain} requests for {n} samples"
+    );
+    assert!(
+        req_hint <= 3,
+        "the epoch said up front took {req_hint} requests for {n} samples"
+    );
+    for b in [bytes_plain, bytes_hint] {
+        assert!(
+            b >= sample_bytes && b * 10 <= sample_bytes * 11,
+            "{b} B fetched for {sample_bytes} B of samples"
+        );
+    }
+    // A hint of three samples of the file: too little to plan for; they come as before.
+    let (req_few, _, got_few) = epoch(&one_url, Some(&order[..3]));
+    assert!(got_few == want);
+    assert!(req_few >= n / 2, "{req_few} requests for {n} samples");
+    // A manifest: each shard's part of the epoch comes with the first batch reading it.
+    let (req_m, bytes_m, got_m) = epoch(&manifest_url, Some(&order));
+    let (_, _, want_m) = epoch(&manifest_url, None);
+    assert!(got_m == want_m);
+    assert!(
+        req_m <= 2 * 3,
+        "the manifest's epoch said up front took {req_m} requests ({bytes_m} B)"
+    );
+}

@@ -70,6 +70,11 @@ impl DatasetHandle {
     fn __len__(&self) -> usize {
         self.ds.len() as usize
     }
+    /// A hint that these samples will all be read (the Loader's epoch): on object storage, a
+    /// small file's samples then come in a few large requests.
+    fn will_read(&self, samples: Vec<u64>) {
+        self.ds.will_read(&samples);
+    }
     #[getter]
     fn classes(&self) -> Vec<String> {
         self.ds.classes().to_vec()

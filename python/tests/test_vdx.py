@@ -250,7 +250,7 @@ if __name__ == "__main__":
     path = sys.argv[1]
     ds = vdx.Dataset(path)
     stop = threading.Event()
-    busy_thread = threading.Thread(target=busy, args=(ds, stop))
+    busy_thread = threading.Thread(target=busy, args=(ds, stop), daemon=True)
     busy_thread.start()
     it = iter(vdx.Loader(ds, batch_size=3))
     next(it)

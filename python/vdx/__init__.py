@@ -560,6 +560,9 @@ class Loader:
         order = self.order()
         batches = [order[b * self.batch_size:(b + 1) * self.batch_size]
                    for b in range(len(self))]
+        # The epoch's samples, said up front: on object storage a small dataset's (or
+        # shard's) samples then come in a few large requests, not one per sample.
+        self.dataset._h.will_read([int(i) for ids in batches for i in ids])
         if self.prefetch == 0:
             for ids in batches:
                 yield self._load(ids)

@@ -239,6 +239,19 @@ impl DatasetFile {
         if matches!(self.map, Backing::Mapped(_)) {
             return Ok(());
         }
+        self.map.ensure_batch(&self.sample_ranges(samples))
+    }
+    /// A hint that these samples will all be read (a Loader's epoch): for a remote file whose
+    /// samples they make up most of (at most 64 MiB), the first batch fetches them all in a
+    /// few large requests instead of one request per sample. A no-op for a local file.
+    pub fn will_read(&self, samples: &[u64]) {
+        if matches!(self.map, Backing::Mapped(_)) {
+            return;
+        }
+        self.map.plan_reads(&self.sample_ranges(samples));
+    }
+    /// The byte ranges (start, length) of these samples' data and provenance.
+    fn sample_ranges(&self, samples: &[u64]) -> Vec<(u64, u64)> {
         let mut ranges = Vec::new();
         for &i in samples {
             if let Some(&(a, b)) = self.alloc_ranges.get(i as usize) {
@@ -249,7 +262,7 @@ impl DatasetFile {
                 );
             }
         }
-        self.map.ensure_many(&ranges)
+        ranges
     }
     /// Bytes `[start, start + len)` of the file, fetched first where it is remote.
     pub fn range(&self, start: u64, len: u64) -> Result<&[u8]> {

@@ -7,8 +7,9 @@ use crate::dataset::fields::ClipTensor;
 use crate::dataset::format::{FieldDescriptor, Header, RowLayout};
 use crate::dataset::manifest::{self, Manifest, MANIFEST_EXT};
 use crate::dataset::reader::{DatasetFile, Decoders, SampleData, SampleMeta};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// An open dataset: a single file or a manifest's shards.
 ///
@@ -28,6 +29,9 @@ pub struct Dataset {
     pub header: Header,
     /// The fields (the same in every shard).
     pub fields: Vec<FieldDescriptor>,
+    /// [`Dataset::will_read`]'s samples of shards not open yet (shard -> local indices),
+    /// handed to each shard when it opens.
+    hints: Mutex<BTreeMap<usize, Vec<u64>>>,
 }
 
 impl Dataset {
@@ -80,6 +84,7 @@ impl Dataset {
             manifest,
             header,
             fields,
+            hints: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -219,9 +224,40 @@ impl Dataset {
             .collect();
         self.open_files(&touched)?;
         for s in touched {
-            self.file(s)?.prefetch(&per_file[s])?;
+            let f = self.file(s)?;
+            let hint = self
+                .hints
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&s);
+            if let Some(h) = hint {
+                f.will_read(&h);
+            }
+            f.prefetch(&per_file[s])?;
         }
         Ok(())
+    }
+    /// A hint that these samples (global indices) will all be read, as a Loader's epoch
+    /// does: where they make up most of a remote file (a shard) of at most 64 MiB, the first
+    /// batch reading that file fetches them in a few large requests instead of one per
+    /// sample (the same bytes). Out-of-range indices are left out; a no-op for local files.
+    pub fn will_read(&self, samples: &[u64]) {
+        let mut per_file: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+        for &i in samples {
+            if let Ok((s, j)) = self.shard_of(i) {
+                per_file.entry(s).or_default().push(j);
+            }
+        }
+        let mut hints = self.hints.lock().unwrap_or_else(|p| p.into_inner());
+        hints.clear();
+        for (s, local) in per_file {
+            match self.files[s].get() {
+                Some(f) => f.will_read(&local),
+                None => {
+                    hints.insert(s, local);
+                }
+            }
+        }
     }
     pub fn meta(&self, i: u64) -> Result<SampleMeta> {
         let (f, s, j) = self.part(i)?;
