@@ -39,6 +39,11 @@ fn wait_for(h: &mut Harness<'static, VdxApp>, what: &str, done: impl Fn(&VdxApp)
     h.step();
 }
 
+/// The video tab shown.
+fn active<'a>(h: &'a Harness<'static, VdxApp>) -> &'a vdx::gui::VideoTab {
+    h.state().state.active_tab().unwrap()
+}
+
 fn exact_frame_shown(app: &VdxApp) -> bool {
     app.state
         .active_tab()
@@ -65,38 +70,38 @@ fn keyboard_and_buttons_step_seek_and_jump_between_keyframes() {
     wait_for(&mut h, "frame 0", exact_frame_shown);
     h.key_press(egui::Key::ArrowRight);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 1);
+    assert_eq!(active(&h).current, 1);
     wait_for(&mut h, "frame 1", exact_frame_shown);
     h.get_by_label_contains("frame 1 / 180");
     // ']' jumps to the next keyframe (GOP 30), '[' back to the previous one.
     h.key_press(egui::Key::CloseBracket);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 30);
+    assert_eq!(active(&h).current, 30);
     h.key_press(egui::Key::CloseBracket);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 60);
+    assert_eq!(active(&h).current, 60);
     h.key_press(egui::Key::OpenBracket);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 30);
+    assert_eq!(active(&h).current, 30);
     h.key_press(egui::Key::End);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 179);
+    assert_eq!(active(&h).current, 179);
     wait_for(&mut h, "the last frame", exact_frame_shown);
     h.key_press(egui::Key::Home);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 0);
+    assert_eq!(active(&h).current, 0);
     // The buttons do the same.
     h.get_by_label("1 >").click();
     h.step();
     h.get_by_label("1 >").click();
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 2);
+    assert_eq!(active(&h).current, 2);
     h.get_by_label("key >|").click();
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 30);
+    assert_eq!(active(&h).current, 30);
     h.get_by_label("< 1").click();
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 29);
+    assert_eq!(active(&h).current, 29);
     wait_for(&mut h, "frame 29", exact_frame_shown);
 }
 
@@ -170,25 +175,25 @@ fn playback_advances_at_the_videos_own_timing() {
     wait_for(&mut h, "frame 0", exact_frame_shown);
     h.key_press(egui::Key::Space);
     h.step();
-    assert!(h.state().state.active_tab().unwrap().playing);
+    assert!(active(&h).playing);
     // The harness clock advances a fixed step per frame; about half a second of media time.
     for _ in 0..30 {
         h.step();
     }
-    let cur = h.state().state.active_tab().unwrap().current;
+    let cur = active(&h).current;
     assert!(
         (13..=17).contains(&cur),
         "after 0.5 s of playback the frame is {cur}"
     );
     h.key_press(egui::Key::Space);
     h.step();
-    assert!(!h.state().state.active_tab().unwrap().playing);
+    assert!(!active(&h).playing);
     // Played to the end, it stops on the last frame.
     h.key_press(egui::Key::Space);
     for _ in 0..400 {
         h.step();
     }
-    let t = h.state().state.active_tab().unwrap();
+    let t = active(&h);
     assert!(!t.playing);
     assert_eq!(t.current, 179);
 }
@@ -584,7 +589,7 @@ fn clicking_the_timeline_seeks_there() {
     // All 180 frames are visible across the timeline; its centre is frame ~90.
     h.get_by_label("timeline").click();
     h.step();
-    let cur = h.state().state.active_tab().unwrap().current;
+    let cur = active(&h).current;
     assert!(
         (85..=95).contains(&cur),
         "clicked the middle of the timeline, got frame {cur}"
@@ -1033,7 +1038,7 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     wait_for(&mut h, "the bands", |a| {
         a.state.active_tab().is_some_and(|t| t.bands.is_some())
     });
-    let bands = h.state().state.active_tab().unwrap().bands.clone().unwrap();
+    let bands = active(&h).bands.clone().unwrap();
     // Frames by timestamp (sample.mp4: 30 fps from 0): [1.0, 2.5) s is frames 30..75.
     let got: Vec<(std::ops::Range<usize>, usize, Vec<String>)> = bands
         .bands
@@ -1053,18 +1058,14 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     // All 180 frames are on the timeline at first; clicking a band seeks to its start.
     h.get_by_label("segment run, jump [60..120] frames").click();
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 60);
+    assert_eq!(active(&h).current, 60);
     wait_for(&mut h, "frame 60", exact_frame_shown);
     // The clip panel now samples inside that segment: every clip frame in 60..120.
     h.get_by_label_contains("inside segment run, jump [60..120]");
     wait_for(&mut h, "the segment's clips", |a| {
         a.state.active_tab().unwrap().shown_clip_frames().is_some()
     });
-    let clips = h
-        .state()
-        .state
-        .active_tab()
-        .unwrap()
+    let clips = active(&h)
         .shown_clip_frames()
         .unwrap();
     assert!(!clips.is_empty());
@@ -1074,29 +1075,25 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     // "whole video" goes back to sampling over all 180 frames.
     h.get_by_label("whole video").click();
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().selected_band, None);
+    assert_eq!(active(&h).selected_band, None);
     wait_for(&mut h, "the whole video's clips", |a| {
         a.state.active_tab().unwrap().shown_clip_frames().is_some()
     });
-    let clips = h
-        .state()
-        .state
-        .active_tab()
-        .unwrap()
+    let clips = active(&h)
         .shown_clip_frames()
         .unwrap();
     assert!(clips.iter().flatten().any(|&f| f >= 120), "{clips:?}");
     // '.' and ',' step between segment boundaries (starts and last frames).
     h.key_press(egui::Key::Period);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 74);
+    assert_eq!(active(&h).current, 74);
     h.key_press(egui::Key::Period);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 119);
+    assert_eq!(active(&h).current, 119);
     h.key_press(egui::Key::Comma);
     h.key_press(egui::Key::Comma);
     h.step();
-    assert_eq!(h.state().state.active_tab().unwrap().current, 60);
+    assert_eq!(active(&h).current, 60);
 }
 
 #[test]
@@ -1115,7 +1112,7 @@ fn an_annotation_file_naming_other_videos_is_an_error_in_the_window() {
         e.contains("items.jsonl") && e.contains("no row names"),
         "{e}"
     );
-    assert!(h.state().state.active_tab().unwrap().bands.is_none());
+    assert!(active(&h).bands.is_none());
 }
 
 #[test]
