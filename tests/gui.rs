@@ -1065,9 +1065,7 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     wait_for(&mut h, "the segment's clips", |a| {
         a.state.active_tab().unwrap().shown_clip_frames().is_some()
     });
-    let clips = active(&h)
-        .shown_clip_frames()
-        .unwrap();
+    let clips = active(&h).shown_clip_frames().unwrap();
     assert!(!clips.is_empty());
     for c in &clips {
         assert!(c.iter().all(|f| (60..120).contains(f)), "{c:?}");
@@ -1079,9 +1077,7 @@ fn annotation_segments_show_as_bands_that_seek_and_step() {
     wait_for(&mut h, "the whole video's clips", |a| {
         a.state.active_tab().unwrap().shown_clip_frames().is_some()
     });
-    let clips = active(&h)
-        .shown_clip_frames()
-        .unwrap();
+    let clips = active(&h).shown_clip_frames().unwrap();
     assert!(clips.iter().flatten().any(|&f| f >= 120), "{clips:?}");
     // '.' and ',' step between segment boundaries (starts and last frames).
     h.key_press(egui::Key::Period);

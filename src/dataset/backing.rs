@@ -41,7 +41,13 @@ pub(crate) struct Remote {
     /// Reads planned ahead ([`Backing::plan_reads`]): their bytes and the parts to fetch.
     /// Locked while the parts are fetched, so a batch fetching side by side waits for them
     /// instead of fetching its samples a second time.
-    plan: Mutex<Option<(u64, Vec<(u64, u64)>)>>,
+    plan: Mutex<Option<Plan>>,
+}
+
+/// Reads planned ahead: the bytes they fetch and the parts ([start, end)) to fetch.
+struct Plan {
+    bytes: u64,
+    parts: Vec<(u64, u64)>,
 }
 
 /// Planned reads: runs less than this apart are joined (a page's tail between samples).
@@ -317,7 +323,10 @@ impl Backing {
                         .map(move |p| (p, (p + PLAN_PART).min(e)))
                 })
                 .collect();
-            (total, parts)
+            Plan {
+                bytes: total,
+                parts,
+            }
         });
         *r.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan;
     }
@@ -334,9 +343,9 @@ impl Backing {
             let batch: u64 = ranges.iter().map(|&(_, n)| n).sum();
             if plan
                 .as_ref()
-                .is_some_and(|(total, _)| *total <= batch * PLAN_BATCH_SHARE)
+                .is_some_and(|p| p.bytes <= batch * PLAN_BATCH_SHARE)
             {
-                let (_, parts) = plan.take().expect("checked");
+                let parts = plan.take().expect("checked").parts;
                 let missing: Vec<(u64, u64)> = {
                     let have = r.have.lock().unwrap_or_else(|p| p.into_inner());
                     parts.iter().flat_map(|&(s, e)| gaps(&have, s, e)).collect()
