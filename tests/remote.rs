@@ -1321,3 +1321,64 @@ fn an_epoch_said_up_front_fetches_a_small_remote_dataset_in_a_few_requests() {
         "the manifest's epoch said up front took {req_m} requests ({bytes_m} B)"
     );
 }
+
+/// An annotation build whose videos folder is on object storage (`--videos s3://...`): which
+/// rows' videos are there comes from one listing of the prefix, the missing one is listed,
+/// and the samples equal the build from the local folder, label for label.
+#[test]
+fn an_annotation_build_reads_its_videos_folder_from_object_storage() {
+    let sw = server();
+    let d = tempfile::tempdir().unwrap();
+    let local = d.path().join("videos");
+    std::fs::create_dir_all(&local).unwrap();
+    for n in ["h264_bframes.mp4", "vp9.webm"] {
+        std::fs::copy(common::fixture(n), local.join(n)).unwrap();
+        sw.put(&local.join(n), &format!("annvideos/{n}"));
+    }
+    let ann = d.path().join("rows.jsonl");
+    std::fs::write(
+        &ann,
+        "{\"video\": \"h264_bframes.mp4\", \"start\": 0, \"end\": 2, \"label\": \"walk\"}\n\
+         {\"video\": \"vp9.webm\", \"start\": 0.5, \"end\": 2.5, \"label\": \"run\"}\n\
+         {\"video\": \"not_there.mp4\", \"start\": 0, \"end\": 1, \"label\": \"run\"}\n",
+    )
+    .unwrap();
+    let mut built = Vec::new();
+    for (k, videos) in [local.to_str().unwrap(), "s3://videos/annvideos/"]
+        .into_iter()
+        .enumerate()
+    {
+        let out = d.path().join(format!("a{k}.vdx"));
+        let missing = d.path().join(format!("missing{k}.txt"));
+        common::vdx_ok(&[
+            "build",
+            "--annotations",
+            ann.to_str().unwrap(),
+            "--videos",
+            videos,
+            "--out",
+            out.to_str().unwrap(),
+            "--missing-out",
+            missing.to_str().unwrap(),
+            "--frames",
+            "4",
+            "--size",
+            "48",
+            "--num-clips",
+            "2",
+            "--keep-going",
+            "--quiet",
+        ]);
+        let listed = std::fs::read_to_string(&missing).unwrap();
+        assert!(
+            listed.contains("not_there.mp4") && !listed.contains("vp9.webm"),
+            "{videos}: missing list {listed:?}"
+        );
+        built.push(all_samples(&out));
+    }
+    assert_eq!(built[0].len(), 4, "two videos, two clips each");
+    assert!(
+        built[0] == built[1],
+        "the build from the videos on object storage differs from the local one"
+    );
+}

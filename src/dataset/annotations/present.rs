@@ -8,6 +8,10 @@
 //! memory gives the same answer: an entry counts where it is a regular file, or a link to one
 //! (followed, as `stat` does). Names with `.`/`..` components, and folders few rows name, are
 //! looked up one by one.
+//!
+//! A videos folder on object storage (`s3://bucket/videos/`) is listed the same way, one
+//! listing (paginated by the store) per folder any row names, however few rows name it: a
+//! look-up there would be a request per video.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,19 +72,21 @@ pub(crate) fn videos_present(videos: VideosFolder, names: &[&str]) -> Vec<bool> 
     }
     // The folders worth listing, listed side by side: file name -> a regular file (or a link
     // to one) is there.
+    let VideosFolder { path: videos, top } = videos;
+    let remote = crate::storage::is_url(&videos);
+    let list_from = if remote { 1 } else { LIST_FROM_ROWS };
     let dirs: Vec<&str> = per_dir
         .iter()
-        .filter(|(&d, &rows)| rows >= LIST_FROM_ROWS && !d.is_empty())
+        .filter(|(&d, &rows)| rows >= list_from && !d.is_empty())
         .map(|(&d, _)| d)
         .collect();
-    let VideosFolder { path: videos, top } = videos;
     let mut listings: HashMap<&str, Listing> = dirs
         .par_iter()
         .filter_map(|&d| list_files(&videos.join(d)).map(|l| (d, l)))
         .collect();
     // The top folder's listing, made meanwhile; where few rows name a video there, its
     // thread is left to finish alone and each of those videos is looked up.
-    if per_dir.get("").is_some_and(|&rows| rows >= LIST_FROM_ROWS) {
+    if per_dir.get("").is_some_and(|&rows| rows >= list_from) {
         if let Some(top) = top.and_then(|t| t.join().ok()).flatten() {
             listings.insert("", top);
         }
@@ -94,7 +100,11 @@ pub(crate) fn videos_present(videos: VideosFolder, names: &[&str]) -> Vec<bool> 
                     return listing.get(file.as_bytes()).copied().unwrap_or(false);
                 }
             }
-            videos.join(n).is_file()
+            if remote {
+                crate::storage::size_of(&videos.join(n)).is_ok()
+            } else {
+                videos.join(n).is_file()
+            }
         })
         .collect()
 }
@@ -104,6 +114,11 @@ pub(crate) fn videos_present(videos: VideosFolder, names: &[&str]) -> Vec<bool> 
 /// as before).
 fn list_files(dir: &Path) -> Option<Listing> {
     use std::os::unix::ffi::OsStringExt;
+    if crate::storage::is_url(dir) {
+        // Objects directly under the prefix are files; sub-folders (common prefixes) are not.
+        let (files, _) = crate::storage::list_folder(dir).ok()?;
+        return Some(files.into_iter().map(|f| (f.into_bytes(), true)).collect());
+    }
     let rd = std::fs::read_dir(dir).ok()?;
     let mut out = Listing::with_capacity_and_hasher(1024, Default::default());
     for e in rd {
