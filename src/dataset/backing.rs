@@ -44,7 +44,7 @@ pub(crate) struct Remote {
     plan: Mutex<Option<Plan>>,
 }
 
-/// Reads planned ahead: the bytes they fetch and the parts ([start, end)) to fetch.
+/// Reads planned ahead: the bytes they fetch and the parts ((start, length)) to fetch.
 struct Plan {
     bytes: u64,
     parts: Vec<(u64, u64)>,
@@ -130,6 +130,29 @@ impl Remote {
             }
         }
         insert(&mut have, s, e);
+    }
+
+    /// The parts of `ranges` ((start, length), clamped to the object) not fetched yet, as
+    /// [start, end) runs.
+    fn missing(&self, ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
+        let have = self.have.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for &(start, len) in ranges {
+            let end = start.saturating_add(len).min(self.len as u64);
+            if start < end {
+                out.extend(gaps(&have, start, end));
+            }
+        }
+        out
+    }
+
+    /// Fetches these [start, end) runs, one request each, side by side, and keeps them.
+    fn fetch_runs(&self, runs: &[(u64, u64)]) -> Result<()> {
+        let got = self.file.fetch_ranges(runs)?;
+        for (&(s, e), bytes) in runs.iter().zip(&got) {
+            self.keep(s, e, bytes);
+        }
+        Ok(())
     }
 
     /// The cache folder's entry of this object, where there is one.
@@ -293,34 +316,21 @@ impl Backing {
         // The missing parts of the ranges, joined into runs across gaps under 64 KiB; of a
         // run, what is missing is fetched (a part already here, such as the dataset info
         // between samples, is not fetched again).
-        let (own, runs, total) = {
-            let have = r.have.lock().unwrap_or_else(|p| p.into_inner());
-            let mut missing = Vec::new();
-            for &(start, len) in ranges {
-                let end = start.saturating_add(len).min(r.len as u64);
-                if start < end {
-                    missing.extend(gaps(&have, start, end));
-                }
-            }
-            let own: u64 = merge_runs(missing.clone(), 0)
-                .iter()
-                .map(|(s, e)| e - s)
-                .sum();
-            let runs = merge_runs(missing, PLAN_GAP);
-            let total: u64 = runs
-                .iter()
-                .flat_map(|&(s, e)| gaps(&have, s, e))
-                .map(|(s, e)| e - s)
-                .sum();
-            (own, runs, total)
-        };
+        let missing = r.missing(ranges);
+        let own: u64 = merge_runs(missing.clone(), 0)
+            .iter()
+            .map(|(s, e)| e - s)
+            .sum();
+        let runs = merge_runs(missing, PLAN_GAP);
+        let as_ranges: Vec<(u64, u64)> = runs.iter().map(|&(s, e)| (s, e - s)).collect();
+        let total: u64 = r.missing(&as_ranges).iter().map(|(s, e)| e - s).sum();
         let plan = (own > 0 && total <= PLAN_MAX && total * 10 <= own * 11).then(|| {
             let parts = runs
                 .iter()
                 .flat_map(|&(s, e)| {
                     (s..e)
                         .step_by(PLAN_PART as usize)
-                        .map(move |p| (p, (p + PLAN_PART).min(e)))
+                        .map(move |p| (p, (p + PLAN_PART).min(e) - p))
                 })
                 .collect();
             Plan {
@@ -346,14 +356,7 @@ impl Backing {
                 .is_some_and(|p| p.bytes <= batch * PLAN_BATCH_SHARE)
             {
                 let parts = plan.take().expect("checked").parts;
-                let missing: Vec<(u64, u64)> = {
-                    let have = r.have.lock().unwrap_or_else(|p| p.into_inner());
-                    parts.iter().flat_map(|&(s, e)| gaps(&have, s, e)).collect()
-                };
-                let got = r.file.fetch_ranges(&missing)?;
-                for (&(s, e), bytes) in missing.iter().zip(&got) {
-                    r.keep(s, e, bytes);
-                }
+                r.fetch_runs(&r.missing(&parts))?;
             }
         }
         self.ensure_many(ranges)
@@ -371,22 +374,7 @@ impl Backing {
         let Backing::Remote(r) = self else {
             return Ok(());
         };
-        let mut missing = Vec::new();
-        {
-            let have = r.have.lock().unwrap_or_else(|p| p.into_inner());
-            for &(start, len) in ranges {
-                let end = start.saturating_add(len).min(r.len as u64);
-                if start < end {
-                    missing.extend(gaps(&have, start, end));
-                }
-            }
-        }
-        let missing = merge_runs(missing, gap);
-        let got = r.file.fetch_ranges(&missing)?;
-        for (&(s, e), bytes) in missing.iter().zip(&got) {
-            r.keep(s, e, bytes);
-        }
-        Ok(())
+        r.fetch_runs(&merge_runs(r.missing(ranges), gap))
     }
 
     /// The bytes `[start, start + len)`, fetched first where the file is remote.
