@@ -562,7 +562,7 @@ class Loader:
                    for b in range(len(self))]
         # The epoch's samples, said up front: on object storage a small dataset's (or
         # shard's) samples then come in a few large requests, not one per sample.
-        self.dataset._h.will_read([int(i) for ids in batches for i in ids])
+        self.dataset._h.will_read(order[:sum(len(ids) for ids in batches)].tolist())
         if self.prefetch == 0:
             for ids in batches:
                 yield self._load(ids)
