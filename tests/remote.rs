@@ -1382,3 +1382,64 @@ fn an_annotation_build_reads_its_videos_folder_from_object_storage() {
         "the build from the videos on object storage differs from the local one"
     );
 }
+
+/// `vdx health` of a dataset and a manifest on object storage: the same report as the local
+/// file, saved beside the dataset on the server (where the readers find it: `sidecar::load`,
+/// so `export --exclude` and `Loader(exclude=...)`), refused once the object is replaced; the
+/// pass fetches the samples a chunk ahead in a few requests, not one request per sample.
+#[test]
+fn health_of_a_dataset_on_object_storage_is_the_local_report_saved_beside_it() {
+    let sw = server();
+    let (d, single, one_url, manifest_url) = remote_datasets(&sw, "health");
+    let report = |path: &Path| -> serde_json::Value {
+        let out = common::vdx_ok(&["health", path.to_str().unwrap(), "--json", "--quiet"]);
+        let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["dataset"].as_str(), path.to_str());
+        v["dataset"] = serde_json::Value::Null;
+        v
+    };
+    let want = report(&single);
+    assert_eq!(want["samples"].as_array().unwrap().len(), 12);
+    assert_eq!(report(&one_url), want, "the remote dataset's report differs");
+    // Saved beside the dataset on the server, and found there by a reader of the dataset.
+    let beside = PathBuf::from(format!("{}.health.json", one_url.display()));
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&vdx::storage::read_all(&beside).unwrap()).unwrap();
+    assert_eq!(saved["dataset"].as_str(), one_url.to_str());
+    saved["dataset"] = serde_json::Value::Null;
+    assert_eq!(saved, want);
+    let ds = vdx::dataset::Dataset::open(&one_url).unwrap();
+    let loaded = vdx::health::sidecar::load(&ds).unwrap().expect("the saved report");
+    assert_eq!(loaded.samples.len(), 12);
+    // A manifest's report: the same samples, measured shard by shard.
+    let m = report(&manifest_url);
+    assert_eq!(m["samples"], want["samples"]);
+    assert!(vdx::storage::read_all(Path::new(&format!(
+        "{}.health.json",
+        manifest_url.display()
+    )))
+    .is_ok());
+    // The pass in this process: after the three requests that open the dataset, its 12
+    // samples come in a chunk fetched ahead (a request or two), not a request per sample.
+    let ds = vdx::dataset::Dataset::open(&one_url).unwrap();
+    let before = vdx::storage::fetch_stats();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let r = vdx::health::health_pass(
+        &ds,
+        &vdx::health::HealthOptions::default(),
+        &cancel,
+        &|_, _| {},
+    )
+    .unwrap();
+    let requests = vdx::storage::fetch_stats().requests - before.requests;
+    assert_eq!(r.samples.len(), 12);
+    assert!(requests <= 2, "the pass took {requests} requests for 12 samples");
+    // The dataset replaced on the server (by shard 0): the saved report is stale, and says so.
+    vdx::storage::upload(&d.path().join("shards/ds-00000-of-00002.vdx"), &one_url).unwrap();
+    let ds = vdx::dataset::Dataset::open(&one_url).unwrap();
+    let e = vdx::health::sidecar::load(&ds).unwrap_err().to_string();
+    assert!(
+        e.contains("one.vdx.health.json") && e.contains("the health report is stale"),
+        "{e}"
+    );
+}

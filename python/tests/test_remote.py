@@ -90,3 +90,34 @@ def test_missing_objects_and_refused_credentials_raise_with_the_url_and_no_secre
     assert "s3://other/gop.mp4: access denied to bucket 'other'" in msg
     assert "wrong-secret-xyz" not in msg and SECRET not in msg
     assert isinstance(e.value, OSError)
+
+
+def test_health_of_a_dataset_on_s3_is_the_local_report_and_drives_exclude(store, video, tmp_path):
+    put, _ = store
+    root = tmp_path / "videos"
+    for cls in ("a", "b", "c"):
+        (root / cls).mkdir(parents=True)
+    shutil.copy(video, root / "a" / "a.mp4")
+    shutil.copy(video, root / "b" / "b.mp4")
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=160x120:r=25:d=3", "-c:v", "libx264", "-preset",
+           "ultrafast", "-pix_fmt", "yuv420p", str(root / "c" / "c.mp4"))
+    out = str(tmp_path / "ds.vdx")
+    cli("build", str(root), "--out", out, "--frames", "4", "--size", "32", "--num-clips", "3",
+        "--quiet")
+    url = put(out, "dsets/health.vdx")
+    local, remote = vdx.Dataset(out), vdx.Dataset(url)
+    want, got = local.health(), remote.health()
+    assert got["samples"] == want["samples"]
+    assert got["duplicate_groups"] == want["duplicate_groups"]
+    # The same video under two classes: its clips in both are near-duplicates, c's are not.
+    assert sorted(i for g in want["duplicate_groups"] for i in g) == list(range(6))
+    # Saved beside the dataset on the server: a new reader finds it without a new pass.
+    again = vdx.Dataset(url).health(cached=True)
+    for x, y in zip(again["samples"], want["samples"]):
+        assert x == y, [(k, x[k], y[k]) for k in x if x[k] != y[k]]
+    assert again["dataset"] == url
+    loaders = [vdx.Loader(d, batch_size=2, exclude=["duplicate"]) for d in (local, remote)]
+    assert len(loaders[0].excluded) == 6
+    assert loaders[0].excluded == loaders[1].excluded
+    seen = [int(i) for _, _, idx in loaders[1] for i in idx]
+    assert sorted(seen) == sorted(set(range(9)) - set(loaders[1].excluded))

@@ -115,15 +115,24 @@ pub fn cmd_health(a: HealthArgs) -> Result<ExitCode> {
     let r = health::health_pass(&ds, &opts, &cancel, &|d, _| pb.set_position(d as u64));
     pb.finish_and_clear();
     let r = r?;
-    let saved = if a.no_save {
-        None
-    } else {
-        Some(sidecar::save(&r)?)
+    // The report is shown even where it cannot be saved (a read-only bucket, a full disk):
+    // the pass is not lost, and the failure is the command's error after it.
+    let (saved, not_saved) = match (!a.no_save).then(|| sidecar::save(&r)) {
+        Some(Ok(p)) => (Some(p), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
     };
     if a.json {
         println!("{}", serde_json::to_string(&r).expect("serializable"));
     } else {
         print_report(&a, &r, saved);
+    }
+    if let Some(e) = not_saved {
+        eprintln!(
+            "vdx: the report above was not saved beside the dataset (--no-save measures \
+             without saving; --json prints it whole)"
+        );
+        return Err(e.into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -285,6 +285,9 @@ pub struct HealthOptions {
     pub thresholds: Thresholds,
 }
 
+/// Samples of a dataset on object storage fetched ahead of the pass at a time.
+const REMOTE_CHUNK: usize = 256;
+
 /// Measure every sample of `ds` on `threads` workers; `progress(done, total)` after each
 /// sample; stops with [`HealthError::Cancelled`] when `cancel` is set.
 pub fn health_pass(
@@ -307,26 +310,42 @@ pub fn health_pass(
         .map_err(|e| HealthError::param("threads", e.to_string()))?;
     let done = AtomicUsize::new(0);
     let th = &opts.thresholds;
-    let results: Vec<std::result::Result<SampleHealth, Unreadable>> = pool.install(|| {
-        use rayon::prelude::*;
-        (0..n as u64)
-            .into_par_iter()
-            .map_init(Decoders::default, |dec, i| {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(Unreadable {
+    // A dataset on object storage is fetched a chunk of samples ahead, side by side (and a
+    // small one in a few large requests: the whole pass is said up front), rather than one
+    // request per sample on each worker. A chunk that cannot be fetched stops the pass with
+    // the store's error (naming the URL): a network failure is not a fault of the samples.
+    let remote = crate::storage::is_url(ds.path());
+    if remote {
+        ds.will_read(&(0..n as u64).collect::<Vec<u64>>());
+    }
+    let chunk = if remote { REMOTE_CHUNK } else { n.max(1) };
+    let mut results: Vec<std::result::Result<SampleHealth, Unreadable>> = Vec::with_capacity(n);
+    for start in (0..n as u64).step_by(chunk) {
+        let end = (start + chunk as u64).min(n as u64);
+        if remote && !cancel.load(Ordering::Relaxed) {
+            ds.prefetch(&(start..end).collect::<Vec<u64>>())?;
+        }
+        results.extend(pool.install(|| {
+            use rayon::prelude::*;
+            (start..end)
+                .into_par_iter()
+                .map_init(Decoders::default, |dec, i| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Err(Unreadable {
+                            index: i,
+                            reason: "cancelled".into(),
+                        });
+                    }
+                    let r = measure_sample(ds, i, dec, th).map_err(|e| Unreadable {
                         index: i,
-                        reason: "cancelled".into(),
+                        reason: e.to_string(),
                     });
-                }
-                let r = measure_sample(ds, i, dec, th).map_err(|e| Unreadable {
-                    index: i,
-                    reason: e.to_string(),
-                });
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, n);
-                r
-            })
-            .collect()
-    });
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, n);
+                    r
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
     if cancel.load(Ordering::Relaxed) {
         return Err(HealthError::Cancelled);
     }

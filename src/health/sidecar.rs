@@ -2,6 +2,10 @@
 //! written atomically, holding the [`HealthReport`] and the identity of the dataset bytes it
 //! measured. A sidecar whose identity differs from the dataset's (another dataset, or the
 //! same path after a rebuild) is refused with the reason.
+//!
+//! A dataset on object storage keeps its report beside it there too (`s3://b/D.vdx` has
+//! `s3://b/D.vdx.health.json`), written by one PUT, so an object appears whole or not at all
+//! and everyone reading the dataset finds the same report.
 
 use super::HealthReport;
 use crate::dataset::Dataset;
@@ -50,21 +54,40 @@ pub fn path_for(dataset: &Path) -> PathBuf {
     dataset.with_file_name(name)
 }
 
-/// Write `report` beside its dataset (atomically: a reader never sees half a file).
+/// Write `report` beside its dataset (atomically: a reader never sees half a file); on
+/// object storage, as the object beside the dataset's.
 pub fn save(report: &HealthReport) -> Result<PathBuf> {
     let p = path_for(&report.dataset);
     let text = serde_json::to_vec(report).expect("serializable");
-    crate::npy::write_atomic(&p, &text)?;
+    if crate::storage::is_url(&p) {
+        crate::storage::put(&p, text)?;
+    } else {
+        crate::npy::write_atomic(&p, &text)?;
+    }
     Ok(p)
+}
+
+/// The sidecar's bytes, `None` where there is none (locally or on object storage).
+fn read_sidecar(p: &Path) -> Result<Option<Vec<u8>>> {
+    if crate::storage::is_url(p) {
+        return match crate::storage::read_all(p) {
+            Ok(b) => Ok(Some(b)),
+            Err(crate::storage::StorageError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        };
+    }
+    match std::fs::read(p) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(HealthError::io(p, e)),
+    }
 }
 
 /// The sidecar of `ds`, checked against the dataset's bytes. `Ok(None)` when there is none.
 pub fn load(ds: &Dataset) -> Result<Option<HealthReport>> {
     let p = path_for(ds.path());
-    let bytes = match std::fs::read(&p) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(HealthError::io(&p, e)),
+    let Some(bytes) = read_sidecar(&p)? else {
+        return Ok(None);
     };
     let report: HealthReport =
         serde_json::from_slice(&bytes).map_err(|e| crate::dataset::DatasetError::Malformed {

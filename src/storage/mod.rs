@@ -455,11 +455,17 @@ pub fn put(url: &Path, data: Vec<u8>) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Reads a whole (small) object: a manifest, an annotation file.
+/// Reads a whole (small) object: a manifest, an annotation file, a health report. Always its
+/// current version (one request up to 1 MiB), even where this process read an older one.
 pub fn read_all(url: &Path) -> Result<Vec<u8>, StorageError> {
-    let mut f = RemoteFile::open(url)?;
+    let (mut f, first) = RemoteFile::open_reading(url, 1 << 20)?;
     let n = f.size() as usize;
-    f.read_exact_at(0, n)
+    if first.len() >= n {
+        return Ok(first[..n].to_vec());
+    }
+    let mut all = first.to_vec();
+    all.extend(f.read_exact_at(first.len() as u64, n - first.len())?);
+    Ok(all)
 }
 
 /// The size of a local file or of an object at a URL.

@@ -69,6 +69,21 @@ impl Pinned {
     }
 }
 
+/// The object at `url` was found changed: later opens read its new version, and
+/// its old blocks leave the cache.
+fn forget_url(url: &str) {
+    let old = pins()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(url);
+    if let Some(old) = old {
+        cache::shared()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(old.id);
+    }
+}
+
 fn pins() -> &'static Mutex<HashMap<String, Pinned>> {
     static P: OnceLock<Mutex<HashMap<String, Pinned>>> = OnceLock::new();
     P.get_or_init(Default::default)
@@ -137,13 +152,14 @@ impl RemoteFile {
     /// dataset shard costs its header's request and no HEAD before it. Where the server does
     /// not answer a range with one (an empty object, a server without ranges), opens as
     /// [`RemoteFile::open`] does.
+    ///
+    /// Unlike [`RemoteFile::open`], this reads the object's current version even where this
+    /// process has read an older one (a dataset opened again after it was rebuilt, a report
+    /// written again): the version it finds is pinned from then on. Readers opened before
+    /// keep their version, and fail if they read after the change.
     pub fn open_reading(url: &Path, n: u64) -> Result<(RemoteFile, Bytes), StorageError> {
         let key = url.to_str().unwrap_or_default().to_string();
-        let pinned = pins()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&key);
-        if !pinned && n > 0 {
+        if n > 0 {
             let loc = Arc::new(locate(&key)?);
             let opts = GetOptions {
                 range: Some(GetRange::Bounded(0..n)),
@@ -166,10 +182,16 @@ impl RemoteFile {
                             got: bytes.len() as u64,
                         });
                     }
-                    pins()
+                    let old = pins()
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(key.clone(), pin.clone());
+                    if let Some(old) = old.filter(|o| o.id != pin.id) {
+                        cache::shared()
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .forget(old.id);
+                    }
                     let file = RemoteFile {
                         url: key,
                         loc,
@@ -306,14 +328,7 @@ impl RemoteFile {
 
     /// The object changed: later opens see the new version; this reader keeps failing.
     fn forget(&self) {
-        pins()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.url);
-        cache::shared()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .forget(self.pin.id);
+        forget_url(&self.url);
     }
 
     /// The block holding byte `block * BLOCK`, from the cache or fetched together with the
