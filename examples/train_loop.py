@@ -65,7 +65,7 @@ def ray_epoch(dataset, epoch, seed=0, recipe=None, actors=2, block=32):
         batch_size=block, batch_format="numpy", concurrency=actors, num_cpus=1)
 
 
-def main(argv=None, ray_init=None):
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dataset")
     ap.add_argument("recipe", nargs="?", default=None,
@@ -86,7 +86,7 @@ def main(argv=None, ray_init=None):
     if a.ray:
         import ray
         if not ray.is_initialized():
-            ray.init(address=a.address, **(ray_init or {}))
+            ray.init(address=a.address)
 
     def batches(epoch):
         if not a.ray:
