@@ -36,7 +36,8 @@ pub struct HealthPanel {
     /// Why there is no report (a stale or unreadable sidecar, a failed pass).
     pub note: Option<String>,
     load_job: Option<Job<Option<HealthReport>>>,
-    pass_job: Option<Job<HealthReport>>,
+    /// The pass's report, and why it could not be saved where that failed.
+    pass_job: Option<Job<(HealthReport, Option<String>)>>,
     pub progress: Progress,
     /// Show samples with any of these flags; empty shows all.
     pub filter: BTreeSet<String>,
@@ -88,8 +89,11 @@ impl HealthPanel {
                 }
             })
             .map_err(|e| e.to_string())?;
-            health::sidecar::save(&r).map_err(|e| e.to_string())?;
-            Ok(r)
+            // A report that cannot be saved (a read-only bucket, a full disk) is still shown.
+            let unsaved = health::sidecar::save(&r)
+                .err()
+                .map(|e| format!("the report is shown but was not saved: {e}"));
+            Ok((r, unsaved))
         }));
     }
 
@@ -105,7 +109,10 @@ impl HealthPanel {
         if let Some(r) = self.pass_job.as_ref().and_then(|j| j.poll()) {
             self.pass_job = None;
             match r {
-                Ok(rep) => self.set(rep),
+                Ok((rep, unsaved)) => {
+                    self.set(rep);
+                    self.note = unsaved;
+                }
                 Err(e) => self.note = Some(e),
             }
         }
