@@ -5,9 +5,11 @@ local SeaweedFS S3 server (started here, as the tests do):
      each run in a fresh process (no cache carried over), local and remote alternated;
   2. vdx.Loader at batch 32 over a frames dataset built from the corpus: one epoch per run
      with a fresh Dataset (nothing fetched before), local and remote alternated; then the
-     same with a cache folder (VDX_CACHE_DIR) that a first epoch filled.
+     same with a cache folder (VDX_CACHE_DIR) that a first epoch filled;
+  3. the health pass (`Dataset.health`, not saved) over the same dataset, a fresh Dataset each
+     run, local and remote alternated.
 
-  3. a manifest of --shards shards (one tiny video each) built to the server with
+  4. a manifest of --shards shards (one tiny video each) built to the server with
      `vdx build --out s3://... --shard k/N` and `vdx manifest s3://...`: the time from
      `vdx.Dataset(url)` to the first Loader batch, in a fresh process.
 
@@ -43,6 +45,13 @@ def frames_once(path):
     out = subprocess.run([sys.executable, "-c", FRAMES, path], check=True, capture_output=True,
                          text=True, env=os.environ)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def health_once(path):
+    ds = vdx.Dataset(path)
+    t = time.perf_counter()
+    ds.health(cached=False, save=False)
+    return time.perf_counter() - t
 
 
 def epoch_once(path):
@@ -156,6 +165,12 @@ def main():
         del os.environ["VDX_CACHE_DIR"]
         results["loader_b32_cache_warm"] = {"local_s": statistics.median(loc),
                                             "remote_s": statistics.median(rem)}
+        loc, rem = [], []
+        for _ in range(a.runs):
+            loc.append(health_once(out))
+            rem.append(health_once(ds_url))
+        results["health_pass"] = {"local_s": statistics.median(loc),
+                                  "remote_s": statistics.median(rem)}
         if a.shards:
             bench_manifest(a, put, d, results)
     for k, v in results.items():

@@ -1400,7 +1400,11 @@ fn health_of_a_dataset_on_object_storage_is_the_local_report_saved_beside_it() {
     };
     let want = report(&single);
     assert_eq!(want["samples"].as_array().unwrap().len(), 12);
-    assert_eq!(report(&one_url), want, "the remote dataset's report differs");
+    assert_eq!(
+        report(&one_url),
+        want,
+        "the remote dataset's report differs"
+    );
     // Saved beside the dataset on the server, and found there by a reader of the dataset.
     let beside = PathBuf::from(format!("{}.health.json", one_url.display()));
     let mut saved: serde_json::Value =
@@ -1409,7 +1413,9 @@ fn health_of_a_dataset_on_object_storage_is_the_local_report_saved_beside_it() {
     saved["dataset"] = serde_json::Value::Null;
     assert_eq!(saved, want);
     let ds = vdx::dataset::Dataset::open(&one_url).unwrap();
-    let loaded = vdx::health::sidecar::load(&ds).unwrap().expect("the saved report");
+    let loaded = vdx::health::sidecar::load(&ds)
+        .unwrap()
+        .expect("the saved report");
     assert_eq!(loaded.samples.len(), 12);
     // A manifest's report: the same samples, measured shard by shard.
     let m = report(&manifest_url);
@@ -1433,7 +1439,10 @@ fn health_of_a_dataset_on_object_storage_is_the_local_report_saved_beside_it() {
     .unwrap();
     let requests = vdx::storage::fetch_stats().requests - before.requests;
     assert_eq!(r.samples.len(), 12);
-    assert!(requests <= 2, "the pass took {requests} requests for 12 samples");
+    assert!(
+        requests <= 2,
+        "the pass took {requests} requests for 12 samples"
+    );
     // The dataset replaced on the server (by shard 0): the saved report is stale, and says so.
     vdx::storage::upload(&d.path().join("shards/ds-00000-of-00002.vdx"), &one_url).unwrap();
     let ds = vdx::dataset::Dataset::open(&one_url).unwrap();

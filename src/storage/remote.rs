@@ -72,10 +72,7 @@ impl Pinned {
 /// The object at `url` was found changed: later opens read its new version, and
 /// its old blocks leave the cache.
 fn forget_url(url: &str) {
-    let old = pins()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(url);
+    let old = pins().lock().unwrap_or_else(|p| p.into_inner()).remove(url);
     if let Some(old) = old {
         cache::shared()
             .lock()
