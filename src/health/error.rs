@@ -19,9 +19,6 @@ pub enum HealthError {
     /// The dataset could not be read or written.
     #[error(transparent)]
     Dataset(#[from] crate::dataset::DatasetError),
-    /// The report beside a dataset on object storage could not be read or written.
-    #[error(transparent)]
-    Storage(#[from] crate::storage::StorageError),
     /// A parameter given by the caller is invalid.
     #[error(transparent)]
     InvalidParameter(#[from] ParamError),
@@ -46,7 +43,6 @@ impl HealthError {
             HealthError::File(f) => f.kind(),
             HealthError::Video(e) => e.kind(),
             HealthError::Dataset(e) => e.kind(),
-            HealthError::Storage(e) => e.kind(),
             HealthError::InvalidParameter(_) => ErrorKind::InvalidParameter,
             HealthError::Cancelled => ErrorKind::Cancelled,
         }

@@ -60,7 +60,7 @@ pub fn save(report: &HealthReport) -> Result<PathBuf> {
     let p = path_for(&report.dataset);
     let text = serde_json::to_vec(report).expect("serializable");
     if crate::storage::is_url(&p) {
-        crate::storage::put(&p, text)?;
+        crate::storage::put(&p, text).map_err(crate::dataset::DatasetError::from)?;
     } else {
         crate::npy::write_atomic(&p, &text)?;
     }
@@ -73,7 +73,7 @@ fn read_sidecar(p: &Path) -> Result<Option<Vec<u8>>> {
         return match crate::storage::read_all(p) {
             Ok(b) => Ok(Some(b)),
             Err(crate::storage::StorageError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(crate::dataset::DatasetError::from(e).into()),
         };
     }
     match std::fs::read(p) {
