@@ -275,13 +275,34 @@ fn open_encoder(
         (*c).thread_count = 1;
     }
     let enc = ctx
-        .open_with(encoder_options(name, s))
+        .open_with(encoder_options(name, width, height, s))
         .map_err(|e| enc_err(name, "cannot open the encoder", e))?;
     Ok((enc, tb))
 }
 
-/// The private options of encoder `name`: rate factor, speed, and exact keyframe intervals.
-fn encoder_options(name: &str, s: EncodeSettings) -> ffmpeg::Dictionary<'static> {
+/// x265's coding tree unit for a `width`×`height` picture: 32 where a side is 64 or less,
+/// else its default, 64. Debian's libx265 3.5 reads memory it never wrote when a side is one
+/// CTU of 64: with the same 64×64 pictures (the ffmpeg CLI's alone, from the corpus' VP9
+/// file), its bytes changed with glibc's MALLOC_PERTURB_ fill (5 fills, 5 outputs; x265's
+/// assembly off, frame threads and pools off, no other x265 option alone changed that), and
+/// a build of several videos differed from run to run. Sides of 72 or more, or a 32-pixel
+/// CTU, gave the same bytes whatever the fill. (vdx refuses H.265 below 64 pixels.)
+fn x265_ctu(width: u32, height: u32) -> &'static str {
+    if width.min(height) <= 64 {
+        ":ctu=32"
+    } else {
+        ""
+    }
+}
+
+/// The private options of encoder `name` for `width`×`height` pictures: rate factor, speed,
+/// and exact keyframe intervals.
+fn encoder_options(
+    name: &str,
+    width: u32,
+    height: u32,
+    s: EncodeSettings,
+) -> ffmpeg::Dictionary<'static> {
     let mut opts = ffmpeg::Dictionary::new();
     let k = s.keyint;
     match name {
@@ -303,7 +324,10 @@ fn encoder_options(name: &str, s: EncodeSettings) -> ffmpeg::Dictionary<'static>
             opts.set("forced-idr", "1");
             opts.set(
                 "x265-params",
-                &format!("keyint={k}:min-keyint={k}:scenecut=0:open-gop=0:log-level=error"),
+                &format!(
+                    "keyint={k}:min-keyint={k}:scenecut=0:open-gop=0:log-level=error{}",
+                    x265_ctu(width, height)
+                ),
             );
         }
         "libvpx-vp9" => {
