@@ -758,6 +758,23 @@ fn reading_samples_fetches_their_bytes_and_the_tables_only() {
         fetched >= sample_bytes && fetched * 10 <= sample_bytes * 11,
         "{fetched} B for {sample_bytes} B of samples"
     );
+    // Every sample's metadata (as `vdx inspect` reads it): its provenance only, never its
+    // video data, fetched side by side.
+    let ds = vdx::dataset::Dataset::open(&one_url).unwrap();
+    let all: Vec<u64> = (0..ds.len()).collect();
+    let before = vdx::storage::fetch_stats();
+    ds.prefetch_meta(&all).unwrap();
+    let provenance: u64 = all
+        .iter()
+        .map(|&i| {
+            let (m, l) = (ds.meta(i).unwrap(), local.meta(i).unwrap());
+            assert_eq!(m.provenance, l.provenance);
+            assert_eq!((m.label, m.checksum), (l.label, l.checksum));
+            m.provenance_size
+        })
+        .sum();
+    let fetched = vdx::storage::fetch_stats().bytes - before.bytes;
+    assert_eq!(fetched, provenance, "metadata of {} samples", all.len());
 }
 
 #[test]

@@ -75,6 +75,11 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
     let mut labels = std::collections::BTreeMap::<i64, u64>::new();
     let mut bytes = 0u64;
     for i in 0..ds.len() {
+        // On object storage: the provenance of the next samples, side by side.
+        if i % META_CHUNK == 0 {
+            let end = (i + META_CHUNK).min(ds.len());
+            ds.prefetch_meta(&(i..end).collect::<Vec<u64>>())?;
+        }
         let m = ds.meta(i)?;
         *labels.entry(m.label).or_default() += 1;
         bytes += m.data_size;
@@ -93,6 +98,9 @@ pub fn cmd_inspect(a: InspectArgs) -> Result<ExitCode> {
     let _ = vf;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Samples whose metadata `inspect` fetches at a time from object storage.
+const META_CHUNK: u64 = 1024;
 
 /// Prints one sample's metadata as text.
 fn print_sample(ds: &Dataset, i: u64, m: &crate::dataset::SampleMeta) {

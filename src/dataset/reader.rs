@@ -186,16 +186,20 @@ impl DatasetFile {
     /// The bytes of an allocation of `sample` at exactly (ptr, size), if the table lists it
     /// (fetched first where the file is remote).
     fn allocation(&self, sample: u64, ptr: u64, size: u64) -> Result<Option<&[u8]>> {
-        let Some(&(a, b)) = self.alloc_ranges.get(sample as usize) else {
+        if !self.is_allocation(sample, ptr, size) {
             return Ok(None);
-        };
-        match self.allocs[a as usize..b as usize]
-            .iter()
-            .find(|x| x.ptr == ptr && x.size == size)
-        {
-            Some(x) => self.map.slice(x.ptr, x.size).map(Some),
-            None => Ok(None),
         }
+        self.map.slice(ptr, size).map(Some)
+    }
+
+    /// Whether `ptr`+`size` is one of `sample`'s allocations (nothing is read).
+    fn is_allocation(&self, sample: u64, ptr: u64, size: u64) -> bool {
+        let Some(&(a, b)) = self.alloc_ranges.get(sample as usize) else {
+            return false;
+        };
+        self.allocs[a as usize..b as usize]
+            .iter()
+            .any(|x| x.ptr == ptr && x.size == size)
     }
 
     pub fn path(&self) -> &Path {
@@ -329,12 +333,40 @@ impl DatasetFile {
 
     /// The sample's metadata, provenance and the two data allocations, checked against the
     /// allocation table (not against the checksum: see `verify_sample`).
+    /// Sample `i`'s metadata: its row and provenance (on object storage, the provenance's
+    /// bytes are fetched; the video data is not).
     pub fn meta(&self, i: u64) -> Result<SampleMeta> {
-        let (meta, _, _) = self.sample_parts(i)?;
-        Ok(meta)
+        Ok(self.sample_meta(i)?.0)
     }
 
     fn sample_parts(&self, i: u64) -> Result<(SampleMeta, &[u8], &[u8])> {
+        let (meta, prov_bytes) = self.sample_meta(i)?;
+        let data = self.map.slice(meta.data_ptr, meta.data_size)?;
+        Ok((meta, data, prov_bytes))
+    }
+
+    /// The provenance byte ranges ((start, length)) of these samples, from their rows.
+    fn provenance_ranges(&self, samples: &[u64]) -> Vec<(u64, u64)> {
+        let po = self.layout.offsets[self.prov_k];
+        samples
+            .iter()
+            .filter_map(|&i| self.row(i).ok())
+            .map(|row| (format::le_u64(row, po), format::le_u64(row, po + 8)))
+            .collect()
+    }
+
+    /// Fetches the provenance of these samples side by side (on object storage; a no-op for
+    /// a local file), for a reader of many samples' metadata ([`DatasetFile::meta`]).
+    pub fn prefetch_meta(&self, samples: &[u64]) -> Result<()> {
+        if matches!(self.map, Backing::Mapped(_)) {
+            return Ok(());
+        }
+        self.map.ensure_many(&self.provenance_ranges(samples))
+    }
+
+    /// Sample `i`'s metadata, its pointers checked against its allocations, and its
+    /// provenance bytes.
+    fn sample_meta(&self, i: u64) -> Result<(SampleMeta, &[u8])> {
         let row = self.row(i)?;
         let t = self.fields[self.video_k].field_type;
         let vo = self.layout.offsets[self.video_k];
@@ -347,12 +379,12 @@ impl DatasetFile {
         // A CRC-32C fits in 32 bits; anything above is damage.
         let checksum = u32::try_from(stored)
             .map_err(|_| self.bad(i, format!("checksum value {stored} is not a CRC-32C")))?;
-        let data = self.allocation(i, ptr, size)?.ok_or_else(|| {
-            self.bad(
+        if !self.is_allocation(i, ptr, size) {
+            return Err(self.bad(
                 i,
                 format!("video data pointer {ptr}+{size} is not one of its allocations"),
-            )
-        })?;
+            ));
+        }
         let prov_bytes = self.allocation(i, pptr, psize)?.ok_or_else(|| {
             self.bad(
                 i,
@@ -380,7 +412,6 @@ impl DatasetFile {
                 checksum,
                 provenance,
             },
-            data,
             prov_bytes,
         ))
     }

@@ -211,9 +211,9 @@ impl Dataset {
     pub fn layout(&self) -> (&RowLayout, u64, u64) {
         self.first().layout()
     }
-    /// Fetches the bytes of these samples (global indices) where they are on object storage,
-    /// several requests in flight; a no-op for local files.
-    pub fn prefetch(&self, samples: &[u64]) -> Result<()> {
+    /// These samples (global indices) by the shard they live in: (shard, local indices) for
+    /// each shard touched, the shards opened.
+    fn by_shard(&self, samples: &[u64]) -> Result<Vec<(usize, Vec<u64>)>> {
         let mut per_file: Vec<Vec<u64>> = vec![Vec::new(); self.files.len()];
         for &i in samples {
             let (s, j) = self.shard_of(i)?;
@@ -223,7 +223,23 @@ impl Dataset {
             .filter(|&s| !per_file[s].is_empty())
             .collect();
         self.open_files(&touched)?;
-        for s in touched {
+        Ok(touched
+            .into_iter()
+            .map(|s| (s, std::mem::take(&mut per_file[s])))
+            .collect())
+    }
+    /// Fetches the provenance of these samples (global indices) where they are on object
+    /// storage, side by side, for a reader of many samples' metadata; a no-op for local files.
+    pub fn prefetch_meta(&self, samples: &[u64]) -> Result<()> {
+        for (s, local) in self.by_shard(samples)? {
+            self.file(s)?.prefetch_meta(&local)?;
+        }
+        Ok(())
+    }
+    /// Fetches the bytes of these samples (global indices) where they are on object storage,
+    /// several requests in flight; a no-op for local files.
+    pub fn prefetch(&self, samples: &[u64]) -> Result<()> {
+        for (s, local) in self.by_shard(samples)? {
             let f = self.file(s)?;
             let hint = self
                 .hints
@@ -233,7 +249,7 @@ impl Dataset {
             if let Some(h) = hint {
                 f.will_read(&h);
             }
-            f.prefetch(&per_file[s])?;
+            f.prefetch(&local)?;
         }
         Ok(())
     }
