@@ -341,6 +341,40 @@ fn the_sidecar_is_refused_when_stale_or_from_another_dataset() {
     );
 }
 
+/// A report saved before identities named what their CRC covers (everything before the first
+/// data page) still loads, checked as it was written; reports now cover the header,
+/// descriptors, metadata rows and allocation table only (a remote dataset fetches no more for
+/// them than its open did).
+#[test]
+fn a_report_saved_with_the_first_identity_scheme_still_loads() {
+    let f = fixtures();
+    let r = pass(&f.dataset);
+    assert_eq!(r.identity.scheme, 1);
+    let ds = Dataset::open(&f.dataset).unwrap();
+    let file = ds.files().unwrap()[0];
+    let (_, _, data_start) = file.layout();
+    let alloc = file.header.alloc_table_ptr;
+    let bytes = std::fs::read(&f.dataset).unwrap();
+    let old = crc32c::crc32c_append(
+        crc32c::crc32c(&bytes[..data_start as usize]),
+        &bytes[alloc as usize..],
+    );
+    assert_ne!(old, r.identity.crc32c);
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["identity"] = serde_json::json!({"samples": r.identity.samples, "crc32c": old});
+    let p = sidecar::path_for(&f.dataset);
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    let back = sidecar::load(&ds).unwrap().expect("the old report");
+    assert_eq!(back.identity.scheme, 0);
+    assert_eq!(back.samples.len(), r.samples.len());
+    // The old scheme with a wrong CRC is refused as any stale report.
+    v["identity"]["crc32c"] = serde_json::json!(old ^ 1);
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    let e = sidecar::load(&ds).unwrap_err().to_string();
+    assert!(e.contains("stale"), "{e}");
+    std::fs::remove_file(&p).unwrap();
+}
+
 #[test]
 fn the_cli_reports_saves_and_refuses_bad_parameters() {
     let f = fixtures();

@@ -20,27 +20,43 @@ use std::path::{Path, PathBuf};
 pub struct Identity {
     pub samples: u64,
     pub crc32c: u32,
+    /// What the CRC covers. 1: the bytes above. 0, in reports written before there was this
+    /// field: everything before the first data page (the dataset info and the zero gap before
+    /// the page too), which a dataset on object storage would fetch only for this.
+    #[serde(default)]
+    pub scheme: u32,
 }
 
+/// The identity of `ds`'s bytes, as reports are written now.
 pub fn identity(ds: &Dataset) -> Result<Identity> {
+    identity_with(ds, 1)
+}
+
+fn identity_with(ds: &Dataset, scheme: u32) -> Result<Identity> {
     let mut crc = 0u32;
     for f in ds.files()? {
-        let (_, _, data_start) = f.layout();
+        let (rows, meta_off, data_start) = f.layout();
+        let head_end = if scheme == 0 {
+            data_start
+        } else {
+            meta_off + f.len() * rows.itemsize as u64
+        };
         let alloc = f.header.alloc_table_ptr;
         let len = f.file_len();
-        if data_start > len || alloc > len {
+        if head_end > len || data_start > len || alloc > len {
             return Err(crate::dataset::DatasetError::Malformed {
                 path: f.path().to_path_buf(),
                 reason: "cut short or unfinished".into(),
             }
             .into());
         }
-        crc = crc32c::crc32c_append(crc, f.range(0, data_start)?);
+        crc = crc32c::crc32c_append(crc, f.range(0, head_end)?);
         crc = crc32c::crc32c_append(crc, f.range(alloc, len - alloc)?);
     }
     Ok(Identity {
         samples: ds.len(),
         crc32c: crc,
+        scheme,
     })
 }
 
@@ -94,7 +110,8 @@ pub fn load(ds: &Dataset) -> Result<Option<HealthReport>> {
             path: p.clone(),
             reason: format!("not a health report: {e}"),
         })?;
-    let now = identity(ds)?;
+    // A report written before identities had a scheme is checked as it was written.
+    let now = identity_with(ds, report.identity.scheme.min(1))?;
     if report.identity != now {
         return Err(crate::dataset::DatasetError::Malformed {
             path: p,
