@@ -2,7 +2,7 @@
 # on the same machine) unless CARGO_TARGET_DIR is set.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vdx-target
 
-.PHONY: setup run test lint docs bench bench-remote bench-annotations bench-small bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
+.PHONY: setup run test lint docs test-full-disk bench bench-remote bench-annotations bench-small bench-realworld bench-python bench-scale bench-ffcv bench-quality corpus corpus-test memcheck sample screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -42,6 +42,11 @@ corpus:
 # held to ffprobe and to the sequential decode on every corpus file.
 corpus-test: setup corpus
 	VDX_CORPUS=$(CURDIR)/target/corpus cargo test --test index --test decode_exact -- --ignored
+
+# A cache folder (VDX_CACHE_DIR) on a disk that fills up gives an error, not SIGBUS (ignored in
+# `make test`: it mounts a 1 MiB tmpfs, which needs root).
+test-full-disk: setup
+	cargo test --test remote -- --ignored a_full_cache_folder_is_an_error_not_a_crash
 
 # valgrind's memcheck over `vdx frames` on every corpus file (make test runs it on a handful
 # of small odd-size and real-world files).

@@ -1469,3 +1469,39 @@ fn health_of_a_dataset_on_object_storage_is_the_local_report_saved_beside_it() {
         "{e}"
     );
 }
+
+/// A cache folder on a disk that fills up: the read fails with an error naming the folder and
+/// the system's reason, never SIGBUS (bytes are written into the entry through a mapping;
+/// their blocks are allocated first). Needs root, to mount a 1 MiB tmpfs: `make test-full-disk`.
+#[test]
+#[ignore = "mounts a 1 MiB tmpfs (root only); run by `make test-full-disk`"]
+fn a_full_cache_folder_is_an_error_not_a_crash() {
+    let sw = server();
+    let (d, _, one_url, _) = remote_datasets(&sw, "fulldisk");
+    let small = d.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=1m",
+            "tmpfs",
+            small.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "cannot mount a tmpfs (run as root)");
+    let o = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["verify", one_url.to_str().unwrap()])
+        .env("VDX_CACHE_DIR", small.join("cache"))
+        .output()
+        .unwrap();
+    let _ = Command::new("umount").arg(&small).status();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "ended by {:?}: {err}", o.status);
+    assert!(
+        err.contains("No space left on device") && err.contains("VDX_CACHE_DIR"),
+        "{err}"
+    );
+}

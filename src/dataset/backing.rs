@@ -108,12 +108,26 @@ fn insert(have: &mut BTreeMap<u64, u64>, start: u64, end: u64) {
 }
 
 impl Remote {
-    /// Writes fetched bytes `[s, e)` into the mapping and marks them present.
-    fn keep(&self, s: u64, e: u64, bytes: &[u8]) {
+    /// Writes fetched bytes `[s, e)` into the mapping and marks them present. In a cache
+    /// folder, their disk blocks are allocated first: a full disk is an error naming the
+    /// folder, not a SIGBUS.
+    fn keep(&self, s: u64, e: u64, bytes: &[u8]) -> Result<()> {
         let mut have = self.have.lock().unwrap_or_else(|p| p.into_inner());
         // Another reader may have fetched part of it meanwhile: write only what is still
         // missing, never bytes a slice may already cover.
         for (gs, ge) in gaps(&have, s, e) {
+            if let Some(c) = &self.cached {
+                c.reserve(gs, ge).map_err(|err| {
+                    DatasetError::write(
+                        &c.data_path,
+                        format!(
+                            "the cache folder (VDX_CACHE_DIR) cannot take the fetched bytes: \
+                             {err}; free space there, lower VDX_CACHE_MAX_BYTES, or unset \
+                             VDX_CACHE_DIR"
+                        ),
+                    )
+                })?;
+            }
             let from = &bytes[(gs - s) as usize..(ge - s) as usize];
             // SAFETY: [gs, ge) lies inside the mapping and no slice covers it yet (it is not
             // in `have`); the lock keeps other writers out.
@@ -130,6 +144,7 @@ impl Remote {
             }
         }
         insert(&mut have, s, e);
+        Ok(())
     }
 
     /// The parts of `ranges` ((start, length), clamped to the object) not fetched yet, as
@@ -150,7 +165,7 @@ impl Remote {
     fn fetch_runs(&self, runs: &[(u64, u64)]) -> Result<()> {
         let got = self.file.fetch_ranges(runs)?;
         for (&(s, e), bytes) in runs.iter().zip(&got) {
-            self.keep(s, e, bytes);
+            self.keep(s, e, bytes)?;
         }
         Ok(())
     }
@@ -244,7 +259,7 @@ impl Backing {
         };
         let first = &first[..first.len().min(len)];
         if !first.is_empty() {
-            remote.keep(0, first.len() as u64, first);
+            remote.keep(0, first.len() as u64, first)?;
         }
         Ok(Backing::Remote(Box::new(remote)))
     }
@@ -295,7 +310,7 @@ impl Backing {
         );
         for (s, e) in missing {
             let bytes = r.file.fetch_exact(s, e)?;
-            r.keep(s, e, &bytes);
+            r.keep(s, e, &bytes)?;
         }
         Ok(())
     }

@@ -224,6 +224,30 @@ pub struct CachedObject {
 }
 
 impl CachedObject {
+    /// Allocates the disk blocks under `[start, end)` before bytes are written there through
+    /// a shared mapping: on a full disk a write through the mapping stops the process with
+    /// SIGBUS, where this gives an error (ENOSPC) the reader reports.
+    pub fn reserve(&self, start: u64, end: u64) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let (Ok(at), Ok(len)) = (
+            libc::off_t::try_from(start),
+            libc::off_t::try_from(end.saturating_sub(start)),
+        ) else {
+            return Err(std::io::Error::other(
+                "a range past what the system can address",
+            ));
+        };
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: a valid open file descriptor; posix_fallocate only allocates blocks (the
+        // file's length stays: the range lies inside it).
+        match unsafe { libc::posix_fallocate(self.data.as_raw_fd(), at, len) } {
+            0 => Ok(()),
+            rc => Err(std::io::Error::from_raw_os_error(rc)),
+        }
+    }
+
     /// Records that `[start, end)` of `data` holds the object's bytes; call it after they
     /// were written and flushed to disk.
     pub fn record(&self, start: u64, end: u64) -> std::io::Result<()> {
