@@ -1497,11 +1497,67 @@ fn a_full_cache_folder_is_an_error_not_a_crash() {
         .env("VDX_CACHE_DIR", small.join("cache"))
         .output()
         .unwrap();
+    // Without a cache folder, the temporary folder holds the fetched bytes: full, the same.
+    let t = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["verify", one_url.to_str().unwrap()])
+        .env("TMPDIR", &small)
+        .output()
+        .unwrap();
     let _ = Command::new("umount").arg(&small).status();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "ended by {:?}: {err}", o.status);
     assert!(
         err.contains("No space left on device") && err.contains("VDX_CACHE_DIR"),
         "{err}"
+    );
+    let err = String::from_utf8_lossy(&t.stderr);
+    assert_eq!(t.status.code(), Some(1), "ended by {:?}: {err}", t.status);
+    assert!(
+        err.contains("No space left on device") && err.contains("temporary folder"),
+        "{err}"
+    );
+}
+
+/// Without a cache folder, a remote dataset's fetched bytes live in an unlinked temporary file
+/// the dataset maps (pages the kernel may write back and drop), not in anonymous memory that
+/// an epoch over a large dataset would grow until the process is killed.
+#[test]
+fn fetched_dataset_bytes_are_kept_in_a_temporary_file_not_anonymous_memory() {
+    let sw = server();
+    let (_d, single, one_url, _) = remote_datasets(&sw, "spill");
+    let size = std::fs::metadata(&single).unwrap().len();
+    let spill_maps = || -> usize {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter(|l| l.ends_with("(deleted)"))
+            .filter(|l| {
+                let range = l.split(' ').next().unwrap();
+                let (a, b) = range.split_once('-').unwrap();
+                let len = u64::from_str_radix(b, 16).unwrap() - u64::from_str_radix(a, 16).unwrap();
+                len == size.div_ceil(4096) * 4096
+            })
+            .count()
+    };
+    let before = spill_maps();
+    let ds = vdx::dataset::Dataset::open(&one_url).unwrap();
+    assert_eq!(
+        spill_maps(),
+        before + 1,
+        "no temporary file mapped for the dataset"
+    );
+    let local = vdx::dataset::Dataset::open(&single).unwrap();
+    let mut dec = vdx::dataset::reader::Decoders::default();
+    for i in 0..ds.len() {
+        assert!(
+            ds.decode_clip(i, &mut dec).unwrap().data
+                == local.decode_clip(i, &mut dec).unwrap().data
+        );
+    }
+    drop(ds);
+    assert_eq!(
+        spill_maps(),
+        before,
+        "the temporary file outlived its dataset"
     );
 }

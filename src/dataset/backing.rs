@@ -1,8 +1,11 @@
 //! The bytes under a [`super::reader::DatasetFile`]: a local file, memory-mapped, or an
 //! object in storage, fetched by ranged reads as the reader needs them.
 //!
-//! A remote dataset is laid out in an anonymous mapping as large as the object (address
-//! space only: pages appear as bytes are written into them). Opening fetches the header, the
+//! A remote dataset is laid out in a mapping as large as the object (address space only:
+//! pages appear as bytes are written into them) of its entry in the cache folder
+//! (`VDX_CACHE_DIR`), else of an unlinked temporary file, so that the kernel can write its
+//! pages back and drop them (anonymous memory only where no temporary file can be made; it
+//! would grow with every sample an epoch reads). Opening fetches the header, the
 //! field descriptors, the metadata table and the allocation table; each sample's byte ranges
 //! are fetched when it is first read, exactly those bytes (one request per missing run), and
 //! kept. Bytes are written once, into ranges no reader has been handed, so a slice handed out
@@ -38,6 +41,8 @@ pub(crate) struct Remote {
     have: Mutex<BTreeMap<u64, u64>>,
     /// The cache folder's entry `buf` maps, which fetched ranges are recorded in.
     cached: Option<CachedObject>,
+    /// Without a cache folder: the unlinked temporary file `buf` maps.
+    spill: Option<std::fs::File>,
     /// Reads planned ahead ([`Backing::plan_reads`]): their bytes and the parts to fetch.
     /// Locked while the parts are fetched, so a batch fetching side by side waits for them
     /// instead of fetching its samples a second time.
@@ -128,6 +133,19 @@ impl Remote {
                     )
                 })?;
             }
+            if let Some(f) = &self.spill {
+                crate::storage::reserve(f, gs, ge).map_err(|err| {
+                    DatasetError::write(
+                        &std::env::temp_dir(),
+                        format!(
+                            "the temporary folder cannot take the bytes fetched from {}: \
+                             {err}; free space there, set TMPDIR to a folder with room, or \
+                             VDX_CACHE_DIR",
+                            self.file.shown_url()
+                        ),
+                    )
+                })?;
+            }
             let from = &bytes[(gs - s) as usize..(ge - s) as usize];
             // SAFETY: [gs, ge) lies inside the mapping and no slice covers it yet (it is not
             // in `have`); the lock keeps other writers out.
@@ -168,6 +186,28 @@ impl Remote {
             self.keep(s, e, bytes)?;
         }
         Ok(())
+    }
+
+    /// An unlinked temporary file of `len` bytes (sparse) to hold a remote object's fetched
+    /// bytes, or None (said once) where the temporary folder cannot make one.
+    fn spill_file(len: u64) -> Option<std::fs::File> {
+        let made = tempfile::tempfile().and_then(|f| {
+            f.set_len(len)?;
+            Ok(f)
+        });
+        match made {
+            Ok(f) => Some(f),
+            Err(e) => {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    eprintln!(
+                        "vdx: no temporary file in {} ({e}): remote bytes are kept in memory",
+                        std::env::temp_dir().display()
+                    )
+                });
+                None
+            }
+        }
     }
 
     /// The cache folder's entry of this object, where there is one.
@@ -232,12 +272,23 @@ impl Backing {
             reason: format!("{len} bytes do not fit this machine's address space"),
         })?;
         let cached = Remote::cache_entry(url, &file, len);
-        let mut buf = match &cached {
+        // Without a cache folder, an unlinked temporary file holds the fetched bytes: its
+        // pages are the kernel's to write back and drop under memory pressure, where
+        // anonymous memory would grow with every sample an epoch reads until the process is
+        // killed. Where no temporary file can be made, anonymous memory (said once).
+        let spill = match &cached {
+            Some(_) => None,
+            None => Remote::spill_file(len as u64),
+        };
+        let mut buf = match (&cached, &spill) {
             // SAFETY: the entry's file is as large as the object (checked when opened); other
             // processes write into it only the object's own bytes (its version is in the
             // entry's name), so the bytes under a slice handed out never change.
-            Some(c) => unsafe { memmap2::MmapOptions::new().len(len).map_mut(&c.data) },
-            None => memmap2::MmapOptions::new()
+            (Some(c), _) => unsafe { memmap2::MmapOptions::new().len(len).map_mut(&c.data) },
+            // SAFETY: this process's own unlinked file, as large as the object; written only
+            // through `keep`, in ranges no slice covers yet.
+            (None, Some(f)) => unsafe { memmap2::MmapOptions::new().len(len).map_mut(f) },
+            (None, None) => memmap2::MmapOptions::new()
                 .len(len)
                 .no_reserve_swap()
                 .map_anon(),
@@ -255,6 +306,7 @@ impl Backing {
             file,
             have: Mutex::new(have),
             cached,
+            spill,
             plan: Mutex::new(None),
         };
         let first = &first[..first.len().min(len)];

@@ -213,6 +213,30 @@ impl DiskCache {
     }
 }
 
+/// Allocates the disk blocks of `file` under `[start, end)` (inside its length) before bytes
+/// are written there through a shared mapping: on a full disk such a write stops the process
+/// with SIGBUS, where this gives an error (ENOSPC) to report.
+pub fn reserve(file: &File, start: u64, end: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (Ok(at), Ok(len)) = (
+        libc::off_t::try_from(start),
+        libc::off_t::try_from(end.saturating_sub(start)),
+    ) else {
+        return Err(std::io::Error::other(
+            "a range past what the system can address",
+        ));
+    };
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: a valid open file descriptor; posix_fallocate only allocates blocks (the
+    // file's length stays: the range lies inside it).
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), at, len) } {
+        0 => Ok(()),
+        rc => Err(std::io::Error::from_raw_os_error(rc)),
+    }
+}
+
 /// One object's entry, open for reading and filling.
 pub struct CachedObject {
     /// The sparse file, as large as the object (map it shared to read and fill it).
@@ -228,24 +252,7 @@ impl CachedObject {
     /// a shared mapping: on a full disk a write through the mapping stops the process with
     /// SIGBUS, where this gives an error (ENOSPC) the reader reports.
     pub fn reserve(&self, start: u64, end: u64) -> std::io::Result<()> {
-        use std::os::fd::AsRawFd;
-        let (Ok(at), Ok(len)) = (
-            libc::off_t::try_from(start),
-            libc::off_t::try_from(end.saturating_sub(start)),
-        ) else {
-            return Err(std::io::Error::other(
-                "a range past what the system can address",
-            ));
-        };
-        if len == 0 {
-            return Ok(());
-        }
-        // SAFETY: a valid open file descriptor; posix_fallocate only allocates blocks (the
-        // file's length stays: the range lies inside it).
-        match unsafe { libc::posix_fallocate(self.data.as_raw_fd(), at, len) } {
-            0 => Ok(()),
-            rc => Err(std::io::Error::from_raw_os_error(rc)),
-        }
+        reserve(&self.data, start, end)
     }
 
     /// Records that `[start, end)` of `data` holds the object's bytes; call it after they

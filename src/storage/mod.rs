@@ -21,7 +21,7 @@ mod cache;
 mod disk_cache;
 mod remote;
 
-pub use disk_cache::{CachedObject, DiskCache};
+pub use disk_cache::{reserve, CachedObject, DiskCache};
 pub use remote::RemoteFile;
 
 use object_store::ObjectStore;
