@@ -668,14 +668,23 @@ fn datasets_and_manifests_on_object_storage_read_as_the_local_files() {
     );
     let out = tempfile::tempdir().unwrap();
     for (k, src) in [&single, &one_url].iter().enumerate() {
-        common::vdx_ok(&[
-            "export",
-            src.to_str().unwrap(),
-            "--format",
-            "npy",
-            "--out",
-            out.path().join(format!("e{k}")).to_str().unwrap(),
-        ]);
+        let (_, err) = vdx_with(
+            &[("VDX_STORAGE_STATS", "1")],
+            &[
+                "export",
+                src.to_str().unwrap(),
+                "--format",
+                "npy",
+                "--out",
+                out.path().join(format!("e{k}")).to_str().unwrap(),
+            ],
+        );
+        if k == 1 {
+            // The open's three requests, then the 12 samples in one (not 24: each sample's
+            // metadata, then its data).
+            let requests = fetched_requests(&err);
+            assert!(requests <= 4, "the export took {requests} requests: {err}");
+        }
     }
     let listing = |dir: PathBuf| {
         let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
@@ -1109,6 +1118,22 @@ fn fetched_bytes(stderr: &str) -> u64 {
         .lines()
         .find_map(|l| {
             l.strip_prefix("vdx: fetched ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no fetch count in: {stderr}"))
+}
+
+/// Requests a command made, from its `VDX_STORAGE_STATS` line.
+fn fetched_requests(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("vdx: fetched ")?
+                .split(" in ")
+                .nth(1)?
                 .split(' ')
                 .next()?
                 .parse()

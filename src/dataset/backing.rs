@@ -422,8 +422,15 @@ impl Backing {
                 .as_ref()
                 .is_some_and(|p| p.bytes <= batch * PLAN_BATCH_SHARE)
             {
+                // What each part misses, in one request a part: bytes already here between
+                // its runs (the provenance a metadata pass read, say) are fetched again
+                // rather than splitting the part into a request per sample.
                 let parts = plan.take().expect("checked").parts;
-                r.fetch_runs(&r.missing(&parts))?;
+                let runs: Vec<(u64, u64)> = parts
+                    .iter()
+                    .flat_map(|&p| merge_runs(r.missing(&[p]), PLAN_GAP))
+                    .collect();
+                r.fetch_runs(&runs)?;
             }
         }
         self.ensure_many(ranges)

@@ -213,6 +213,14 @@ pub fn export(
         return Err(ExportError::param("image_format", "must be jpg or png"));
     }
     let ds = Dataset::open(dataset)?;
+    // On object storage, a whole-dataset export says so up front and fetches its first
+    // samples: a small dataset (at most 64 MiB) then comes in a few large requests before
+    // the subset reads every sample's metadata, instead of a request per sample for each.
+    if crate::storage::is_url(ds.path()) && opts.subset.samples.is_empty() {
+        let all: Vec<u64> = (0..ds.len()).collect();
+        ds.will_read(&all);
+        let _ = ds.prefetch(&all[..all.len().min(AHEAD)]);
+    }
     let picked = select(&ds, &opts.subset)?;
     if picked.is_empty() {
         return Err(ExportError::param("subset", "no samples match"));
@@ -321,6 +329,9 @@ fn export_into(
     })
 }
 
+/// Samples an export fetches ahead at a time from object storage.
+const AHEAD: usize = 256;
+
 /// One export's writing state, shared by every format's writer.
 struct Run<'a> {
     ds: &'a Dataset,
@@ -335,6 +346,22 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// On object storage: at every `AHEAD`th sample of `ids`, the next `AHEAD` samples'
+    /// bytes (or only their metadata, `meta_only`) fetched side by side instead of one
+    /// request per sample as each is read. A failure here is left to the sample's own read,
+    /// which reports it (or, with keep_going, notes it).
+    fn ahead(&self, ids: &[u64], at: usize, meta_only: bool) {
+        if at % AHEAD != 0 || !crate::storage::is_url(self.ds.path()) {
+            return;
+        }
+        let next = &ids[at..(at + AHEAD).min(ids.len())];
+        let _ = if meta_only {
+            self.ds.prefetch_meta(next)
+        } else {
+            self.ds.prefetch(next)
+        };
+    }
+
     /// A sample's own failure: stop, or (keep_going) note it and go on. Cancelling and
     /// failures to write the output always stop.
     fn failed(&mut self, i: u64, e: ExportError) -> Result<()> {
@@ -362,7 +389,8 @@ impl Run<'_> {
     fn folders(&mut self, dir: &Path, ids: &[u64]) -> Result<()> {
         let (ds, opts) = (self.ds, self.opts);
         let mut ann = String::new();
-        for &i in ids {
+        for (at, &i) in ids.iter().enumerate() {
+            self.ahead(ids, at, false);
             let m = ds.meta(i)?;
             let stem = Path::new(m.provenance["source"].as_str().unwrap_or("video"))
                 .file_stem()
@@ -437,6 +465,10 @@ impl Run<'_> {
             let (decoded, written) = std::thread::scope(|sc| {
                 let decoding = sc.spawn(|| {
                     next.map(|(_, _, b)| {
+                        // On object storage, the batch's bytes side by side first.
+                        if crate::storage::is_url(ds.path()) {
+                            let _ = ds.prefetch(b);
+                        }
                         b.par_iter()
                             .map_init(Decoders::default, |dec, &i| {
                                 let buf = pool.lock().ok().and_then(|mut p| p.pop());
@@ -497,7 +529,8 @@ impl Run<'_> {
     /// One MP4 per sample.
     fn mp4(&mut self, dir: &Path, ids: &[u64]) -> Result<()> {
         let (ds, opts) = (self.ds, self.opts);
-        for &i in ids {
+        for (at, &i) in ids.iter().enumerate() {
+            self.ahead(ids, at, false);
             let p = dir.join(format!("{i:06}.mp4"));
             let bytes = ds
                 .verify_sample_checksum(i)
@@ -517,7 +550,8 @@ impl Run<'_> {
         let (ds, opts) = (self.ds, self.opts);
         for (k, chunk) in ids.chunks(opts.shard_size).enumerate() {
             let mut tar = Vec::new();
-            for &i in chunk {
+            for (at, &i) in chunk.iter().enumerate() {
+                self.ahead(chunk, at, false);
                 let m = ds.meta(i)?;
                 let key = format!("{i:06}");
                 let payload = match ds.verify_sample_checksum(i).map(|_| &m.record) {
@@ -571,7 +605,8 @@ impl Run<'_> {
             String,
             std::result::Result<crate::video::audio::MonoAudio, crate::video::VideoError>,
         > = BTreeMap::new();
-        for &i in ids {
+        for (at, &i) in ids.iter().enumerate() {
+            self.ahead(ids, at, true);
             let m = ds.meta(i)?;
             let src = m.provenance["source"]
                 .as_str()

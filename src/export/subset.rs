@@ -84,6 +84,11 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
         }
         v.retain(|&i| i >= a && i < b);
     }
+    // On object storage, every sample's metadata below side by side first (a failure is left
+    // to the sample's own read, which reports it).
+    if crate::storage::is_url(ds.path()) {
+        let _ = ds.prefetch_meta(&v);
+    }
     if !s.labels.is_empty() {
         let mut keep = Vec::with_capacity(v.len());
         for i in v {
