@@ -137,6 +137,9 @@ impl DatasetHandle {
             let n = self.ds.len();
             let mut labels = Vec::with_capacity(n as usize);
             let mut splits = Vec::with_capacity(n as usize);
+            // On object storage, every sample's provenance side by side first (a failure is
+            // the sample's own read's to report).
+            let _ = self.ds.prefetch_meta(&(0..n).collect::<Vec<u64>>());
             for i in 0..n {
                 let m = self.ds.meta(i)?;
                 labels.push(match m.provenance["labels"].as_array() {

@@ -172,6 +172,8 @@ impl DatasetTab {
                 Ok(ds) => {
                     let d2 = ds.clone();
                     self.catalog_job = Some(Job::spawn(ctx, move || {
+                        // On object storage, every sample's provenance side by side first.
+                        let _ = d2.prefetch_meta(&(0..d2.len()).collect::<Vec<u64>>());
                         let metas: Vec<Option<SampleMeta>> =
                             (0..d2.len()).map(|i| d2.meta(i).ok()).collect();
                         let catalog = metas
