@@ -272,9 +272,21 @@ impl DatasetHandle {
             .spawn(move || vdx::health::health_pass(&ds, &opts, &c2, &|_, _| {}))
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the health pass: {e}")))?;
         let r = join_interruptible(py, handle, &cancel, "the health pass")?.map_err(to_py)?;
+        // A report that cannot be saved (a read-only bucket, a full disk) is still returned,
+        // with a warning: the pass is not lost.
         if save {
-            py.detach(|| vdx::health::sidecar::save(&r))
-                .map_err(to_py)?;
+            if let Err(e) = py.detach(|| vdx::health::sidecar::save(&r)) {
+                let msg = std::ffi::CString::new(format!(
+                    "the health report was not saved beside the dataset: {e}"
+                ))
+                .unwrap_or_default();
+                pyo3::PyErr::warn(
+                    py,
+                    &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+                    &msg,
+                    1,
+                )?;
+            }
         }
         serialize_to_py(py, &r)
     }

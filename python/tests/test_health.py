@@ -86,6 +86,16 @@ def test_a_stale_report_is_refused(faulty, tmp_path):
     assert vdx.Dataset(other).health()["identity"] == rep["identity"]
 
 
+def test_a_report_that_cannot_be_saved_is_returned_with_a_warning(faulty, tmp_path):
+    copy = str(tmp_path / "copy.vdx")
+    shutil.copy(faulty, copy)
+    # A folder where the report would go: the save fails, the pass is not lost.
+    os.mkdir(copy + ".health.json")
+    with pytest.warns(UserWarning, match="not saved beside the dataset"):
+        rep = vdx.Dataset(copy).health(cached=False)
+    assert rep["samples"] == vdx.Dataset(faulty).health()["samples"]
+
+
 def _scenedetect_cuts(clip, threshold=27.0):
     from scenedetect import FrameTimecode
     from scenedetect.detectors import ContentDetector

@@ -377,8 +377,10 @@ class Dataset:
         duplicate, duplicate_across_splits, duplicate_label_conflict) and scores, per frame
         its measurements, and the near-``duplicate_groups``. The report saved beside the
         dataset is used when it matches the dataset and ``thresholds`` (``cached``); else the
-        pass runs (GIL released; Ctrl-C cancels) and is saved when ``save``. ``thresholds``
-        overrides defaults by name (see ``vdx health --help``)."""
+        pass runs (GIL released; Ctrl-C cancels) and is saved when ``save`` (beside a dataset
+        on object storage too; a report that cannot be saved is returned with a
+        ``UserWarning``). ``thresholds`` overrides defaults by name (see ``vdx health
+        --help``)."""
         th = None if thresholds is None else json.dumps(dict(thresholds))
         return self._h.health(int(threads), th, bool(save), bool(cached))
 
