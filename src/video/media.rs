@@ -250,6 +250,30 @@ impl Demuxer {
             return Ok(());
         }
         let mut packets = Vec::new();
+        // H.264 and HEVC with length-prefixed NAL units: heads start small and grow where
+        // the NAL units before a packet's first slice, or its slice header, need more.
+        let mut walk: Option<(usize, bool)> = None;
+        if let Some(st) = self.input.stream(stream) {
+            let par = st.parameters();
+            // SAFETY: reads the extradata of the open stream's parameters.
+            let extra = unsafe {
+                let p = par.as_ptr();
+                if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize)
+                }
+            };
+            walk = match par.id() {
+                ffmpeg::codec::Id::H264 if extra.len() >= 7 && extra[0] == 1 => {
+                    Some((usize::from(extra[4] & 3) + 1, false))
+                }
+                ffmpeg::codec::Id::HEVC if extra.len() >= 23 && extra[0] == 1 => {
+                    Some((usize::from(extra[21] & 3) + 1, true))
+                }
+                _ => None,
+            };
+        }
         // Every stream's samples: the video's heads are fetched; the other streams' samples
         // (audio between the video's, which the demuxer skips) read as zeros, unfetched.
         for st in self.input.streams() {
@@ -263,10 +287,11 @@ impl Demuxer {
                         continue;
                     }
                     let key = (*e).flags() & ffi::AVINDEX_KEYFRAME != 0;
-                    let head = match (video, key) {
-                        (false, _) => 0,
-                        (true, true) => 8192,
-                        (true, false) => 1024,
+                    let head = match (video, key, walk.is_some()) {
+                        (false, _, _) => 0,
+                        (true, true, _) => 8192,
+                        (true, false, true) => 256,
+                        (true, false, false) => 1024,
                     };
                     let pos = (*e).pos as u64;
                     packets.push((pos, pos + (*e).size() as u64, head));
@@ -274,7 +299,15 @@ impl Demuxer {
             }
         }
         if !packets.is_empty() {
-            io.fetch_heads_only(packets)?;
+            let needed = walk.map(|(n, hevc)| {
+                move |head: &[u8], len: u64| {
+                    crate::video::index::h264::head_needed(head, len, n, hevc)
+                }
+            });
+            io.fetch_heads_only(
+                packets,
+                needed.as_ref().map(|f| f as &dyn Fn(&[u8], u64) -> u64),
+            )?;
         }
         Ok(())
     }

@@ -97,10 +97,14 @@ impl RemoteIo {
     }
 
     /// Reads of the given packets (start, end, head length) fetch only their heads from now
-    /// on; the heads are fetched here.
+    /// on; the heads are fetched here. `needed(head, packet_len)`, given the bytes fetched of
+    /// a video packet's head and the packet's length, says how many bytes from its start the
+    /// index must see (see [`crate::video::index::h264::head_needed`]): heads it finds short
+    /// are grown, in a few rounds of concurrent requests, until none is.
     pub(crate) fn fetch_heads_only(
         &mut self,
         mut packets: Vec<(u64, u64, u64)>,
+        needed: Option<&dyn Fn(&[u8], u64) -> u64>,
     ) -> Result<(), StorageError> {
         packets.sort_unstable();
         packets.dedup_by_key(|p| p.0);
@@ -118,9 +122,93 @@ impl RemoteIo {
         // SAFETY: `opaque` is valid until drop and used by this thread alone.
         let o = unsafe { &mut *self.opaque };
         let got = o.file.fetch_ranges(&runs)?;
-        let heads = runs.iter().map(|r| r.0).zip(got).collect();
-        o.sparse = Some(Sparse { packets, heads });
+        let mut sparse = Sparse {
+            packets,
+            heads: runs.iter().map(|r| r.0).zip(got).collect(),
+        };
+        if let Some(needed) = needed {
+            for _ in 0..GROW_ROUNDS {
+                let grow = sparse.short_heads(needed);
+                if grow.is_empty() {
+                    break;
+                }
+                // Only bytes no run holds yet: runs never overlap.
+                let mut fetch = Vec::new();
+                for &(k, want) in &grow {
+                    let (s, _, h) = sparse.packets[k];
+                    fetch.extend(sparse.unfetched(h, s + want));
+                    sparse.packets[k].2 = s + want;
+                }
+                let got = o.file.fetch_ranges(&fetch)?;
+                for (r, b) in fetch.iter().zip(got) {
+                    sparse.heads.insert(r.0, b);
+                }
+            }
+        }
+        o.sparse = Some(sparse);
         Ok(())
+    }
+}
+
+/// Rounds of growing heads found short (a head too short for a NAL unit's length prefix
+/// reveals the next length only once fetched).
+const GROW_ROUNDS: usize = 4;
+/// A grown head is rounded up to this, so that one more round is rarely needed.
+const GROW_STEP: u64 = 512;
+
+impl Sparse {
+    /// The bytes of `[s, e)` that no fetched run holds, as [start, end) ranges.
+    fn unfetched(&self, s: u64, e: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut at = s;
+        if let Some((&rs, run)) = self.heads.range(..=at).next_back() {
+            at = at.max(rs + run.len() as u64);
+        }
+        for (&rs, run) in self.heads.range(s..e) {
+            if rs > at {
+                out.push((at, rs.min(e)));
+            }
+            at = at.max(rs + run.len() as u64);
+        }
+        if at < e {
+            out.push((at, e));
+        }
+        out
+    }
+
+    /// The fetched bytes of `[s, e)`, which every run together holds.
+    fn fetched(&self, s: u64, e: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity((e - s) as usize);
+        let mut p = s;
+        while p < e {
+            let Some((&at, run)) = self.heads.range(..=p).next_back() else {
+                break;
+            };
+            let off = (p - at) as usize;
+            if off >= run.len() {
+                break;
+            }
+            let n = run.len().min(off + (e - p) as usize) - off;
+            out.extend_from_slice(&run[off..off + n]);
+            p += n as u64;
+        }
+        out
+    }
+
+    /// Video packets (by position in `packets`) whose fetched head is shorter than `needed`
+    /// says, with the head length to grow each to.
+    fn short_heads(&self, needed: &dyn Fn(&[u8], u64) -> u64) -> Vec<(usize, u64)> {
+        let mut out = Vec::new();
+        for (k, &(s, e, h)) in self.packets.iter().enumerate() {
+            if h <= s || h >= e {
+                continue;
+            }
+            let want = needed(&self.fetched(s, h), e - s);
+            if want > h - s {
+                out.push((k, (want.div_ceil(GROW_STEP) * GROW_STEP).min(e - s)));
+            }
+        }
+        out
     }
 }
 
@@ -151,8 +239,12 @@ unsafe extern "C" fn read_cb(opaque: *mut c_void, buf: *mut u8, size: c_int) -> 
         let k = sp.packets.partition_point(|x| x.0 <= p);
         if k > 0 && p < sp.packets[k - 1].1 {
             let (_, end, head) = sp.packets[k - 1];
-            let n = if p < head {
-                let (&at, run) = sp.heads.range(..=p).next_back().expect("a head's run");
+            let run = sp
+                .heads
+                .range(..=p)
+                .next_back()
+                .filter(|(&at, run)| p < at + run.len() as u64);
+            let n = if let (true, Some((&at, run))) = (p < head, run) {
                 let off = (p - at) as usize;
                 let n = out.len().min((head - p) as usize).min(run.len() - off);
                 out[..n].copy_from_slice(&run[off..off + n]);
@@ -200,4 +292,45 @@ unsafe extern "C" fn seek_cb(opaque: *mut c_void, offset: i64, whence: c_int) ->
     }
     o.pos = to as u64;
     to
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(s: u64, e: u64) -> Bytes {
+        (s..e).map(|i| (i % 251) as u8).collect::<Vec<u8>>().into()
+    }
+
+    #[test]
+    fn short_heads_grow_by_the_bytes_no_run_holds() {
+        // Two packets, heads of 256 bytes fetched apart.
+        let mut sp = Sparse {
+            packets: vec![(0, 1000, 256), (1000, 3000, 1256)],
+            heads: [(0, bytes(0, 256)), (1000, bytes(1000, 1256))].into(),
+        };
+        assert_eq!(sp.fetched(0, 256), bytes(0, 256).to_vec());
+        // The first packet needs 700 bytes: grown to 768 (a 512-byte step), whole bytes only.
+        let needed = |head: &[u8], len: u64| if len == 1000 { 700 } else { head.len() as u64 };
+        assert_eq!(sp.short_heads(&needed), vec![(0, 1000)]);
+        assert_eq!(sp.unfetched(256, 1000), vec![(256, 1000)]);
+        sp.heads.insert(256, bytes(256, 1000));
+        sp.packets[0].2 = 1000;
+        assert_eq!(sp.fetched(0, 1000), bytes(0, 1000).to_vec());
+        assert!(sp.short_heads(&needed).is_empty());
+        // Heads fetched in one joined run: the bytes between them are there already.
+        let joined = Sparse {
+            packets: vec![(0, 1000, 256), (1000, 3000, 1256)],
+            heads: [(0, bytes(0, 1256))].into(),
+        };
+        assert!(joined.unfetched(256, 1000).is_empty());
+        assert_eq!(joined.unfetched(1200, 1500), vec![(1256, 1500)]);
+        // A gap between two runs inside the range.
+        let gappy = Sparse {
+            packets: vec![],
+            heads: [(0, bytes(0, 100)), (200, bytes(200, 300))].into(),
+        };
+        assert_eq!(gappy.unfetched(50, 400), vec![(100, 200), (300, 400)]);
+        assert_eq!(gappy.fetched(0, 300), bytes(0, 100).to_vec());
+    }
 }

@@ -67,6 +67,51 @@ fn for_each_nal(data: &[u8], framing: NalFraming, mut visit: impl FnMut(&[u8]) -
     }
 }
 
+/// Bytes of a slice's header the index reads: FFmpeg's parsers stop at the picture type
+/// (H.264) or the picture order count (HEVC), well inside this.
+const SLICE_HEAD: u64 = 128;
+
+/// How many bytes from the start of a length-framed (`n`-byte prefixes) H.264 or HEVC
+/// packet of `packet_len` bytes the index must see, given its first bytes `head`: every NAL
+/// unit before the first slice (parameter sets and SEI, the recovery point's among them)
+/// whole, and the first slice's header. The NAL units' lengths are walked as far as `head`
+/// goes: where it ends before the first slice's header, the answer is as far as it can tell
+/// (the next length prefix and a slice header), and a longer head may need more. `hevc`
+/// chooses the NAL header layout.
+pub(crate) fn head_needed(head: &[u8], packet_len: u64, n: usize, hevc: bool) -> u64 {
+    let vcl = |b: u8| {
+        if hevc {
+            (b >> 1) & 0x3F < 32
+        } else {
+            (1..=5).contains(&(b & 0x1F))
+        }
+    };
+    let have = head.len() as u64;
+    let n64 = n as u64;
+    let mut at = 0u64;
+    loop {
+        if at >= packet_len {
+            return packet_len;
+        }
+        if at + n64 + 1 > have {
+            // The next length prefix or NAL header is past the head.
+            return (at + n64 + SLICE_HEAD).min(packet_len);
+        }
+        let len = head[at as usize..(at + n64) as usize]
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        let start = at + n64;
+        if len == 0 {
+            // Not a NAL unit: nothing further can be told; what is here is all there is.
+            return have;
+        }
+        if vcl(head[start as usize]) {
+            return (start + len.min(SLICE_HEAD)).min(packet_len);
+        }
+        at = start + len;
+    }
+}
+
 /// The RBSP of a NAL unit's payload: emulation-prevention bytes (`00 00 03`) removed.
 fn rbsp(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len());
@@ -161,6 +206,67 @@ pub(crate) fn access_unit(data: &[u8], framing: NalFraming) -> AccessUnit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A length-framed (4-byte) access unit of these NAL units (header byte, payload size).
+    fn au(nals: &[(u8, usize)]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for &(h, len) in nals {
+            v.extend_from_slice(&(len as u32 + 1).to_be_bytes());
+            v.push(h);
+            v.extend(std::iter::repeat_n(0x5A, len));
+        }
+        v
+    }
+
+    #[test]
+    fn a_head_must_hold_every_nal_unit_before_the_first_slice_and_its_header() {
+        // AUD, a 600-byte SEI, then a 4 kB P slice.
+        let data = au(&[(0x09, 1), (0x06, 600), (0x41, 4096)]);
+        let len = data.len() as u64;
+        let slice_at = 4 + 2 + 4 + 601 + 4;
+        // 256 bytes end inside the SEI: its length is known, the slice's is not yet.
+        let want = head_needed(&data[..256], len, 4, false);
+        assert_eq!(want, (slice_at - 4 + 4 + SLICE_HEAD as usize) as u64);
+        // Grown to that, the slice's header is inside: enough.
+        let grown = &data[..want as usize];
+        assert_eq!(
+            head_needed(grown, len, 4, false),
+            slice_at as u64 + SLICE_HEAD
+        );
+        assert!(head_needed(grown, len, 4, false) <= grown.len() as u64);
+        // A slice first: its header is all it takes.
+        let p = au(&[(0x41, 4096)]);
+        assert_eq!(
+            head_needed(&p[..256], p.len() as u64, 4, false),
+            4 + SLICE_HEAD
+        );
+        // A short slice: the whole packet, no more.
+        let tiny = au(&[(0x01, 10)]);
+        assert_eq!(
+            head_needed(&tiny, tiny.len() as u64, 4, false),
+            tiny.len() as u64
+        );
+        // No slice at all: the whole packet.
+        let sei = au(&[(0x06, 20)]);
+        assert_eq!(
+            head_needed(&sei, sei.len() as u64, 4, false),
+            sei.len() as u64
+        );
+        // HEVC: a prefix SEI (type 39) before a TRAIL_R slice (type 1); header bytes 2.
+        let h = au(&[(39 << 1, 700), (1 << 1, 4096)]);
+        let want = head_needed(&h[..256], h.len() as u64, 4, true);
+        assert_eq!(want, 4 + 701 + 4 + SLICE_HEAD);
+        assert_eq!(
+            head_needed(&h[..want as usize], h.len() as u64, 4, true),
+            want
+        );
+        // 0x41 read as HEVC is type 32 (VPS): not a slice.
+        let v = au(&[(0x40, 30), (1 << 1, 4096)]);
+        assert_eq!(
+            head_needed(&v[..256], v.len() as u64, 4, true),
+            4 + 31 + 4 + SLICE_HEAD
+        );
+    }
 
     #[test]
     fn exp_golomb() {
