@@ -127,10 +127,18 @@ impl RemoteIo {
             heads: runs.iter().map(|r| r.0).zip(got).collect(),
         };
         if let Some(needed) = needed {
-            for _ in 0..GROW_ROUNDS {
-                let grow = sparse.short_heads(needed);
+            for round in 0..=GROW_ROUNDS {
+                let mut grow = sparse.short_heads(needed);
                 if grow.is_empty() {
                     break;
+                }
+                // Still short after the rounds (many NAL units before the first slice): the
+                // whole packet, so that the index never reads zeros where it needs bytes.
+                if round == GROW_ROUNDS {
+                    for g in &mut grow {
+                        let (s, e, _) = sparse.packets[g.0];
+                        g.1 = e - s;
+                    }
                 }
                 // Only bytes no run holds yet: runs never overlap.
                 let mut fetch = Vec::new();
@@ -151,7 +159,8 @@ impl RemoteIo {
 }
 
 /// Rounds of growing heads found short (a head too short for a NAL unit's length prefix
-/// reveals the next length only once fetched).
+/// reveals the next length only once fetched); a head still short after them is fetched
+/// whole.
 const GROW_ROUNDS: usize = 4;
 /// A grown head is rounded up to this, so that one more round is rarely needed.
 const GROW_STEP: u64 = 512;
