@@ -45,6 +45,10 @@ struct Sparse {
     heads: BTreeMap<u64, Bytes>,
 }
 
+/// How many bytes from its start a packet's head must hold, given the bytes fetched of it
+/// and the packet's length.
+pub(crate) type HeadNeeded<'a> = &'a dyn Fn(&[u8], u64) -> u64;
+
 /// Heads closer than this are fetched in one request, up to `MAX_RUN` bytes.
 const JOIN_GAP: u64 = 4096;
 const MAX_RUN: u64 = 1 << 20;
@@ -104,7 +108,7 @@ impl RemoteIo {
     pub(crate) fn fetch_heads_only(
         &mut self,
         mut packets: Vec<(u64, u64, u64)>,
-        needed: Option<&dyn Fn(&[u8], u64) -> u64>,
+        needed: Option<HeadNeeded>,
     ) -> Result<(), StorageError> {
         packets.sort_unstable();
         packets.dedup_by_key(|p| p.0);
