@@ -486,7 +486,8 @@ fn random_access_fetches_the_groups_it_decodes_not_the_file() {
     let index_bytes = vdx::storage::fetch_stats().bytes - before.bytes;
     // The index fetches the header and each packet's first bytes (frame types, reference
     // flags and recovery points come from there), not the file: at most 5% of it (6.2% with
-    // 1 KiB heads, before they started small and grew where a slice header lies further).
+    // fixed 1 KiB heads, before they started small and grew where a slice header lies
+    // further; 2.6% since).
     assert!(
         index_bytes * 20 <= size,
         "the index fetched {index_bytes} B of {size} B"

@@ -289,7 +289,9 @@ impl Demuxer {
                     let key = (*e).flags() & ffi::AVINDEX_KEYFRAME != 0;
                     let head = match (video, key, walk.is_some()) {
                         (false, _, _) => 0,
-                        (true, true, _) => 8192,
+                        // Grown where the parameter sets and SEI before the slice need more.
+                        (true, true, true) => 1024,
+                        (true, true, false) => 8192,
                         (true, false, true) => 256,
                         (true, false, false) => 1024,
                     };
