@@ -139,6 +139,11 @@ impl Dataset {
     pub fn path(&self) -> &Path {
         &self.path
     }
+    /// Whether the dataset is read from object storage (a URL), where reads are worth
+    /// planning ahead ([`Dataset::will_read`], [`Dataset::prefetch`]).
+    pub fn is_remote(&self) -> bool {
+        crate::storage::is_url(&self.path)
+    }
     pub fn len(&self) -> u64 {
         *self.starts.last().expect("at least the end")
     }

@@ -216,7 +216,7 @@ pub fn export(
     // On object storage, a whole-dataset export says so up front and fetches its first
     // samples: a small dataset (at most 64 MiB) then comes in a few large requests before
     // the subset reads every sample's metadata, instead of a request per sample for each.
-    if crate::storage::is_url(ds.path()) && opts.subset.samples.is_empty() {
+    if ds.is_remote() && opts.subset.samples.is_empty() {
         let all: Vec<u64> = (0..ds.len()).collect();
         ds.will_read(&all);
         let _ = ds.prefetch(&all[..all.len().min(AHEAD)]);
@@ -351,7 +351,7 @@ impl Run<'_> {
     /// request per sample as each is read. A failure here is left to the sample's own read,
     /// which reports it (or, with keep_going, notes it).
     fn ahead(&self, ids: &[u64], at: usize, meta_only: bool) {
-        if at % AHEAD != 0 || !crate::storage::is_url(self.ds.path()) {
+        if at % AHEAD != 0 || !self.ds.is_remote() {
             return;
         }
         let next = &ids[at..(at + AHEAD).min(ids.len())];
@@ -466,7 +466,7 @@ impl Run<'_> {
                 let decoding = sc.spawn(|| {
                     next.map(|(_, _, b)| {
                         // On object storage, the batch's bytes side by side first.
-                        if crate::storage::is_url(ds.path()) {
+                        if ds.is_remote() {
                             let _ = ds.prefetch(b);
                         }
                         b.par_iter()

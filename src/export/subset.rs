@@ -86,7 +86,7 @@ pub fn select(ds: &Dataset, s: &Subset) -> Result<Vec<(u64, String)>> {
     }
     // On object storage, every sample's metadata below side by side first (a failure is left
     // to the sample's own read, which reports it).
-    if crate::storage::is_url(ds.path()) {
+    if ds.is_remote() {
         let _ = ds.prefetch_meta(&v);
     }
     if !s.labels.is_empty() {

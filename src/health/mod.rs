@@ -314,7 +314,7 @@ pub fn health_pass(
     // small one in a few large requests: the whole pass is said up front), rather than one
     // request per sample on each worker. A chunk that cannot be fetched stops the pass with
     // the store's error (naming the URL): a network failure is not a fault of the samples.
-    let remote = crate::storage::is_url(ds.path());
+    let remote = ds.is_remote();
     if remote {
         ds.will_read(&(0..n as u64).collect::<Vec<u64>>());
     }
